@@ -1,0 +1,54 @@
+# Égide — two commands for a newcomer: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export FLASK_APP := wsgi
+
+.PHONY: run test test-pg test-browser migrations-roundtrip lint format translations demo db clean help
+
+help:
+	@echo "make run    — installe, migre la base SQLite, charge la démo et lance http://127.0.0.1:5000"
+	@echo "make test   — lance toute la suite de tests (SQLite)"
+	@echo "make test-pg, make test-browser, make lint, make translations, make migrations-roundtrip"
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+translations: $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d translations -f --statistics 2>&1 | tail -n 1 || true
+
+db: $(STAMP) translations
+	$(BIN)/flask db upgrade
+
+demo: db
+	$(BIN)/flask demo load
+
+run: demo
+	@echo ""
+	@echo "Égide : http://127.0.0.1:5000  (Ctrl+C pour arrêter)"
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+test: $(STAMP) translations
+	$(BIN)/pytest
+
+test-pg: $(STAMP) translations
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/pytest
+
+test-browser: $(STAMP) translations
+	$(BIN)/pytest -m browser tests/browser
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) instance/egide.sqlite3 .pytest_cache .ruff_cache

@@ -1,0 +1,214 @@
+"""Organisations (the tenants), user accounts and their roles in organisations."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, String, Text, UniqueConstraint, or_, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
+
+from core.db import Base, TenantScoped, TimestampMixin, UTCDateTime, VersionedMixin, today, utcnow
+from core.extensions import db
+from core.security import Role
+
+
+def str_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
+    """Enums stored as their value in a VARCHAR with a named CHECK (same on SQLite and PostgreSQL)."""
+    return Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=max(len(m.value) for m in enum_cls),
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class OrgKind(enum.StrEnum):
+    SYNDICAT = "syndicat"
+    VILLE = "ville"
+    CCAS = "ccas"
+    OPH = "oph"
+    EPT = "ept"
+    ETABLISSEMENT_PUBLIC = "etablissement_public"
+    ASSOCIATION = "association"
+    AUTRE = "autre"
+
+    @property
+    def label(self) -> Any:
+        return ORG_KIND_LABELS[self]
+
+
+ORG_KIND_LABELS = {
+    OrgKind.SYNDICAT: _l("Syndicat"),
+    OrgKind.VILLE: _l("Ville / commune"),
+    OrgKind.CCAS: _l("CCAS"),
+    OrgKind.OPH: _l("Office public de l'habitat (OPH)"),
+    OrgKind.EPT: _l("Établissement public territorial (EPT)"),
+    OrgKind.ETABLISSEMENT_PUBLIC: _l("Établissement public"),
+    OrgKind.ASSOCIATION: _l("Association"),
+    OrgKind.AUTRE: _l("Autre"),
+}
+
+
+class OrgRelation(enum.StrEnum):
+    SYNDICATE = "syndicate"
+    MEMBER = "member"
+    PARTNER = "partner"
+
+    @property
+    def label(self) -> Any:
+        return ORG_RELATION_LABELS[self]
+
+
+ORG_RELATION_LABELS = {
+    OrgRelation.SYNDICATE: _l("Syndicat (racine)"),
+    OrgRelation.MEMBER: _l("Adhérent"),
+    OrgRelation.PARTNER: _l("Partenaire"),
+}
+
+
+class Organisation(TimestampMixin, VersionedMixin, TenantScoped, Base):
+    """A public body: the syndicate at the root, its members and partner bodies.
+
+    Never deleted: a member that leaves gets ``left_on``; one that merges also gets ``merged_into``.
+    """
+
+    __tablename__ = "organisations"
+    __safety_net__ = False  # the tenant itself: visibility is decided by tenant_criteria below
+    __admin_sees_all__ = True  # platform admins manage every organisation
+
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    short_name: Mapped[str | None] = mapped_column(String(60))
+    kind: Mapped[OrgKind] = mapped_column(str_enum(OrgKind, "org_kind"))
+    relation: Mapped[OrgRelation] = mapped_column(str_enum(OrgRelation, "org_relation"))
+    syndicate_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    siren: Mapped[str | None] = mapped_column(String(9), unique=True)
+    address: Mapped[str | None] = mapped_column(String(200))
+    postal_code: Mapped[str | None] = mapped_column(String(10))
+    city: Mapped[str | None] = mapped_column(String(100))
+    head_title: Mapped[str | None] = mapped_column(String(100))
+    head_name: Mapped[str | None] = mapped_column(String(150))
+    dpo_name: Mapped[str | None] = mapped_column(String(150))
+    dpo_email: Mapped[str | None] = mapped_column(String(254))
+    dpo_phone: Mapped[str | None] = mapped_column(String(30))
+    cnil_dpo_number: Mapped[str | None] = mapped_column(String(30))
+    joined_on: Mapped[date | None] = mapped_column(Date)
+    left_on: Mapped[date | None] = mapped_column(Date)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    dpo_service_since: Mapped[date | None] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    syndicate: Mapped[Organisation | None] = relationship(
+        remote_side="Organisation.id", foreign_keys=[syndicate_id], lazy="joined", innerjoin=False
+    )
+    parent: Mapped[Organisation | None] = relationship(
+        remote_side="Organisation.id", foreign_keys=[parent_id], lazy="select"
+    )
+    merged_into: Mapped[Organisation | None] = relationship(
+        remote_side="Organisation.id", foreign_keys=[merged_into_id], lazy="select"
+    )
+
+    __table_args__ = (Index("ix_organisations_kind_relation", "kind", "relation"),)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def tenant_criteria(cls, org_id: int) -> ColumnElement[bool]:
+        """An organisation sees itself, and a syndicate (or parent) sees its members (or children)."""
+        return or_(cls.id == org_id, cls.syndicate_id == org_id, cls.parent_id == org_id)
+
+    @property
+    def display_name(self) -> str:
+        return self.short_name or self.name
+
+    @property
+    def is_syndicate(self) -> bool:
+        return self.relation == OrgRelation.SYNDICATE
+
+    @property
+    def has_left(self) -> bool:
+        return self.left_on is not None and self.left_on <= today()
+
+    @property
+    def catalogue_owner_id(self) -> int | None:
+        """The syndicate whose application catalogue applies to this organisation."""
+        return self.id if self.is_syndicate else self.syndicate_id
+
+
+class User(UserMixin, TimestampMixin, VersionedMixin, Base):
+    __tablename__ = "users"
+    __admin_sees_all__ = True
+
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    full_name: Mapped[str] = mapped_column(String(150))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", foreign_keys="Membership.user_id", lazy="select"
+    )
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: a disabled account cannot log in or stay logged in
+        return self.is_enabled
+
+    def active_memberships(self) -> list[Membership]:
+        if not hasattr(self, "_active_memberships"):
+            stmt = (
+                select(Membership)
+                .join(Membership.organisation)
+                .where(Membership.user_id == self.id, Membership.revoked_at.is_(None))
+                .order_by(Organisation.relation.desc(), Organisation.name, Membership.role)
+            )
+            self._active_memberships = list(db.session.scalars(stmt))
+        return self._active_memberships
+
+    def organisation_roles(self) -> dict[int, tuple[Organisation, set[Role]]]:
+        """Organisations where the user holds a role, alphabetical; left members excluded."""
+        result: dict[int, tuple[Organisation, set[Role]]] = {}
+        for membership in self.active_memberships():
+            org = membership.organisation
+            if org.has_left:
+                continue
+            result.setdefault(org.id, (org, set()))[1].add(Role(membership.role))
+        return result
+
+    @property
+    def is_platform_admin(self) -> bool:
+        return any(m.role == Role.ADMIN for m in self.active_memberships())
+
+
+class Membership(TimestampMixin, Base):
+    """One role of one user in one organisation. Revoked, never deleted (the history stays)."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "organisation_id", "role"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"))
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(back_populates="memberships", foreign_keys=[user_id])
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def revoke(self) -> None:
+        self.revoked_at = utcnow()

@@ -1,0 +1,359 @@
+"""Organisations, accounts and roles: every write, and the scoped reads the views need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import aliased
+
+from accounts.models import Membership, Organisation, OrgKind, OrgRelation, User
+from accounts.passwords import hash_password, needs_rehash, verify_password
+from core import audit
+from core.concurrency import check_version, flush_or_conflict
+from core.db import utcnow
+from core.extensions import db
+from core.forms import FieldError
+from core.security import Role
+from core.tenancy import scoped
+
+ORGANISATION_FIELDS = (
+    "name",
+    "short_name",
+    "kind",
+    "relation",
+    "syndicate_id",
+    "parent_id",
+    "siren",
+    "address",
+    "postal_code",
+    "city",
+    "head_title",
+    "head_name",
+    "dpo_name",
+    "dpo_email",
+    "dpo_phone",
+    "cnil_dpo_number",
+    "joined_on",
+    "dpo_service_since",
+    "notes",
+)
+USER_FIELDS = ("full_name", "email", "is_enabled")
+
+
+# --- organisations: reads ----------------------------------------------------------------------
+
+
+@dataclass
+class OrganisationFilters:
+    q: str = ""
+    kind: str = ""
+    relation: str = ""
+    syndicate_id: int | None = None
+    status: str = "active"  # active | left | all
+
+
+def organisations_query(filters: OrganisationFilters) -> Select[Any]:
+    """Organisations visible to the active organisation (all of them for a platform admin)."""
+    stmt = scoped(select(Organisation), Organisation)
+    if filters.q:
+        like = f"%{filters.q.lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Organisation.name).like(like),
+                func.lower(Organisation.short_name).like(like),
+                Organisation.siren.like(like),
+                func.lower(Organisation.city).like(like),
+            )
+        )
+    if filters.kind in OrgKind.__members__.values():
+        stmt = stmt.where(Organisation.kind == OrgKind(filters.kind))
+    if filters.relation in OrgRelation.__members__.values():
+        stmt = stmt.where(Organisation.relation == OrgRelation(filters.relation))
+    if filters.syndicate_id:
+        stmt = stmt.where(
+            or_(Organisation.syndicate_id == filters.syndicate_id, Organisation.id == filters.syndicate_id)
+        )
+    if filters.status == "active":
+        stmt = stmt.where(Organisation.left_on.is_(None))
+    elif filters.status == "left":
+        stmt = stmt.where(Organisation.left_on.is_not(None))
+    return stmt.order_by(Organisation.relation.desc(), Organisation.name)
+
+
+def syndicates() -> list[Organisation]:
+    stmt = scoped(select(Organisation).where(Organisation.relation == OrgRelation.SYNDICATE), Organisation)
+    return list(db.session.scalars(stmt.order_by(Organisation.name)))
+
+
+def organisation_choices(
+    *, syndicate_id: int | None = None, exclude_id: int | None = None
+) -> list[tuple[Any, str]]:
+    """(id, name) of visible organisations, optionally of one syndicate, for select fields."""
+    stmt = scoped(select(Organisation.id, Organisation.name), Organisation).where(
+        Organisation.left_on.is_(None)
+    )
+    if syndicate_id:
+        stmt = stmt.where(or_(Organisation.syndicate_id == syndicate_id, Organisation.id == syndicate_id))
+    if exclude_id:
+        stmt = stmt.where(Organisation.id != exclude_id)
+    return [(row.id, row.name) for row in db.session.execute(stmt.order_by(Organisation.name))]
+
+
+def organisation_children(org: Organisation) -> list[Organisation]:
+    stmt = select(Organisation).where(
+        or_(Organisation.parent_id == org.id, Organisation.merged_into_id == org.id)
+    )
+    return list(db.session.scalars(scoped(stmt, Organisation).order_by(Organisation.name)))
+
+
+def member_counts(org_ids: list[int]) -> dict[int, int]:
+    """Number of current members per syndicate, in one query (list pages)."""
+    if not org_ids:
+        return {}
+    member = aliased(Organisation)
+    rows = db.session.execute(
+        select(member.syndicate_id, func.count())
+        .where(member.syndicate_id.in_(org_ids), member.left_on.is_(None))
+        .group_by(member.syndicate_id)
+    )
+    return dict(rows.tuples().all())
+
+
+# --- organisations: writes ---------------------------------------------------------------------
+
+
+def _check_unique(
+    model: type[Any], column: Any, value: Any, field: str, message: str, exclude_id: int | None
+) -> None:
+    if value is None:
+        return
+    stmt = select(model.id).where(func.lower(column) == str(value).lower())
+    if exclude_id is not None:
+        stmt = stmt.where(model.id != exclude_id)
+    if db.session.scalar(stmt.execution_options(skip_org_scope=True).limit(1)) is not None:
+        raise FieldError(field, message)
+
+
+def _validate_organisation(data: dict[str, Any], exclude_id: int | None) -> None:
+    _check_unique(
+        Organisation,
+        Organisation.name,
+        data["name"],
+        "name",
+        _("Une organisation porte déjà ce nom."),
+        exclude_id,
+    )
+    _check_unique(
+        Organisation,
+        Organisation.siren,
+        data.get("siren"),
+        "siren",
+        _("Ce SIREN est déjà celui d'une autre organisation."),
+        exclude_id,
+    )
+    if exclude_id is not None and data.get("parent_id") == exclude_id:
+        raise FieldError("parent_id", _("Une organisation ne peut pas être sa propre parente."))
+
+
+def _apply(obj: Any, data: dict[str, Any], fields: tuple[str, ...]) -> None:
+    for name in fields:
+        if name in data:
+            value = data[name]
+            if name == "kind":
+                value = OrgKind(value)
+            elif name == "relation":
+                value = OrgRelation(value)
+            setattr(obj, name, value)
+
+
+def create_organisation(actor: User, data: dict[str, Any]) -> Organisation:
+    _validate_organisation(data, None)
+    org = Organisation()
+    _apply(org, data, ORGANISATION_FIELDS)
+    db.session.add(org)
+    db.session.flush()
+    audit.record(
+        org, actor, "organisation.create", org, audit.diff({}, audit.snapshot(org, ORGANISATION_FIELDS))
+    )
+    return org
+
+
+def update_organisation(org: Organisation, actor: User, data: dict[str, Any]) -> Organisation:
+    check_version(org, data.get("version"))
+    _validate_organisation(data, org.id)
+    before = audit.snapshot(org, ORGANISATION_FIELDS)
+    _apply(org, data, ORGANISATION_FIELDS)
+    flush_or_conflict(org)
+    audit.record(
+        org, actor, "organisation.update", org, audit.diff(before, audit.snapshot(org, ORGANISATION_FIELDS))
+    )
+    return org
+
+
+def record_departure(org: Organisation, actor: User, data: dict[str, Any]) -> Organisation:
+    """A member leaves, or merges into another organisation. Its history stays readable."""
+    check_version(org, data.get("version"))
+    left_on: date = data["left_on"]
+    merged_into_id = data.get("merged_into_id")
+    if org.is_syndicate:
+        raise FieldError("left_on", _("Un syndicat ne quitte pas son propre périmètre."))
+    if org.joined_on and left_on < org.joined_on:
+        raise FieldError("left_on", _("La date de départ précède la date d'adhésion."))
+    if merged_into_id == org.id:
+        raise FieldError("merged_into_id", _("Une organisation ne peut pas fusionner dans elle-même."))
+    fields = ("left_on", "merged_into_id")
+    before = audit.snapshot(org, fields)
+    org.left_on, org.merged_into_id = left_on, merged_into_id
+    flush_or_conflict(org)
+    action = "organisation.merge" if merged_into_id else "organisation.leave"
+    audit.record(org, actor, action, org, audit.diff(before, audit.snapshot(org, fields)))
+    return org
+
+
+def cancel_departure(org: Organisation, actor: User, data: dict[str, Any]) -> Organisation:
+    check_version(org, data.get("version"))
+    fields = ("left_on", "merged_into_id")
+    before = audit.snapshot(org, fields)
+    org.left_on = org.merged_into_id = None
+    flush_or_conflict(org)
+    audit.record(org, actor, "organisation.rejoin", org, audit.diff(before, audit.snapshot(org, fields)))
+    return org
+
+
+# --- accounts ----------------------------------------------------------------------------------
+
+
+def users_query(q: str = "") -> Select[Any]:
+    stmt = select(User)
+    if q:
+        like = f"%{q.lower()}%"
+        stmt = stmt.where(or_(func.lower(User.full_name).like(like), func.lower(User.email).like(like)))
+    return stmt.order_by(User.full_name)
+
+
+def memberships_of(users: list[User]) -> dict[int, list[Membership]]:
+    """Active memberships of several users in one query (no N+1 on the accounts list)."""
+    ids = [u.id for u in users]
+    result: dict[int, list[Membership]] = {i: [] for i in ids}
+    if ids:
+        stmt = (
+            select(Membership)
+            .where(Membership.user_id.in_(ids), Membership.revoked_at.is_(None))
+            .order_by(Membership.organisation_id, Membership.role)
+        )
+        for membership in db.session.scalars(stmt):
+            result[membership.user_id].append(membership)
+    return result
+
+
+def _validate_user(data: dict[str, Any], exclude_id: int | None) -> None:
+    _check_unique(
+        User, User.email, data["email"], "email", _("Un compte existe déjà avec cette adresse."), exclude_id
+    )
+
+
+def create_user(actor: User | None, data: dict[str, Any]) -> User:
+    data = {**data, "email": data["email"].strip().lower()}
+    _validate_user(data, None)
+    user = User(full_name=data["full_name"], email=data["email"], is_enabled=data.get("is_enabled", True))
+    user.password_hash = hash_password(data["password"])
+    db.session.add(user)
+    db.session.flush()
+    audit.record(None, actor, "user.create", user, audit.diff({}, audit.snapshot(user, USER_FIELDS)))
+    return user
+
+
+def update_user(user: User, actor: User, data: dict[str, Any]) -> User:
+    check_version(user, data.get("version"))
+    data = {**data, "email": data["email"].strip().lower()}
+    _validate_user(data, user.id)
+    if user.id == actor.id and not data.get("is_enabled", True):
+        raise FieldError("is_enabled", _("Vous ne pouvez pas désactiver votre propre compte."))
+    before = audit.snapshot(user, USER_FIELDS)
+    for name in USER_FIELDS:
+        setattr(user, name, data[name])
+    flush_or_conflict(user)
+    audit.record(None, actor, "user.update", user, audit.diff(before, audit.snapshot(user, USER_FIELDS)))
+    return user
+
+
+def grant_role(user: User, org: Organisation, role: Role, actor: User | None) -> Membership:
+    """Give ``role`` in ``org``; re-activates a revoked membership rather than duplicating it."""
+    membership = db.session.scalar(
+        select(Membership).where(
+            Membership.user_id == user.id, Membership.organisation_id == org.id, Membership.role == role
+        )
+    )
+    if membership is not None and membership.revoked_at is None:
+        raise FieldError("role", _("Cet utilisateur a déjà ce rôle dans cette organisation."))
+    if membership is None:
+        membership = Membership(
+            user=user, organisation=org, role=role, granted_by_id=getattr(actor, "id", None)
+        )
+        db.session.add(membership)
+    else:
+        membership.revoked_at = None
+        membership.granted_by_id = getattr(actor, "id", None)
+    db.session.flush()
+    audit.record(
+        org, actor, "membership.grant", membership, {"role": (None, role.value), "user_id": (None, user.id)}
+    )
+    return membership
+
+
+def get_active_membership(user_id: int, membership_id: int) -> Membership | None:
+    return db.session.scalar(
+        select(Membership).where(
+            Membership.id == membership_id, Membership.user_id == user_id, Membership.revoked_at.is_(None)
+        )
+    )
+
+
+def revoke_role(membership: Membership, actor: User) -> Membership:
+    if membership.user_id == actor.id and membership.role == Role.ADMIN:
+        raise FieldError("role", _("Vous ne pouvez pas retirer votre propre rôle d'administrateur."))
+    membership.revoke()
+    db.session.flush()
+    audit.record(
+        membership.organisation,
+        actor,
+        "membership.revoke",
+        membership,
+        {"role": (membership.role.value, None)},
+    )
+    return membership
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user if the credentials are right and the account enabled; the same ``None`` otherwise.
+
+    Lockout, rate limits and MFA plug in around this (account-security issue).
+    """
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or not user.is_enabled:
+        audit.record(None, user, "login.failure", user or User(), {})
+        return None
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    db.session.flush()
+    audit.record(None, user, "login.success", user, {})
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    db.session.flush()
+
+
+def load_user(user_id: str) -> User | None:
+    """Flask-Login loader (the server-side session registry replaces this in the security issue)."""
+    try:
+        return db.session.get(User, int(user_id))
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,255 @@
+"""Login, organisation switch, organisations and accounts. Thin: load → authorise → service → commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from accounts import bp, services
+from accounts.forms import (
+    DepartureForm,
+    LoginForm,
+    MembershipForm,
+    OrganisationForm,
+    UserCreateForm,
+    UserForm,
+)
+from accounts.models import Organisation, OrgKind, OrgRelation, User
+from core.extensions import db
+from core.forms import FieldError, handle_form, to_choices
+from core.pagination import int_arg, paginate
+from core.security import Permission, Role, login_required, public, require
+from core.tenancy import get_scoped_or_404, set_active_org
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths (ASVS 5.1.5): never an open redirect."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("core.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("core.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            lang = session.get("lang")
+            session.clear()  # a new session at login (ASVS 3.2.1)
+            if lang:
+                session["lang"] = lang
+            login_user(user)
+            db.session.commit()
+            return redirect(_safe_next(request.args.get("next")))
+        db.session.commit()
+        form.password.errors = [_("Adresse ou mot de passe incorrect.")]
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout() -> Any:
+    lang = session.get("lang")
+    logout_user()
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_("Vous êtes déconnecté."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/active-organisation", methods=["POST"])
+@login_required
+def switch_organisation() -> Any:
+    org_id = request.form.get("organisation_id", type=int)
+    if org_id is None or not set_active_org(org_id):
+        abort(404)
+    flash(_("Organisation active : %(name)s", name=current_user.organisation_roles()[org_id][0].name), "info")
+    return redirect(_safe_next(request.form.get("next")))
+
+
+# --- organisations -----------------------------------------------------------------------------
+
+
+@bp.route("/organisations/")
+@require(Permission.ORGANISATIONS_VIEW)
+def organisation_list() -> Any:
+    filters = services.OrganisationFilters(
+        q=request.args.get("q", "").strip()[:100],
+        kind=request.args.get("kind", ""),
+        relation=request.args.get("relation", ""),
+        syndicate_id=int_arg("syndicate"),
+        status=request.args.get("status", "active"),
+    )
+    page = paginate(services.organisations_query(filters))
+    counts = services.member_counts([o.id for o in page.items if o.is_syndicate])
+    syndicates = services.syndicates()
+    return render_template(
+        "accounts/organisation_list.html",
+        page=page,
+        filters=filters,
+        member_counts=counts,
+        syndicates=syndicates,
+        syndicates_choices=[(s.id, s.name) for s in syndicates],
+        kinds=[(k.value, k.label) for k in OrgKind],
+        relations=[(r.value, r.label) for r in OrgRelation],
+    )
+
+
+@bp.route("/organisations/<int:org_id>")
+@require(Permission.ORGANISATIONS_VIEW)
+def organisation_detail(org_id: int) -> Any:
+    org = get_scoped_or_404(Organisation, org_id)
+    return render_template(
+        "accounts/organisation_detail.html", org=org, children=services.organisation_children(org)
+    )
+
+
+def _organisation_form_choices(form: OrganisationForm, org: Organisation | None = None) -> None:
+    form.syndicate_id.choices = to_choices(((s.id, s.name) for s in services.syndicates()), blank="—")
+    syndicate_id = org.catalogue_owner_id if org else None
+    form.parent_id.choices = to_choices(
+        services.organisation_choices(syndicate_id=syndicate_id, exclude_id=org.id if org else None),
+        blank="—",
+    )
+
+
+@bp.route("/organisations/new", methods=["GET", "POST"])
+@require(Permission.ORGANISATIONS_MANAGE)
+def organisation_new() -> Any:
+    form = OrganisationForm()
+    _organisation_form_choices(form)
+    return handle_form(
+        form,
+        lambda data: services.create_organisation(current_user, data),
+        template="accounts/organisation_form.html",
+        success_message=_("Organisation créée."),
+        success_url=lambda org: url_for("accounts.organisation_detail", org_id=org.id),
+        org=None,
+    )
+
+
+@bp.route("/organisations/<int:org_id>/edit", methods=["GET", "POST"])
+@require(Permission.ORGANISATIONS_EDIT)
+def organisation_edit(org_id: int) -> Any:
+    org = get_scoped_or_404(Organisation, org_id)
+    form = OrganisationForm(obj=org)
+    _organisation_form_choices(form, org)
+    return handle_form(
+        form,
+        lambda data: services.update_organisation(org, current_user, data),
+        template="accounts/organisation_form.html",
+        success_message=_("Organisation enregistrée."),
+        success_url=lambda o: url_for("accounts.organisation_detail", org_id=o.id),
+        org=org,
+    )
+
+
+@bp.route("/organisations/<int:org_id>/departure", methods=["GET", "POST"])
+@require(Permission.ORGANISATIONS_MANAGE)
+def organisation_departure(org_id: int) -> Any:
+    org = get_scoped_or_404(Organisation, org_id)
+    form = DepartureForm(obj=org)
+    form.merged_into_id.choices = to_choices(
+        services.organisation_choices(syndicate_id=org.catalogue_owner_id, exclude_id=org.id), blank="—"
+    )
+    return handle_form(
+        form,
+        lambda data: services.record_departure(org, current_user, data),
+        template="accounts/organisation_departure.html",
+        success_message=_("Départ enregistré : l'historique de l'organisation reste consultable."),
+        success_url=lambda o: url_for("accounts.organisation_detail", org_id=o.id),
+        org=org,
+    )
+
+
+@bp.route("/organisations/<int:org_id>/rejoin", methods=["POST"])
+@require(Permission.ORGANISATIONS_MANAGE)
+def organisation_rejoin(org_id: int) -> Any:
+    org = get_scoped_or_404(Organisation, org_id)
+    services.cancel_departure(org, current_user, {"version": org.version})
+    db.session.commit()
+    flash(_("L'organisation est de nouveau active."), "success")
+    return redirect(url_for("accounts.organisation_detail", org_id=org.id))
+
+
+# --- accounts (platform administration) --------------------------------------------------------
+
+
+@bp.route("/admin/users/")
+@require(Permission.USERS_MANAGE)
+def user_list() -> Any:
+    q = request.args.get("q", "").strip()[:100]
+    page = paginate(services.users_query(q))
+    return render_template(
+        "accounts/user_list.html", page=page, q=q, memberships=services.memberships_of(page.items)
+    )
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@require(Permission.USERS_MANAGE)
+def user_new() -> Any:
+    return handle_form(
+        UserCreateForm(),
+        lambda data: services.create_user(current_user, data),
+        template="accounts/user_form.html",
+        success_message=_("Compte créé. Donnez-lui maintenant un ou plusieurs rôles."),
+        success_url=lambda user: url_for("accounts.user_detail", user_id=user.id),
+        user=None,
+    )
+
+
+@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@require(Permission.USERS_MANAGE)
+def user_detail(user_id: int) -> Any:
+    user = get_scoped_or_404(User, user_id)
+    form = MembershipForm()
+    form.organisation_id.choices = to_choices(services.organisation_choices())
+    return handle_form(
+        form,
+        lambda data: services.grant_role(
+            user, get_scoped_or_404(Organisation, data["organisation_id"]), Role(data["role"]), current_user
+        ),
+        template="accounts/user_detail.html",
+        success_message=_("Rôle attribué."),
+        success_url=lambda m: url_for("accounts.user_detail", user_id=user.id),
+        user=user,
+        memberships=services.memberships_of([user])[user.id],
+    )
+
+
+@bp.route("/admin/users/<int:user_id>/edit", methods=["GET", "POST"])
+@require(Permission.USERS_MANAGE)
+def user_edit(user_id: int) -> Any:
+    user = get_scoped_or_404(User, user_id)
+    return handle_form(
+        UserForm(obj=user),
+        lambda data: services.update_user(user, current_user, data),
+        template="accounts/user_form.html",
+        success_message=_("Compte enregistré."),
+        success_url=lambda u: url_for("accounts.user_detail", user_id=u.id),
+        user=user,
+    )
+
+
+@bp.route("/admin/users/<int:user_id>/memberships/<int:membership_id>/revoke", methods=["POST"])
+@require(Permission.USERS_MANAGE)
+def membership_revoke(user_id: int, membership_id: int) -> Any:
+    membership = services.get_active_membership(user_id, membership_id)
+    if membership is None:
+        abort(404)
+    try:
+        services.revoke_role(membership, current_user)
+    except FieldError as error:
+        flash(error.message, "danger")
+        return redirect(url_for("accounts.user_detail", user_id=user_id))
+    db.session.commit()
+    flash(_("Rôle retiré."), "success")
+    return redirect(url_for("accounts.user_detail", user_id=user_id))

@@ -1,0 +1,178 @@
+"""The syndicate's application catalogue and its members' subscriptions."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint, or_, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
+
+from accounts.models import Organisation, str_enum
+from core.db import Base, TenantScoped, TimestampMixin, VersionedMixin, today
+from core.security import Permission
+
+
+class AppDomain(enum.StrEnum):
+    FINANCES = "finances"
+    RH = "rh"
+    ETAT_CIVIL = "etat_civil"
+    ELECTIONS = "elections"
+    ENFANCE = "enfance"
+    ACTION_SOCIALE = "action_sociale"
+    SANTE = "sante"
+    LOGEMENT = "logement"
+    URBANISME = "urbanisme"
+    GED = "ged"
+    SERVICES_TECHNIQUES = "services_techniques"
+    ADMINISTRATION = "administration"
+    CULTURE = "culture"
+    INFORMATIQUE = "informatique"
+    RESTAURATION = "restauration"
+    AUTRE = "autre"
+
+    @property
+    def label(self) -> Any:
+        return DOMAIN_LABELS[self]
+
+
+DOMAIN_LABELS = {
+    AppDomain.FINANCES: _l("Finances"),
+    AppDomain.RH: _l("Ressources humaines"),
+    AppDomain.ETAT_CIVIL: _l("État civil"),
+    AppDomain.ELECTIONS: _l("Élections"),
+    AppDomain.ENFANCE: _l("Enfance, famille, scolaire"),
+    AppDomain.ACTION_SOCIALE: _l("Action sociale"),
+    AppDomain.SANTE: _l("Santé"),
+    AppDomain.LOGEMENT: _l("Logement"),
+    AppDomain.URBANISME: _l("Urbanisme, hygiène"),
+    AppDomain.GED: _l("Courrier, GED, archives"),
+    AppDomain.SERVICES_TECHNIQUES: _l("Services techniques"),
+    AppDomain.ADMINISTRATION: _l("Administration générale"),
+    AppDomain.CULTURE: _l("Culture, sports"),
+    AppDomain.INFORMATIQUE: _l("Informatique, collaboratif"),
+    AppDomain.RESTAURATION: _l("Restauration collective"),
+    AppDomain.AUTRE: _l("Autre"),
+}
+
+
+class Hosting(enum.StrEnum):
+    DATACENTRE = "datacentre"
+    SAAS = "saas"
+    MEMBER = "member"
+
+    @property
+    def label(self) -> Any:
+        return HOSTING_LABELS[self]
+
+
+HOSTING_LABELS = {
+    Hosting.DATACENTRE: _l("Centre de données du syndicat"),
+    Hosting.SAAS: _l("SaaS (hébergé par l'éditeur)"),
+    Hosting.MEMBER: _l("Chez l'adhérent"),
+}
+
+
+class Criticality(enum.StrEnum):
+    FAIBLE = "faible"
+    MOYENNE = "moyenne"
+    ELEVEE = "elevee"
+    CRITIQUE = "critique"
+
+    @property
+    def label(self) -> Any:
+        return CRITICALITY_LABELS[self]
+
+    @property
+    def badge(self) -> str:
+        return {"faible": "secondary", "moyenne": "info", "elevee": "warning", "critique": "danger"}[
+            self.value
+        ]
+
+
+CRITICALITY_LABELS = {
+    Criticality.FAIBLE: _l("Faible"),
+    Criticality.MOYENNE: _l("Moyenne"),
+    Criticality.ELEVEE: _l("Élevée"),
+    Criticality.CRITIQUE: _l("Critique"),
+}
+
+
+class Application(TimestampMixin, VersionedMixin, TenantScoped, Base):
+    """A business application hosted or provided by a syndicate.
+
+    Owned by the syndicate (``syndicate_id``). Visible to the syndicate, and to each member that
+    subscribes to it (which then sees only its own subscription).
+    """
+
+    __tablename__ = "applications"
+    __table_args__ = (
+        UniqueConstraint("syndicate_id", "name"),
+        Index("ix_applications_syndicate_domain", "syndicate_id", "domain"),
+    )
+
+    syndicate_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    editor: Mapped[str | None] = mapped_column(String(200))
+    domain: Mapped[AppDomain] = mapped_column(str_enum(AppDomain, "app_domain"))
+    description: Mapped[str | None] = mapped_column(Text)
+    hosting: Mapped[Hosting] = mapped_column(str_enum(Hosting, "app_hosting"))
+    criticality: Mapped[Criticality] = mapped_column(str_enum(Criticality, "app_criticality"))
+    has_personal_data: Mapped[bool] = mapped_column(Boolean, default=True)
+    has_sensitive_data: Mapped[bool] = mapped_column(Boolean, default=False)
+    retired_on: Mapped[date | None] = mapped_column(Date)
+
+    syndicate: Mapped[Organisation] = relationship(lazy="joined")
+    subscriptions: Mapped[list[Subscription]] = relationship(
+        back_populates="application", lazy="select", order_by="Subscription.started_on"
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def tenant_criteria(cls, org_id: int) -> ColumnElement[bool]:
+        subscribed = select(Subscription.application_id).where(Subscription.organisation_id == org_id)
+        return or_(cls.syndicate_id == org_id, cls.id.in_(subscribed))
+
+    def allows(self, permission: Permission, org: Organisation) -> bool:
+        """Only the owning syndicate edits its catalogue; subscribers read it."""
+        if permission == Permission.CATALOGUE_MANAGE:
+            return org is not None and org.id == self.syndicate_id
+        return True
+
+
+class Subscription(TimestampMixin, VersionedMixin, TenantScoped, Base):
+    """A member's use of an application since a date (until a date once it ends).
+
+    Visible to the subscriber and to the syndicate that owns the application (``syndicate_id`` is
+    denormalised from the application so that both tenant criteria use one indexed column).
+    """
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        UniqueConstraint("application_id", "organisation_id", "started_on"),
+        Index("ix_subscriptions_organisation_active", "organisation_id", "ended_on"),
+    )
+
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    syndicate_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    started_on: Mapped[date] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    is_inferred: Mapped[bool] = mapped_column(Boolean, default=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    application: Mapped[Application] = relationship(back_populates="subscriptions")
+    organisation: Mapped[Organisation] = relationship(foreign_keys=[organisation_id], lazy="joined")
+
+    @classmethod
+    def tenant_criteria(cls, org_id: int) -> ColumnElement[bool]:
+        return or_(cls.organisation_id == org_id, cls.syndicate_id == org_id)
+
+    @property
+    def is_active(self) -> bool:
+        return self.ended_on is None or self.ended_on >= today()

@@ -1,0 +1,206 @@
+"""Catalogue reads (scoped) and writes (audited)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, or_, select
+
+from accounts.models import Organisation, User
+from catalogue.models import AppDomain, Application, Criticality, Hosting, Subscription
+from core import audit
+from core.concurrency import check_version, flush_or_conflict
+from core.db import today
+from core.extensions import db
+from core.forms import FieldError
+from core.tenancy import scoped
+
+APPLICATION_FIELDS = (
+    "name",
+    "editor",
+    "domain",
+    "description",
+    "hosting",
+    "criticality",
+    "has_personal_data",
+    "has_sensitive_data",
+    "retired_on",
+)
+ENUM_FIELDS = {"domain": AppDomain, "hosting": Hosting, "criticality": Criticality}
+
+
+@dataclass
+class ApplicationFilters:
+    q: str = ""
+    domain: str = ""
+    hosting: str = ""
+    criticality: str = ""
+    member_id: int | None = None
+    include_retired: bool = False
+
+
+def _active_subscription(org_id: int | None = None) -> Any:
+    today_ = today()
+    clause = or_(Subscription.ended_on.is_(None), Subscription.ended_on >= today_)
+    return clause if org_id is None else clause & (Subscription.organisation_id == org_id)
+
+
+def applications_query(filters: ApplicationFilters) -> Select[Any]:
+    stmt = scoped(select(Application), Application)
+    if filters.q:
+        like = f"%{filters.q.lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Application.name).like(like),
+                func.lower(Application.editor).like(like),
+                func.lower(Application.description).like(like),
+            )
+        )
+    if filters.domain in AppDomain.__members__.values():
+        stmt = stmt.where(Application.domain == AppDomain(filters.domain))
+    if filters.hosting in Hosting.__members__.values():
+        stmt = stmt.where(Application.hosting == Hosting(filters.hosting))
+    if filters.criticality in Criticality.__members__.values():
+        stmt = stmt.where(Application.criticality == Criticality(filters.criticality))
+    if filters.member_id:
+        stmt = stmt.where(
+            Application.id.in_(
+                scoped(select(Subscription.application_id), Subscription).where(
+                    _active_subscription(filters.member_id)
+                )
+            )
+        )
+    if not filters.include_retired:
+        stmt = stmt.where(Application.retired_on.is_(None))
+    return stmt.order_by(func.lower(Application.name))
+
+
+def subscriber_counts(app_ids: list[int]) -> dict[int, int]:
+    """Active subscriptions visible to the active organisation, per application, in one query."""
+    if not app_ids:
+        return {}
+    stmt = (
+        scoped(select(Subscription.application_id, func.count()), Subscription)
+        .where(Subscription.application_id.in_(app_ids), _active_subscription())
+        .group_by(Subscription.application_id)
+    )
+    return dict(db.session.execute(stmt).tuples().all())
+
+
+def subscriptions_of(application: Application) -> list[Subscription]:
+    stmt = (
+        scoped(select(Subscription), Subscription)
+        .where(Subscription.application_id == application.id)
+        .join(Subscription.organisation)
+        .order_by(Subscription.ended_on.is_not(None), Organisation.name, Subscription.started_on)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def subscribable_members(syndicate: Organisation) -> list[tuple[int, str]]:
+    stmt = (
+        select(Organisation.id, Organisation.name)
+        .where(
+            or_(Organisation.syndicate_id == syndicate.id, Organisation.id == syndicate.id),
+            Organisation.left_on.is_(None),
+        )
+        .order_by(Organisation.name)
+    )
+    return [(row.id, row.name) for row in db.session.execute(stmt)]
+
+
+# --- writes ------------------------------------------------------------------------------------
+
+
+def _apply(app: Application, data: dict[str, Any]) -> None:
+    for name in APPLICATION_FIELDS:
+        value = data.get(name)
+        setattr(app, name, ENUM_FIELDS[name](value) if name in ENUM_FIELDS else value)
+
+
+def _check_name(syndicate_id: int, name: str, exclude_id: int | None) -> None:
+    stmt = select(Application.id).where(
+        Application.syndicate_id == syndicate_id, func.lower(Application.name) == name.lower()
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(Application.id != exclude_id)
+    if db.session.scalar(stmt.limit(1)) is not None:
+        raise FieldError("name", _("Le catalogue contient déjà une application de ce nom."))
+
+
+def create_application(syndicate: Organisation, actor: User, data: dict[str, Any]) -> Application:
+    _check_name(syndicate.id, data["name"], None)
+    app = Application(syndicate_id=syndicate.id)
+    _apply(app, data)
+    db.session.add(app)
+    db.session.flush()
+    audit.record(
+        syndicate, actor, "application.create", app, audit.diff({}, audit.snapshot(app, APPLICATION_FIELDS))
+    )
+    return app
+
+
+def update_application(app: Application, actor: User, data: dict[str, Any]) -> Application:
+    check_version(app, data.get("version"))
+    _check_name(app.syndicate_id, data["name"], app.id)
+    before = audit.snapshot(app, APPLICATION_FIELDS)
+    _apply(app, data)
+    flush_or_conflict(app)
+    audit.record(
+        app.syndicate_id,
+        actor,
+        "application.update",
+        app,
+        audit.diff(before, audit.snapshot(app, APPLICATION_FIELDS)),
+    )
+    return app
+
+
+def subscribe(
+    app: Application, member: Organisation, actor: User | None, data: dict[str, Any]
+) -> Subscription:
+    if member.id != app.syndicate_id and member.syndicate_id != app.syndicate_id:
+        raise FieldError("organisation_id", _("Cette organisation n'est pas adhérente du syndicat."))
+    current = db.session.scalar(
+        select(Subscription.id)
+        .where(Subscription.application_id == app.id, _active_subscription(member.id))
+        .limit(1)
+    )
+    if current is not None:
+        raise FieldError("organisation_id", _("Cet adhérent utilise déjà cette application."))
+    sub = Subscription(
+        application=app,
+        organisation_id=member.id,
+        syndicate_id=app.syndicate_id,
+        started_on=data["started_on"],
+        is_inferred=bool(data.get("is_inferred", False)),
+    )
+    db.session.add(sub)
+    db.session.flush()
+    audit.record(
+        member,
+        actor,
+        "subscription.create",
+        sub,
+        {"application_id": (None, app.id), "started_on": (None, sub.started_on.isoformat())},
+    )
+    return sub
+
+
+def end_subscription(sub: Subscription, actor: User, data: dict[str, Any]) -> Subscription:
+    check_version(sub, data.get("version"))
+    if data["ended_on"] < sub.started_on:
+        raise FieldError("ended_on", _("La date de fin précède la date de début."))
+    before = audit.snapshot(sub, ("ended_on",))
+    sub.ended_on = data["ended_on"]
+    flush_or_conflict(sub)
+    audit.record(
+        sub.organisation_id,
+        actor,
+        "subscription.end",
+        sub,
+        audit.diff(before, audit.snapshot(sub, ("ended_on",))),
+    )
+    return sub

@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from accounts.models import Organisation
+from catalogue import bp, services
+from catalogue.forms import ApplicationForm, SubscriptionEndForm, SubscriptionForm
+from catalogue.models import AppDomain, Application, Criticality, Hosting, Subscription
+from core.forms import handle_form, to_choices
+from core.pagination import int_arg, paginate
+from core.security import Permission, can, require
+from core.tenancy import current_org, get_scoped_or_404
+
+
+def _require_owner(app: Application | None = None) -> None:
+    """Catalogue writes belong to the syndicate that owns the catalogue."""
+    if app is not None and not can(Permission.CATALOGUE_MANAGE, app):
+        abort(403)
+    if app is None and not current_org.is_syndicate:
+        abort(403)
+
+
+@bp.route("/")
+@require(Permission.CATALOGUE_VIEW)
+def application_list() -> Any:
+    filters = services.ApplicationFilters(
+        q=request.args.get("q", "").strip()[:100],
+        domain=request.args.get("domain", ""),
+        hosting=request.args.get("hosting", ""),
+        criticality=request.args.get("criticality", ""),
+        member_id=int_arg("member"),
+        include_retired=request.args.get("retired") == "1",
+    )
+    page = paginate(services.applications_query(filters))
+    members = services.subscribable_members(current_org) if current_org.is_syndicate else []
+    return render_template(
+        "catalogue/application_list.html",
+        page=page,
+        filters=filters,
+        counts=services.subscriber_counts([a.id for a in page.items]),
+        members=members,
+        domains=[(d.value, d.label) for d in AppDomain],
+        hostings=[(h.value, h.label) for h in Hosting],
+        criticalities=[(c.value, c.label) for c in Criticality],
+    )
+
+
+@bp.route("/applications/<int:application_id>")
+@require(Permission.CATALOGUE_VIEW)
+def application_detail(application_id: int) -> Any:
+    app = get_scoped_or_404(Application, application_id)
+    form = SubscriptionForm()
+    form.organisation_id.choices = to_choices(services.subscribable_members(app.syndicate))
+    return render_template(
+        "catalogue/application_detail.html",
+        app=app,
+        subscriptions=services.subscriptions_of(app),
+        form=form,
+    )
+
+
+@bp.route("/applications/new", methods=["GET", "POST"])
+@require(Permission.CATALOGUE_MANAGE)
+def application_new() -> Any:
+    _require_owner()
+    syndicate = current_org._get_current_object()
+    return handle_form(
+        ApplicationForm(),
+        lambda data: services.create_application(syndicate, current_user, data),
+        template="catalogue/application_form.html",
+        success_message=_("Application ajoutée au catalogue."),
+        success_url=lambda a: url_for("catalogue.application_detail", application_id=a.id),
+        app=None,
+    )
+
+
+@bp.route("/applications/<int:application_id>/edit", methods=["GET", "POST"])
+@require(Permission.CATALOGUE_MANAGE)
+def application_edit(application_id: int) -> Any:
+    app = get_scoped_or_404(Application, application_id)
+    _require_owner(app)
+    return handle_form(
+        ApplicationForm(obj=app),
+        lambda data: services.update_application(app, current_user, data),
+        template="catalogue/application_form.html",
+        success_message=_("Application enregistrée."),
+        success_url=lambda a: url_for("catalogue.application_detail", application_id=a.id),
+        app=app,
+    )
+
+
+@bp.route("/applications/<int:application_id>/subscriptions", methods=["POST"])
+@require(Permission.CATALOGUE_MANAGE)
+def subscription_new(application_id: int) -> Any:
+    app = get_scoped_or_404(Application, application_id)
+    _require_owner(app)
+    form = SubscriptionForm()
+    form.organisation_id.choices = to_choices(services.subscribable_members(app.syndicate))
+    return handle_form(
+        form,
+        lambda data: services.subscribe(
+            app, get_scoped_or_404(Organisation, data["organisation_id"]), current_user, data
+        ),
+        template="catalogue/application_detail.html",
+        success_message=_("Abonnement enregistré."),
+        success_url=lambda s: url_for("catalogue.application_detail", application_id=app.id),
+        app=app,
+        subscriptions=services.subscriptions_of(app),
+    )
+
+
+@bp.route("/subscriptions/<int:subscription_id>/end", methods=["GET", "POST"])
+@require(Permission.CATALOGUE_MANAGE)
+def subscription_end(subscription_id: int) -> Any:
+    sub = get_scoped_or_404(Subscription, subscription_id)
+    _require_owner(sub.application)
+    return handle_form(
+        SubscriptionEndForm(obj=sub),
+        lambda data: services.end_subscription(sub, current_user, data),
+        template="catalogue/subscription_end.html",
+        success_message=_("Fin d'abonnement enregistrée."),
+        success_url=lambda s: url_for("catalogue.application_detail", application_id=s.application_id),
+        sub=sub,
+    )

@@ -1,0 +1,187 @@
+"""Égide application kernel: the app factory and what every domain shares. No domain logic here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, has_request_context, request, session
+from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from core.config import (
+    PROJECT_ROOT,
+    BaseConfig,
+    config_for_environment,
+    instance_secret_key,
+    normalise_database_url,
+)
+from core.extensions import alembic, babel, csrf, db, limiter, login_manager, talisman
+
+# Domain packages, registered in this order. Each exposes ``bp`` and may expose ``register(app)``.
+DOMAINS = ("accounts", "catalogue", "registers", "smsi", "risks", "audits", "reports")
+
+
+def create_app(config: type[BaseConfig] | Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+        instance_relative_config=True,
+    )
+    configure(app, config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_request_hooks(app)
+    register_jinja(app)
+    from core.cli import register_cli  # noqa: PLC0415
+    from core.errors import register_error_handlers  # noqa: PLC0415
+
+    register_error_handlers(app)
+    register_cli(app)
+    return app
+
+
+def configure(app: Flask, config: type[BaseConfig] | Mapping[str, Any] | None) -> None:
+    if config is None:
+        config = config_for_environment()
+    if isinstance(config, Mapping):
+        app.config.from_object(config_for_environment())
+        app.config.from_mapping(config)
+    else:
+        app.config.from_object(config)
+    if not app.config.get("TESTING"):
+        import os  # noqa: PLC0415
+
+        if os.environ.get("DATABASE_URL"):
+            app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
+        if os.environ.get("SECRET_KEY"):
+            app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+        app.config.from_prefixed_env("EGIDE")
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+    url = normalise_database_url(app.config["DATABASE_URL"])
+    app.config["DATABASE_URL"] = url
+    engine: dict[str, Any] = {"url": url, "echo": app.config.get("SQL_ECHO", False)}
+    if not url.startswith("sqlite"):
+        engine |= {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+    app.config["SQLALCHEMY_ENGINES"] = {"default": engine}
+    alembic_cfg = app.config.setdefault("ALEMBIC", {})
+    alembic_cfg["script_location"] = str(PROJECT_ROOT / "migrations")
+    # Date-sorted revision files (house style), e.g. 20261124_0001_foundation.py
+    alembic_cfg["file_template"] = "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s"
+    # With the SQLite transaction fix below, DDL is transactional on both backends: a failed
+    # migration leaves nothing half-applied.
+    app.config["ALEMBIC_CONTEXT"] = {"render_as_batch": True, "compare_type": True, "transactional_ddl": True}
+    if app.config.get("ENV_NAME") == "production":
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Foreign keys on, and take transaction control away from pysqlite so SAVEPOINTs and
+    # transactional DDL work (SQLAlchemy SQLite dialect docs, "Serializable isolation").
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            if engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", _sqlite_pragmas)
+                event.listen(engine, "begin", _sqlite_begin)
+    alembic.init_app(app)
+    limiter.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/Paris")
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.session_protection = "strong"
+    from flask_babel import lazy_gettext  # noqa: PLC0415
+
+    login_manager.login_message = lazy_gettext("Veuillez vous connecter pour accéder à cette page.")
+    login_manager.login_message_category = "info"
+    production = app.config.get("ENV_NAME") == "production"
+    talisman.init_app(
+        app,
+        force_https=production,
+        strict_transport_security=production,
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        content_security_policy={
+            "default-src": "'self'",
+            "script-src": "'self'",
+            "style-src": "'self'",
+            "img-src": "'self' data:",
+            "font-src": "'self'",
+            "object-src": "'none'",
+            "base-uri": "'none'",
+            "frame-ancestors": "'none'",
+            "form-action": "'self'",
+        },
+        content_security_policy_nonce_in=["script-src"],
+        frame_options="DENY",
+        referrer_policy="same-origin",
+    )
+
+
+def select_locale() -> str:
+    if not has_request_context():
+        return "fr"
+    lang = session.get("lang")
+    return lang if lang in ("fr", "en") else "fr"
+
+
+def register_blueprints(app: Flask) -> None:
+    import importlib  # noqa: PLC0415
+
+    from core.views import bp as core_bp  # noqa: PLC0415
+
+    app.register_blueprint(core_bp)
+    for name in DOMAINS:
+        module = importlib.import_module(name)
+        app.register_blueprint(module.bp)
+        if hasattr(module, "register"):
+            module.register(app)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from flask_login import current_user  # noqa: PLC0415
+
+    from core.security import authenticated_request_hooks  # noqa: PLC0415
+    from core.tenancy import resolve_request_org  # noqa: PLC0415
+
+    @app.before_request
+    def _tenant_and_hooks() -> Any:
+        resolve_request_org()
+        if current_user.is_authenticated:
+            for hook in authenticated_request_hooks:
+                response = hook()
+                if response is not None:
+                    return response
+        return None
+
+    @app.after_request
+    def _no_store_when_authenticated(response: Any) -> Any:
+        # ASVS 8.2.1: pages of a logged-in user must not be kept by browsers or proxies.
+        if request.endpoint != "static" and current_user.is_authenticated:
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def register_jinja(app: Flask) -> None:
+    from core import templating  # noqa: PLC0415
+
+    templating.register(app)
+
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+__all__ = ["create_app"]

@@ -1,0 +1,100 @@
+"""Optimistic locking: two people editing the same record.
+
+Every editable model has a ``version`` column (``version_id_col``). Edit forms carry the version they
+were loaded with; the service calls :func:`check_version` before changing anything, and a race
+between two flushes still raises ``StaleDataError`` which :func:`flush_or_conflict` turns into the
+same :class:`EditConflict`. The view answers with :func:`conflict_response`: the edit page again,
+status 409, with the user's typed values kept, the stored version beside them, and the form's
+version moved forward so that saving again is a deliberate overwrite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from flask import render_template
+from flask_babel import format_date, format_datetime
+from flask_babel import gettext as _
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import Field, Form
+
+from core.extensions import db
+
+SKIPPED_FIELDS = {"csrf_token", "version", "submit"}
+
+
+class EditConflict(Exception):
+    """Somebody saved the record after the form was loaded."""
+
+    def __init__(self, obj: Any) -> None:
+        super().__init__(f"edit conflict on {obj!r}")
+        self.obj = obj
+
+
+def check_version(obj: Any, submitted_version: Any) -> None:
+    try:
+        submitted = int(submitted_version)
+    except (TypeError, ValueError):
+        raise EditConflict(obj) from None
+    if submitted != obj.version:
+        raise EditConflict(obj)
+
+
+def flush_or_conflict(obj: Any) -> None:
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        raise EditConflict(obj) from exc
+
+
+@dataclass(frozen=True)
+class ConflictRow:
+    label: str
+    mine: str
+    theirs: str
+
+    @property
+    def differs(self) -> bool:
+        return self.mine != self.theirs
+
+
+def _display(field: Field, value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("Oui") if value else _("Non")
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    if isinstance(value, date):
+        return format_date(value)
+    if hasattr(value, "value") and not isinstance(value, str | int):  # enum members
+        value = value.value
+    choices = getattr(field, "choices", None)
+    if choices:
+        labels = {str(k): str(v) for k, v in (tuple(c)[:2] for c in choices)}
+        if isinstance(value, list | tuple | set):
+            return ", ".join(labels.get(str(v), str(v)) for v in value) or "—"
+        return labels.get(str(value), str(value))
+    return str(value)
+
+
+def conflict_rows(form: Form, obj: Any) -> list[ConflictRow]:
+    rows = []
+    for field in form:
+        if field.name in SKIPPED_FIELDS or field.type in {"SubmitField", "CSRFTokenField"}:
+            continue
+        stored = getattr(obj, field.name, None)
+        if hasattr(form, f"stored_{field.name}"):
+            stored = getattr(form, f"stored_{field.name}")(obj)
+        rows.append(ConflictRow(str(field.label.text), _display(field, field.data), _display(field, stored)))
+    return rows
+
+
+def conflict_response(form: Form, obj: Any, template: str, **context: Any) -> tuple[str, int]:
+    db.session.rollback()
+    db.session.refresh(obj)
+    rows = conflict_rows(form, obj)
+    form.version.data = obj.version
+    return render_template(template, form=form, conflict=rows, conflict_obj=obj, **context), 409

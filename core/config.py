@@ -1,0 +1,104 @@
+"""Configuration classes.
+
+Values come from the classes below, then from the environment: ``DATABASE_URL`` and ``SECRET_KEY``
+(the names operators expect), then any ``EGIDE_*`` variable (``EGIDE_MAIL_SERVER=…`` sets ``MAIL_SERVER``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URL forms hosting providers hand out and pick the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def instance_secret_key(instance_path: str) -> str:
+    """Read the secret key kept in ``instance/secret_key``, creating it on first run.
+
+    The file is created with mode 0600 and is never committed (``instance/`` is git-ignored).
+    """
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+class BaseConfig:
+    ENV_NAME = "base"
+    DATABASE_URL = "sqlite:///egide.sqlite3"  # relative paths live in instance/
+    SECRET_KEY: str | None = None
+
+    # Sessions (ASVS V3): Flask's defaults are 31 days and SameSite=None.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    REMEMBER_COOKIE_DURATION = timedelta(hours=12)
+    REMEMBER_COOKIE_HTTPONLY = True
+
+    # Requests: 16 MiB is plenty for forms and imports; larger bodies get the 413 page.
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+    BABEL_DEFAULT_LOCALE = "fr"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
+    LANGUAGES = ("fr", "en")
+
+    PAGE_SIZE = 25
+    MAX_PAGE_SIZE = 200
+
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_DEFAULT = None
+    SQL_ECHO = False
+
+
+class DevConfig(BaseConfig):
+    ENV_NAME = "development"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+
+
+class TestConfig(BaseConfig):
+    ENV_NAME = "testing"
+    TESTING = True
+    # A file, not ":memory:": Flask-Alembic invalidates its connection after migrating, which would
+    # drop an in-memory database. One file per process; the test session deletes it at the end.
+    DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or (
+        f"sqlite:///{tempfile.gettempdir()}/egide-test-{os.getpid()}.sqlite3"
+    )
+    SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105 — test only
+    SESSION_COOKIE_SECURE = False
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    # Cheap hashes so that the suite's many logins stay fast; never outside tests.
+    ARGON2_PARAMS = {"time_cost": 1, "memory_cost": 64, "parallelism": 1}
+
+
+class ProdConfig(BaseConfig):
+    ENV_NAME = "production"
+    SESSION_COOKIE_NAME = "__Host-session"
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+
+CONFIGS = {"development": DevConfig, "testing": TestConfig, "production": ProdConfig}
+
+
+def config_for_environment() -> type[BaseConfig]:
+    return CONFIGS.get(os.environ.get("EGIDE_ENV", "development"), DevConfig)

@@ -1,0 +1,110 @@
+"""Declarative base, column types and mixins shared by every domain."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import DateTime, ForeignKey, Integer, MetaData, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def today() -> date:
+    return utcnow().date()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend.
+
+    PostgreSQL keeps ``timestamptz``; SQLite has no time zone, so values are stored as naive UTC and
+    handed back aware. Naive values are refused on the way in: they are always a bug.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.id}>"
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+
+class VersionedMixin:
+    """Optimistic locking on every editable record (SQLAlchemy ``version_id_col``).
+
+    The version is also carried by edit forms as a hidden field, so a stale form (two people editing
+    the same record in two browsers) is detected before anything is written; see
+    :mod:`core.concurrency`.
+    """
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805 — declared_attr receives the class
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+
+
+class TenantScoped:
+    """Rows that belong to tenants. Subclasses say which rows an organisation may see.
+
+    :mod:`core.tenancy` uses :meth:`tenant_criteria` both for explicit scoping (``scoped()``,
+    ``get_scoped_or_404()``) and for the ORM safety net. Registered automatically.
+    """
+
+    registry: ClassVar[list[type[TenantScoped]]] = []
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__tablename__" in cls.__dict__:
+            TenantScoped.registry.append(cls)
+
+    @classmethod
+    def tenant_criteria(cls, org_id: int) -> ColumnElement[bool]:
+        raise NotImplementedError
+
+
+class OrgScopedMixin(TenantScoped):
+    """A row owned by exactly one organisation."""
+
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"), index=True, nullable=False
+    )
+
+    @classmethod
+    def tenant_criteria(cls, org_id: int) -> ColumnElement[bool]:
+        return cls.organisation_id == org_id  # type: ignore[return-value]

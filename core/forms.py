@@ -1,0 +1,91 @@
+"""Form plumbing shared by every domain: hidden version field, field-level service errors and the
+one ``handle_form`` flow (validate → service → commit → redirect, or re-display with what was typed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import flash, redirect, render_template, request
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from wtforms import HiddenField
+from wtforms.fields.choices import SelectChoice
+
+from core.concurrency import EditConflict, conflict_response
+from core.extensions import db
+
+
+class FieldError(Exception):
+    """A rule only the service can check (uniqueness, cross-record consistency), tied to a field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+    def attach(self, form: FlaskForm) -> None:
+        target = getattr(form, self.field, None)
+        if target is None:
+            form.form_errors.append(self.message)
+        else:
+            target.errors = [*target.errors, self.message]
+
+
+class VersionedForm(FlaskForm):
+    """Edit forms carry the version of the record they were loaded from (see core.concurrency)."""
+
+    version = HiddenField()
+
+
+def enum_choices(enum_cls: Any) -> list[SelectChoice]:
+    """Select options from an enum whose members have a (lazy, translated) ``label``."""
+    return [SelectChoice(member.value, member.label) for member in enum_cls]
+
+
+def to_choices(pairs: Iterable[tuple[Any, Any]], blank: Any = None) -> list[SelectChoice]:
+    """Select options from (value, label) pairs, with an optional empty first option."""
+    options = [SelectChoice("", blank)] if blank is not None else []
+    return options + [SelectChoice(value, label) for value, label in pairs]
+
+
+def strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def none_if_empty(value: Any) -> Any:
+    return None if value in ("", "None") else value
+
+
+def coerce_optional_int(value: Any) -> int | None:
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+def handle_form(
+    form: FlaskForm,
+    save: Callable[[dict[str, Any]], Any],
+    *,
+    template: str,
+    success_message: str,
+    success_url: Callable[[Any], str],
+    **context: Any,
+) -> Any:
+    if form.validate_on_submit():
+        try:
+            result = save(form.data)
+        except EditConflict as conflict:
+            return conflict_response(form, conflict.obj, template, **context)
+        except FieldError as error:
+            db.session.rollback()
+            error.attach(form)
+        else:
+            db.session.commit()
+            flash(success_message, "success")
+            return redirect(success_url(result))
+    if request.method == "POST":
+        flash(_("Le formulaire contient des erreurs : corrigez les champs signalés."), "danger")
+        return render_template(template, form=form, **context), 422
+    return render_template(template, form=form, **context)

@@ -1,0 +1,63 @@
+"""One small pagination helper: every list page goes through it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, request
+from sqlalchemy import Select, func, select
+
+from core.extensions import db
+
+
+def int_arg(name: str, default: int | None = None, *, minimum: int = 1) -> int | None:
+    """A positive integer query parameter; junk gives the default instead of an error."""
+    raw = request.args.get(name, "")
+    try:
+        value = int(raw)
+    except ValueError:
+        return default
+    return value if value >= minimum else default
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def first_index(self) -> int:
+        return 0 if self.total == 0 else (self.page - 1) * self.per_page + 1
+
+    @property
+    def last_index(self) -> int:
+        return min(self.total, self.page * self.per_page)
+
+
+def paginate(stmt: Select[Any], *, per_page: int | None = None, scalars: bool = True) -> Page:
+    """Run ``stmt`` for the page named by ``?page=`` (and ``?per_page=``, capped)."""
+    cfg = current_app.config
+    per_page = per_page or int_arg("per_page", cfg["PAGE_SIZE"]) or cfg["PAGE_SIZE"]
+    per_page = min(per_page, cfg["MAX_PAGE_SIZE"])
+    page = int_arg("page", 1) or 1
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    last = max(1, -(-total // per_page))
+    page = min(page, last)
+    limited = stmt.limit(per_page).offset((page - 1) * per_page)
+    result = db.session.scalars(limited) if scalars else db.session.execute(limited)
+    return Page(items=list(result.unique() if scalars else result), total=total, page=page, per_page=per_page)

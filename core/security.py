@@ -1,0 +1,206 @@
+"""Roles, permissions and access policies: the single vocabulary for "who may do what".
+
+Views declare what they need with :func:`require` (or :func:`public`); templates ask :func:`can`.
+Nothing else in the code base inspects roles.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import abort, g, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    RSSI = "rssi"
+    DPO = "dpo"
+    REFERENT = "referent"
+    READER = "reader"
+    AUDITOR = "auditor"
+
+    @property
+    def label(self) -> Any:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.ADMIN: _l("Administrateur de la plateforme"),
+    Role.RSSI: _l("RSSI"),
+    Role.DPO: _l("DPO"),
+    Role.REFERENT: _l("Référent"),
+    Role.READER: _l("Lecteur"),
+    Role.AUDITOR: _l("Auditeur"),
+}
+
+
+class Permission(enum.StrEnum):
+    ORGANISATIONS_VIEW = "organisations_view"
+    ORGANISATIONS_EDIT = "organisations_edit"
+    ORGANISATIONS_MANAGE = "organisations_manage"  # create, merge, archive: platform-wide
+    USERS_MANAGE = "users_manage"  # accounts and roles: platform-wide
+    CATALOGUE_VIEW = "catalogue_view"
+    CATALOGUE_MANAGE = "catalogue_manage"
+    REGISTERS_VIEW = "registers_view"
+    REGISTERS_EDIT = "registers_edit"
+    SMSI_VIEW = "smsi_view"
+    SMSI_EDIT = "smsi_edit"
+    RISKS_VIEW = "risks_view"
+    RISKS_EDIT = "risks_edit"
+    AUDITS_VIEW = "audits_view"
+    AUDITS_EDIT = "audits_edit"
+    REPORTS_VIEW = "reports_view"
+
+
+P = Permission
+
+# Granted by a platform-admin membership in any organisation, whatever the active organisation.
+PLATFORM_PERMISSIONS = frozenset({P.ORGANISATIONS_MANAGE, P.USERS_MANAGE})
+
+# The administrator manages organisations, accounts and the catalogue, and reads no register,
+# incident or risk content unless the same person also holds another role there.
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(
+        {P.ORGANISATIONS_VIEW, P.ORGANISATIONS_EDIT, P.ORGANISATIONS_MANAGE, P.USERS_MANAGE}
+        | {P.CATALOGUE_VIEW, P.CATALOGUE_MANAGE}
+    ),
+    Role.RSSI: frozenset(
+        {P.ORGANISATIONS_VIEW, P.ORGANISATIONS_EDIT, P.CATALOGUE_VIEW, P.CATALOGUE_MANAGE}
+        | {P.SMSI_VIEW, P.SMSI_EDIT, P.RISKS_VIEW, P.RISKS_EDIT, P.AUDITS_VIEW, P.AUDITS_EDIT}
+        | {P.REGISTERS_VIEW, P.REPORTS_VIEW}
+    ),
+    Role.DPO: frozenset(
+        {P.ORGANISATIONS_VIEW, P.ORGANISATIONS_EDIT, P.CATALOGUE_VIEW, P.CATALOGUE_MANAGE}
+        | {P.REGISTERS_VIEW, P.REGISTERS_EDIT, P.SMSI_VIEW, P.RISKS_VIEW, P.AUDITS_VIEW, P.REPORTS_VIEW}
+    ),
+    Role.REFERENT: frozenset(
+        {P.ORGANISATIONS_VIEW, P.CATALOGUE_VIEW, P.REGISTERS_VIEW, P.REGISTERS_EDIT, P.SMSI_VIEW}
+        | {P.RISKS_VIEW, P.REPORTS_VIEW}
+    ),
+    Role.READER: frozenset(
+        {P.ORGANISATIONS_VIEW, P.CATALOGUE_VIEW, P.REGISTERS_VIEW, P.SMSI_VIEW, P.RISKS_VIEW}
+        | {P.AUDITS_VIEW, P.REPORTS_VIEW}
+    ),
+    Role.AUDITOR: frozenset(
+        {P.ORGANISATIONS_VIEW, P.CATALOGUE_VIEW, P.REGISTERS_VIEW, P.SMSI_VIEW, P.RISKS_VIEW}
+        | {P.AUDITS_VIEW, P.REPORTS_VIEW}
+    ),
+}
+
+
+def permissions_for(roles: set[Role], *, is_platform_admin: bool) -> frozenset[Permission]:
+    granted: set[Permission] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS[role]
+    if is_platform_admin:
+        granted |= PLATFORM_PERMISSIONS
+    return frozenset(granted)
+
+
+def current_permissions() -> frozenset[Permission]:
+    """Permissions of the logged-in user in the active organisation (cached for the request)."""
+    if not current_user.is_authenticated:
+        return frozenset()
+    if "_egide_permissions" not in g:
+        from core.tenancy import current_org_roles  # noqa: PLC0415 — avoids an import cycle
+
+        g._egide_permissions = permissions_for(
+            current_org_roles(), is_platform_admin=current_user.is_platform_admin
+        )
+    return g._egide_permissions
+
+
+def can(permission: Permission | str, obj: Any = None) -> bool:
+    """Whether the current user holds ``permission`` in the active organisation.
+
+    ``obj`` lets a permission carry an object-level rule: a model may define
+    ``allows(permission, org)`` (e.g. only the syndicate that owns the catalogue edits it).
+    """
+    permission = Permission(permission)
+    if permission not in current_permissions():
+        return False
+    if obj is not None and hasattr(obj, "allows"):
+        from core.tenancy import current_org  # noqa: PLC0415
+
+        return bool(obj.allows(permission, current_org._get_current_object()))
+    return True
+
+
+# --- access policies ---------------------------------------------------------------------------
+
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+
+
+def _mark(view: Callable[..., Any], policy: tuple[str, ...]) -> None:
+    view.__access_policy__ = policy  # type: ignore[attr-defined]
+
+
+def public(view: F) -> F:
+    """Reachable without logging in (login page, health check, language switch)."""
+    _mark(view, (PUBLIC,))
+    return view
+
+
+def login_required(view: F) -> F:
+    """Any logged-in user, whatever the role (logout, switching organisation)."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    _mark(wrapped, (AUTHENTICATED,))
+    return wrapped  # type: ignore[return-value]
+
+
+def require(*permissions: Permission) -> Callable[[F], F]:
+    """Require every listed permission in the active organisation; 403 otherwise."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+            if not all(can(p) for p in permissions):
+                abort(403)
+            return view(*args, **kwargs)
+
+        _mark(wrapped, ("permission", *permissions))
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def access_policy(view: Callable[..., Any]) -> tuple[str, ...] | None:
+    return getattr(view, "__access_policy__", None)
+
+
+# Hooks run before every request of a logged-in user (after the tenant is resolved). The account
+# security work plugs MFA enforcement and server-side session checks in here; a hook returns a
+# response to short-circuit the request, or None.
+authenticated_request_hooks: list[Callable[[], Any]] = []
+
+
+def login_and_org_required() -> Any:
+    """``before_request`` of every domain blueprint: the backstop behind the view decorators."""
+    if request.endpoint and access_policy_of_endpoint(request.endpoint) == (PUBLIC,):
+        return None
+    if not current_user.is_authenticated:
+        return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+    return None
+
+
+def access_policy_of_endpoint(endpoint: str) -> tuple[str, ...] | None:
+    from flask import current_app  # noqa: PLC0415
+
+    view = current_app.view_functions.get(endpoint)
+    return access_policy(view) if view else None

@@ -1,0 +1,124 @@
+"""Tenant scoping — the one place that decides which rows the active organisation may see.
+
+* ``current_org``: the active organisation, resolved once per request from the logged-in user's
+  memberships and the organisation chosen in the header (kept in the session, checked every time).
+* ``get_scoped_or_404(Model, id)``: the only way a view loads an object by id. Another tenant's
+  object answers 404, so its existence is not leaked.
+* ``scoped(select(...))``: adds the tenant criteria to a list query.
+* Safety net: a ``do_orm_execute`` listener adds ``with_loader_criteria`` for every tenant-scoped
+  model whenever a session is bound to an organisation. CLI and platform code opt out explicitly
+  with ``execution_options(skip_org_scope=True)``. Raw SQL bypasses it: explicit scoping stays the
+  main mechanism, the listener is the backstop.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from flask import abort, g, session
+from flask_login import current_user
+from sqlalchemy import Select, event, false, select
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql.elements import ColumnElement
+from werkzeug.local import LocalProxy
+
+from core.db import TenantScoped
+from core.extensions import db
+from core.security import Role
+
+M = TypeVar("M")
+
+SESSION_KEY = "active_org_id"
+ORG_INFO_KEY = "org_id"
+
+
+def _resolve() -> tuple[Any, frozenset[Role]]:
+    if "_egide_org" not in g:
+        org, roles = None, frozenset()
+        if current_user.is_authenticated:
+            choices = current_user.organisation_roles()  # {org_id: (Organisation, roles)}
+            wanted = session.get(SESSION_KEY)
+            if wanted not in choices and choices:
+                wanted = next(iter(choices))  # ordered by the user model: see User.organisation_roles
+            if wanted in choices:
+                org, roles = choices[wanted]
+        g._egide_org, g._egide_roles = org, frozenset(roles)
+        bind_session(org.id if org is not None else None)
+    return g._egide_org, g._egide_roles
+
+
+def resolve_request_org() -> None:
+    """App-wide ``before_request``: bind the request's session to the user's active organisation."""
+    for key in ("_egide_org", "_egide_roles", "_egide_permissions"):
+        g.pop(key, None)
+    if current_user.is_authenticated:
+        _resolve()
+
+
+def _current_org() -> Any:
+    return _resolve()[0]
+
+
+current_org: Any = LocalProxy(_current_org)
+
+
+def current_org_roles() -> frozenset[Role]:
+    return _resolve()[1]
+
+
+def set_active_org(org_id: int) -> bool:
+    """Make ``org_id`` the active organisation if the user holds a role there."""
+    if org_id not in current_user.organisation_roles():
+        return False
+    session[SESSION_KEY] = org_id
+    for key in ("_egide_org", "_egide_roles", "_egide_permissions"):
+        g.pop(key, None)
+    return True
+
+
+def bind_session(org_id: int | None, sess: Session | None = None) -> None:
+    """Bind the ORM safety net of ``sess`` (default: the request session) to an organisation."""
+    (sess or db.session).info[ORG_INFO_KEY] = org_id
+
+
+def tenant_criteria(model: type[Any]) -> ColumnElement[bool] | None:
+    """Criteria limiting ``model`` to what the active organisation may see (None: no limit)."""
+    if getattr(model, "__admin_sees_all__", False) and current_user.is_platform_admin:
+        return None
+    if not hasattr(model, "tenant_criteria"):
+        return None
+    org = _current_org()
+    if org is None:
+        return false()
+    return model.tenant_criteria(org.id)
+
+
+def scoped(stmt: Select[Any], model: type[Any] | None = None) -> Select[Any]:
+    model = model or stmt.column_descriptions[0]["entity"]
+    criteria = tenant_criteria(model)
+    return stmt if criteria is None else stmt.where(criteria)
+
+
+def get_scoped_or_404(model: type[M], object_id: Any, *options: Any) -> M:
+    obj = db.session.scalar(scoped(select(model).where(model.id == object_id), model).options(*options))  # type: ignore[attr-defined]
+    if obj is None:
+        abort(404)
+    return obj
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _tenant_safety_net(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.execution_options.get("skip_org_scope"):
+        return
+    if ORG_INFO_KEY not in state.session.info:
+        return  # unbound: anonymous pages, CLI, platform code (requests bind in resolve_request_org)
+    org_id = state.session.info[ORG_INFO_KEY]
+    options = []
+    for model in TenantScoped.registry:
+        if not getattr(model, "__safety_net__", True):
+            continue
+        criteria = false() if org_id is None else model.tenant_criteria(org_id)
+        options.append(with_loader_criteria(model, criteria, include_aliases=True))
+    state.statement = state.statement.options(*options)

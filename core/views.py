@@ -1,0 +1,46 @@
+"""Kernel routes: home, health check, language switch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from sqlalchemy import text
+
+from core.extensions import db
+from core.security import login_required, public
+
+bp = Blueprint("core", __name__)
+
+
+@bp.route("/")
+@login_required
+def index() -> Any:
+    return render_template("core/home.html")
+
+
+@bp.route("/healthz")
+@public
+def healthz() -> Any:
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:
+        return jsonify(status="error", database="unreachable"), 503
+    return jsonify(status="ok", database="ok")
+
+
+@bp.route("/language", methods=["POST"])
+@public
+def set_language() -> Any:
+    lang = request.form.get("lang")
+    if lang in ("fr", "en"):
+        session["lang"] = lang
+    target = request.form.get("next") or ""
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("core.index")
+    return redirect(target)
+
+
+def render_coming_soon(title: Any, description: Any) -> Any:
+    """Entry page of a domain that is not built yet: says so plainly."""
+    return render_template("core/coming_soon.html", title=title, description=description)

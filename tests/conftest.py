@@ -1,0 +1,194 @@
+"""Fixtures: the app (migrated once), per-test isolation, two organisations with a user per role.
+
+The suite runs on SQLite by default and on PostgreSQL with
+``TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test``.
+
+Each test runs inside one outer transaction that is rolled back (Flask-SQLAlchemy-Lite's
+``test_isolation``); requests commit only savepoints. Client requests each get their own application
+context, as in production (pytest-flask's shared request context is switched off below), so nothing
+cached on ``g`` or in a session's identity map survives from one request to the next.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_login import login_user
+from sqlalchemy import MetaData, make_url, text
+
+from accounts.models import Organisation, User
+from catalogue.models import Application, Subscription
+from core import create_app
+from core.config import TestConfig
+from core.extensions import alembic, db
+from core.security import Role
+from core.tenancy import set_active_org
+from tests import factories as f
+
+
+def reset_database() -> None:
+    """Drop whatever the test database holds, then build the schema through the migrations."""
+    engine = db.engine
+    with engine.begin() as conn:
+        meta = MetaData()
+        meta.reflect(conn)
+        meta.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    alembic.upgrade()
+
+
+@pytest.fixture(scope="session")
+def app() -> Iterator[Flask]:
+    app = create_app(TestConfig)
+    with app.app_context():
+        reset_database()
+    yield app
+    url = make_url(app.config["DATABASE_URL"])
+    if url.get_backend_name() == "sqlite" and url.database:
+        with app.app_context():
+            db.engine.dispose()
+        Path(url.database).unlink(missing_ok=True)
+
+
+@pytest.fixture(autouse=True)
+def _push_request_context() -> None:
+    """Override pytest-flask's: it shares one app context (and ``g``) across a test's requests."""
+    return
+
+
+@pytest.fixture(autouse=True)
+def _isolation(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Join every session of the test (its own and each request's) to one rolled-back transaction.
+
+    SQLAlchemy's "joining a Session into an external transaction" recipe: sessions are bound to the
+    connection itself with ``join_transaction_mode="create_savepoint"``, so a view's commit only
+    releases a savepoint. (Flask-SQLAlchemy-Lite's ``test_isolation`` binds sessions to the engine,
+    which SQLAlchemy 2.1 no longer joins to the outer transaction.)
+    """
+    if "no_isolation" in request.keywords or "app" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        maker = db.sessionmaker
+        engine = db.engine
+    saved = dict(maker.kw)
+    connection = engine.connect()
+    transaction = connection.begin()
+    maker.configure(bind=connection, join_transaction_mode="create_savepoint")
+    session = maker()
+    f._SessionHolder.session = session
+    try:
+        yield
+    finally:
+        f._SessionHolder.session = None
+        session.close()
+        maker.kw.clear()
+        maker.kw.update(saved)
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def session(app: Flask) -> Any:
+    """The test's own ORM session (outside any app context)."""
+    return f._SessionHolder.session
+
+
+@pytest.fixture
+def app_ctx(app: Flask) -> Iterator[Flask]:
+    """An app + request context for service tests (no client requests in such tests)."""
+    with app.test_request_context():
+        yield app
+
+
+@contextmanager
+def acting_as(user: User, org: Organisation) -> Iterator[None]:
+    """Inside ``app_ctx``: make ``user`` the logged-in user with ``org`` active."""
+    login_user(db.session.merge(user))
+    assert set_active_org(org.id)
+    yield
+
+
+# --- the two-organisation world ----------------------------------------------------------------
+
+
+@dataclass
+class Tenant:
+    syndicate: Organisation
+    member: Organisation
+    application: Application
+    subscription: Subscription
+    users: dict[Role, User] = field(default_factory=dict)
+    member_referent: User | None = None
+
+
+@dataclass
+class World:
+    a: Tenant
+    b: Tenant
+
+
+def _tenant(session: Any, label: str) -> Tenant:
+    syndicate = f.SyndicateFactory(name=f"Syndicat {label}", short_name=f"S{label}", siren=None)
+    member = f.OrganisationFactory(name=f"Ville {label}", syndicate=syndicate)
+    application = f.ApplicationFactory(
+        syndicate=syndicate, name=f"Application {label}", editor=f"CANARY-{label}"
+    )
+    subscription = f.SubscriptionFactory(application=application, member=member)
+    tenant = Tenant(syndicate, member, application, subscription)
+    for role in Role:
+        user = f.UserFactory(
+            email=f"{role.value}.{label.lower()}@example.org", full_name=f"{role.value} {label}"
+        )
+        f.MembershipFactory(user=user, organisation=syndicate, role=role)
+        tenant.users[role] = user
+    tenant.member_referent = f.UserFactory(email=f"referent.ville{label.lower()}@example.org")
+    f.MembershipFactory(user=tenant.member_referent, organisation=member, role=Role.REFERENT)
+    session.flush()
+    return tenant
+
+
+@pytest.fixture
+def world(app: Flask, session: Any) -> World:
+    return World(a=_tenant(session, "A"), b=_tenant(session, "B"))
+
+
+# --- clients -----------------------------------------------------------------------------------
+
+
+def login(client: FlaskClient, user: User | str, password: str = f.PASSWORD) -> Any:
+    email = user if isinstance(user, str) else user.email
+    return client.post("/login", data={"email": email, "password": password})
+
+
+@pytest.fixture
+def login_as(app: Flask) -> Any:
+    """``login_as(user)`` → a fresh client logged in as ``user``."""
+
+    def _login(user: User, org: Organisation | None = None) -> FlaskClient:
+        client = app.test_client()
+        response = login(client, user)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        if org is not None:
+            assert client.post("/active-organisation", data={"organisation_id": org.id}).status_code == 302
+        return client
+
+    return _login
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token in page"
+    return match.group(1) or match.group(2)
