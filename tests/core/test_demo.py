@@ -16,7 +16,9 @@ MODELS = (Organisation, User, Membership, Application, Subscription)
 
 def _counts() -> dict[str, int]:
     return {
-        m.__name__: db.session.scalar(select(func.count()).select_from(m).execution_options(skip_org_scope=True))
+        m.__name__: db.session.scalar(
+            select(func.count()).select_from(m).execution_options(skip_org_scope=True)
+        )
         for m in MODELS
     }
 
