@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
@@ -13,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.db import Base, TenantScoped, TimestampMixin, UTCDateTime, VersionedMixin, today, utcnow
+from core.enums import LabelledEnum
 from core.extensions import db
 from core.security import Role
 
@@ -30,7 +30,7 @@ def str_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
     )
 
 
-class OrgKind(enum.StrEnum):
+class OrgKind(LabelledEnum):
     SYNDICAT = "syndicat"
     VILLE = "ville"
     CCAS = "ccas"
@@ -40,38 +40,34 @@ class OrgKind(enum.StrEnum):
     ASSOCIATION = "association"
     AUTRE = "autre"
 
-    @property
-    def label(self) -> Any:
-        return ORG_KIND_LABELS[self]
+
+OrgKind.with_labels(
+    {
+        OrgKind.SYNDICAT: _l("Syndicat"),
+        OrgKind.VILLE: _l("Ville / commune"),
+        OrgKind.CCAS: _l("CCAS"),
+        OrgKind.OPH: _l("Office public de l'habitat (OPH)"),
+        OrgKind.EPT: _l("Établissement public territorial (EPT)"),
+        OrgKind.ETABLISSEMENT_PUBLIC: _l("Établissement public"),
+        OrgKind.ASSOCIATION: _l("Association"),
+        OrgKind.AUTRE: _l("Autre"),
+    }
+)
 
 
-ORG_KIND_LABELS = {
-    OrgKind.SYNDICAT: _l("Syndicat"),
-    OrgKind.VILLE: _l("Ville / commune"),
-    OrgKind.CCAS: _l("CCAS"),
-    OrgKind.OPH: _l("Office public de l'habitat (OPH)"),
-    OrgKind.EPT: _l("Établissement public territorial (EPT)"),
-    OrgKind.ETABLISSEMENT_PUBLIC: _l("Établissement public"),
-    OrgKind.ASSOCIATION: _l("Association"),
-    OrgKind.AUTRE: _l("Autre"),
-}
-
-
-class OrgRelation(enum.StrEnum):
+class OrgRelation(LabelledEnum):
     SYNDICATE = "syndicate"
     MEMBER = "member"
     PARTNER = "partner"
 
-    @property
-    def label(self) -> Any:
-        return ORG_RELATION_LABELS[self]
 
-
-ORG_RELATION_LABELS = {
-    OrgRelation.SYNDICATE: _l("Syndicat (racine)"),
-    OrgRelation.MEMBER: _l("Adhérent"),
-    OrgRelation.PARTNER: _l("Partenaire"),
-}
+OrgRelation.with_labels(
+    {
+        OrgRelation.SYNDICATE: _l("Syndicat (racine)"),
+        OrgRelation.MEMBER: _l("Adhérent"),
+        OrgRelation.PARTNER: _l("Partenaire"),
+    }
+)
 
 
 class Organisation(TimestampMixin, VersionedMixin, TenantScoped, Base):

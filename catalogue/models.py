@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint, or_, select
@@ -13,10 +11,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from accounts.models import Organisation, str_enum
 from core.db import Base, TenantScoped, TimestampMixin, VersionedMixin, today
+from core.enums import LabelledEnum
 from core.security import Permission
 
 
-class AppDomain(enum.StrEnum):
+class AppDomain(LabelledEnum):
     FINANCES = "finances"
     RH = "rh"
     ETAT_CIVIL = "etat_civil"
@@ -34,57 +33,49 @@ class AppDomain(enum.StrEnum):
     RESTAURATION = "restauration"
     AUTRE = "autre"
 
-    @property
-    def label(self) -> Any:
-        return DOMAIN_LABELS[self]
+
+AppDomain.with_labels(
+    {
+        AppDomain.FINANCES: _l("Finances"),
+        AppDomain.RH: _l("Ressources humaines"),
+        AppDomain.ETAT_CIVIL: _l("État civil"),
+        AppDomain.ELECTIONS: _l("Élections"),
+        AppDomain.ENFANCE: _l("Enfance, famille, scolaire"),
+        AppDomain.ACTION_SOCIALE: _l("Action sociale"),
+        AppDomain.SANTE: _l("Santé"),
+        AppDomain.LOGEMENT: _l("Logement"),
+        AppDomain.URBANISME: _l("Urbanisme, hygiène"),
+        AppDomain.GED: _l("Courrier, GED, archives"),
+        AppDomain.SERVICES_TECHNIQUES: _l("Services techniques"),
+        AppDomain.ADMINISTRATION: _l("Administration générale"),
+        AppDomain.CULTURE: _l("Culture, sports"),
+        AppDomain.INFORMATIQUE: _l("Informatique, collaboratif"),
+        AppDomain.RESTAURATION: _l("Restauration collective"),
+        AppDomain.AUTRE: _l("Autre"),
+    }
+)
 
 
-DOMAIN_LABELS = {
-    AppDomain.FINANCES: _l("Finances"),
-    AppDomain.RH: _l("Ressources humaines"),
-    AppDomain.ETAT_CIVIL: _l("État civil"),
-    AppDomain.ELECTIONS: _l("Élections"),
-    AppDomain.ENFANCE: _l("Enfance, famille, scolaire"),
-    AppDomain.ACTION_SOCIALE: _l("Action sociale"),
-    AppDomain.SANTE: _l("Santé"),
-    AppDomain.LOGEMENT: _l("Logement"),
-    AppDomain.URBANISME: _l("Urbanisme, hygiène"),
-    AppDomain.GED: _l("Courrier, GED, archives"),
-    AppDomain.SERVICES_TECHNIQUES: _l("Services techniques"),
-    AppDomain.ADMINISTRATION: _l("Administration générale"),
-    AppDomain.CULTURE: _l("Culture, sports"),
-    AppDomain.INFORMATIQUE: _l("Informatique, collaboratif"),
-    AppDomain.RESTAURATION: _l("Restauration collective"),
-    AppDomain.AUTRE: _l("Autre"),
-}
-
-
-class Hosting(enum.StrEnum):
+class Hosting(LabelledEnum):
     DATACENTRE = "datacentre"
     SAAS = "saas"
     MEMBER = "member"
 
-    @property
-    def label(self) -> Any:
-        return HOSTING_LABELS[self]
+
+Hosting.with_labels(
+    {
+        Hosting.DATACENTRE: _l("Centre de données du syndicat"),
+        Hosting.SAAS: _l("SaaS (hébergé par l'éditeur)"),
+        Hosting.MEMBER: _l("Chez l'adhérent"),
+    }
+)
 
 
-HOSTING_LABELS = {
-    Hosting.DATACENTRE: _l("Centre de données du syndicat"),
-    Hosting.SAAS: _l("SaaS (hébergé par l'éditeur)"),
-    Hosting.MEMBER: _l("Chez l'adhérent"),
-}
-
-
-class Criticality(enum.StrEnum):
+class Criticality(LabelledEnum):
     FAIBLE = "faible"
     MOYENNE = "moyenne"
     ELEVEE = "elevee"
     CRITIQUE = "critique"
-
-    @property
-    def label(self) -> Any:
-        return CRITICALITY_LABELS[self]
 
     @property
     def badge(self) -> str:
@@ -93,12 +84,14 @@ class Criticality(enum.StrEnum):
         ]
 
 
-CRITICALITY_LABELS = {
-    Criticality.FAIBLE: _l("Faible"),
-    Criticality.MOYENNE: _l("Moyenne"),
-    Criticality.ELEVEE: _l("Élevée"),
-    Criticality.CRITIQUE: _l("Critique"),
-}
+Criticality.with_labels(
+    {
+        Criticality.FAIBLE: _l("Faible"),
+        Criticality.MOYENNE: _l("Moyenne"),
+        Criticality.ELEVEE: _l("Élevée"),
+        Criticality.CRITIQUE: _l("Critique"),
+    }
+)
 
 
 class Application(TimestampMixin, VersionedMixin, TenantScoped, Base):

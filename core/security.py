@@ -15,10 +15,12 @@ from flask import abort, g, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from core.enums import LabelledEnum
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Role(enum.StrEnum):
+class Role(LabelledEnum):
     ADMIN = "admin"
     RSSI = "rssi"
     DPO = "dpo"
@@ -26,19 +28,17 @@ class Role(enum.StrEnum):
     READER = "reader"
     AUDITOR = "auditor"
 
-    @property
-    def label(self) -> Any:
-        return ROLE_LABELS[self]
 
-
-ROLE_LABELS = {
-    Role.ADMIN: _l("Administrateur de la plateforme"),
-    Role.RSSI: _l("RSSI"),
-    Role.DPO: _l("DPO"),
-    Role.REFERENT: _l("Référent"),
-    Role.READER: _l("Lecteur"),
-    Role.AUDITOR: _l("Auditeur"),
-}
+Role.with_labels(
+    {
+        Role.ADMIN: _l("Administrateur de la plateforme"),
+        Role.RSSI: _l("RSSI"),
+        Role.DPO: _l("DPO"),
+        Role.REFERENT: _l("Référent"),
+        Role.READER: _l("Lecteur"),
+        Role.AUDITOR: _l("Auditeur"),
+    }
+)
 
 
 class Permission(enum.StrEnum):
