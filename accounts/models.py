@@ -8,12 +8,13 @@ from datetime import date, datetime
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, String, Text, UniqueConstraint, or_, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.db import Base, TenantScoped, TimestampMixin, UTCDateTime, VersionedMixin, today, utcnow
 from core.enums import LabelledEnum
 from core.extensions import db
+from core.text import fold
 from core.security import Role
 
 
@@ -81,6 +82,7 @@ class Organisation(TimestampMixin, VersionedMixin, TenantScoped, Base):
     __admin_sees_all__ = True  # platform admins manage every organisation
 
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    sort_name: Mapped[str] = mapped_column(String(200), index=True)  # fold(name), see core.text
     short_name: Mapped[str | None] = mapped_column(String(60))
     kind: Mapped[OrgKind] = mapped_column(str_enum(OrgKind, "org_kind"))
     relation: Mapped[OrgRelation] = mapped_column(str_enum(OrgRelation, "org_relation"))
@@ -116,6 +118,11 @@ class Organisation(TimestampMixin, VersionedMixin, TenantScoped, Base):
 
     def __str__(self) -> str:
         return self.name
+
+    @validates("name")
+    def _fold_name(self, _key: str, value: str) -> str:
+        self.sort_name = fold(value)
+        return value
 
     @classmethod
     def tenant_criteria(cls, org_id: int) -> ColumnElement[bool]:
@@ -167,7 +174,7 @@ class User(UserMixin, TimestampMixin, VersionedMixin, Base):
                 select(Membership)
                 .join(Membership.organisation)
                 .where(Membership.user_id == self.id, Membership.revoked_at.is_(None))
-                .order_by(Organisation.relation.desc(), Organisation.name, Membership.role)
+                .order_by(Organisation.relation.desc(), Organisation.sort_name, Membership.role)
             )
             self._active_memberships = list(db.session.scalars(stmt))
         return self._active_memberships

@@ -19,6 +19,7 @@ from core.extensions import db
 from core.forms import FieldError
 from core.security import Role
 from core.tenancy import scoped
+from core.text import fold
 
 ORGANISATION_FIELDS = (
     "name",
@@ -63,7 +64,7 @@ def organisations_query(filters: OrganisationFilters) -> Select[Any]:
         like = f"%{filters.q.lower()}%"
         stmt = stmt.where(
             or_(
-                func.lower(Organisation.name).like(like),
+                Organisation.sort_name.like(f"%{fold(filters.q)}%"),
                 func.lower(Organisation.short_name).like(like),
                 Organisation.siren.like(like),
                 func.lower(Organisation.city).like(like),
@@ -81,12 +82,12 @@ def organisations_query(filters: OrganisationFilters) -> Select[Any]:
         stmt = stmt.where(Organisation.left_on.is_(None))
     elif filters.status == "left":
         stmt = stmt.where(Organisation.left_on.is_not(None))
-    return stmt.order_by(Organisation.relation.desc(), Organisation.name)
+    return stmt.order_by(Organisation.relation.desc(), Organisation.sort_name, Organisation.id)
 
 
 def syndicates() -> list[Organisation]:
     stmt = scoped(select(Organisation).where(Organisation.relation == OrgRelation.SYNDICATE), Organisation)
-    return list(db.session.scalars(stmt.order_by(Organisation.name)))
+    return list(db.session.scalars(stmt.order_by(Organisation.sort_name)))
 
 
 def organisation_choices(
@@ -100,14 +101,14 @@ def organisation_choices(
         stmt = stmt.where(or_(Organisation.syndicate_id == syndicate_id, Organisation.id == syndicate_id))
     if exclude_id:
         stmt = stmt.where(Organisation.id != exclude_id)
-    return [(row.id, row.name) for row in db.session.execute(stmt.order_by(Organisation.name))]
+    return [(row.id, row.name) for row in db.session.execute(stmt.order_by(Organisation.sort_name))]
 
 
 def organisation_children(org: Organisation) -> list[Organisation]:
     stmt = select(Organisation).where(
         or_(Organisation.parent_id == org.id, Organisation.merged_into_id == org.id)
     )
-    return list(db.session.scalars(scoped(stmt, Organisation).order_by(Organisation.name)))
+    return list(db.session.scalars(scoped(stmt, Organisation).order_by(Organisation.sort_name)))
 
 
 def member_counts(org_ids: list[int]) -> dict[int, int]:
@@ -117,10 +118,14 @@ def member_counts(org_ids: list[int]) -> dict[int, int]:
     member = aliased(Organisation)
     rows = db.session.execute(
         select(member.syndicate_id, func.count())
-        .where(member.syndicate_id.in_(org_ids), member.left_on.is_(None))
+        .where(
+            member.syndicate_id.in_(org_ids),
+            member.relation == OrgRelation.MEMBER,
+            member.left_on.is_(None),
+        )
         .group_by(member.syndicate_id)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 # --- organisations: writes ---------------------------------------------------------------------

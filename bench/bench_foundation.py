@@ -60,6 +60,7 @@ def seed() -> dict[str, int]:
                 {
                     "id": 1,
                     "name": "Syndicat bench",
+                    "sort_name": "syndicat bench",
                     "kind": "syndicat",
                     "relation": "syndicate",
                     "version": 1,
@@ -74,6 +75,7 @@ def seed() -> dict[str, int]:
                 {
                     "id": i,
                     "name": f"Commune {i:05d}",
+                    "sort_name": f"commune {i:05d}",
                     "kind": "ville",
                     "relation": "member",
                     "syndicate_id": 1,
@@ -93,6 +95,7 @@ def seed() -> dict[str, int]:
                     "id": i,
                     "syndicate_id": 1,
                     "name": f"Application {i:04d}",
+                    "sort_name": f"application {i:04d}",
                     "editor": f"Éditeur {i % 40}",
                     "domain": ["finances", "rh", "etat_civil", "enfance"][i % 4],
                     "hosting": "datacentre",

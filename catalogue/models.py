@@ -6,13 +6,14 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint, or_, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from sqlalchemy.sql.elements import ColumnElement
 
 from accounts.models import Organisation, str_enum
 from core.db import Base, TenantScoped, TimestampMixin, VersionedMixin, today
 from core.enums import LabelledEnum
 from core.security import Permission
+from core.text import fold
 
 
 class AppDomain(LabelledEnum):
@@ -64,8 +65,8 @@ class Hosting(LabelledEnum):
 
 Hosting.with_labels(
     {
-        Hosting.DATACENTRE: _l("Centre de données du syndicat"),
-        Hosting.SAAS: _l("SaaS (hébergé par l'éditeur)"),
+        Hosting.DATACENTRE: _l("Centre de données"),
+        Hosting.SAAS: _l("SaaS (éditeur)"),
         Hosting.MEMBER: _l("Chez l'adhérent"),
     }
 )
@@ -105,10 +106,12 @@ class Application(TimestampMixin, VersionedMixin, TenantScoped, Base):
     __table_args__ = (
         UniqueConstraint("syndicate_id", "name"),
         Index("ix_applications_syndicate_domain", "syndicate_id", "domain"),
+        Index("ix_applications_syndicate_sort_name", "syndicate_id", "sort_name"),
     )
 
     syndicate_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    sort_name: Mapped[str] = mapped_column(String(200))  # fold(name), see core.text
     editor: Mapped[str | None] = mapped_column(String(200))
     domain: Mapped[AppDomain] = mapped_column(str_enum(AppDomain, "app_domain"))
     description: Mapped[str | None] = mapped_column(Text)
@@ -125,6 +128,11 @@ class Application(TimestampMixin, VersionedMixin, TenantScoped, Base):
 
     def __str__(self) -> str:
         return self.name
+
+    @validates("name")
+    def _fold_name(self, _key: str, value: str) -> str:
+        self.sort_name = fold(value)
+        return value
 
     @classmethod
     def tenant_criteria(cls, org_id: int) -> ColumnElement[bool]:

@@ -16,6 +16,7 @@ from core.db import today
 from core.extensions import db
 from core.forms import FieldError
 from core.tenancy import scoped
+from core.text import fold
 
 APPLICATION_FIELDS = (
     "name",
@@ -53,7 +54,7 @@ def applications_query(filters: ApplicationFilters) -> Select[Any]:
         like = f"%{filters.q.lower()}%"
         stmt = stmt.where(
             or_(
-                func.lower(Application.name).like(like),
+                Application.sort_name.like(f"%{fold(filters.q)}%"),
                 func.lower(Application.editor).like(like),
                 func.lower(Application.description).like(like),
             )
@@ -74,7 +75,7 @@ def applications_query(filters: ApplicationFilters) -> Select[Any]:
         )
     if not filters.include_retired:
         stmt = stmt.where(Application.retired_on.is_(None))
-    return stmt.order_by(func.lower(Application.name))
+    return stmt.order_by(Application.sort_name, Application.id)
 
 
 def subscriber_counts(app_ids: list[int]) -> dict[int, int]:
@@ -86,7 +87,7 @@ def subscriber_counts(app_ids: list[int]) -> dict[int, int]:
         .where(Subscription.application_id.in_(app_ids), _active_subscription())
         .group_by(Subscription.application_id)
     )
-    return dict(db.session.execute(stmt).tuples().all())
+    return dict(db.session.execute(stmt).all())
 
 
 def subscriptions_of(application: Application) -> list[Subscription]:
@@ -94,20 +95,41 @@ def subscriptions_of(application: Application) -> list[Subscription]:
         scoped(select(Subscription), Subscription)
         .where(Subscription.application_id == application.id)
         .join(Subscription.organisation)
-        .order_by(Subscription.ended_on.is_not(None), Organisation.name, Subscription.started_on)
+        .order_by(Subscription.ended_on.is_not(None), Organisation.sort_name, Subscription.started_on)
     )
     return list(db.session.scalars(stmt))
 
 
-def subscribable_members(syndicate: Organisation) -> list[tuple[int, str]]:
-    stmt = (
-        select(Organisation.id, Organisation.name)
-        .where(
-            or_(Organisation.syndicate_id == syndicate.id, Organisation.id == syndicate.id),
-            Organisation.left_on.is_(None),
-        )
-        .order_by(Organisation.name)
+CANDIDATES_SHOWN = 50
+
+
+def subscribable_members(
+    syndicate: Organisation,
+    *,
+    q: str = "",
+    not_subscribed_to: Application | None = None,
+    only_id: int | None = None,
+    limit: int | None = None,
+) -> list[tuple[int, str]]:
+    """(id, name) of the syndicate and its current members and partners, for select fields.
+
+    ``q`` narrows by name, ``not_subscribed_to`` drops those already using an application, and
+    ``limit`` keeps the list short: a syndicate may have thousands of members (see bench/).
+    """
+    stmt = select(Organisation.id, Organisation.name).where(
+        or_(Organisation.syndicate_id == syndicate.id, Organisation.id == syndicate.id),
+        Organisation.left_on.is_(None),
     )
+    if q:
+        stmt = stmt.where(Organisation.sort_name.like(f"%{fold(q)}%"))
+    if only_id is not None:
+        stmt = stmt.where(Organisation.id == only_id)
+    if not_subscribed_to is not None:
+        using = select(Subscription.organisation_id).where(
+            Subscription.application_id == not_subscribed_to.id, _active_subscription()
+        )
+        stmt = stmt.where(Organisation.id.not_in(using))
+    stmt = stmt.order_by(Organisation.sort_name).limit(limit)
     return [(row.id, row.name) for row in db.session.execute(stmt)]
 
 

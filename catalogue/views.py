@@ -32,7 +32,8 @@ def application_list() -> Any:
         domain=request.args.get("domain", ""),
         hosting=request.args.get("hosting", ""),
         criticality=request.args.get("criticality", ""),
-        member_id=int_arg("member"),
+        # A member sees the applications it uses now; the syndicate may filter by member.
+        member_id=int_arg("member") if current_org.is_syndicate else current_org.id,
         include_retired=request.args.get("retired") == "1",
     )
     page = paginate(services.applications_query(filters))
@@ -53,13 +54,19 @@ def application_list() -> Any:
 @require(Permission.CATALOGUE_VIEW)
 def application_detail(application_id: int) -> Any:
     app = get_scoped_or_404(Application, application_id)
-    form = SubscriptionForm()
-    form.organisation_id.choices = to_choices(services.subscribable_members(app.syndicate))
+    form, member_q = None, request.args.get("member_q", "").strip()[:100]
+    if can(Permission.CATALOGUE_MANAGE, app):
+        form = SubscriptionForm()
+        candidates = services.subscribable_members(
+            app.syndicate, q=member_q, not_subscribed_to=app, limit=services.CANDIDATES_SHOWN
+        )
+        form.organisation_id.choices = to_choices(candidates, blank=_("— choisir —"))
     return render_template(
         "catalogue/application_detail.html",
         app=app,
         subscriptions=services.subscriptions_of(app),
         form=form,
+        member_q=member_q,
     )
 
 
@@ -99,7 +106,11 @@ def subscription_new(application_id: int) -> Any:
     app = get_scoped_or_404(Application, application_id)
     _require_owner(app)
     form = SubscriptionForm()
-    form.organisation_id.choices = to_choices(services.subscribable_members(app.syndicate))
+    # Any current member may be named here: the service explains why one cannot be subscribed.
+    chosen = request.form.get("organisation_id", type=int)
+    form.organisation_id.choices = to_choices(
+        services.subscribable_members(app.syndicate, only_id=chosen) if chosen else [], blank=_("— choisir —")
+    )
     return handle_form(
         form,
         lambda data: services.subscribe(
@@ -110,6 +121,7 @@ def subscription_new(application_id: int) -> Any:
         success_url=lambda s: url_for("catalogue.application_detail", application_id=app.id),
         app=app,
         subscriptions=services.subscriptions_of(app),
+        member_q="",
     )
 
 

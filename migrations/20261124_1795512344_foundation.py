@@ -24,6 +24,7 @@ def upgrade() -> None:
     op.create_table(
         "organisations",
         sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("sort_name", sa.String(length=200), nullable=False),
         sa.Column("short_name", sa.String(length=60), nullable=True),
         sa.Column(
             "kind",
@@ -94,6 +95,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_organisations_kind_relation", ["kind", "relation"], unique=False)
         batch_op.create_index(batch_op.f("ix_organisations_merged_into_id"), ["merged_into_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_organisations_parent_id"), ["parent_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_organisations_sort_name"), ["sort_name"], unique=False)
         batch_op.create_index(batch_op.f("ix_organisations_syndicate_id"), ["syndicate_id"], unique=False)
 
     op.create_table(
@@ -114,6 +116,7 @@ def upgrade() -> None:
         "applications",
         sa.Column("syndicate_id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("sort_name", sa.String(length=200), nullable=False),
         sa.Column("editor", sa.String(length=200), nullable=True),
         sa.Column(
             "domain",
@@ -176,6 +179,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("applications", schema=None) as batch_op:
         batch_op.create_index("ix_applications_syndicate_domain", ["syndicate_id", "domain"], unique=False)
+        batch_op.create_index(
+            "ix_applications_syndicate_sort_name", ["syndicate_id", "sort_name"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_applications_syndicate_id"), ["syndicate_id"], unique=False)
 
     op.create_table(
@@ -284,12 +290,14 @@ def downgrade() -> None:
     op.drop_table("memberships")
     with op.batch_alter_table("applications", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_applications_syndicate_id"))
+        batch_op.drop_index("ix_applications_syndicate_sort_name")
         batch_op.drop_index("ix_applications_syndicate_domain")
 
     op.drop_table("applications")
     op.drop_table("users")
     with op.batch_alter_table("organisations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_organisations_syndicate_id"))
+        batch_op.drop_index(batch_op.f("ix_organisations_sort_name"))
         batch_op.drop_index(batch_op.f("ix_organisations_parent_id"))
         batch_op.drop_index(batch_op.f("ix_organisations_merged_into_id"))
         batch_op.drop_index("ix_organisations_kind_relation")
