@@ -14,8 +14,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from core.db import Base, TenantScoped, TimestampMixin, UTCDateTime, VersionedMixin, today, utcnow
 from core.enums import LabelledEnum
 from core.extensions import db
-from core.text import fold
 from core.security import Role
+from core.text import fold
 
 
 def str_enum(enum_cls: type[enum.Enum], name: str) -> Enum:

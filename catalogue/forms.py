@@ -31,7 +31,9 @@ class ApplicationForm(VersionedForm):
 
 
 class SubscriptionForm(FlaskForm):
-    organisation_id = SelectField(_l("Adhérent ou partenaire"), coerce=coerce_optional_int, validators=[DataRequired()])
+    organisation_id = SelectField(
+        _l("Adhérent ou partenaire"), coerce=coerce_optional_int, validators=[DataRequired()]
+    )
     started_on = DateField(_l("Depuis le"), validators=[DataRequired()])
 
 

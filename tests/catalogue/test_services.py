@@ -24,7 +24,6 @@ from tests.conftest import World, acting_as
 ENDED = dt.date(2023, 12, 31)
 
 
-
 def _names(stmt: Any) -> list[str]:
     return [a.name for a in db.session.scalars(stmt)]
 
