@@ -213,6 +213,7 @@ def main() -> None:
             "/catalogue/?page=60",
             "/catalogue/?domain=rh&q=application",
             "/catalogue/?member=2",
+            "/catalogue/?member_q=commune%2000042",
             "/catalogue/applications/1",
             "/organisations/",
         ],

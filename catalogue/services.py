@@ -39,6 +39,7 @@ class ApplicationFilters:
     hosting: str = ""
     criticality: str = ""
     member_id: int | None = None
+    member_q: str = ""  # by member name, for syndicates too large for a select
     include_retired: bool = False
 
 
@@ -73,6 +74,15 @@ def applications_query(filters: ApplicationFilters) -> Select[Any]:
                 )
             )
         )
+    if filters.member_q:
+        named = select(Organisation.id).where(Organisation.sort_name.like(f"%{fold(filters.member_q)}%"))
+        stmt = stmt.where(
+            Application.id.in_(
+                scoped(select(Subscription.application_id), Subscription).where(
+                    _active_subscription(), Subscription.organisation_id.in_(named)
+                )
+            )
+        )
     if not filters.include_retired:
         stmt = stmt.where(Application.retired_on.is_(None))
     return stmt.order_by(Application.sort_name, Application.id)
@@ -101,6 +111,7 @@ def subscriptions_of(application: Application) -> list[Subscription]:
 
 
 CANDIDATES_SHOWN = 50
+MEMBER_FILTER_MAX = 300  # above this, the list page filters members by name instead of a select
 
 
 def subscribable_members(

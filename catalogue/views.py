@@ -34,16 +34,20 @@ def application_list() -> Any:
         criticality=request.args.get("criticality", ""),
         # A member sees the applications it uses now; the syndicate may filter by member.
         member_id=int_arg("member") if current_org.is_syndicate else current_org.id,
+        member_q=request.args.get("member_q", "").strip()[:100] if current_org.is_syndicate else "",
         include_retired=request.args.get("retired") == "1",
     )
     page = paginate(services.applications_query(filters))
-    members = services.subscribable_members(current_org) if current_org.is_syndicate else []
+    members: list[tuple[int, str]] = []
+    if current_org.is_syndicate:
+        members = services.subscribable_members(current_org, limit=services.MEMBER_FILTER_MAX + 1)
     return render_template(
         "catalogue/application_list.html",
         page=page,
         filters=filters,
         counts=services.subscriber_counts([a.id for a in page.items]),
-        members=members,
+        members=members if len(members) <= services.MEMBER_FILTER_MAX else None,
+        member_search=len(members) > services.MEMBER_FILTER_MAX,
         domains=[(d.value, d.label) for d in AppDomain],
         hostings=[(h.value, h.label) for h in Hosting],
         criticalities=[(c.value, c.label) for c in Criticality],

@@ -602,3 +602,42 @@ def test_organisation_list_does_not_query_per_organisation(
     assert html.count('href="/organisations/') >= 25
     assert "61 adhérents" in html  # Ville A + 60
     assert big == small
+
+
+# --- large syndicates: member filter by name ---------------------------------------------------------
+
+
+def test_large_syndicate_filters_members_by_name_instead_of_a_select(
+    world: World, rssi_a: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from catalogue import services  # noqa: PLC0415
+
+    monkeypatch.setattr(services, "MEMBER_FILTER_MAX", 1)
+    other = f.ApplicationFactory(syndicate=world.a.syndicate, name="Logiciel sans abonné")
+    html = _html(rssi_a.get("/catalogue/"))
+    assert 'name="member_q"' in html
+    assert 'name="member"' not in html
+
+    listed = _listed(_html(rssi_a.get("/catalogue/?member_q=ville%20a")))  # accents and case folded
+    assert listed == [world.a.application.id]
+    assert other.id not in listed
+    assert _listed(_html(rssi_a.get("/catalogue/?member_q=inconnue"))) == []
+
+
+def test_subscribe_form_offers_only_organisations_not_yet_subscribed(
+    world: World, rssi_a: FlaskClient
+) -> None:
+    second = f.OrganisationFactory(name="Ville Seconde", syndicate=world.a.syndicate)
+    html = _html(rssi_a.get(f"/catalogue/applications/{world.a.application.id}"))
+    select_html = html[
+        html.index('id="organisation_id"') : html.index("</select>", html.index('id="organisation_id"'))
+    ]
+    assert f'value="{second.id}"' in select_html
+    assert f'value="{world.a.member.id}"' not in select_html  # already subscribed
+    assert "— choisir —" in select_html
+
+    searched = _html(rssi_a.get(f"/catalogue/applications/{world.a.application.id}?member_q=seconde"))
+    start = searched.index('id="organisation_id"')
+    narrowed = searched[start : searched.index("</select>", start)]
+    assert f'value="{second.id}"' in narrowed
+    assert f'value="{world.a.syndicate.id}"' not in narrowed
