@@ -16,7 +16,7 @@ from core import audit
 from core.concurrency import check_version, flush_or_conflict
 from core.db import utcnow
 from core.extensions import db
-from core.forms import FieldError
+from core.forms import FieldError, ensure_unique
 from core.security import Role
 from core.tenancy import scoped
 from core.text import fold
@@ -131,34 +131,22 @@ def member_counts(org_ids: list[int]) -> dict[int, int]:
 # --- organisations: writes ---------------------------------------------------------------------
 
 
-def _check_unique(
-    model: type[Any], column: Any, value: Any, field: str, message: str, exclude_id: int | None
-) -> None:
-    if value is None:
-        return
-    stmt = select(model.id).where(func.lower(column) == str(value).lower())
-    if exclude_id is not None:
-        stmt = stmt.where(model.id != exclude_id)
-    if db.session.scalar(stmt.execution_options(skip_org_scope=True).limit(1)) is not None:
-        raise FieldError(field, message)
-
-
 def _validate_organisation(data: dict[str, Any], exclude_id: int | None) -> None:
-    _check_unique(
+    ensure_unique(
         Organisation,
         Organisation.name,
         data["name"],
-        "name",
-        _("Une organisation porte déjà ce nom."),
-        exclude_id,
+        field="name",
+        message=_("Une organisation porte déjà ce nom."),
+        exclude_id=exclude_id,
     )
-    _check_unique(
+    ensure_unique(
         Organisation,
         Organisation.siren,
         data.get("siren"),
-        "siren",
-        _("Ce SIREN est déjà celui d'une autre organisation."),
-        exclude_id,
+        field="siren",
+        message=_("Ce SIREN est déjà celui d'une autre organisation."),
+        exclude_id=exclude_id,
     )
     if exclude_id is not None and data.get("parent_id") == exclude_id:
         raise FieldError("parent_id", _("Une organisation ne peut pas être sa propre parente."))
@@ -256,8 +244,13 @@ def memberships_of(users: list[User]) -> dict[int, list[Membership]]:
 
 
 def _validate_user(data: dict[str, Any], exclude_id: int | None) -> None:
-    _check_unique(
-        User, User.email, data["email"], "email", _("Un compte existe déjà avec cette adresse."), exclude_id
+    ensure_unique(
+        User,
+        User.email,
+        data["email"],
+        field="email",
+        message=_("Un compte existe déjà avec cette adresse."),
+        exclude_id=exclude_id,
     )
 
 

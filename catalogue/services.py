@@ -14,7 +14,7 @@ from core import audit
 from core.concurrency import check_version, flush_or_conflict
 from core.db import today
 from core.extensions import db
-from core.forms import FieldError
+from core.forms import FieldError, ensure_unique
 from core.tenancy import scoped
 from core.text import fold
 
@@ -154,13 +154,15 @@ def _apply(app: Application, data: dict[str, Any]) -> None:
 
 
 def _check_name(syndicate_id: int, name: str, exclude_id: int | None) -> None:
-    stmt = select(Application.id).where(
-        Application.syndicate_id == syndicate_id, func.lower(Application.name) == name.lower()
+    ensure_unique(
+        Application,
+        Application.name,
+        name,
+        field="name",
+        message=_("Le catalogue contient déjà une application de ce nom."),
+        exclude_id=exclude_id,
+        where=(Application.syndicate_id == syndicate_id,),
     )
-    if exclude_id is not None:
-        stmt = stmt.where(Application.id != exclude_id)
-    if db.session.scalar(stmt.limit(1)) is not None:
-        raise FieldError("name", _("Le catalogue contient déjà une application de ce nom."))
 
 
 def create_application(syndicate: Organisation, actor: User, data: dict[str, Any]) -> Application:

@@ -10,6 +10,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from sqlalchemy import func, select
 from wtforms import HiddenField
 from wtforms.fields.choices import SelectChoice
 
@@ -31,6 +32,30 @@ class FieldError(Exception):
             form.form_errors.append(self.message)
         else:
             target.errors = [*target.errors, self.message]
+
+
+def ensure_unique(
+    model: Any,
+    column: Any,
+    value: Any,
+    *,
+    field: str,
+    message: str,
+    exclude_id: int | None = None,
+    where: tuple[Any, ...] = (),
+) -> None:
+    """Raise FieldError when another row (case-insensitively) already has ``value`` in ``column``.
+
+    Checked across every tenant (uniqueness is global, or narrowed by ``where``): the database's
+    unique constraints stay the last word, this gives the person a message beside the field.
+    """
+    if value is None:
+        return
+    stmt = select(model.id).where(func.lower(column) == str(value).lower(), *where)
+    if exclude_id is not None:
+        stmt = stmt.where(model.id != exclude_id)
+    if db.session.scalar(stmt.execution_options(skip_org_scope=True).limit(1)) is not None:
+        raise FieldError(field, message)
 
 
 class VersionedForm(FlaskForm):
