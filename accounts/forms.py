@@ -49,7 +49,8 @@ class OrganisationForm(VersionedForm):
         validators=[DataRequired()],
     )
     syndicate_id = SelectField(
-        _l("Syndicat"), coerce=coerce_optional_int, validators=[Optional()], validate_choice=True
+        # No Optional(): it would stop the chain before validate_syndicate_id, which decides.
+        _l("Syndicat"), coerce=coerce_optional_int, validate_choice=True
     )
     parent_id = SelectField(
         _l("Organisation parente"),

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from accounts.models import Membership, Organisation, OrgKind, OrgRelation, User
@@ -336,10 +336,14 @@ def authenticate(email: str, password: str) -> User | None:
     if user is None or not ok or not user.is_enabled:
         audit.record(None, user, "login.failure", user or User(), {})
         return None
+    # Bookkeeping, not an edit: written without bumping the version, so that an administrator's open
+    # form for this account does not turn stale because its owner logged in.
+    values: dict[str, Any] = {"last_login_at": utcnow()}
     if user.password_hash and needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
-    db.session.flush()
+        values["password_hash"] = hash_password(password)
+    db.session.execute(
+        update(User).where(User.id == user.id).values(**values).execution_options(synchronize_session="fetch")
+    )
     audit.record(None, user, "login.success", user, {})
     return user
 
@@ -352,6 +356,8 @@ def set_password(user: User, password: str) -> None:
 def load_user(user_id: str) -> User | None:
     """Flask-Login loader (the server-side session registry replaces this in the security issue)."""
     try:
-        return db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id))
     except (TypeError, ValueError):
         return None
+    # A disabled account is logged out at its next request, not only refused at the next login.
+    return user if user is not None and user.is_enabled else None
