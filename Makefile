@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 translations: $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy -d translations -f --statistics 2>&1 | tail -n 1 || true
+	$(BIN)/pybabel compile -d translations --statistics
 
 db: $(STAMP) translations
 	$(BIN)/flask db upgrade

@@ -57,6 +57,8 @@ class BaseConfig:
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     BABEL_DEFAULT_LOCALE = "fr"
     BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
+    # The app's root folder is core/; the catalogues live at the top of the project.
+    BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "translations")
     LANGUAGES = ("fr", "en")
 
     PAGE_SIZE = 25

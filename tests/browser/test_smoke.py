@@ -200,7 +200,8 @@ def test_language_button_switches_the_interface_to_english(web: Page, screenshot
     if untranslated:
         pytest.skip(f"English labels not checked: messages.mo does not translate {untranslated}")
     expect(page.get_by_role("heading", level=1)).to_have_text(english("Catalogue des applications"))
-    expect(main_nav(page).get_by_role("link", name=english("Accueil"), exact=True)).to_be_visible()
+    english_nav = page.get_by_role("navigation", name=english("Navigation principale"))
+    expect(english_nav.get_by_role("link", name=english("Accueil"), exact=True)).to_be_visible()
     expect(page.get_by_role("button", name=english("Se déconnecter"), exact=True)).to_be_visible()
     expect(page.get_by_role("button", name=english("Filtrer"), exact=True)).to_be_visible()
     expect(page.get_by_label(english("Domaine"), exact=True)).to_be_visible()

@@ -1,0 +1,309 @@
+"""Translations: complete catalogues, every page in English once chosen, French by default.
+
+The msgids are French; English comes from ``translations/en``. The compiled ``.mo`` files are
+git-ignored, so this module compiles the catalogues itself when it is imported (before any request
+of the session can cache a missing translation).
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Flask, template_rendered
+from flask.testing import FlaskClient
+
+from core.security import Role
+from tests.conftest import World, login
+
+ROOT = Path(__file__).resolve().parents[2]
+TRANSLATIONS = ROOT / "translations"
+TEMPLATES = ROOT / "templates"
+
+
+def _compile_catalogues() -> None:
+    """``pybabel compile -d translations``, written atomically (other test processes may be reading)."""
+    for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        with po.open("rb") as fh:
+            catalog = read_po(fh)
+        with tempfile.NamedTemporaryFile(dir=po.parent, suffix=".mo", delete=False) as tmp:
+            write_mo(tmp, catalog)
+        os.replace(tmp.name, po.with_suffix(".mo"))
+
+
+_compile_catalogues()
+
+
+def _load_check_script() -> ModuleType:
+    path = ROOT / "scripts/check_translations.py"
+    spec = importlib.util.spec_from_file_location("check_translations", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# --- the catalogues ----------------------------------------------------------------------------
+
+
+def test_check_script_passes_on_the_committed_catalogues() -> None:
+    result = subprocess.run(  # noqa: S603 — fixed arguments
+        [sys.executable, str(ROOT / "scripts/check_translations.py")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_script_reports_untranslated_fuzzy_and_mismatched_placeholders() -> None:
+    check = _load_check_script()
+    catalog = Catalog(locale="en")
+    catalog.add("Accueil", "Home")
+    catalog.add("Comptes", "")
+    catalog.add("Rapports", "Reports", flags=["fuzzy"])
+    catalog.add("Bonjour %(name)s", "Hello %(nom)s", flags=["python-format"])
+
+    problems = check.untranslated_or_fuzzy(catalog)
+
+    assert problems == [
+        "untranslated: 'Comptes'",
+        "fuzzy: 'Rapports'",
+        "placeholders (unknown named placeholder 'nom'): 'Bonjour %(name)s'",
+    ]
+
+
+def test_check_script_reports_msgids_missing_from_or_left_in_a_catalogue() -> None:
+    check = _load_check_script()
+
+    problems = check.differences("pot", {"Accueil", "Comptes"}, {"Accueil", "Ancien"})
+
+    assert problems == ["pot, missing: 'Comptes'", "pot, no longer in the sources: 'Ancien'"]
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+# (who, path, status, English phrases the page must show). ``who`` None is an anonymous visitor.
+PAGES: list[tuple[Role | None, str, int, tuple[str, ...]]] = [
+    (None, "/login", 200, ("Log in to Égide", "Password")),
+    (Role.RSSI, "/", 200, ("Hello", "Your roles:", "CISO", "Log out", "Organisations", "Catalogue")),
+    (Role.RSSI, "/organisations/", 200, ("Organisations", "Filter organisations", "Relationship")),
+    (Role.RSSI, "/organisations/{member}", 200, ("Identity", "Membership", "Breadcrumb")),
+    (Role.RSSI, "/organisations/{member}/edit", 200, ("Fields marked with an asterisk", "Save", "Cancel")),
+    (Role.RSSI, "/catalogue/", 200, ("Application catalogue", "Syndicate applications", "Criticality")),
+    (Role.RSSI, "/catalogue/applications/{application}", 200, ("Subscribers", "Add a subscriber")),
+    (Role.RSSI, "/catalogue/applications/new", 200, ("New application", "Business domain", "Hosting")),
+    (Role.RSSI, "/catalogue/applications/{application}/edit", 200, ("Processes personal data",)),
+    (Role.RSSI, "/catalogue/subscriptions/{subscription}/end", 200, ("End of the subscription of",)),
+    (Role.RSSI, "/registers/", 200, ("GDPR register", "under construction")),
+    (Role.RSSI, "/smsi/", 200, ("ISMS", "Information security management system")),
+    (Role.RSSI, "/risks/", 200, ("Risks", "Risk assessment")),
+    (Role.RSSI, "/audits/", 200, ("Audit campaigns",)),
+    (Role.RSSI, "/reports/", 200, ("Dated, paginated PDF reports",)),
+    (Role.RSSI, "/organisations/999999999", 404, ("Page not found", "Back to home")),
+    (Role.ADMIN, "/organisations/new", 200, ("New organisation", "Relationship with the syndicate")),
+    (Role.ADMIN, "/organisations/{member}/departure", 200, ("Departure or merger of", "Record")),
+    (Role.ADMIN, "/admin/users/", 200, ("Accounts", "Account list", "New account")),
+    (Role.ADMIN, "/admin/users/new", 200, ("New account", "Initial password", "Full name")),
+    (Role.ADMIN, "/admin/users/{reader}", 200, ("Roles by organisation", "Assign a role", "Reader")),
+    (Role.ADMIN, "/admin/users/{reader}/edit", 200, ("Edit the account of", "Account active")),
+]
+
+
+def _path(world: World, template: str) -> str:
+    t = world.a
+    return template.format(
+        member=t.member.id,
+        application=t.application.id,
+        subscription=t.subscription.id,
+        reader=t.users[Role.READER].id,
+    )
+
+
+def _client(app: Flask, login_as: Any, world: World, who: Role | None) -> FlaskClient:
+    return app.test_client() if who is None else login_as(world.a.users[who])
+
+
+def _choose(client: FlaskClient, lang: str) -> None:
+    response = client.post("/language", data={"lang": lang, "next": "/"})
+    assert response.status_code == 302
+
+
+class _TextAndAttributes(HTMLParser):
+    """The texts a reader meets: text nodes, and the attributes read out or shown (labels, hints)."""
+
+    ATTRIBUTES = frozenset({"aria-label", "title", "placeholder", "alt"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.texts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        self.texts += [v.strip() for k, v in attrs if k in self.ATTRIBUTES and v and v.strip()]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip and data.strip():
+            self.texts.append(" ".join(data.split()))
+
+
+def _french_patterns() -> list[tuple[str, re.Pattern[str]]]:
+    """Each msgid whose English differs, as a pattern (placeholders match any text)."""
+    with (TRANSLATIONS / "en/LC_MESSAGES/messages.po").open("rb") as fh:
+        catalog = read_po(fh)
+    patterns = []
+    for message in catalog:
+        if not message.id or message.string == message.id:
+            continue
+        parts = re.split(r"%\(\w+\)[sd]", " ".join(message.id.split()))
+        patterns.append((message.id, re.compile(".+?".join(re.escape(p) for p in parts))))
+    return patterns
+
+
+FRENCH = _french_patterns()
+
+
+def french_left_in(page: str) -> list[str]:
+    """Msgids shown untranslated: a whole text (or attribute), or a phrase of several words within one."""
+    parser = _TextAndAttributes()
+    parser.feed(page)
+    texts = [html.unescape(t) for t in parser.texts]
+    found = []
+    for msgid, pattern in FRENCH:
+        several_words = len(msgid.split()) > 1
+        if any(pattern.fullmatch(t) or (several_words and pattern.search(t)) for t in texts):
+            found.append(msgid)
+    return found
+
+
+@pytest.mark.parametrize(("who", "template", "status", "english"), PAGES, ids=[p[1] for p in PAGES])
+def test_page_renders_in_english_once_english_is_chosen(
+    app: Flask,
+    world: World,
+    login_as: Any,
+    who: Role | None,
+    template: str,
+    status: int,
+    english: tuple[str, ...],
+) -> None:
+    client = _client(app, login_as, world, who)
+    _choose(client, "en")
+
+    response = client.get(_path(world, template))
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == status
+    assert '<html lang="en">' in page
+    assert [phrase for phrase in english if phrase not in html.unescape(page)] == []
+    assert french_left_in(page) == []
+
+
+@pytest.fixture
+def rendered_templates(app: Flask) -> Iterator[set[str]]:
+    names: set[str] = set()
+
+    def record(sender: Flask, template: Any, context: Any, **extra: Any) -> None:
+        names.add(template.name)
+
+    with template_rendered.connected_to(record, app):
+        yield names
+
+
+def test_the_pages_walked_in_english_cover_every_page_template(
+    app: Flask, world: World, login_as: Any, rendered_templates: set[str]
+) -> None:
+    clients: dict[Role | None, FlaskClient] = {}
+    for who, template, status, _english in PAGES:
+        if who not in clients:
+            clients[who] = _client(app, login_as, world, who)
+        assert clients[who].get(_path(world, template)).status_code == status, template
+    pages = {
+        str(p.relative_to(TEMPLATES))
+        for p in TEMPLATES.rglob("*.html")
+        if not any(part.startswith("_") for part in p.relative_to(TEMPLATES).parts)
+    } - {"base.html"}
+
+    assert pages - rendered_templates == set(), "add a page that renders these templates to PAGES"
+
+
+def test_english_chosen_before_login_survives_login_and_logout(app: Flask, world: World) -> None:
+    client = app.test_client()
+    _choose(client, "en")
+    assert login(client, world.a.users[Role.RSSI]).status_code == 302
+
+    home = client.get("/").get_data(as_text=True)
+    after_logout = client.post("/logout", follow_redirects=True).get_data(as_text=True)
+
+    assert "Log out" in home
+    assert "You have been logged out." in after_logout
+    assert french_left_in(after_logout) == []
+
+
+def test_form_errors_and_flashes_are_in_english(app: Flask, world: World, login_as: Any) -> None:
+    anonymous = app.test_client()
+    _choose(anonymous, "en")
+    failed = anonymous.post("/login", data={"email": "nobody@example.org", "password": "wrong-password"})
+    rssi = login_as(world.a.users[Role.RSSI])
+    _choose(rssi, "en")
+    switched = rssi.post(
+        "/active-organisation", data={"organisation_id": world.a.syndicate.id}, follow_redirects=True
+    )
+
+    assert "Incorrect email address or password." in html.unescape(failed.get_data(as_text=True))
+    assert f"Active organisation: {world.a.syndicate.name}" in switched.get_data(as_text=True)
+
+
+def test_choosing_french_again_switches_back(world: World, login_as: Any) -> None:
+    client = login_as(world.a.users[Role.RSSI])
+    _choose(client, "en")
+    english = client.get("/").get_data(as_text=True)
+    _choose(client, "fr")
+
+    french = client.get("/").get_data(as_text=True)
+
+    assert "Log out" in english
+    assert "Se déconnecter" in french
+    assert "Log out" not in french
+
+
+def test_french_is_the_default_for_a_fresh_client(app: Flask, world: World, login_as: Any) -> None:
+    login_page = app.test_client().get("/login").get_data(as_text=True)
+    home = login_as(world.a.users[Role.RSSI]).get("/").get_data(as_text=True)
+
+    assert '<html lang="fr">' in login_page
+    assert "Connexion à Égide" in html.unescape(login_page)
+    assert '<html lang="fr">' in home
+    assert "Log out" not in home
+    # The detector used by the English tests does see French when it is there.
+    assert {"Se déconnecter", "Vos rôles :"} <= set(french_left_in(home))
+
+
+def test_an_unknown_language_is_ignored(app: Flask) -> None:
+    client = app.test_client()
+    _choose(client, "de")
+
+    page = client.get("/login").get_data(as_text=True)
+
+    assert '<html lang="fr">' in page
