@@ -50,7 +50,9 @@ class OrganisationForm(VersionedForm):
     )
     syndicate_id = SelectField(
         # No Optional(): it would stop the chain before validate_syndicate_id, which decides.
-        _l("Syndicat"), coerce=coerce_optional_int, validate_choice=True
+        _l("Syndicat"),
+        coerce=coerce_optional_int,
+        validate_choice=True,
     )
     parent_id = SelectField(
         _l("Organisation parente"),

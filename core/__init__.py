@@ -6,8 +6,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, has_request_context, request, session
+from flask import Flask, abort, has_request_context, request, session
 from sqlalchemy import event
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.config import (
@@ -161,6 +162,7 @@ def register_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def _tenant_and_hooks() -> Any:
+        refuse_nul_bytes()
         resolve_request_org()
         if current_user.is_authenticated:
             for hook in authenticated_request_hooks:
@@ -175,6 +177,19 @@ def register_request_hooks(app: Flask) -> None:
         if request.endpoint != "static" and current_user.is_authenticated:
             response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def refuse_nul_bytes() -> None:
+    """NUL bytes are never text: PostgreSQL refuses them (a 500 otherwise) and SQLite would keep them.
+
+    In the query string they are dropped (junk parameters give a page, never an error); in a posted
+    form they get the 400 page, and nothing is written.
+    """
+    if any("\x00" in v for v in request.args.values()):
+        cleaned = [(k, v.replace("\x00", "")) for k, v in request.args.items(multi=True)]
+        request.args = ImmutableMultiDict(cleaned)  # type: ignore[misc]
+    if request.method == "POST" and any("\x00" in v for v in request.form.values()):
+        abort(400)
 
 
 def register_jinja(app: Flask) -> None:

@@ -132,9 +132,7 @@ def test_duplicate_name_is_refused_whatever_the_case(world: World, app_ctx: Flas
         before = _count(Organisation)
         # "Ville B" belongs to the other syndicate: uniqueness is checked across every tenant.
         with pytest.raises(FieldError) as caught:
-            services.create_organisation(
-                admin, _org_data(name="VILLE b", syndicate_id=world.a.syndicate.id)
-            )
+            services.create_organisation(admin, _org_data(name="VILLE b", syndicate_id=world.a.syndicate.id))
         assert caught.value.field == "name"
         assert "porte déjà ce nom" in caught.value.message
         db.session.rollback()
@@ -201,7 +199,9 @@ def test_merged_member_leaves_the_active_list_but_stays_in_left_and_all(world: W
         assert "Ville A" in _visible("active")
 
         services.record_departure(
-            org, admin, {"left_on": dt.date(2024, 12, 31), "merged_into_id": successor.id, "version": org.version}
+            org,
+            admin,
+            {"left_on": dt.date(2024, 12, 31), "merged_into_id": successor.id, "version": org.version},
         )
         assert org.left_on == dt.date(2024, 12, 31)
         assert org.merged_into_id == successor.id
@@ -307,7 +307,9 @@ def test_revoked_role_keeps_its_row_and_can_be_granted_again(world: World, app_c
     admin = world.a.users[Role.ADMIN]
     with acting_as(admin, world.a.syndicate):
         user = f.UserFactory()
-        in_a = services.grant_role(user, db.session.get(Organisation, world.a.member.id), Role.REFERENT, admin)
+        in_a = services.grant_role(
+            user, db.session.get(Organisation, world.a.member.id), Role.REFERENT, admin
+        )
         services.grant_role(user, db.session.get(Organisation, world.b.member.id), Role.READER, admin)
         assert set(user.organisation_roles()) == {world.a.member.id, world.b.member.id}
 
@@ -318,7 +320,9 @@ def test_revoked_role_keeps_its_row_and_can_be_granted_again(world: World, app_c
         assert in_a.revoked_at is not None
         assert [m.organisation_id for m in services.memberships_of([user])[user.id]] == [world.b.member.id]
 
-        again = services.grant_role(user, db.session.get(Organisation, world.a.member.id), Role.REFERENT, admin)
+        again = services.grant_role(
+            user, db.session.get(Organisation, world.a.member.id), Role.REFERENT, admin
+        )
         assert again.id == in_a.id
         assert again.revoked_at is None
 
@@ -350,7 +354,12 @@ def test_admin_cannot_disable_its_own_account(world: World, app_ctx: Flask) -> N
     admin_id = world.a.users[Role.ADMIN].id
     with acting_as(world.a.users[Role.ADMIN], world.a.syndicate):
         admin = db.session.get(User, admin_id)
-        data = {"full_name": admin.full_name, "email": admin.email, "is_enabled": False, "version": admin.version}
+        data = {
+            "full_name": admin.full_name,
+            "email": admin.email,
+            "is_enabled": False,
+            "version": admin.version,
+        }
         with pytest.raises(FieldError) as caught:
             services.update_user(admin, admin, data)
         assert caught.value.field == "is_enabled"

@@ -34,7 +34,9 @@ def text(response: Any) -> str:
 def field_error(response: Any, field_id: str) -> str | None:
     """The message shown beside one field (the ``invalid-feedback`` div tied to it), or None."""
     match = re.search(
-        rf'<div id="{re.escape(field_id)}-error" class="invalid-feedback[^"]*">(.*?)</div>', body(response), re.S
+        rf'<div id="{re.escape(field_id)}-error" class="invalid-feedback[^"]*">(.*?)</div>',
+        body(response),
+        re.S,
     )
     return html.unescape(match.group(1)) if match else None
 
@@ -89,7 +91,9 @@ def admin(world: World, login_as: Any) -> FlaskClient:
 # --- organisations: create --------------------------------------------------------------------
 
 
-def test_admin_creates_an_organisation_with_every_field(world: World, admin: FlaskClient, session: Any) -> None:
+def test_admin_creates_an_organisation_with_every_field(
+    world: World, admin: FlaskClient, session: Any
+) -> None:
     form = org_form(
         syndicate_id=world.a.syndicate.id, parent_id=world.a.member.id, siren="732 829 320", kind="ccas"
     )
@@ -182,12 +186,16 @@ def test_member_without_a_syndicate_is_refused(admin: FlaskClient, session: Any)
     before = count(session, Organisation)
     response = admin.post("/organisations/new", data=org_form(relation="member", syndicate_id=""))
     assert response.status_code == 422
-    assert field_error(response, "syndicate_id") == "Choisissez le syndicat auquel l'organisation est rattachée."
+    assert (
+        field_error(response, "syndicate_id") == "Choisissez le syndicat auquel l'organisation est rattachée."
+    )
     assert count(session, Organisation) == before
 
 
 def test_syndicate_attached_to_a_syndicate_is_refused(world: World, admin: FlaskClient, session: Any) -> None:
-    form = org_form(name="Syndicat C", kind="syndicat", relation="syndicate", syndicate_id=world.a.syndicate.id)
+    form = org_form(
+        name="Syndicat C", kind="syndicat", relation="syndicate", syndicate_id=world.a.syndicate.id
+    )
     response = admin.post("/organisations/new", data=form)
     assert response.status_code == 422
     assert field_error(response, "syndicate_id") == "Un syndicat n'est rattaché à aucun autre syndicat."
@@ -239,7 +247,9 @@ def test_stale_version_shows_the_conflict_page_then_a_second_save_overwrites(
     session.expire_all()
     assert org.city == "Ville enregistrée"
 
-    resubmit = client.post(f"/organisations/{org.id}/edit", data={**form, "version": input_value(conflict, "version")})
+    resubmit = client.post(
+        f"/organisations/{org.id}/edit", data={**form, "version": input_value(conflict, "version")}
+    )
     assert resubmit.status_code == 302
     session.expire_all()
     assert org.city == "Ville saisie"
@@ -264,7 +274,11 @@ def test_merge_hides_the_member_from_the_active_list_but_keeps_it_readable(
     assert form_page.status_code == 200
     response = admin.post(
         f"/organisations/{member.id}/departure",
-        data={"left_on": "2024-12-31", "merged_into_id": successor.id, "version": input_value(form_page, "version")},
+        data={
+            "left_on": "2024-12-31",
+            "merged_into_id": successor.id,
+            "version": input_value(form_page, "version"),
+        },
     )
     assert response.status_code == 302
     session.expire_all()
@@ -359,15 +373,23 @@ def test_admin_creates_an_account_grants_and_revokes_roles(
     user = session.scalar(select(User).where(User.email == NEW_USER["email"]))
     assert created.location == f"/admin/users/{user.id}"
 
-    grants = [(world.a.member.id, "referent"), (world.a.member.id, "auditor"), (world.b.syndicate.id, "reader")]
+    grants = [
+        (world.a.member.id, "referent"),
+        (world.a.member.id, "auditor"),
+        (world.b.syndicate.id, "reader"),
+    ]
     for org_id, role in grants:
         response = admin.post(f"/admin/users/{user.id}", data={"organisation_id": org_id, "role": role})
         assert response.status_code == 302, (org_id, role)
-    again = admin.post(f"/admin/users/{user.id}", data={"organisation_id": world.a.member.id, "role": "auditor"})
+    again = admin.post(
+        f"/admin/users/{user.id}", data={"organisation_id": world.a.member.id, "role": "auditor"}
+    )
     assert again.status_code == 422
     assert field_error(again, "role") == "Cet utilisateur a déjà ce rôle dans cette organisation."
 
-    auditor = session.scalar(select(Membership).where(Membership.user_id == user.id, Membership.role == Role.AUDITOR))
+    auditor = session.scalar(
+        select(Membership).where(Membership.user_id == user.id, Membership.role == Role.AUDITOR)
+    )
     revoked = admin.post(f"/admin/users/{user.id}/memberships/{auditor.id}/revoke")
     assert revoked.status_code == 302
     session.expire_all()
@@ -479,7 +501,9 @@ def test_wrong_password_and_unknown_address_get_the_same_answer(world: World, ap
 def test_login_redirects_only_to_local_paths(world: World, app: Any, target: str, expected: str) -> None:
     client = app.test_client()
     response = client.post(
-        "/login", query_string={"next": target}, data={"email": world.a.users[Role.RSSI].email, "password": f.PASSWORD}
+        "/login",
+        query_string={"next": target},
+        data={"email": world.a.users[Role.RSSI].email, "password": f.PASSWORD},
     )
     assert response.status_code == 302
     assert response.location == expected
@@ -512,7 +536,9 @@ def test_login_starts_a_new_session(world: World, app: Any) -> None:
         assert "_user_id" in sess
 
 
-def test_logging_in_does_not_make_an_open_account_form_stale(world: World, admin: FlaskClient, app: Any) -> None:
+def test_logging_in_does_not_make_an_open_account_form_stale(
+    world: World, admin: FlaskClient, app: Any
+) -> None:
     reader = world.a.users[Role.READER]
     version = input_value(admin.get(f"/admin/users/{reader.id}/edit"), "version")
     assert login(app.test_client(), reader).status_code == 302

@@ -1,0 +1,233 @@
+"""Roles and permissions, the admin's deliberate blindness, and the ORM tenant safety net."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from accounts.models import Organisation
+from catalogue.models import Application, Subscription
+from core.extensions import db
+from core.security import PLATFORM_PERMISSIONS, ROLE_PERMISSIONS, Permission, Role, can, current_permissions
+from core.tenancy import bind_session, scoped
+from tests import factories as f
+from tests.conftest import World, acting_as
+
+# The role → permission matrix, as the product card states it. "x" = granted.
+MATRIX = """
+permission              admin  rssi  dpo  referent  reader  auditor
+organisations_view        x     x     x      x        x       x
+organisations_edit        x     x     x      .        .       .
+organisations_manage      x     .     .      .        .       .
+users_manage              x     .     .      .        .       .
+catalogue_view            x     x     x      x        x       x
+catalogue_manage          x     x     x      .        .       .
+registers_view            .     x     x      x        x       x
+registers_edit            .     .     x      x        .       .
+smsi_view                 .     x     x      x        x       x
+smsi_edit                 .     x     .      .        .       .
+risks_view                .     x     x      x        x       x
+risks_edit                .     x     .      .        .       .
+audits_view               .     x     x      .        x       x
+audits_edit               .     x     .      .        .       .
+reports_view              .     x     x      x        x       x
+"""
+
+
+def _matrix() -> dict[tuple[Role, Permission], bool]:
+    lines = [line.split() for line in MATRIX.strip().splitlines()]
+    roles = [Role(name) for name in lines[0][1:]]
+    return {
+        (role, Permission(row[0])): mark == "x"
+        for row in lines[1:]
+        for role, mark in zip(roles, row[1:], strict=True)
+    }
+
+
+EXPECTED = _matrix()
+
+
+def test_matrix_covers_every_role_and_permission() -> None:
+    assert {role for role, _ in EXPECTED} == set(Role)
+    assert {perm for _, perm in EXPECTED} == set(Permission)
+
+
+@pytest.mark.parametrize(("role", "permission"), list(EXPECTED), ids=lambda v: str(v))
+def test_role_permission_matrix(role: Role, permission: Permission) -> None:
+    assert (permission in ROLE_PERMISSIONS[role]) is EXPECTED[(role, permission)]
+
+
+def test_admin_reads_no_register_isms_or_risk_content() -> None:
+    admin = ROLE_PERMISSIONS[Role.ADMIN]
+    assert not admin & {Permission.REGISTERS_VIEW, Permission.SMSI_VIEW, Permission.RISKS_VIEW}
+    assert not admin & {Permission.AUDITS_VIEW, Permission.REPORTS_VIEW}
+
+
+def test_referent_edits_registers_but_not_the_catalogue() -> None:
+    assert Permission.REGISTERS_EDIT in ROLE_PERMISSIONS[Role.REFERENT]
+    assert Permission.CATALOGUE_MANAGE not in ROLE_PERMISSIONS[Role.REFERENT]
+
+
+@pytest.mark.parametrize("role", [Role.AUDITOR, Role.READER])
+def test_auditor_and_reader_change_nothing(role: Role) -> None:
+    writes = {p for p in ROLE_PERMISSIONS[role] if p.value.endswith(("_edit", "_manage"))}
+    assert writes == set()
+
+
+def test_platform_permissions_belong_to_the_admin_role_only() -> None:
+    assert ROLE_PERMISSIONS[Role.ADMIN] >= PLATFORM_PERMISSIONS
+    for role in set(Role) - {Role.ADMIN}:
+        assert not PLATFORM_PERMISSIONS & ROLE_PERMISSIONS[role], role
+
+
+# --- can() in a request -----------------------------------------------------------------------
+
+
+def test_two_roles_in_one_organisation_grant_the_union(world: World, app_ctx: Flask) -> None:
+    user = f.UserFactory()
+    member = db.session.get(Organisation, world.a.member.id)
+    f.MembershipFactory(user=user, organisation=member, role=Role.REFERENT)
+    f.MembershipFactory(user=user, organisation=member, role=Role.AUDITOR)
+    # Neither role alone holds both of these.
+    assert Permission.AUDITS_VIEW not in ROLE_PERMISSIONS[Role.REFERENT]
+    assert Permission.REGISTERS_EDIT not in ROLE_PERMISSIONS[Role.AUDITOR]
+    with acting_as(user, member):
+        assert can(Permission.REGISTERS_EDIT)
+        assert can(Permission.AUDITS_VIEW)
+        assert can("registers_view")
+        assert not can(Permission.SMSI_EDIT)
+        assert not can(Permission.CATALOGUE_MANAGE)
+        assert current_permissions() == ROLE_PERMISSIONS[Role.REFERENT] | ROLE_PERMISSIONS[Role.AUDITOR]
+
+
+def test_roles_in_another_organisation_do_not_count(world: World, app_ctx: Flask) -> None:
+    user = f.UserFactory()
+    f.MembershipFactory(
+        user=user, organisation=db.session.get(Organisation, world.a.syndicate.id), role=Role.RSSI
+    )
+    f.MembershipFactory(
+        user=user, organisation=db.session.get(Organisation, world.b.syndicate.id), role=Role.READER
+    )
+    with acting_as(user, world.b.syndicate):
+        assert can(Permission.SMSI_VIEW)
+        assert not can(Permission.SMSI_EDIT)
+        assert not can(Permission.ORGANISATIONS_EDIT)
+
+
+def test_platform_permissions_come_from_an_admin_role_in_any_organisation(
+    world: World, app_ctx: Flask
+) -> None:
+    user = f.UserFactory()
+    f.MembershipFactory(
+        user=user, organisation=db.session.get(Organisation, world.a.syndicate.id), role=Role.ADMIN
+    )
+    f.MembershipFactory(
+        user=user, organisation=db.session.get(Organisation, world.b.syndicate.id), role=Role.READER
+    )
+    with acting_as(user, world.b.syndicate):
+        assert can(Permission.USERS_MANAGE)
+        assert can(Permission.ORGANISATIONS_MANAGE)
+        # ...but the admin role's other permissions stay in the organisation where it is held.
+        assert not can(Permission.CATALOGUE_MANAGE)
+        assert not can(Permission.ORGANISATIONS_EDIT)
+        assert can(Permission.SMSI_VIEW)
+
+
+def test_a_reader_elsewhere_gets_no_platform_permission(world: World, app_ctx: Flask) -> None:
+    with acting_as(world.b.users[Role.READER], world.b.syndicate):
+        assert not can(Permission.USERS_MANAGE)
+        assert not can(Permission.ORGANISATIONS_MANAGE)
+
+
+# --- the admin does not see domain content ----------------------------------------------------
+
+DOMAIN_PAGES = ("/registers/", "/smsi/", "/risks/")
+
+
+@pytest.mark.parametrize("url", DOMAIN_PAGES)
+def test_admin_gets_403_on_domain_pages_that_an_rssi_opens(world: World, login_as: Any, url: str) -> None:
+    assert login_as(world.a.users[Role.ADMIN]).get(url).status_code == 403
+    assert login_as(world.a.users[Role.RSSI]).get(url).status_code == 200
+
+
+def test_admin_navigation_has_no_link_to_domain_content(world: World, login_as: Any) -> None:
+    admin_nav = login_as(world.a.users[Role.ADMIN]).get("/").get_data(as_text=True)
+    rssi_nav = login_as(world.a.users[Role.RSSI]).get("/").get_data(as_text=True)
+    for url in DOMAIN_PAGES:
+        assert f'href="{url}"' not in admin_nav
+        assert f'href="{url}"' in rssi_nav
+    assert 'href="/admin/users/"' in admin_nav
+    assert 'href="/admin/users/"' not in rssi_nav
+
+
+# --- the ORM safety net -----------------------------------------------------------------------
+# ``world`` is requested before ``app_ctx`` so that it is built in the test's own session: the
+# request session's identity map starts empty and every read below goes to the database.
+
+
+def test_safety_net_hides_another_tenants_application(world: World, app_ctx: Flask) -> None:
+    a_id, b_id = world.a.application.id, world.b.application.id
+    bind_session(world.b.syndicate.id)
+    assert set(db.session.scalars(select(Application.id))) == {b_id}
+    assert db.session.get(Application, a_id) is None
+    assert db.session.get(Application, b_id) is not None
+    unscoped = select(Application.id).execution_options(skip_org_scope=True)
+    assert set(db.session.scalars(unscoped)) == {a_id, b_id}
+    skipped = db.session.get(Application, a_id, execution_options={"skip_org_scope": True})
+    assert skipped is not None
+    assert skipped.name == "Application A"
+
+
+def test_safety_net_bound_to_no_organisation_shows_nothing(world: World, app_ctx: Flask) -> None:
+    bind_session(None)
+    assert list(db.session.scalars(select(Application))) == []
+    assert list(db.session.scalars(select(Subscription))) == []
+
+
+def test_unbound_session_is_not_filtered(world: World, app_ctx: Flask) -> None:
+    ids = set(db.session.scalars(select(Application.id)))
+    assert ids == {world.a.application.id, world.b.application.id}
+
+
+@pytest.fixture
+def other_subscription(world: World, session: Any) -> Subscription:
+    """A second member of syndicate A subscribing to A's application (built before ``app_ctx``)."""
+    other = f.OrganisationFactory(name="Ville A bis", syndicate=world.a.syndicate)
+    return f.SubscriptionFactory(
+        application=world.a.application, member=other, started_on=dt.date(2021, 1, 1)
+    )
+
+
+def test_member_sees_its_own_subscription_only(
+    world: World, other_subscription: Subscription, app_ctx: Flask
+) -> None:
+    other = other_subscription
+    bind_session(world.a.member.id)
+    assert set(db.session.scalars(select(Subscription.id))) == {world.a.subscription.id}
+    assert db.session.get(Subscription, other.id) is None
+    # A subscribing member also sees the application it uses.
+    assert set(db.session.scalars(select(Application.id))) == {world.a.application.id}
+
+
+def test_syndicate_sees_every_subscription_of_its_members(
+    world: World, other_subscription: Subscription, app_ctx: Flask
+) -> None:
+    other = other_subscription
+    bind_session(world.a.syndicate.id)
+    assert set(db.session.scalars(select(Subscription.id))) == {world.a.subscription.id, other.id}
+
+
+def test_scoped_queries_follow_the_same_rules(
+    world: World, other_subscription: Subscription, app_ctx: Flask
+) -> None:
+    other = other_subscription
+    with acting_as(world.a.member_referent, world.a.member):
+        stmt = scoped(select(Subscription.id), Subscription).execution_options(skip_org_scope=True)
+        assert set(db.session.scalars(stmt)) == {world.a.subscription.id}
+    with acting_as(world.a.users[Role.RSSI], world.a.syndicate):
+        stmt = scoped(select(Subscription.id), Subscription).execution_options(skip_org_scope=True)
+        assert set(db.session.scalars(stmt)) == {world.a.subscription.id, other.id}
