@@ -8,14 +8,22 @@ from datetime import date, datetime
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, String, Text, UniqueConstraint, or_, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
-from core.db import Base, TenantScoped, TimestampMixin, UTCDateTime, VersionedMixin, today, utcnow
+from core.db import (
+    Base,
+    SortNameMixin,
+    TenantScoped,
+    TimestampMixin,
+    UTCDateTime,
+    VersionedMixin,
+    today,
+    utcnow,
+)
 from core.enums import LabelledEnum
 from core.extensions import db
 from core.security import Role
-from core.text import fold
 
 
 def str_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
@@ -71,7 +79,7 @@ OrgRelation.with_labels(
 )
 
 
-class Organisation(TimestampMixin, VersionedMixin, TenantScoped, Base):
+class Organisation(SortNameMixin, TimestampMixin, VersionedMixin, TenantScoped, Base):
     """A public body: the syndicate at the root, its members and partner bodies.
 
     Never deleted: a member that leaves gets ``left_on``; one that merges also gets ``merged_into``.
@@ -82,7 +90,6 @@ class Organisation(TimestampMixin, VersionedMixin, TenantScoped, Base):
     __admin_sees_all__ = True  # platform admins manage every organisation
 
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    sort_name: Mapped[str] = mapped_column(String(200), index=True)  # fold(name), see core.text
     short_name: Mapped[str | None] = mapped_column(String(60))
     kind: Mapped[OrgKind] = mapped_column(str_enum(OrgKind, "org_kind"))
     relation: Mapped[OrgRelation] = mapped_column(str_enum(OrgRelation, "org_relation"))
@@ -114,15 +121,13 @@ class Organisation(TimestampMixin, VersionedMixin, TenantScoped, Base):
         remote_side="Organisation.id", foreign_keys=[merged_into_id], lazy="select"
     )
 
-    __table_args__ = (Index("ix_organisations_kind_relation", "kind", "relation"),)
+    __table_args__ = (
+        Index("ix_organisations_kind_relation", "kind", "relation"),
+        Index("ix_organisations_sort_name", "sort_name"),
+    )
 
     def __str__(self) -> str:
         return self.name
-
-    @validates("name")
-    def _fold_name(self, _key: str, value: str) -> str:
-        self.sort_name = fold(value)
-        return value
 
     @classmethod
     def tenant_criteria(cls, org_id: int) -> ColumnElement[bool]:

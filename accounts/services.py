@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 from accounts.models import Membership, Organisation, OrgKind, OrgRelation, User
 from accounts.passwords import hash_password, needs_rehash, verify_password
 from core import audit
-from core.concurrency import check_version, flush_or_conflict
+from core.concurrency import check_version
 from core.db import utcnow
 from core.extensions import db
 from core.forms import FieldError, ensure_unique
@@ -43,6 +43,7 @@ ORGANISATION_FIELDS = (
     "notes",
 )
 USER_FIELDS = ("full_name", "email", "is_enabled")
+DEPARTURE_FIELDS = ("left_on", "merged_into_id")
 
 
 # --- organisations: reads ----------------------------------------------------------------------
@@ -166,24 +167,16 @@ def _apply(obj: Any, data: dict[str, Any], fields: tuple[str, ...]) -> None:
 def create_organisation(actor: User, data: dict[str, Any]) -> Organisation:
     _validate_organisation(data, None)
     org = Organisation()
-    _apply(org, data, ORGANISATION_FIELDS)
-    db.session.add(org)
-    db.session.flush()
-    audit.record(
-        org, actor, "organisation.create", org, audit.diff({}, audit.snapshot(org, ORGANISATION_FIELDS))
-    )
+    with audit.audited(org, actor, "organisation.create", org, ORGANISATION_FIELDS):
+        _apply(org, data, ORGANISATION_FIELDS)
     return org
 
 
 def update_organisation(org: Organisation, actor: User, data: dict[str, Any]) -> Organisation:
     check_version(org, data.get("version"))
     _validate_organisation(data, org.id)
-    before = audit.snapshot(org, ORGANISATION_FIELDS)
-    _apply(org, data, ORGANISATION_FIELDS)
-    flush_or_conflict(org)
-    audit.record(
-        org, actor, "organisation.update", org, audit.diff(before, audit.snapshot(org, ORGANISATION_FIELDS))
-    )
+    with audit.audited(org, actor, "organisation.update", org, ORGANISATION_FIELDS):
+        _apply(org, data, ORGANISATION_FIELDS)
     return org
 
 
@@ -198,22 +191,16 @@ def record_departure(org: Organisation, actor: User, data: dict[str, Any]) -> Or
         raise FieldError("left_on", _("La date de départ précède la date d'adhésion."))
     if merged_into_id == org.id:
         raise FieldError("merged_into_id", _("Une organisation ne peut pas fusionner dans elle-même."))
-    fields = ("left_on", "merged_into_id")
-    before = audit.snapshot(org, fields)
-    org.left_on, org.merged_into_id = left_on, merged_into_id
-    flush_or_conflict(org)
     action = "organisation.merge" if merged_into_id else "organisation.leave"
-    audit.record(org, actor, action, org, audit.diff(before, audit.snapshot(org, fields)))
+    with audit.audited(org, actor, action, org, DEPARTURE_FIELDS):
+        org.left_on, org.merged_into_id = left_on, merged_into_id
     return org
 
 
 def cancel_departure(org: Organisation, actor: User, data: dict[str, Any]) -> Organisation:
     check_version(org, data.get("version"))
-    fields = ("left_on", "merged_into_id")
-    before = audit.snapshot(org, fields)
-    org.left_on = org.merged_into_id = None
-    flush_or_conflict(org)
-    audit.record(org, actor, "organisation.rejoin", org, audit.diff(before, audit.snapshot(org, fields)))
+    with audit.audited(org, actor, "organisation.rejoin", org, DEPARTURE_FIELDS):
+        org.left_on = org.merged_into_id = None
     return org
 
 
@@ -257,11 +244,11 @@ def _validate_user(data: dict[str, Any], exclude_id: int | None) -> None:
 def create_user(actor: User | None, data: dict[str, Any]) -> User:
     data = {**data, "email": data["email"].strip().lower()}
     _validate_user(data, None)
-    user = User(full_name=data["full_name"], email=data["email"], is_enabled=data.get("is_enabled", True))
-    user.password_hash = hash_password(data["password"])
-    db.session.add(user)
-    db.session.flush()
-    audit.record(None, actor, "user.create", user, audit.diff({}, audit.snapshot(user, USER_FIELDS)))
+    user = User()
+    with audit.audited(None, actor, "user.create", user, USER_FIELDS):
+        user.full_name, user.email = data["full_name"], data["email"]
+        user.is_enabled = data.get("is_enabled", True)
+        user.password_hash = hash_password(data["password"])
     return user
 
 
@@ -271,11 +258,9 @@ def update_user(user: User, actor: User, data: dict[str, Any]) -> User:
     _validate_user(data, user.id)
     if user.id == actor.id and not data.get("is_enabled", True):
         raise FieldError("is_enabled", _("Vous ne pouvez pas désactiver votre propre compte."))
-    before = audit.snapshot(user, USER_FIELDS)
-    for name in USER_FIELDS:
-        setattr(user, name, data[name])
-    flush_or_conflict(user)
-    audit.record(None, actor, "user.update", user, audit.diff(before, audit.snapshot(user, USER_FIELDS)))
+    with audit.audited(None, actor, "user.update", user, USER_FIELDS):
+        for name in USER_FIELDS:
+            setattr(user, name, data[name])
     return user
 
 

@@ -6,14 +6,13 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint, or_, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 from accounts.models import Organisation, str_enum
-from core.db import Base, TenantScoped, TimestampMixin, VersionedMixin, today
+from core.db import Base, SortNameMixin, TenantScoped, TimestampMixin, VersionedMixin, today
 from core.enums import LabelledEnum
 from core.security import Permission
-from core.text import fold
 
 
 class AppDomain(LabelledEnum):
@@ -95,7 +94,7 @@ Criticality.with_labels(
 )
 
 
-class Application(TimestampMixin, VersionedMixin, TenantScoped, Base):
+class Application(SortNameMixin, TimestampMixin, VersionedMixin, TenantScoped, Base):
     """A business application hosted or provided by a syndicate.
 
     Owned by the syndicate (``syndicate_id``). Visible to the syndicate, and to each member that
@@ -111,7 +110,6 @@ class Application(TimestampMixin, VersionedMixin, TenantScoped, Base):
 
     syndicate_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    sort_name: Mapped[str] = mapped_column(String(200))  # fold(name), see core.text
     editor: Mapped[str | None] = mapped_column(String(200))
     domain: Mapped[AppDomain] = mapped_column(str_enum(AppDomain, "app_domain"))
     description: Mapped[str | None] = mapped_column(Text)
@@ -128,11 +126,6 @@ class Application(TimestampMixin, VersionedMixin, TenantScoped, Base):
 
     def __str__(self) -> str:
         return self.name
-
-    @validates("name")
-    def _fold_name(self, _key: str, value: str) -> str:
-        self.sort_name = fold(value)
-        return value
 
     @classmethod
     def tenant_criteria(cls, org_id: int) -> ColumnElement[bool]:

@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, or_, select
 from accounts.models import Organisation, User
 from catalogue.models import AppDomain, Application, Criticality, Hosting, Subscription
 from core import audit
-from core.concurrency import check_version, flush_or_conflict
+from core.concurrency import check_version
 from core.db import today
 from core.extensions import db
 from core.forms import FieldError, ensure_unique
@@ -29,6 +29,7 @@ APPLICATION_FIELDS = (
     "has_sensitive_data",
     "retired_on",
 )
+SUBSCRIPTION_FIELDS = ("application_id", "organisation_id", "started_on", "ended_on", "is_inferred")
 ENUM_FIELDS = {"domain": AppDomain, "hosting": Hosting, "criticality": Criticality}
 
 
@@ -168,28 +169,16 @@ def _check_name(syndicate_id: int, name: str, exclude_id: int | None) -> None:
 def create_application(syndicate: Organisation, actor: User, data: dict[str, Any]) -> Application:
     _check_name(syndicate.id, data["name"], None)
     app = Application(syndicate_id=syndicate.id)
-    _apply(app, data)
-    db.session.add(app)
-    db.session.flush()
-    audit.record(
-        syndicate, actor, "application.create", app, audit.diff({}, audit.snapshot(app, APPLICATION_FIELDS))
-    )
+    with audit.audited(syndicate, actor, "application.create", app, APPLICATION_FIELDS):
+        _apply(app, data)
     return app
 
 
 def update_application(app: Application, actor: User, data: dict[str, Any]) -> Application:
     check_version(app, data.get("version"))
     _check_name(app.syndicate_id, data["name"], app.id)
-    before = audit.snapshot(app, APPLICATION_FIELDS)
-    _apply(app, data)
-    flush_or_conflict(app)
-    audit.record(
-        app.syndicate_id,
-        actor,
-        "application.update",
-        app,
-        audit.diff(before, audit.snapshot(app, APPLICATION_FIELDS)),
-    )
+    with audit.audited(app.syndicate_id, actor, "application.update", app, APPLICATION_FIELDS):
+        _apply(app, data)
     return app
 
 
@@ -205,22 +194,10 @@ def subscribe(
     )
     if current is not None:
         raise FieldError("organisation_id", _("Cet adhérent utilise déjà cette application."))
-    sub = Subscription(
-        application=app,
-        organisation_id=member.id,
-        syndicate_id=app.syndicate_id,
-        started_on=data["started_on"],
-        is_inferred=bool(data.get("is_inferred", False)),
-    )
-    db.session.add(sub)
-    db.session.flush()
-    audit.record(
-        member,
-        actor,
-        "subscription.create",
-        sub,
-        {"application_id": (None, app.id), "started_on": (None, sub.started_on.isoformat())},
-    )
+    sub = Subscription(application=app, organisation_id=member.id, syndicate_id=app.syndicate_id)
+    with audit.audited(member, actor, "subscription.create", sub, SUBSCRIPTION_FIELDS):
+        sub.started_on = data["started_on"]
+        sub.is_inferred = bool(data.get("is_inferred", False))
     return sub
 
 
@@ -228,14 +205,6 @@ def end_subscription(sub: Subscription, actor: User, data: dict[str, Any]) -> Su
     check_version(sub, data.get("version"))
     if data["ended_on"] < sub.started_on:
         raise FieldError("ended_on", _("La date de fin précède la date de début."))
-    before = audit.snapshot(sub, ("ended_on",))
-    sub.ended_on = data["ended_on"]
-    flush_or_conflict(sub)
-    audit.record(
-        sub.organisation_id,
-        actor,
-        "subscription.end",
-        sub,
-        audit.diff(before, audit.snapshot(sub, ("ended_on",))),
-    )
+    with audit.audited(sub.organisation_id, actor, "subscription.end", sub, ("ended_on",)):
+        sub.ended_on = data["ended_on"]
     return sub

@@ -8,13 +8,18 @@ and the journal only has to add a sink. A sink is a callable taking an :class:`A
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
+from sqlalchemy import inspect
+
+from core.concurrency import flush_or_conflict
 from core.db import utcnow
+from core.extensions import db
 
 logger = logging.getLogger("egide.audit")
 
@@ -47,6 +52,20 @@ def snapshot(obj: Any, fields: Iterable[str]) -> dict[str, Any]:
 
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
     return {k: (before.get(k), after.get(k)) for k in after if before.get(k) != after.get(k)}
+
+
+@contextmanager
+def audited(org: Any, actor: Any, action: str, obj: Any, fields: Iterable[str]) -> Iterator[None]:
+    """Change ``obj`` inside the block; on leaving, flush (a lost race is an EditConflict) and
+    record what changed, field by field. A new object (add it inside the block) has no "before".
+    """
+    fields = tuple(fields)
+    before = snapshot(obj, fields) if inspect(obj).has_identity else {}
+    yield
+    if not inspect(obj).has_identity:
+        db.session.add(obj)
+    flush_or_conflict(obj)
+    record(org, actor, action, obj, diff(before, snapshot(obj, fields)))
 
 
 def record(

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, ForeignKey, Integer, MetaData, TypeDecorator
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy import DateTime, ForeignKey, Integer, MetaData, String, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, validates
 from sqlalchemy.sql.elements import ColumnElement
+
+from core.text import fold
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -62,6 +64,19 @@ class Base(DeclarativeBase):
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+
+class SortNameMixin:
+    """``sort_name`` is ``name`` in lower case without accents (core.text.fold), kept in step by a
+    validator: "Décisionnel" sorts before "Doctolib" and a search for "decisionnel" finds it, the same
+    way on SQLite and PostgreSQL, and the column can be indexed."""
+
+    sort_name: Mapped[str] = mapped_column(String(200), nullable=False)
+
+    @validates("name")
+    def _fold_name(self, _key: str, value: str) -> str:
+        self.sort_name = fold(value)
+        return value
 
 
 class VersionedMixin:
