@@ -5,16 +5,21 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import click
+import pyotp
 from sqlalchemy import select
 
 from accounts import services
 from accounts.models import Membership, Organisation, OrgKind, OrgRelation, User
-from core.cli import demo_loader
+from core import crypto
+from core.cli import demo_cli, demo_loader
 from core.data import load_json
+from core.db import utcnow
 from core.extensions import db
 from core.security import Role
 
 DEMO_PASSWORD = "egide-demo-2026"  # noqa: S105 — printed by `make run`; demo databases only
+DEMO_TOTP_SECRET = "EGIDEDEMOEGIDEDEMOEGIDEDEMOSIIM"  # noqa: S105 — published demo key, base32
 
 # (email, full name, [(organisation name, role)], label printed by `make run`)
 DEMO_USERS: list[tuple[str, str, list[tuple[str, Role]], str]] = [
@@ -119,5 +124,20 @@ def load_users(context: dict[str, Any]) -> None:
             )
             if held is None:
                 services.grant_role(user, org, role, None)
-        context["logins"].append((email, label))
+        if user.requires_mfa() and not user.has_mfa:
+            # Demo only: a shared, published TOTP key, so that anybody can try the product.
+            user.totp_secret_enc = crypto.encrypt(DEMO_TOTP_SECRET)
+            user.totp_enabled_at = utcnow()
+        context["logins"].append((email, label + (" — double authentification" if user.has_mfa else "")))
     context["password"] = DEMO_PASSWORD
+    context.setdefault("notes", []).append(
+        f"Double authentification des comptes de démonstration : clé TOTP {DEMO_TOTP_SECRET} "
+        "(à saisir dans une application d'authentification), ou le code du moment avec "
+        "« .venv/bin/flask demo totp »."
+    )
+
+
+@demo_cli.command("totp")
+def demo_totp() -> None:
+    """Print the current TOTP code of the demo accounts (demo key only)."""
+    click.echo(pyotp.TOTP(DEMO_TOTP_SECRET).now())

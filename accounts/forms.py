@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -13,21 +15,26 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, ValidationError
 
 from accounts.models import OrgKind, OrgRelation
 from core.forms import VersionedForm, coerce_optional_int, enum_choices, none_if_empty, strip
 from core.security import Role
 from core.validators import normalise_siren, siren_is_valid
 
-MIN_PASSWORD_LENGTH = 12
-
 
 class LoginForm(FlaskForm):
     email = StringField(
-        _l("Adresse électronique"), validators=[DataRequired(), Length(max=254)], filters=[strip]
+        _l("Adresse électronique"),
+        validators=[DataRequired(), Length(max=254)],
+        filters=[strip],
+        render_kw={"autocomplete": "username"},
     )
-    password = PasswordField(_l("Mot de passe"), validators=[DataRequired(), Length(max=1024)])
+    password = PasswordField(
+        _l("Mot de passe"),
+        validators=[DataRequired(), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
 
 
 def validate_siren(form: FlaskForm, field: StringField) -> None:
@@ -108,6 +115,10 @@ class OrganisationForm(VersionedForm):
         validators=[Optional()],
         description=_l("Laisser vide si l'organisation n'a pas recours au DPO mutualisé."),
     )
+    mfa_required_for_all = BooleanField(
+        _l("Double authentification obligatoire pour tous ses utilisateurs"),
+        description=_l("Elle l'est toujours pour les administrateurs, RSSI, DPO et auditeurs."),
+    )
     notes = TextAreaField(
         _l("Notes"), validators=[Optional(), Length(max=5000)], filters=[strip, none_if_empty]
     )
@@ -140,17 +151,76 @@ class UserForm(VersionedForm):
 
 
 class UserCreateForm(UserForm):
+    """New accounts are invited: the person chooses the password through a single-use link."""
+
+
+def strong_password(form: FlaskForm, field: PasswordField) -> None:
+    """The password policy (accounts.password_policy): length, common passwords, guessability."""
+    from accounts.password_policy import check_password  # noqa: PLC0415 — keeps forms import-light
+
+    inputs = [v for v in (getattr(form, "_user_inputs", None) or ()) if v]
+    errors = check_password(field.data or "", user_inputs=inputs)
+    if errors:
+        raise ValidationError(" ".join(str(e) for e in errors))
+
+
+def _new_password_field(label: Any) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[DataRequired(), strong_password],
+        description=_l(
+            "Au moins 12 caractères, sans règle de composition : une phrase de passe de plusieurs mots "
+            "est idéale. Les mots de passe trop courants sont refusés."
+        ),
+        render_kw={"autocomplete": "new-password", "data-strength-meter": "1"},
+    )
+
+
+def _confirm_field() -> PasswordField:
+    return PasswordField(
+        _l("Confirmation"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("Les deux saisies diffèrent."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Mot de passe actuel"), validators=[DataRequired()], render_kw={"autocomplete": "current-password"}
+    )
+    new_password = _new_password_field(_l("Nouveau mot de passe"))
+    confirm = _confirm_field()
+
+
+class PasswordSetForm(FlaskForm):
+    new_password = _new_password_field(_l("Mot de passe"))
+    confirm = _confirm_field()
+
+
+class PasswordForgotForm(FlaskForm):
+    email = StringField(
+        _l("Adresse électronique"),
+        validators=[DataRequired(), Length(max=254)],
+        filters=[strip],
+        render_kw={"autocomplete": "username"},
+    )
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(), Length(max=40)],
+        filters=[strip],
+        description=_l(
+            "Le code à 6 chiffres de votre application d'authentification, ou un code de secours."
+        ),
+        render_kw={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True},
+    )
+
+
+class ReauthenticateForm(FlaskForm):
     password = PasswordField(
-        _l("Mot de passe initial"),
-        validators=[
-            DataRequired(),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                max=1024,
-                message=_l("Au moins %(n)d caractères.", n=MIN_PASSWORD_LENGTH),
-            ),
-        ],
-        description=_l("Au moins 12 caractères. L'utilisateur pourra le changer."),
+        _l("Mot de passe"), validators=[DataRequired()], render_kw={"autocomplete": "current-password"}
     )
 
 

@@ -7,7 +7,20 @@ from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, String, Text, UniqueConstraint, or_, select
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -109,6 +122,7 @@ class Organisation(SortNameMixin, TimestampMixin, VersionedMixin, TenantScoped, 
     left_on: Mapped[date | None] = mapped_column(Date)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     dpo_service_since: Mapped[date | None] = mapped_column(Date)
+    mfa_required_for_all: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     notes: Mapped[str | None] = mapped_column(Text)
 
     syndicate: Mapped[Organisation | None] = relationship(
@@ -161,6 +175,15 @@ class User(UserMixin, TimestampMixin, VersionedMixin, Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Brute force (ASVS 2.2.1): counted in the database, shared by every worker.
+    failed_login_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # TOTP (ASVS 2.8): secrets encrypted at rest with the key ring of core.crypto.
+    totp_secret_enc: Mapped[str | None] = mapped_column(Text)
+    totp_pending_secret_enc: Mapped[str | None] = mapped_column(Text)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_timecode: Mapped[int | None] = mapped_column(Integer)
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", foreign_keys="Membership.user_id", lazy="select"
@@ -172,6 +195,33 @@ class User(UserMixin, TimestampMixin, VersionedMixin, Base):
     @property
     def is_active(self) -> bool:  # Flask-Login: a disabled account cannot log in or stay logged in
         return self.is_enabled
+
+    # Identity, not Flask-Login's get_id() comparison (which would need a session token).
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
+
+    def get_id(self) -> str:
+        """Flask-Login keeps this in the signed cookie: the server-side session's token, never the
+        user id, so that logging out anywhere (or an administrator) can revoke it."""
+        token = getattr(self, "session_token", None)
+        if token is None:
+            raise RuntimeError("log in through accounts.auth.start_session")
+        return token
+
+    @property
+    def has_mfa(self) -> bool:
+        return self.totp_enabled_at is not None
+
+    def is_locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
+
+    def requires_mfa(self) -> bool:
+        """MFA is mandatory for administrators, RSSI, DPO and auditors, and for everybody in an
+        organisation that asks for it (Organisation.mfa_required_for_all)."""
+        return any(
+            m.role in MFA_ROLES or m.organisation.mfa_required_for_all for m in self.active_memberships()
+        )
 
     def active_memberships(self) -> list[Membership]:
         if not hasattr(self, "_active_memberships"):
@@ -197,6 +247,75 @@ class User(UserMixin, TimestampMixin, VersionedMixin, Base):
     @property
     def is_platform_admin(self) -> bool:
         return any(m.role == Role.ADMIN for m in self.active_memberships())
+
+
+MFA_ROLES = frozenset({Role.ADMIN, Role.RSSI, Role.DPO, Role.AUDITOR})
+
+
+class UserSession(Base):
+    """A server-side session (ASVS V3): the cookie holds a random token, the database its hash.
+
+    Logout, "log out my other sessions", a password change or an administrator disabling the account
+    revoke rows here; the loader refuses revoked, idle or too old sessions at the next request.
+    """
+
+    __tablename__ = "user_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    mfa_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(40))
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def revoke(self, reason: str) -> None:
+        if self.revoked_at is None:
+            self.revoked_at, self.revoked_reason = utcnow(), reason
+
+
+class RecoveryCode(Base):
+    """Single-use MFA recovery codes (ASVS 2.6): ≥ 112 bits, stored hashed, shown once."""
+
+    __tablename__ = "recovery_codes"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TokenPurpose(LabelledEnum):
+    RESET = "reset"
+    INVITE = "invite"
+
+
+TokenPurpose.with_labels(
+    {TokenPurpose.RESET: _l("Réinitialisation du mot de passe"), TokenPurpose.INVITE: _l("Invitation")}
+)
+
+
+class AuthToken(Base):
+    """Password-reset and invitation links: single use, expiring, stored hashed."""
+
+    __tablename__ = "auth_tokens"
+
+    purpose: Mapped[TokenPurpose] = mapped_column(str_enum(TokenPurpose, "token_purpose"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined")
 
 
 class Membership(TimestampMixin, Base):

@@ -7,14 +7,14 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import aliased
 
+from accounts import auth
 from accounts.models import Membership, Organisation, OrgKind, OrgRelation, User
-from accounts.passwords import hash_password, needs_rehash, verify_password
+from accounts.passwords import hash_password
 from core import audit
 from core.concurrency import check_version
-from core.db import utcnow
 from core.extensions import db
 from core.forms import FieldError, ensure_unique
 from core.security import Role
@@ -40,6 +40,7 @@ ORGANISATION_FIELDS = (
     "cnil_dpo_number",
     "joined_on",
     "dpo_service_since",
+    "mfa_required_for_all",
     "notes",
 )
 USER_FIELDS = ("full_name", "email", "is_enabled")
@@ -242,13 +243,18 @@ def _validate_user(data: dict[str, Any], exclude_id: int | None) -> None:
 
 
 def create_user(actor: User | None, data: dict[str, Any]) -> User:
+    """A new account. Without a ``password`` (the administrator's form), the person is invited by
+    e-mail to choose one; demo and command-line accounts may pass a password."""
     data = {**data, "email": data["email"].strip().lower()}
     _validate_user(data, None)
     user = User()
     with audit.audited(None, actor, "user.create", user, USER_FIELDS):
         user.full_name, user.email = data["full_name"], data["email"]
         user.is_enabled = data.get("is_enabled", True)
-        user.password_hash = hash_password(data["password"])
+        if data.get("password"):
+            user.password_hash = hash_password(data["password"])
+    if not data.get("password"):
+        auth.invite(user, actor)
     return user
 
 
@@ -261,6 +267,8 @@ def update_user(user: User, actor: User, data: dict[str, Any]) -> User:
     with audit.audited(None, actor, "user.update", user, USER_FIELDS):
         for name in USER_FIELDS:
             setattr(user, name, data[name])
+    if not user.is_enabled:
+        auth.revoke_all_sessions(user, "account disabled")  # logged out everywhere, at once
     return user
 
 
@@ -309,40 +317,3 @@ def revoke_role(membership: Membership, actor: User) -> Membership:
         {"role": (membership.role.value, None)},
     )
     return membership
-
-
-def authenticate(email: str, password: str) -> User | None:
-    """The user if the credentials are right and the account enabled; the same ``None`` otherwise.
-
-    Lockout, rate limits and MFA plug in around this (account-security issue).
-    """
-    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
-    ok = verify_password(user.password_hash if user else None, password)
-    if user is None or not ok or not user.is_enabled:
-        audit.record(None, user, "login.failure", user or User(), {})
-        return None
-    # Bookkeeping, not an edit: written without bumping the version, so that an administrator's open
-    # form for this account does not turn stale because its owner logged in.
-    values: dict[str, Any] = {"last_login_at": utcnow()}
-    if user.password_hash and needs_rehash(user.password_hash):
-        values["password_hash"] = hash_password(password)
-    db.session.execute(
-        update(User).where(User.id == user.id).values(**values).execution_options(synchronize_session="fetch")
-    )
-    audit.record(None, user, "login.success", user, {})
-    return user
-
-
-def set_password(user: User, password: str) -> None:
-    user.password_hash = hash_password(password)
-    db.session.flush()
-
-
-def load_user(user_id: str) -> User | None:
-    """Flask-Login loader (the server-side session registry replaces this in the security issue)."""
-    try:
-        user = db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
-        return None
-    # A disabled account is logged out at its next request, not only refused at the next login.
-    return user if user is not None and user.is_enabled else None

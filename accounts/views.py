@@ -4,65 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
-from accounts import bp, services
+from accounts import auth, bp, services
+from accounts.auth_views import safe_next
 from accounts.forms import (
     DepartureForm,
-    LoginForm,
     MembershipForm,
     OrganisationForm,
     UserCreateForm,
     UserForm,
 )
 from accounts.models import Organisation, OrgKind, OrgRelation, User
+from core.db import utcnow
 from core.extensions import db
 from core.forms import FieldError, handle_form, to_choices
 from core.pagination import int_arg, paginate
-from core.security import Permission, Role, login_required, public, require
+from core.security import Permission, Role, login_required, require
 from core.tenancy import get_scoped_or_404, set_active_org
-
-
-def _safe_next(target: str | None) -> str:
-    """Only local paths (ASVS 5.1.5): never an open redirect."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("core.index")
-
-
-@bp.route("/login", methods=["GET", "POST"])
-@public
-def login() -> Any:
-    if current_user.is_authenticated:
-        return redirect(url_for("core.index"))
-    form = LoginForm()
-    if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
-        if user is not None:
-            lang = session.get("lang")
-            session.clear()  # a new session at login (ASVS 3.2.1)
-            if lang:
-                session["lang"] = lang
-            login_user(user)
-            db.session.commit()
-            return redirect(_safe_next(request.args.get("next")))
-        db.session.commit()
-        form.password.errors = [_("Adresse ou mot de passe incorrect.")]
-    return render_template("accounts/login.html", form=form)
-
-
-@bp.route("/logout", methods=["POST"])
-@login_required
-def logout() -> Any:
-    lang = session.get("lang")
-    logout_user()
-    session.clear()
-    if lang:
-        session["lang"] = lang
-    flash(_("Vous êtes déconnecté."), "info")
-    return redirect(url_for("accounts.login"))
 
 
 @bp.route("/active-organisation", methods=["POST"])
@@ -72,7 +33,7 @@ def switch_organisation() -> Any:
     if org_id is None or not set_active_org(org_id):
         abort(404)
     flash(_("Organisation active : %(name)s", name=current_user.organisation_roles()[org_id][0].name), "info")
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next")))
 
 
 # --- organisations -----------------------------------------------------------------------------
@@ -222,6 +183,7 @@ def user_detail(user_id: int) -> Any:
         success_url=lambda m: url_for("accounts.user_detail", user_id=user.id),
         user=user,
         memberships=services.memberships_of([user])[user.id],
+        now=utcnow(),
     )
 
 
@@ -253,3 +215,36 @@ def membership_revoke(user_id: int, membership_id: int) -> Any:
     db.session.commit()
     flash(_("Rôle retiré."), "success")
     return redirect(url_for("accounts.user_detail", user_id=user_id))
+
+
+def _admin_action(user_id: int, action: Any, message: str) -> Any:
+    user = get_scoped_or_404(User, user_id)
+    action(user)
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("accounts.user_detail", user_id=user.id))
+
+
+@bp.route("/admin/users/<int:user_id>/unlock", methods=["POST"])
+@require(Permission.USERS_MANAGE)
+def user_unlock(user_id: int) -> Any:
+    return _admin_action(user_id, lambda u: auth.unlock(u, current_user), _("Compte débloqué."))
+
+
+@bp.route("/admin/users/<int:user_id>/mfa-reset", methods=["POST"])
+@require(Permission.USERS_MANAGE)
+def user_mfa_reset(user_id: int) -> Any:
+    return _admin_action(
+        user_id,
+        lambda u: auth.reset_mfa(u, current_user),
+        _(
+            "Double authentification réinitialisée : la personne l'activera de nouveau à sa prochaine "
+            "connexion."
+        ),
+    )
+
+
+@bp.route("/admin/users/<int:user_id>/invite", methods=["POST"])
+@require(Permission.USERS_MANAGE)
+def user_invite(user_id: int) -> Any:
+    return _admin_action(user_id, lambda u: auth.invite(u, current_user), _("Invitation envoyée."))

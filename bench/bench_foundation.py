@@ -17,6 +17,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+import pyotp
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import MetaData, event, insert, make_url, select, text
@@ -24,12 +26,13 @@ from sqlalchemy import MetaData, event, insert, make_url, select, text
 from accounts.models import Membership, Organisation, User
 from accounts.passwords import hash_password
 from catalogue.models import Application, Subscription
-from core import create_app
+from core import create_app, crypto
 from core.extensions import alembic, db
 
 URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/egide_bench")
 N_ORGS, N_APPS, SUBS_PER_MEMBER, RUNS = 5_000, 2_000, 12, 30
 PASSWORD = "bench-password-123"  # noqa: S105
+TOTP_SECRET = "BENCHBENCHBENCHBENCHBENCHBENCH22"  # noqa: S105
 
 
 def ensure_database() -> None:
@@ -139,6 +142,8 @@ def seed() -> dict[str, int]:
                         "full_name": email,
                         "password_hash": pw,
                         "is_enabled": True,
+                        "totp_secret_enc": crypto.encrypt(TOTP_SECRET),
+                        "totp_enabled_at": time_now(),
                         "version": 1,
                         "created_at": time_now(),
                         "updated_at": time_now(),
@@ -224,6 +229,8 @@ def main() -> None:
     for email, urls in pages.items():
         client = app.test_client()
         assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
+        code = pyotp.TOTP(TOTP_SECRET).now()
+        assert client.post("/login/second-factor", data={"code": code}).status_code == 302
         for url in urls:
             median, p95, queries = measure(client, url, counter)
             worst = max(worst, p95)

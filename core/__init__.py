@@ -18,7 +18,7 @@ from core.config import (
     instance_secret_key,
     normalise_database_url,
 )
-from core.extensions import alembic, babel, csrf, db, limiter, login_manager, talisman
+from core.extensions import alembic, babel, csrf, db, limiter, login_manager, mailer, talisman
 
 # Domain packages, registered in this order. Each exposes ``bp`` and may expose ``register(app)``.
 DOMAINS = ("accounts", "catalogue", "registers", "smsi", "risks", "audits", "reports")
@@ -102,6 +102,7 @@ def register_extensions(app: Flask) -> None:
                 event.listen(engine, "begin", _sqlite_begin)
     alembic.init_app(app)
     limiter.init_app(app)
+    mailer.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/Paris")
     login_manager.init_app(app)
@@ -144,9 +145,11 @@ def select_locale() -> str:
 def register_blueprints(app: Flask) -> None:
     import importlib  # noqa: PLC0415
 
+    from core.journal import bp as journal_bp  # noqa: PLC0415
     from core.views import bp as core_bp  # noqa: PLC0415
 
     app.register_blueprint(core_bp)
+    app.register_blueprint(journal_bp)
     for name in DOMAINS:
         module = importlib.import_module(name)
         app.register_blueprint(module.bp)

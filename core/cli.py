@@ -50,7 +50,12 @@ def demo_load() -> None:
         click.echo(f"Comptes de démonstration (mot de passe commun : {context.get('password', '?')}) :")
         for email, label in context["logins"]:
             click.echo(f"  {email:<38} {label}")
+    for line in context.get("notes", []):
+        click.echo(line)
 
 
 def register_cli(app: Flask) -> None:
+    from core.journal import audit_cli  # noqa: PLC0415
+
     app.cli.add_command(demo_cli)
+    app.cli.add_command(audit_cli)

@@ -61,6 +61,19 @@ class BaseConfig:
     BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "translations")
     LANGUAGES = ("fr", "en")
 
+    # Sessions held server-side (accounts.auth): re-authenticate after 30 min idle or 12 h (ASVS 3.3.2).
+    SESSION_IDLE_MINUTES = 30
+    SESSION_ABSOLUTE_HOURS = 12
+    # Brute force: lock after this many failures in a row, for 1, 2, 4 … minutes, at most 60.
+    LOGIN_LOCK_AFTER = 5
+    LOGIN_LOCK_MAX_MINUTES = 60
+    LOGIN_RATE_LIMIT = "20 per minute;200 per hour"  # per IP, on top of the per-account lockout
+    RESET_TOKEN_HOURS = 2
+    INVITATION_TOKEN_DAYS = 7
+    MAIL_SERVER: str | None = None
+    MAIL_DEFAULT_SENDER = "egide@localhost"
+    ENCRYPTION_KEYS: str | None = None
+
     PAGE_SIZE = 25
     MAX_PAGE_SIZE = 200
 
@@ -87,9 +100,11 @@ class TestConfig(BaseConfig):
     SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105 — test only
     SESSION_COOKIE_SECURE = False
     WTF_CSRF_ENABLED = False
-    RATELIMIT_ENABLED = False
+    # Rate limiting stays on, so that it is tested; the suite logs in often from one address.
+    LOGIN_RATE_LIMIT = "100000 per minute"
     # Cheap hashes so that the suite's many logins stay fast; never outside tests.
     ARGON2_PARAMS = {"time_cost": 1, "memory_cost": 64, "parallelism": 1}
+    ENCRYPTION_KEYS = "Zm9yLXRlc3RzLW9ubHktbm90LWEtc2VjcmV0LWtleSE="
 
 
 class ProdConfig(BaseConfig):

@@ -5,6 +5,7 @@ from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
+from flask_mail import Mail
 from flask_sqlalchemy_lite import SQLAlchemy
 from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
@@ -20,3 +21,4 @@ babel = Babel()
 # (see STACK.md §1.7); per-view limits are added by the account-security work.
 limiter = Limiter(key_func=get_remote_address)
 talisman = Talisman()
+mailer = Mail()  # not "mail": that name is the core.mail module

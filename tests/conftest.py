@@ -18,17 +18,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_login import login_user
 from sqlalchemy import MetaData, make_url, text
 
+from accounts import auth
 from accounts.models import Organisation, User
 from catalogue.models import Application, Subscription
 from core import create_app
 from core.config import TestConfig
+from core.db import utcnow
 from core.extensions import alembic, db
+from core.mail import outbox
 from core.security import Role
 from core.tenancy import set_active_org
 from tests import factories as f
@@ -97,6 +101,13 @@ def _isolation(request: pytest.FixtureRequest) -> Iterator[None]:
         connection.close()
 
 
+@pytest.fixture(autouse=True)
+def _empty_outbox() -> Iterator[None]:
+    outbox.clear()
+    yield
+    outbox.clear()
+
+
 @pytest.fixture
 def session(app: Flask) -> Any:
     """The test's own ORM session (outside any app context)."""
@@ -113,7 +124,9 @@ def app_ctx(app: Flask) -> Iterator[Flask]:
 @contextmanager
 def acting_as(user: User, org: Organisation) -> Iterator[None]:
     """Inside ``app_ctx``: make ``user`` the logged-in user with ``org`` active."""
-    login_user(db.session.merge(user))
+    user = db.session.merge(user)
+    auth.start_session(user, mfa_verified=True)
+    login_user(user)
     assert set_active_org(org.id)
     yield
 
@@ -166,8 +179,31 @@ def world(app: Flask, session: Any) -> World:
 
 
 def login(client: FlaskClient, user: User | str, password: str = f.PASSWORD) -> Any:
+    """The password step only (a user with MFA then stands at the second-factor page)."""
     email = user if isinstance(user, str) else user.email
     return client.post("/login", data={"email": email, "password": password})
+
+
+def pass_second_factor(client: FlaskClient, secret: str = f.TOTP_SECRET) -> Any:
+    """Answer the second-factor page with a real TOTP code. A code is accepted once: when the same
+    account already used the current step in this test, the neighbouring steps (also accepted,
+    clock drift) serve the next logins."""
+    totp = pyotp.TOTP(secret)
+    now = totp.timecode(utcnow())
+    response = None
+    for step in (now, now + 1, now - 1):
+        response = client.post("/login/second-factor", data={"code": totp.generate_otp(step)})
+        if response.status_code == 302:
+            return response
+    return response
+
+
+def full_login(client: FlaskClient, user: User, password: str = f.PASSWORD) -> Any:
+    """Password, then the second factor when the account has one: the user ends up logged in."""
+    response = login(client, user, password)
+    if response.status_code == 302 and response.location.startswith("/login/second-factor"):
+        response = pass_second_factor(client)
+    return response
 
 
 @pytest.fixture
@@ -176,8 +212,9 @@ def login_as(app: Flask) -> Any:
 
     def _login(user: User, org: Organisation | None = None) -> FlaskClient:
         client = app.test_client()
-        response = login(client, user)
+        response = full_login(client, user)
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        assert not response.location.startswith(("/login", "/account/mfa")), response.location
         if org is not None:
             assert client.post("/active-organisation", data={"organisation_id": org.id}).status_code == 302
         return client

@@ -10,10 +10,12 @@ from flask import has_app_context
 
 from accounts.models import Membership, Organisation, OrgKind, OrgRelation, User
 from catalogue.models import AppDomain, Application, Criticality, Hosting, Subscription
+from core.db import utcnow
 from core.extensions import db
 from core.security import Role
 
 PASSWORD = "correct horse battery staple"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # every factory user is enrolled with it
 
 
 @functools.cache
@@ -24,6 +26,16 @@ def password_hash() -> str:
     from core.config import TestConfig  # noqa: PLC0415
 
     return PasswordHasher(**TestConfig.ARGON2_PARAMS).hash(PASSWORD)
+
+
+@functools.cache
+def encrypted_totp_secret() -> str:
+    """TOTP_SECRET encrypted with the test configuration's key ring (as core.crypto would)."""
+    from cryptography.fernet import Fernet  # noqa: PLC0415
+
+    from core.config import TestConfig  # noqa: PLC0415
+
+    return Fernet(TestConfig.ENCRYPTION_KEYS.encode()).encrypt(TOTP_SECRET.encode()).decode()
 
 
 class _SessionHolder:
@@ -70,6 +82,8 @@ class UserFactory(BaseFactory):
     email = factory.Sequence(lambda n: f"agent{n}@example.org")
     password_hash = factory.LazyFunction(lambda: password_hash())
     is_enabled = True
+    totp_secret_enc = factory.LazyFunction(lambda: encrypted_totp_secret())
+    totp_enabled_at = factory.LazyFunction(utcnow)
 
 
 class MembershipFactory(BaseFactory):

@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import func, select
 
-from accounts import services
+from accounts import auth, services
 from accounts.forms import OrganisationForm
 from accounts.models import Membership, Organisation, OrgKind, OrgRelation, User
 from core.concurrency import EditConflict
@@ -290,7 +290,7 @@ def test_create_user_lowercases_the_email_and_hashes_the_password(world: World, 
         assert user.email == "nouvel.agent@example.org"
         assert user.password_hash.startswith("$argon2id$")
         assert "x" * 12 not in user.password_hash
-        assert services.authenticate("NOUVEL.AGENT@example.org", "x" * 12) == user
+        assert auth.authenticate("NOUVEL.AGENT@example.org", "x" * 12) == user
 
 
 def test_duplicate_email_is_refused_whatever_the_case(world: World, app_ctx: Flask) -> None:
@@ -373,12 +373,12 @@ def test_authenticate_refuses_wrong_password_unknown_address_and_disabled_accoun
     world: World, app_ctx: Flask
 ) -> None:
     user = db.session.get(User, world.a.users[Role.READER].id)
-    assert services.authenticate(user.email, f.PASSWORD) == user
-    assert services.authenticate(user.email, "wrong password!") is None
-    assert services.authenticate("nobody@example.org", f.PASSWORD) is None
+    assert auth.authenticate(user.email, f.PASSWORD) == user
+    assert auth.authenticate(user.email, "wrong password!") is None
+    assert auth.authenticate("nobody@example.org", f.PASSWORD) is None
     user.is_enabled = False
     db.session.flush()
-    assert services.authenticate(user.email, f.PASSWORD) is None
+    assert auth.authenticate(user.email, f.PASSWORD) is None
 
 
 def test_authenticate_upgrades_a_hash_made_with_other_parameters(world: World, app_ctx: Flask) -> None:
@@ -386,7 +386,7 @@ def test_authenticate_upgrades_a_hash_made_with_other_parameters(world: World, a
     user.password_hash = PasswordHasher(time_cost=2, memory_cost=128, parallelism=1).hash(f.PASSWORD)
     db.session.flush()
     old = user.password_hash
-    assert services.authenticate(user.email, f.PASSWORD) == user
+    assert auth.authenticate(user.email, f.PASSWORD) == user
     assert user.password_hash != old
     assert "$m=64,t=1,p=1$" in user.password_hash
     assert user.last_login_at is not None

@@ -13,11 +13,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from accounts.models import Membership, Organisation, User
+from core.mail import outbox
 from core.security import Role
 from tests import factories as f
-from tests.conftest import World, login
+from tests.conftest import World, login, pass_second_factor
 
-LOGIN_ERROR = "Adresse ou mot de passe incorrect."
+LOGIN_ERROR = (
+    "Adresse ou mot de passe incorrect. Après plusieurs échecs, le compte est bloqué quelques minutes."
+)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -349,29 +352,27 @@ def test_member_referent_lists_only_its_own_organisation(world: World, login_as:
 # --- accounts ---------------------------------------------------------------------------------
 
 NEW_USER = {"full_name": "Nina Nouvelle", "email": "nina.nouvelle@example.org", "is_enabled": "y"}
-NEW_PASSWORD = "un mot de passe assez long"
+NEW_PASSWORD = "fenêtre-ardoise-Cantal-1789-violon"
 
 
 def test_admin_creates_an_account_grants_and_revokes_roles(
     world: World, admin: FlaskClient, session: Any, app: Any
 ) -> None:
     before = count(session, User)
-    short = admin.post("/admin/users/new", data={**NEW_USER, "password": "court"})
-    assert short.status_code == 422
-    assert field_error(short, "password") == "Au moins 12 caractères."
-    assert input_value(short, "email") == NEW_USER["email"]
-
-    duplicate = admin.post(
-        "/admin/users/new", data={**NEW_USER, "email": "RSSI.A@Example.ORG", "password": NEW_PASSWORD}
-    )
+    duplicate = admin.post("/admin/users/new", data={**NEW_USER, "email": "RSSI.A@Example.ORG"})
     assert duplicate.status_code == 422
     assert field_error(duplicate, "email") == "Un compte existe déjà avec cette adresse."
+    assert input_value(duplicate, "full_name") == NEW_USER["full_name"]
     assert count(session, User) == before
 
-    created = admin.post("/admin/users/new", data={**NEW_USER, "password": NEW_PASSWORD})
+    created = admin.post("/admin/users/new", data=NEW_USER)  # invited: no password typed by the admin
     assert created.status_code == 302
     user = session.scalar(select(User).where(User.email == NEW_USER["email"]))
     assert created.location == f"/admin/users/{user.id}"
+    assert user.password_hash is None
+    invitation = [m for m in outbox if m.to == NEW_USER["email"]]
+    assert len(invitation) == 1
+    link = re.search(r"http://localhost(/invitation/\S+)", invitation[0].body).group(1)
 
     grants = [
         (world.a.member.id, "referent"),
@@ -400,8 +401,11 @@ def test_admin_creates_an_account_grants_and_revokes_roles(
     detail = text(admin.get(f"/admin/users/{user.id}"))
     assert f"/memberships/{auditor.id}/revoke" not in detail
 
-    # The new account logs in and can switch between its two organisations.
+    # The invited person chooses a password through the link, logs in, switches organisations.
     client = app.test_client()
+    chosen = client.post(link, data={"new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert chosen.status_code == 302
+    assert client.post(link, data={"new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 404
     assert login(client, NEW_USER["email"], NEW_PASSWORD).status_code == 302
     home = client.get("/")
     assert home.status_code == 200
@@ -506,7 +510,8 @@ def test_login_redirects_only_to_local_paths(world: World, app: Any, target: str
         data={"email": world.a.users[Role.RSSI].email, "password": f.PASSWORD},
     )
     assert response.status_code == 302
-    assert response.location == expected
+    assert response.location == "/login/second-factor"  # the target waits for the second factor
+    assert pass_second_factor(client).location == expected
 
 
 def test_logout_is_post_only_and_ends_the_session(world: World, login_as: Any) -> None:

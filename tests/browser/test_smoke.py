@@ -2,6 +2,8 @@
 
 Each step leaves a full-page screenshot in ``artifacts/screenshots/`` for a human to look at.
 Locators are accessible ones (roles, labels): a missing label fails the test.
+The first test logs in through the pages, second factor included; the others start already logged
+in (``signed_in``: one login per account for the whole module).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import pytest
 from playwright.sync_api import expect
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from playwright.sync_api import Locator, Page
 
-    from tests.browser.conftest import PageWatch
+    from tests.browser.conftest import LogIn, PageWatch
 
 pytestmark = pytest.mark.browser
 
@@ -32,14 +36,6 @@ GOSB = "EPT Grand-Orly Seine Bièvre (GOSB)"
 
 def shoot(page: Page, directory: Path, name: str) -> None:
     page.screenshot(path=directory / f"{name}.png", full_page=True)
-
-
-def log_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Adresse électronique").fill(email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    expect(page.get_by_role("heading", level=1, name=re.compile(r"^Bonjour "))).to_be_visible()
 
 
 def main_nav(page: Page) -> Locator:
@@ -63,7 +59,7 @@ def catalogue_rows(page: Page) -> Locator:
 
 
 def test_mutualised_dpo_walks_through_home_organisations_catalogue_and_an_application(
-    web: Page, watch: PageWatch, screenshot_dir: Path
+    web: Page, watch: PageWatch, log_in: LogIn, screenshot_dir: Path
 ) -> None:
     page = web
     page.goto("/login")
@@ -74,6 +70,8 @@ def test_mutualised_dpo_walks_through_home_organisations_catalogue_and_an_applic
     page.get_by_label("Adresse électronique").fill(MUTUALISED_DPO)
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
+    expect(page).to_have_url(re.compile(r"/login/second-factor$"))  # a DPO's account has MFA
+    log_in.second_factor(page, MUTUALISED_DPO)
     expect(page.get_by_role("heading", level=1)).to_have_text("Bonjour Nadia Ferreira")
     expect(active_org_line(page)).to_have_text(f"Organisation active : {SIIM94}")
     expect(page.get_by_role("link", name="Voir le catalogue")).to_be_visible()
@@ -124,9 +122,10 @@ def test_mutualised_dpo_walks_through_home_organisations_catalogue_and_an_applic
     shoot(page, screenshot_dir, "08-application-detail")
 
 
-def test_syndicate_member_count_on_organisations_page_counts_members_only(web: Page) -> None:
-    page = web
-    log_in(page, MUTUALISED_DPO)
+def test_syndicate_member_count_on_organisations_page_counts_members_only(
+    signed_in: Callable[[str], Page],
+) -> None:
+    page = signed_in(MUTUALISED_DPO)
     page.goto("/organisations/?relation=member")
     total = page.get_by_text(re.compile(r"^1 à \d+ sur \d+$"))
     expect(total).to_be_visible()
@@ -139,10 +138,9 @@ def test_syndicate_member_count_on_organisations_page_counts_members_only(web: P
 
 
 def test_member_referent_sees_only_the_applications_of_its_own_organisation(
-    web: Page, screenshot_dir: Path
+    signed_in: Callable[[str], Page], screenshot_dir: Path
 ) -> None:
-    page = web
-    log_in(page, IVRY_REFERENT)
+    page = signed_in(IVRY_REFERENT)
     expect(active_org_line(page)).to_have_text("Organisation active : Ivry-sur-Seine")
     expect(page.get_by_label("Organisation active")).to_have_count(0)  # one organisation: no select
 
@@ -158,9 +156,10 @@ def test_member_referent_sees_only_the_applications_of_its_own_organisation(
     expect(page.get_by_label("Adhérent", exact=True)).to_have_count(0)  # members filter: syndicate only
 
 
-def test_unknown_address_shows_the_french_404_page(web: Page, watch: PageWatch, screenshot_dir: Path) -> None:
-    page = web
-    log_in(page, MUTUALISED_DPO)
+def test_unknown_address_shows_the_french_404_page(
+    signed_in: Callable[[str], Page], watch: PageWatch, screenshot_dir: Path
+) -> None:
+    page = signed_in(MUTUALISED_DPO)
     bad = "/cette-page-n-existe-pas"
     watch.allow_console_error("status of 404", bad)  # Chromium logs the 404 response itself
 
@@ -178,9 +177,10 @@ def test_unknown_address_shows_the_french_404_page(web: Page, watch: PageWatch, 
     expect(page.get_by_role("heading", level=1)).to_have_text("Bonjour Nadia Ferreira")
 
 
-def test_language_button_switches_the_interface_to_english(web: Page, screenshot_dir: Path) -> None:
-    page = web
-    log_in(page, MUTUALISED_DPO)
+def test_language_button_switches_the_interface_to_english(
+    signed_in: Callable[[str], Page], screenshot_dir: Path
+) -> None:
+    page = signed_in(MUTUALISED_DPO)
     main_nav(page).get_by_role("link", name="Catalogue").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Catalogue des applications")
 

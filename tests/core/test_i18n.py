@@ -14,7 +14,8 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from types import ModuleType
@@ -27,8 +28,10 @@ from babel.messages.pofile import read_po
 from flask import Flask, template_rendered
 from flask.testing import FlaskClient
 
+from core.mail import outbox
 from core.security import Role
-from tests.conftest import World, login
+from tests import factories as f
+from tests.conftest import World, full_login, login
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "translations"
@@ -101,10 +104,16 @@ def test_check_script_reports_msgids_missing_from_or_left_in_a_catalogue() -> No
 
 # (who, path, status, English phrases the page must show). ``who`` None is an anonymous visitor.
 PAGES: list[tuple[Role | None, str, int, tuple[str, ...]]] = [
-    (None, "/login", 200, ("Log in to Égide", "Password")),
+    (None, "/login", 200, ("Log in to Égide", "Password", "Forgotten your password?")),
+    (None, "/password/forgot", 200, ("Forgotten password", "Enter the email address of your account")),
+    (None, "/password/reset/unknown-token", 404, ("This link is no longer valid", "Request a new link")),
+    (None, "/invitation/unknown-token", 404, ("This link is no longer valid", "send you a new invitation")),
     (Role.RSSI, "/", 200, ("Hello", "Your roles:", "CISO", "Log out", "Organisations", "Catalogue")),
     (Role.RSSI, "/organisations/", 200, ("Organisations", "Filter organisations", "Relationship")),
-    (Role.RSSI, "/organisations/{member}", 200, ("Identity", "Membership", "Breadcrumb")),
+    (Role.RSSI, "/organisations/{member}", 200, ("Identity", "Membership", "required for sensitive roles")),
+    (Role.RSSI, "/account/", 200, ("My account", "Two-factor authentication", "Enabled", "My sessions")),
+    (Role.RSSI, "/account/password", 200, ("Change password", "Current password", "Confirm password")),
+    (Role.RSSI, "/account/reauthenticate", 200, ("Confirm your password", "This is a sensitive action")),
     (Role.RSSI, "/organisations/{member}/edit", 200, ("Fields marked with an asterisk", "Save", "Cancel")),
     (Role.RSSI, "/catalogue/", 200, ("Application catalogue", "Syndicate applications", "Criticality")),
     (Role.RSSI, "/catalogue/applications/{application}", 200, ("Subscribers", "Add a subscriber")),
@@ -116,12 +125,13 @@ PAGES: list[tuple[Role | None, str, int, tuple[str, ...]]] = [
     (Role.RSSI, "/risks/", 200, ("Risks", "Risk assessment")),
     (Role.RSSI, "/audits/", 200, ("Audit campaigns",)),
     (Role.RSSI, "/reports/", 200, ("Dated, paginated PDF reports",)),
+    (Role.RSSI, "/journal/", 200, ("Audit log", "Export as CSV", "Log integrity", "Filter the log")),
     (Role.RSSI, "/organisations/999999999", 404, ("Page not found", "Back to home")),
     (Role.ADMIN, "/organisations/new", 200, ("New organisation", "Relationship with the syndicate")),
     (Role.ADMIN, "/organisations/{member}/departure", 200, ("Departure or merger of", "Record")),
     (Role.ADMIN, "/admin/users/", 200, ("Accounts", "Account list", "New account")),
-    (Role.ADMIN, "/admin/users/new", 200, ("New account", "Initial password", "Full name")),
-    (Role.ADMIN, "/admin/users/{reader}", 200, ("Roles by organisation", "Assign a role", "Reader")),
+    (Role.ADMIN, "/admin/users/new", 200, ("New account", "Full name", "Account active")),
+    (Role.ADMIN, "/admin/users/{reader}", 200, ("Roles by organisation", "Reset two-factor authentication")),
     (Role.ADMIN, "/admin/users/{reader}/edit", 200, ("Edit the account of", "Account active")),
 ]
 
@@ -143,6 +153,72 @@ def _client(app: Flask, login_as: Any, world: World, who: Role | None) -> FlaskC
 def _choose(client: FlaskClient, lang: str) -> None:
     response = client.post("/language", data={"lang": lang, "next": "/"})
     assert response.status_code == 302
+
+
+@dataclass
+class _Setup:
+    app: Flask
+    world: World
+    login_as: Any
+    session: Any
+
+
+def _link_in_last_mail() -> str:
+    """The path of the link in the last e-mail sent (password reset or invitation)."""
+    match = re.search(r"https?://[^/\s]+(/\S+)", outbox[-1].body)
+    assert match, outbox[-1].body
+    return match.group(1)
+
+
+def _second_factor_page(s: _Setup, lang: str) -> Any:
+    client = s.app.test_client()
+    _choose(client, lang)
+    assert login(client, s.world.a.users[Role.RSSI]).location == "/login/second-factor"
+    return client.get("/login/second-factor")
+
+
+def _first_enrolment_page(s: _Setup, lang: str) -> Any:
+    user = f.UserFactory(email="new.rssi@example.org", totp_secret_enc=None, totp_enabled_at=None)
+    f.MembershipFactory(user=user, organisation=s.world.a.syndicate, role=Role.RSSI)
+    s.session.flush()
+    client = s.app.test_client()
+    _choose(client, lang)
+    assert login(client, user).location == "/account/mfa/enrol"
+    return client.get("/account/mfa/enrol")
+
+
+def _recovery_codes_page(s: _Setup, lang: str) -> Any:
+    client = s.login_as(s.world.a.users[Role.RSSI])
+    _choose(client, lang)
+    assert client.post("/account/reauthenticate", data={"password": f.PASSWORD}).status_code == 302
+    return client.post("/account/mfa/recovery-codes")
+
+
+def _password_reset_page(s: _Setup, lang: str) -> Any:
+    client = s.app.test_client()
+    _choose(client, lang)
+    response = client.post("/password/forgot", data={"email": s.world.a.users[Role.READER].email})
+    assert response.status_code == 302
+    return client.get(_link_in_last_mail())
+
+
+def _invitation_page(s: _Setup, lang: str) -> Any:
+    admin = s.login_as(s.world.a.users[Role.ADMIN])
+    assert admin.post(f"/admin/users/{s.world.a.users[Role.READER].id}/invite").status_code == 302
+    client = s.app.test_client()
+    _choose(client, lang)
+    return client.get(_link_in_last_mail())
+
+
+# Pages reached only from a state (half logged in, a link from an e-mail, the answer to a POST):
+# (id, builder returning the page for a client that chose ``lang``, status, English phrases).
+STATE_PAGES: list[tuple[str, Callable[[_Setup, str], Any], int, tuple[str, ...]]] = [
+    ("second factor", _second_factor_page, 200, ("Enter the 6-digit code shown by", "Lost your phone?")),
+    ("first enrolment", _first_enrolment_page, 200, ("Your role requires two-factor", "Key (for manual")),
+    ("recovery codes", _recovery_codes_page, 200, ("Your recovery codes", "I have saved my codes, continue")),
+    ("password reset", _password_reset_page, 200, ("Choose a new password", "Account: reader.a@example.org")),
+    ("invitation", _invitation_page, 200, ("Welcome to Égide", "Hello reader A, please choose the password")),
+]
 
 
 class _TextAndAttributes(HTMLParser):
@@ -177,8 +253,10 @@ def _french_patterns() -> list[tuple[str, re.Pattern[str]]]:
     for message in catalog:
         if not message.id or message.string == message.id:
             continue
-        parts = re.split(r"%\(\w+\)[sd]", " ".join(message.id.split()))
-        patterns.append((message.id, re.compile(".+?".join(re.escape(p) for p in parts))))
+        # A plural entry: its singular and its plural msgid are both French.
+        for msgid in (message.id,) if isinstance(message.id, str) else message.id:
+            parts = re.split(r"%\(\w+\)[sd]", " ".join(msgid.split()))
+            patterns.append((msgid, re.compile(".+?".join(re.escape(p) for p in parts))))
     return patterns
 
 
@@ -220,6 +298,27 @@ def test_page_renders_in_english_once_english_is_chosen(
     assert french_left_in(page) == []
 
 
+@pytest.mark.parametrize(
+    ("builder", "status", "english"), [p[1:] for p in STATE_PAGES], ids=[p[0] for p in STATE_PAGES]
+)
+def test_page_reached_from_a_state_renders_in_english_once_english_is_chosen(
+    app: Flask,
+    world: World,
+    login_as: Any,
+    session: Any,
+    builder: Callable[[_Setup, str], Any],
+    status: int,
+    english: tuple[str, ...],
+) -> None:
+    response = builder(_Setup(app, world, login_as, session), "en")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == status
+    assert '<html lang="en">' in page
+    assert [phrase for phrase in english if phrase not in html.unescape(page)] == []
+    assert french_left_in(page) == []
+
+
 @pytest.fixture
 def rendered_templates(app: Flask) -> Iterator[set[str]]:
     names: set[str] = set()
@@ -232,13 +331,15 @@ def rendered_templates(app: Flask) -> Iterator[set[str]]:
 
 
 def test_the_pages_walked_in_english_cover_every_page_template(
-    app: Flask, world: World, login_as: Any, rendered_templates: set[str]
+    app: Flask, world: World, login_as: Any, session: Any, rendered_templates: set[str]
 ) -> None:
     clients: dict[Role | None, FlaskClient] = {}
     for who, template, status, _english in PAGES:
         if who not in clients:
             clients[who] = _client(app, login_as, world, who)
         assert clients[who].get(_path(world, template)).status_code == status, template
+    for name, builder, status, _english in STATE_PAGES:
+        assert builder(_Setup(app, world, login_as, session), "fr").status_code == status, name
     pages = {
         str(p.relative_to(TEMPLATES))
         for p in TEMPLATES.rglob("*.html")
@@ -251,7 +352,7 @@ def test_the_pages_walked_in_english_cover_every_page_template(
 def test_english_chosen_before_login_survives_login_and_logout(app: Flask, world: World) -> None:
     client = app.test_client()
     _choose(client, "en")
-    assert login(client, world.a.users[Role.RSSI]).status_code == 302
+    assert full_login(client, world.a.users[Role.RSSI]).status_code == 302
 
     home = client.get("/").get_data(as_text=True)
     after_logout = client.post("/logout", follow_redirects=True).get_data(as_text=True)
@@ -271,8 +372,44 @@ def test_form_errors_and_flashes_are_in_english(app: Flask, world: World, login_
         "/active-organisation", data={"organisation_id": world.a.syndicate.id}, follow_redirects=True
     )
 
-    assert "Incorrect email address or password." in html.unescape(failed.get_data(as_text=True))
+    assert (
+        "Incorrect email address or password. After several failed attempts, the account is locked for a "
+        "few minutes." in html.unescape(failed.get_data(as_text=True))
+    )
     assert f"Active organisation: {world.a.syndicate.name}" in switched.get_data(as_text=True)
+
+
+def test_password_strength_meter_and_policy_errors_are_in_english(
+    app: Flask, world: World, login_as: Any
+) -> None:
+    anonymous = app.test_client()
+    _choose(anonymous, "en")
+    rssi = login_as(world.a.users[Role.RSSI])
+    _choose(rssi, "en")
+
+    meter = anonymous.post("/password/strength", data={"new_password": "qwertyuiop12"}).get_data(as_text=True)
+    refused = rssi.post(
+        "/account/password",
+        data={"current_password": f.PASSWORD, "new_password": "aaaaaaaaaaaa", "confirm": "aaaaaaaaaaaa"},
+    )
+
+    assert "Password strength: Low" in meter
+    assert french_left_in(meter) == []
+    assert refused.status_code == 422
+    assert "Password too easy to guess." in html.unescape(refused.get_data(as_text=True))
+    assert french_left_in(refused.get_data(as_text=True)) == []
+
+
+def test_emails_are_written_in_the_language_of_the_person_asking(app: Flask, world: World) -> None:
+    client = app.test_client()
+    _choose(client, "en")
+
+    client.post("/password/forgot", data={"email": world.a.users[Role.READER].email})
+
+    assert outbox[-1].subject == "Égide: password reset"
+    assert outbox[-1].body.startswith(
+        f"Hello {world.a.users[Role.READER].full_name},\n\nTo choose a new password"
+    )
 
 
 def test_choosing_french_again_switches_back(world: World, login_as: Any) -> None:

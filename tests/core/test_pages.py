@@ -34,6 +34,8 @@ ID_SOURCES = {
     "subscription_id": lambda w: w.a.subscription.id,
     "user_id": lambda w: w.a.users[Role.READER].id,
     "membership_id": lambda w: w.a.users[Role.READER].memberships[0].id,
+    "session_id": lambda w: 10**9,
+    "token": lambda w: "not-a-real-token",
 }
 
 
@@ -248,6 +250,10 @@ def _page_problems(page: str) -> list[str]:
 NOT_200 = {
     Role.RSSI: {
         "accounts.login": 302,  # already logged in
+        "accounts.mfa_verify": 302,  # second factor already passed
+        "accounts.mfa_enrol": 302,  # changing device asks for the password first
+        "accounts.password_reset": 404,  # forged link: the "link no longer valid" page
+        "accounts.invitation": 404,
         "accounts.organisation_new": 403,
         "accounts.organisation_departure": 403,
         "accounts.user_list": 403,
@@ -257,6 +263,10 @@ NOT_200 = {
     },
     Role.ADMIN: {
         "accounts.login": 302,
+        "accounts.mfa_verify": 302,
+        "accounts.mfa_enrol": 302,
+        "accounts.password_reset": 404,
+        "accounts.invitation": 404,
         "registers.index": 403,
         "smsi.index": 403,
         "risks.index": 403,

@@ -35,6 +35,7 @@ risks_edit                .     x     .      .        .       .
 audits_view               .     x     x      .        x       x
 audits_edit               .     x     .      .        .       .
 reports_view              .     x     x      x        x       x
+audit_trail_view          x     x     x      .        .       x
 """
 
 

@@ -36,6 +36,8 @@ ID_SOURCES = {
     "subscription_id": lambda t: t.subscription.id,
     "user_id": lambda t: t.users[Role.READER].id,
     "membership_id": lambda t: t.users[Role.READER].memberships[0].id,
+    "session_id": lambda t: 10**9,
+    "token": lambda t: "not-a-real-token",  # own-session routes: a foreign id answers 404 (tests/accounts)
 }
 
 
@@ -163,4 +165,17 @@ def test_platform_routes_refuse_non_admins(
 def test_authenticated_only_routes_are_few() -> None:
     # Routes open to any logged-in user must not expose tenant data: keep the list deliberate.
     open_routes = {r.endpoint for r in _rules() if _policy(r) == (AUTHENTICATED,)}
-    assert open_routes == {"core.index", "accounts.logout", "accounts.switch_organisation"}
+    assert open_routes == {
+        "core.index",
+        "accounts.logout",
+        "accounts.switch_organisation",
+        # own account: the logged-in user's password, second factor and sessions only
+        "accounts.mfa_verify",
+        "accounts.mfa_enrol",
+        "accounts.account",
+        "accounts.session_revoke",
+        "accounts.sessions_revoke_others",
+        "accounts.password_change",
+        "accounts.reauthenticate",
+        "accounts.recovery_codes_regenerate",
+    }
