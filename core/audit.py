@@ -407,7 +407,30 @@ def _append(entry: AuditEntry) -> AuditEntry:
         .values(seq=seq, hash=event.hash)
     )
     db.session.flush()
+    every = current_app.config.get("AUDIT_ANCHOR_EVERY") or 0
+    if every and seq % every == 0:
+        _sign_head(entry.chain, seq, event.hash)
     return dataclasses.replace(entry, seq=seq, hash=event.hash)
+
+
+def _sign_head(chain: int, seq: int, hash_: str) -> AuditAnchor:
+    """Periodic anchor, signed as the entry is written (every AUDIT_ANCHOR_EVERY entries of a chain):
+    truncating the journal below it is then detectable even if nobody runs ``flask audit anchor``.
+    It seals only what the application itself just chained; ``anchor_heads`` also verifies first."""
+    key = signing_key()
+    signed_at = utcnow()
+    anchor = AuditAnchor(
+        chain=chain,
+        seq=seq,
+        hash=hash_,
+        signed_at=signed_at,
+        signature=base64.b64encode(key.sign(anchor_message(chain, seq, hash_, signed_at))).decode("ascii"),
+        key_id=key_id(key.public_key()),
+    )
+    db.session.add(anchor)
+    db.session.flush()
+    _copy_anchors([anchor])
+    return anchor
 
 
 # --- GDPR erasure ------------------------------------------------------------------------------

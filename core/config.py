@@ -73,6 +73,8 @@ class BaseConfig:
     MAIL_SERVER: str | None = None
     MAIL_DEFAULT_SENDER = "egide@localhost"
     ENCRYPTION_KEYS: str | None = None
+    # Audit trail: the head of each chain is signed every N entries (and by `flask audit anchor`).
+    AUDIT_ANCHOR_EVERY = 100
 
     PAGE_SIZE = 25
     MAX_PAGE_SIZE = 200
@@ -102,6 +104,8 @@ class TestConfig(BaseConfig):
     WTF_CSRF_ENABLED = False
     # Rate limiting stays on, so that it is tested; the suite logs in often from one address.
     LOGIN_RATE_LIMIT = "100000 per minute"
+    AUDIT_ANCHOR_EVERY = 0  # tests place their anchors themselves (see tests/core/test_audit.py)
+    AUDIT_SIGNING_KEY_FILE = os.path.join(tempfile.gettempdir(), f"egide-test-audit-key-{os.getpid()}.pem")
     # Cheap hashes so that the suite's many logins stay fast; never outside tests.
     ARGON2_PARAMS = {"time_cost": 1, "memory_cost": 64, "parallelism": 1}
     ENCRYPTION_KEYS = "Zm9yLXRlc3RzLW9ubHktbm90LWEtc2VjcmV0LWtleSE="

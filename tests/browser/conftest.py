@@ -100,10 +100,11 @@ def live_server_url() -> Iterator[str]:
             "FLASK_APP": "wsgi",
             "EGIDE_ENV": "development",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'egide.sqlite3'}",
-            # Without them the development config writes instance/secret_key and
-            # instance/encryption_keys (the TOTP secrets' key) in the working tree.
+            # Without them the development config writes instance/secret_key, instance/encryption_keys
+            # (the TOTP secrets' key) and the audit signing key in the working tree.
             "SECRET_KEY": secrets.token_urlsafe(32),
             "EGIDE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+            "EGIDE_AUDIT_SIGNING_KEY_FILE": str(tmp_path / "audit_signing_key.pem"),
             "PYTHONUNBUFFERED": "1",
         }
         env.pop("TEST_DATABASE_URL", None)

@@ -736,3 +736,42 @@ def test_cli_anchor_and_public_key(app: Flask, app_ctx: Flask) -> None:
     pem = key.stdout[key.stdout.index("-----BEGIN") :]
     assert pem == audit.public_key_pem()
     assert isinstance(load_pem_public_key(pem.encode()), Ed25519PublicKey)
+
+
+def test_heads_are_signed_every_n_entries_without_any_command(
+    app: Flask, app_ctx: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AUDIT_ANCHOR_EVERY: the journal anchors itself, so truncation below an anchor is detectable
+    even where nobody schedules `flask audit anchor`."""
+    monkeypatch.setitem(app.config, "AUDIT_ANCHOR_EVERY", 3)
+    org = f.SyndicateFactory()
+    db.session.flush()
+    for n in range(7):
+        audit.record(org, None, f"test.event{n}", org, {"n": (None, n)})
+    anchors = list(db.session.scalars(select(AuditAnchor).where(AuditAnchor.chain == org.id)))
+    assert [a.seq for a in anchors] == [3, 6]
+    verdict = audit.verify_chain(org.id)
+    assert verdict.ok
+    assert verdict.last_anchor.seq == 6
+
+    disable_audit_triggers()
+    # The attacker truncates the tail and rewinds the head consistently: only the anchor tells.
+    c = {"c": org.id}
+    db.session.execute(
+        text(
+            "DELETE FROM audit_payloads WHERE event_id IN "
+            "(SELECT id FROM audit_events WHERE chain = :c AND seq >= 5)"
+        ),
+        c,
+    )
+    db.session.execute(text("DELETE FROM audit_events WHERE chain = :c AND seq >= 5"), c)
+    db.session.execute(
+        text(
+            "UPDATE audit_heads SET seq = 4, "
+            "hash = (SELECT hash FROM audit_events WHERE chain = :c AND seq = 4) WHERE chain = :c"
+        ),
+        c,
+    )
+    broken = audit.verify_chain(org.id)
+    assert not broken.ok
+    assert broken.first_broken_seq <= 6
