@@ -92,9 +92,11 @@ def downgrade() -> None:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_index(batch_op.f(f"ix_{table}_user_id"))
         op.drop_table(table)
-    with op.batch_alter_table("organisations", schema=None) as batch_op:
+    # recreate="never": plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35). Rebuilding these tables, as
+    # batch mode would, drops a table that other rows reference, which fails with data present.
+    with op.batch_alter_table("organisations", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("mfa_required_for_all")
-    with op.batch_alter_table("users", schema=None) as batch_op:
+    with op.batch_alter_table("users", schema=None, recreate="never") as batch_op:
         for column in (
             "totp_last_timecode",
             "totp_enabled_at",
