@@ -220,7 +220,7 @@ def event_list() -> Any:
         choices=filter_choices(chain),
         chain=chain,
         platform=chain == PLATFORM_CHAIN,
-        verdict=audit.verify_chain(chain),
+        verdict=audit.verify_chain(chain, from_last_anchor=request.args.get("full") != "1"),
         display_value=display_value,
     )
 

@@ -775,3 +775,37 @@ def test_heads_are_signed_every_n_entries_without_any_command(
     broken = audit.verify_chain(org.id)
     assert not broken.ok
     assert broken.first_broken_seq <= 6
+
+
+def test_quick_check_starts_after_the_last_anchor_and_full_check_sees_everything(
+    app: Flask, app_ctx: Flask
+) -> None:
+    org = f.SyndicateFactory()
+    db.session.flush()
+    for n in range(5):
+        audit.record(org, None, f"test.before{n}", org, {"n": (None, n)})
+    assert audit.anchor_heads().anchors
+    for n in range(3):
+        audit.record(org, None, f"test.after{n}", org, {"n": (None, n)})
+
+    quick = audit.verify_chain(org.id, from_last_anchor=True)
+    assert quick.ok
+    assert quick.verified_from == 6
+    assert quick.entries == 3
+    assert "depuis l'ancre signée n° 5" in quick.message()
+
+    disable_audit_triggers()  # tamper before the anchor: only the full walk recomputes that part
+    db.session.execute(
+        text("UPDATE audit_events SET action = 'forged' WHERE chain = :c AND seq = 2"), {"c": org.id}
+    )
+    assert audit.verify_chain(org.id, from_last_anchor=True).ok
+    full = audit.verify_chain(org.id)
+    assert not full.ok
+    assert full.first_broken_seq == 2
+
+    db.session.execute(
+        text("UPDATE audit_events SET action = 'forged' WHERE chain = :c AND seq = 7"), {"c": org.id}
+    )
+    after = audit.verify_chain(org.id, from_last_anchor=True)
+    assert not after.ok
+    assert after.first_broken_seq == 7

@@ -260,7 +260,8 @@ def test_verdict_panel_reports_integrity_then_the_first_broken_entry(
         as_user(app, world.a.users[Role.RSSI], world.a.syndicate, set_city(syndicate_id, city))
     in_app(app, audit.anchor_heads)
 
-    intact = body(rssi_a.get("/journal/"))
+    quick = body(rssi_a.get("/journal/"))  # the page's quick check starts after the last anchor
+    intact = body(rssi_a.get("/journal/?full=1"))
 
     def tamper() -> None:
         if db.session.get_bind().dialect.name == "postgresql":
@@ -271,8 +272,11 @@ def test_verdict_panel_reports_integrity_then_the_first_broken_entry(
         )
 
     in_app(app, tamper)
-    broken = body(rssi_a.get("/journal/"))
+    broken = body(rssi_a.get("/journal/?full=1"))
 
+    assert 'class="alert alert-success' in quick
+    assert "Journal intègre depuis l&#39;ancre signée n° 3" in quick
+    assert "Lancer la vérification complète" in quick
     assert 'class="alert alert-success' in intact
     assert "Journal intègre : 3 entrées vérifiées, dernière ancre signée le" in intact
     assert "vérifié jusqu&#39;à l&#39;ancre n° 3" in intact
