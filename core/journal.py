@@ -23,6 +23,7 @@ from flask import Blueprint, Response, render_template, request
 from flask.cli import AppGroup
 from flask_babel import get_timezone
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import Select, func, or_, select
 
@@ -135,6 +136,50 @@ def journal_query(chain: int, filters: JournalFilters) -> Select[Any]:
     return stmt.order_by(AuditEvent.seq.desc())
 
 
+ACTION_LABELS: dict[str, Any] = {
+    "application.create": _l("Application ajoutée au catalogue"),
+    "application.update": _l("Application modifiée"),
+    "audit.payload_erase": _l("Détails du journal effacés (RGPD)"),
+    "journal.export": _l("Journal exporté"),
+    "login.failure": _l("Échec de connexion"),
+    "login.success": _l("Connexion"),
+    "membership.grant": _l("Rôle attribué"),
+    "membership.revoke": _l("Rôle retiré"),
+    "mfa.enrol": _l("Double authentification activée"),
+    "mfa.enrol.failure": _l("Échec d'activation de la double authentification"),
+    "mfa.failure": _l("Échec de double authentification"),
+    "mfa.recovery_codes.regenerate": _l("Codes de secours régénérés"),
+    "mfa.reset": _l("Double authentification réinitialisée"),
+    "mfa.success": _l("Double authentification réussie"),
+    "organisation.create": _l("Organisation créée"),
+    "organisation.leave": _l("Départ d'une organisation"),
+    "organisation.merge": _l("Fusion d'une organisation"),
+    "organisation.rejoin": _l("Départ annulé"),
+    "organisation.update": _l("Organisation modifiée"),
+    "password.change": _l("Mot de passe changé"),
+    "password.change.failure": _l("Échec de changement de mot de passe"),
+    "password.invitation": _l("Mot de passe choisi (invitation)"),
+    "password.reset": _l("Mot de passe réinitialisé"),
+    "password.reset.request": _l("Réinitialisation demandée"),
+    "password.reset.request.unknown": _l("Réinitialisation demandée pour une adresse inconnue"),
+    "subscription.create": _l("Abonnement ajouté"),
+    "subscription.end": _l("Fin d'abonnement"),
+    "user.create": _l("Compte créé"),
+    "user.invite": _l("Invitation envoyée"),
+    "user.unlock": _l("Compte débloqué"),
+    "user.update": _l("Compte modifié"),
+}
+
+
+def action_label(action: str) -> str:
+    """What people read for an action code; the code itself stays in the export and the filter."""
+    if action in ACTION_LABELS:
+        return str(ACTION_LABELS[action])
+    if action.startswith("session.revoke."):
+        return str(_l("Session fermée"))
+    return action
+
+
 def filter_choices(chain: int) -> dict[str, list[tuple[Any, str]]]:
     in_chain = AuditEvent.chain == chain
     users = _users()
@@ -151,7 +196,7 @@ def filter_choices(chain: int) -> dict[str, list[tuple[Any, str]]]:
     )
     return {
         "users": [(row.id, row.full_name) for row in actors],
-        "actions": [(a, a) for a in actions],
+        "actions": [(a, action_label(a)) for a in actions],
         "object_types": [(t, t) for t in types],
     }
 
@@ -222,6 +267,7 @@ def event_list() -> Any:
         platform=chain == PLATFORM_CHAIN,
         verdict=audit.verify_chain(chain, from_last_anchor=request.args.get("full") != "1"),
         display_value=display_value,
+        action_label=action_label,
     )
 
 

@@ -397,3 +397,10 @@ def test_neutralise_prefixes_exactly_the_cells_a_spreadsheet_would_evaluate(valu
     else:
         assert result == value
     assert set(FORMULA_STARTS) == {"=", "+", "-", "@", "\t", "\r", "\0"}
+
+
+def test_actions_are_shown_with_a_readable_label(world: World, app: Flask, rssi_a: FlaskClient) -> None:
+    as_user(app, world.a.users[Role.RSSI], world.a.syndicate, set_city(world.a.syndicate.id, "Choisy"))
+    page = body(rssi_a.get("/journal/"))
+    assert "Organisation modifiée" in page
+    assert "<code>organisation.update</code>" in page
