@@ -418,22 +418,32 @@ def valid_token(raw: str, purpose: TokenPurpose) -> AuthToken | None:
     return row
 
 
+def _send_link(
+    user: User, purpose: TokenPurpose, lifetime: timedelta, endpoint: str, subject: str, body: Any
+) -> None:
+    """Issue a single-use link and e-mail it; ``body`` receives the link."""
+    raw = _issue_token(user, purpose, lifetime)
+    send_mail(user.email, subject, body(url_for(endpoint, token=raw, _external=True)))
+
+
 def request_password_reset(email: str) -> None:
     """Always the same answer for the person asking; a link only if the account exists."""
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None or not user.is_enabled:
         audit.record(None, None, "password.reset.request.unknown", User(), {})
         return
-    raw = _issue_token(user, TokenPurpose.RESET, timedelta(hours=current_app.config["RESET_TOKEN_HOURS"]))
-    link = url_for("accounts.password_reset", token=raw, _external=True)
-    send_mail(
-        user.email,
+    hours = current_app.config["RESET_TOKEN_HOURS"]
+    _send_link(
+        user,
+        TokenPurpose.RESET,
+        timedelta(hours=hours),
+        "accounts.password_reset",
         _("Égide : réinitialisation de votre mot de passe"),
-        _(
+        lambda link: _(
             "Bonjour %(name)s,\n\nPour choisir un nouveau mot de passe, ouvrez ce lien (valable %(h)s "
             "heures, une seule fois) :\n%(link)s\n\nSi vous n'avez rien demandé, ignorez ce message.",
             name=user.full_name,
-            h=current_app.config["RESET_TOKEN_HOURS"],
+            h=hours,
             link=link,
         ),
     )
@@ -441,16 +451,18 @@ def request_password_reset(email: str) -> None:
 
 
 def invite(user: User, actor: User | None) -> None:
-    raw = _issue_token(user, TokenPurpose.INVITE, timedelta(days=current_app.config["INVITATION_TOKEN_DAYS"]))
-    link = url_for("accounts.invitation", token=raw, _external=True)
-    send_mail(
-        user.email,
+    days = current_app.config["INVITATION_TOKEN_DAYS"]
+    _send_link(
+        user,
+        TokenPurpose.INVITE,
+        timedelta(days=days),
+        "accounts.invitation",
         _("Invitation à rejoindre Égide"),
-        _(
+        lambda link: _(
             "Bonjour %(name)s,\n\nUn compte Égide a été créé pour vous. Pour choisir votre mot de "
             "passe, ouvrez ce lien (valable %(d)s jours, une seule fois) :\n%(link)s",
             name=user.full_name,
-            d=current_app.config["INVITATION_TOKEN_DAYS"],
+            d=days,
             link=link,
         ),
     )

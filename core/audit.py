@@ -123,17 +123,7 @@ class AuditEvent(Base):
     payload: Mapped[AuditPayload | None] = relationship(back_populates="event", lazy="raise")
 
     def content(self) -> dict[str, Any]:
-        return chain_content(
-            chain=self.chain,
-            seq=self.seq,
-            at=self.at,
-            actor_id=self.actor_id,
-            organisation_id=self.organisation_id,
-            action=self.action,
-            object_type=self.object_type,
-            object_id=self.object_id,
-            payload_sha256=self.payload_sha256,
-        )
+        return chain_content(self)
 
 
 class AuditPayload(Base):
@@ -188,30 +178,25 @@ def iso_utc(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def chain_content(
-    *,
-    chain: int,
-    seq: int,
-    at: datetime,
-    actor_id: int | None,
-    organisation_id: int | None,
-    action: str,
-    object_type: str,
-    object_id: int | None,
-    payload_sha256: str,
-) -> dict[str, Any]:
-    """What an entry's hash covers (besides the previous hash)."""
-    return {
-        "chain": chain,
-        "seq": seq,
-        "at": iso_utc(at),
-        "actor_id": actor_id,
-        "organisation_id": organisation_id,
-        "action": action,
-        "object_type": object_type,
-        "object_id": object_id,
-        "payload_sha256": payload_sha256,
-    }
+# What an entry's hash covers (besides the previous hash), in this order of names.
+HASHED_FIELDS = (
+    "chain",
+    "seq",
+    "at",
+    "actor_id",
+    "organisation_id",
+    "action",
+    "object_type",
+    "object_id",
+    "payload_sha256",
+)
+
+
+def chain_content(source: Any) -> dict[str, Any]:
+    """The hashed content of an entry, read from an AuditEvent or a result row alike."""
+    content = {name: getattr(source, name) for name in HASHED_FIELDS}
+    content["at"] = iso_utc(content["at"])
+    return content
 
 
 def entry_hash(prev_hash: str, content: Mapping[str, Any]) -> str:
@@ -714,14 +699,7 @@ def verify_chain(
 
     rows = db.session.execute(
         select(
-            AuditEvent.seq,
-            AuditEvent.at,
-            AuditEvent.actor_id,
-            AuditEvent.organisation_id,
-            AuditEvent.action,
-            AuditEvent.object_type,
-            AuditEvent.object_id,
-            AuditEvent.payload_sha256,
+            *(getattr(AuditEvent, name) for name in HASHED_FIELDS),
             AuditEvent.prev_hash,
             AuditEvent.hash,
             AuditPayload.id.label("payload_id"),
@@ -757,17 +735,7 @@ def verify_chain(
                 ),
             )
         else:
-            content = chain_content(
-                chain=chain,
-                seq=row.seq,
-                at=row.at,
-                actor_id=row.actor_id,
-                organisation_id=row.organisation_id,
-                action=row.action,
-                object_type=row.object_type,
-                object_id=row.object_id,
-                payload_sha256=row.payload_sha256,
-            )
+            content = chain_content(row)
             if entry_hash(prev, content) != row.hash:
                 problem = (row.seq, _("contenu modifié : l'empreinte recalculée ne correspond pas"))
             elif row.payload_id is None or row.data is None:
