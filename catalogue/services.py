@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 
 from accounts.models import Organisation, User
+from catalogue import signals
 from catalogue.models import AppDomain, Application, Criticality, Hosting, Subscription
 from core import audit
 from core.concurrency import check_version
@@ -198,6 +199,8 @@ def subscribe(
     with audit.audited(member, actor, "subscription.create", sub, SUBSCRIPTION_FIELDS):
         sub.started_on = data["started_on"]
         sub.is_inferred = bool(data.get("is_inferred", False))
+    if sub.is_active:
+        signals.subscription_started.send(sub, actor=actor)
     return sub
 
 
@@ -207,4 +210,5 @@ def end_subscription(sub: Subscription, actor: User, data: dict[str, Any]) -> Su
         raise FieldError("ended_on", _("La date de fin précède la date de début."))
     with audit.audited(sub.organisation_id, actor, "subscription.end", sub, ("ended_on",)):
         sub.ended_on = data["ended_on"]
+    signals.subscription_ended.send(sub, actor=actor)
     return sub

@@ -50,6 +50,7 @@ class Permission(enum.StrEnum):
     CATALOGUE_MANAGE = "catalogue_manage"
     REGISTERS_VIEW = "registers_view"
     REGISTERS_EDIT = "registers_edit"
+    REGISTERS_VALIDATE = "registers_validate"  # validate/archive fiches, publish the register
     SMSI_VIEW = "smsi_view"
     SMSI_EDIT = "smsi_edit"
     RISKS_VIEW = "risks_view"
@@ -80,7 +81,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.DPO: frozenset(
         {P.ORGANISATIONS_VIEW, P.ORGANISATIONS_EDIT, P.CATALOGUE_VIEW, P.CATALOGUE_MANAGE}
         | {P.REGISTERS_VIEW, P.REGISTERS_EDIT, P.SMSI_VIEW, P.RISKS_VIEW, P.AUDITS_VIEW, P.REPORTS_VIEW}
-        | {P.AUDIT_TRAIL_VIEW}
+        | {P.REGISTERS_VALIDATE, P.AUDIT_TRAIL_VIEW}
     ),
     Role.REFERENT: frozenset(
         {P.ORGANISATIONS_VIEW, P.CATALOGUE_VIEW, P.REGISTERS_VIEW, P.REGISTERS_EDIT, P.SMSI_VIEW}

@@ -1,0 +1,409 @@
+"""RGPD registers: processing activities (Art. 30.1) with their models and history, rights requests
+(Art. 12, 15-22), personal-data breaches (Art. 33/34) and the public register settings.
+
+Multi-valued fields of a fiche (data categories with their retention, recipients, transfers…) are
+JSON lists of small dicts rather than child tables: a fiche is read, versioned, compared with its
+model, exported and printed as one document, and these lists are never queried across fiches.
+What lists and dashboards do filter on (status, legal basis, sensitive data, DPIA verdict,
+completeness, review date, model update) is kept in plain indexed columns.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+    select,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from accounts.models import Organisation, User, str_enum
+from catalogue.models import Application
+from core.db import (
+    Base,
+    OrgScopedMixin,
+    SortNameMixin,
+    TimestampMixin,
+    UTCDateTime,
+    VersionedMixin,
+    today,
+    utcnow,
+)
+from core.enums import LabelledEnum
+
+# --- processing activities ---------------------------------------------------------------------
+
+
+class ActivityStatus(LabelledEnum):
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    VALIDATED = "validated"
+    ARCHIVED = "archived"
+
+    @property
+    def badge(self) -> str:
+        return {"draft": "secondary", "in_review": "warning", "validated": "success", "archived": "dark"}[
+            self.value
+        ]
+
+
+ActivityStatus.with_labels(
+    {
+        ActivityStatus.DRAFT: _l("Brouillon"),
+        ActivityStatus.IN_REVIEW: _l("En relecture"),
+        ActivityStatus.VALIDATED: _l("Validée"),
+        ActivityStatus.ARCHIVED: _l("Archivée"),
+    }
+)
+
+
+class DpiaStatus(LabelledEnum):
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+
+
+DpiaStatus.with_labels(
+    {
+        DpiaStatus.NOT_STARTED: _l("Non réalisée"),
+        DpiaStatus.IN_PROGRESS: _l("En cours"),
+        DpiaStatus.DONE: _l("Réalisée"),
+    }
+)
+
+
+activity_applications = Table(
+    "activity_applications",
+    Base.metadata,
+    Column("activity_id", ForeignKey("processing_activities.id", ondelete="CASCADE"), primary_key=True),
+    Column("application_id", ForeignKey("applications.id", ondelete="RESTRICT"), primary_key=True),
+    Index("ix_activity_applications_application_id", "application_id"),
+)
+
+
+class ProcessingActivity(SortNameMixin, TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
+    """A "fiche de traitement" of an organisation's register, or a syndicate's model.
+
+    * ``is_model``: written by the syndicate's DPO on catalogue applications; not part of the
+      syndicate's own register. Its ``content_version`` moves on each change of content.
+    * ``model_id``: an entry inherited from a model in a member's register. Its content is a copy
+      of the model as last accepted (``model_snapshot`` at ``synced_model_version``) plus the
+      member's own changes: a field differing from the snapshot is overridden. A newer model sets
+      ``has_model_update``; the member reviews the diff and accepts it field by field. The member
+      is the controller: its register never changes without its consent. The model belongs to
+      the syndicate's tenant: load it with ``registers.services.inheritance.model_of`` (no
+      relationship here, the tenant safety net would hide it from the member's session).
+    """
+
+    __tablename__ = "processing_activities"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "reference"),
+        Index("ix_processing_activities_org_sort_name", "organisation_id", "is_model", "sort_name"),
+        Index("ix_processing_activities_org_status", "organisation_id", "status"),
+        Index("ix_processing_activities_org_review", "organisation_id", "next_review_on"),
+    )
+
+    reference: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[ActivityStatus] = mapped_column(
+        str_enum(ActivityStatus, "activity_status"), default=ActivityStatus.DRAFT
+    )
+    next_review_on: Mapped[date | None] = mapped_column(Date)
+
+    # (a) controller = the organisation; plus joint controllers and representative
+    joint_controllers: Mapped[str | None] = mapped_column(Text)
+    representative: Mapped[str | None] = mapped_column(Text)
+    # (b) purposes and legal basis
+    purpose: Mapped[str | None] = mapped_column(Text)
+    sub_purposes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    legal_basis: Mapped[str | None] = mapped_column(String(10))
+    legal_basis_text: Mapped[str | None] = mapped_column(Text)
+    # (c) data subjects and data: [{"category", "details", "active", "intermediate", "final"}]
+    data_subjects: Mapped[list[str]] = mapped_column(JSON, default=list)
+    data_subjects_other: Mapped[str | None] = mapped_column(Text)
+    data_categories: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    sensitive_data: Mapped[list[str]] = mapped_column(JSON, default=list)
+    art9_exception: Mapped[str | None] = mapped_column(String(10))
+    sensitive_details: Mapped[str | None] = mapped_column(Text)
+    # (d) recipients: [{"type", "name", "organisation_id"}]; (e) transfers:
+    # [{"recipient", "country", "safeguard", "documentation"}]
+    recipients: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    transfers: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # (g) security measures: [{"measure", "details"}]
+    security_measures: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+    # DPIA screening (WP248 criteria ids, CNIL lists item ids) and the DPIA itself
+    dpia_criteria: Mapped[list[str]] = mapped_column(JSON, default=list)
+    dpia_cnil_required: Mapped[str | None] = mapped_column(String(10))
+    dpia_cnil_exempt: Mapped[str | None] = mapped_column(String(10))
+    dpia_justification: Mapped[str | None] = mapped_column(Text)
+    dpia_status: Mapped[DpiaStatus] = mapped_column(
+        str_enum(DpiaStatus, "dpia_status"), default=DpiaStatus.NOT_STARTED
+    )
+    dpia_done_on: Mapped[date | None] = mapped_column(Date)
+
+    # Derived on every save by the service (see registers.services.activities), indexed for lists.
+    has_sensitive_data: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_dpia_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    completeness: Mapped[int] = mapped_column(Integer, default=0)
+
+    # Models and inheritance
+    is_model: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    content_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    model_id: Mapped[int | None] = mapped_column(
+        ForeignKey("processing_activities.id", ondelete="RESTRICT"), index=True
+    )
+    synced_model_version: Mapped[int | None] = mapped_column(Integer)
+    model_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    has_model_update: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    is_archive_proposed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
+    applications: Mapped[list[Application]] = relationship(
+        secondary=activity_applications, order_by="Application.sort_name", lazy="selectin"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.reference} — {self.name}"
+
+    @property
+    def is_inherited(self) -> bool:
+        return self.model_id is not None
+
+    @property
+    def is_review_overdue(self) -> bool:
+        return self.next_review_on is not None and self.next_review_on < today()
+
+
+class ActivityVersion(OrgScopedMixin, Base):
+    """One saved state of a fiche: the history that can be viewed and restored.
+
+    ``data`` holds every content field as it was after the change (the journal keeps the diff and
+    the chain that proves it; this table keeps whole states, cheap to show and to restore).
+    """
+
+    __tablename__ = "activity_versions"
+    __table_args__ = (UniqueConstraint("activity_id", "number"),)
+
+    activity_id: Mapped[int] = mapped_column(ForeignKey("processing_activities.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    actor: Mapped[User | None] = relationship(lazy="joined")
+
+
+# --- rights requests ---------------------------------------------------------------------------
+
+
+class RightType(LabelledEnum):
+    ACCES = "acces"
+    RECTIFICATION = "rectification"
+    EFFACEMENT = "effacement"
+    LIMITATION = "limitation"
+    PORTABILITE = "portabilite"
+    OPPOSITION = "opposition"
+
+
+RightType.with_labels(
+    {
+        RightType.ACCES: _l("Accès (art. 15)"),
+        RightType.RECTIFICATION: _l("Rectification (art. 16)"),
+        RightType.EFFACEMENT: _l("Effacement (art. 17)"),
+        RightType.LIMITATION: _l("Limitation (art. 18)"),
+        RightType.PORTABILITE: _l("Portabilité (art. 20)"),
+        RightType.OPPOSITION: _l("Opposition (art. 21)"),
+    }
+)
+
+
+class RequestStatus(LabelledEnum):
+    RECEIVED = "received"
+    IN_PROGRESS = "in_progress"
+    ANSWERED = "answered"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (RequestStatus.RECEIVED, RequestStatus.IN_PROGRESS)
+
+
+RequestStatus.with_labels(
+    {
+        RequestStatus.RECEIVED: _l("Reçue"),
+        RequestStatus.IN_PROGRESS: _l("En cours"),
+        RequestStatus.ANSWERED: _l("Réponse envoyée"),
+        RequestStatus.REFUSED: _l("Refus motivé envoyé"),
+        RequestStatus.WITHDRAWN: _l("Retirée"),
+    }
+)
+
+
+class RightsRequest(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
+    """A data subject's request (Art. 15-22). ``due_on`` is derived by the service (Art. 12.3)."""
+
+    __tablename__ = "rights_requests"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "reference"),
+        Index("ix_rights_requests_org_open_due", "organisation_id", "is_open", "due_on"),
+    )
+
+    reference: Mapped[str] = mapped_column(String(30))
+    right: Mapped[RightType] = mapped_column(str_enum(RightType, "right_type"))
+    requester_name: Mapped[str] = mapped_column(String(200))
+    requester_contact: Mapped[str | None] = mapped_column(String(300))
+    received_on: Mapped[date] = mapped_column(Date)
+    identity_checked: Mapped[bool] = mapped_column(Boolean, default=False)
+    identity_checked_on: Mapped[date | None] = mapped_column(Date)
+    activity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("processing_activities.id", ondelete="SET NULL"), index=True
+    )
+    details: Mapped[str | None] = mapped_column(Text)
+    is_extended: Mapped[bool] = mapped_column(Boolean, default=False)
+    extension_notified_on: Mapped[date | None] = mapped_column(Date)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[RequestStatus] = mapped_column(
+        str_enum(RequestStatus, "request_status"), default=RequestStatus.RECEIVED
+    )
+    answered_on: Mapped[date | None] = mapped_column(Date)
+    answer_summary: Mapped[str | None] = mapped_column(Text)
+    due_on: Mapped[date] = mapped_column(Date)
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    activity: Mapped[ProcessingActivity | None] = relationship(lazy="joined")
+
+
+# --- breaches ----------------------------------------------------------------------------------
+
+
+class RiskLevel(LabelledEnum):
+    NONE = "none"
+    RISK = "risk"
+    HIGH = "high"
+
+
+RiskLevel.with_labels(
+    {
+        RiskLevel.NONE: _l("Pas de risque pour les personnes"),
+        RiskLevel.RISK: _l("Risque"),
+        RiskLevel.HIGH: _l("Risque élevé"),
+    }
+)
+
+
+class NotificationDecision(LabelledEnum):
+    PENDING = "pending"
+    NOTIFIED = "notified"
+    NOT_REQUIRED = "not_required"
+
+
+NotificationDecision.with_labels(
+    {
+        NotificationDecision.PENDING: _l("À décider"),
+        NotificationDecision.NOTIFIED: _l("Notifiée"),
+        NotificationDecision.NOT_REQUIRED: _l("Non requise"),
+    }
+)
+
+
+class SubjectsDecision(LabelledEnum):
+    PENDING = "pending"
+    INFORMED = "informed"
+    NOT_REQUIRED = "not_required"
+
+
+SubjectsDecision.with_labels(
+    {
+        SubjectsDecision.PENDING: _l("À décider"),
+        SubjectsDecision.INFORMED: _l("Personnes informées"),
+        SubjectsDecision.NOT_REQUIRED: _l("Non requise"),
+    }
+)
+
+
+class Breach(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
+    """A personal-data breach (Art. 33.5: every breach is documented, notified or not).
+
+    ``source_incident_id`` is set when the SMSI creates the breach from an incident (see
+    :func:`registers.services.breaches.create_breach_from_incident`).
+    """
+
+    __tablename__ = "breaches"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "reference"),
+        Index("ix_breaches_org_open", "organisation_id", "is_closed", "discovered_at"),
+    )
+
+    reference: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(200))
+    discovered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    natures: Mapped[list[str]] = mapped_column(JSON, default=list)
+    description: Mapped[str | None] = mapped_column(Text)
+    data_categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    data_subjects: Mapped[list[str]] = mapped_column(JSON, default=list)
+    people_count: Mapped[int | None] = mapped_column(Integer)
+    records_count: Mapped[int | None] = mapped_column(Integer)
+    consequences: Mapped[str | None] = mapped_column(Text)
+    measures: Mapped[str | None] = mapped_column(Text)
+    risk_level: Mapped[RiskLevel | None] = mapped_column(str_enum(RiskLevel, "breach_risk_level"))
+    cnil_decision: Mapped[NotificationDecision] = mapped_column(
+        str_enum(NotificationDecision, "breach_cnil_decision"), default=NotificationDecision.PENDING
+    )
+    cnil_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cnil_reference: Mapped[str | None] = mapped_column(String(60))
+    late_reason: Mapped[str | None] = mapped_column(Text)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    subjects_decision: Mapped[SubjectsDecision] = mapped_column(
+        str_enum(SubjectsDecision, "breach_subjects_decision"), default=SubjectsDecision.PENDING
+    )
+    subjects_informed_on: Mapped[date | None] = mapped_column(Date)
+    subjects_reason: Mapped[str | None] = mapped_column(Text)
+    is_closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    source_incident_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+# --- public register ---------------------------------------------------------------------------
+
+
+class RegisterPublication(VersionedMixin, OrgScopedMixin, Base):
+    """An organisation's choice to publish its register at /public/registers/<slug> (no login)."""
+
+    __tablename__ = "register_publications"
+    __table_args__ = (UniqueConstraint("organisation_id"), UniqueConstraint("slug"))
+
+    slug: Mapped[str] = mapped_column(String(80))
+    is_published: Mapped[bool] = mapped_column(Boolean, default=False)
+    fields: Mapped[list[str]] = mapped_column(JSON, default=list)
+    introduction: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+def models_of_application(application_id: int) -> Any:
+    """Select the models written on an application (used by inheritance and the processor register)."""
+    return select(ProcessingActivity).where(
+        ProcessingActivity.is_model.is_(True),
+        ProcessingActivity.id.in_(
+            select(activity_applications.c.activity_id).where(
+                activity_applications.c.application_id == application_id
+            )
+        ),
+    )

@@ -1,0 +1,196 @@
+"""RGPD reference lists (core/data/gdpr_reference.json) as typed, locale-aware choices.
+
+The JSON file carries French and English labels side by side (they are reference data, not UI
+strings, so they do not go through the gettext catalogue); :func:`label` picks the one matching the
+request's locale. Ids are what the database stores: they never change, labels may.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from flask_babel import get_locale
+
+from core.data import load_json
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    label_fr: str
+    label_en: str
+    article: str = ""
+    hint_fr: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def label(self) -> str:
+        return label(self)
+
+
+def label(item: Item) -> str:
+    try:
+        english = str(get_locale()) == "en"
+    except RuntimeError:  # outside a request (CLI, PDF built in a worker)
+        english = False
+    return item.label_en if english and item.label_en else item.label_fr
+
+
+def _items(rows: list[dict[str, Any]], hint: str = "") -> tuple[Item, ...]:
+    out = []
+    for row in rows:
+        known = {"id", "label_fr", "label_en", "article", hint}
+        out.append(
+            Item(
+                id=str(row["id"]),
+                label_fr=row["label_fr"],
+                label_en=row.get("label_en", row["label_fr"]),
+                article=row.get("article", ""),
+                hint_fr=row.get(hint, "") if hint else "",
+                extra={k: v for k, v in row.items() if k not in known},
+            )
+        )
+    return tuple(out)
+
+
+@cache
+def _data() -> dict[str, Any]:
+    return load_json("gdpr_reference.json")
+
+
+@cache
+def legal_bases() -> tuple[Item, ...]:
+    return _items(_data()["legal_bases"], "notes_fr")
+
+
+@cache
+def data_categories() -> tuple[Item, ...]:
+    return _items(_data()["data_categories"], "examples_fr")
+
+
+@cache
+def sensitive_data() -> tuple[Item, ...]:
+    return _items(_data()["sensitive_data"]["categories"], "notes_fr")
+
+
+@cache
+def art9_exceptions() -> tuple[Item, ...]:
+    return _items(_data()["art9_2_exceptions"])
+
+
+@cache
+def data_subjects() -> tuple[Item, ...]:
+    return _items(_data()["data_subject_categories"]["categories"])
+
+
+@cache
+def recipient_types() -> tuple[Item, ...]:
+    return _items(_data()["recipient_types"], "notes_fr")
+
+
+@cache
+def transfer_safeguards() -> tuple[Item, ...]:
+    return _items(_data()["transfer_safeguards"])
+
+
+@cache
+def security_measures() -> tuple[Item, ...]:
+    return _items(_data()["security_measures"]["items"], "hint_fr")
+
+
+@cache
+def retention_phases() -> tuple[Item, ...]:
+    return _items(_data()["retention_phases"], "notes_fr")
+
+
+@cache
+def dpia_criteria() -> tuple[Item, ...]:
+    return _items(_data()["dpia"]["criteria"])
+
+
+# Help text for the nine WP248 criteria: our own wording, with examples from a local authority.
+DPIA_CRITERIA_HELP_FR = {
+    "evaluation_scoring": "Évaluer des personnes ou leur attribuer une note, prédire leur comportement "
+    "(ex. : calcul d'un quotient familial avec profil de risque, détection de fraude).",
+    "decision_automatisee": "Une décision produisant des effets juridiques est prise sans intervention "
+    "humaine (ex. : attribution automatique d'une place en crèche).",
+    "surveillance_systematique": "Observation, surveillance ou contrôle des personnes, y compris dans "
+    "un lieu public (ex. : vidéoprotection, géolocalisation des véhicules, journaux d'activité nominatifs).",
+    "donnees_sensibles": "Données de l'art. 9 ou 10, ou à caractère hautement personnel "
+    "(santé, action sociale, situation financière, NIR, infractions).",
+    "grande_echelle": "Nombre de personnes concernées, volume de données, durée ou étendue "
+    "géographique importants (ex. : tous les usagers d'une commune).",
+    "croisement": "Combinaison de jeux de données issus de traitements ou de responsables différents.",
+    "personnes_vulnerables": "Enfants, personnes âgées ou handicapées, demandeurs d'aide sociale, "
+    "agents vis-à-vis de leur employeur : déséquilibre dans la relation.",
+    "usage_innovant": "Nouvelle technologie ou usage nouveau d'une technologie (biométrie, objets "
+    "connectés, intelligence artificielle).",
+    "exclusion_droit_service": "Le traitement peut priver une personne d'un droit, d'une prestation "
+    "ou d'un contrat (ex. : instruction d'une aide sociale ou d'un logement).",
+}
+
+DPIA_THRESHOLD = int(_data()["dpia"]["rule"]["threshold"])  # WP248: two criteria or more
+
+
+@cache
+def dpia_required_types() -> tuple[Item, ...]:
+    """CNIL list of processing types that always require a DPIA (délibération n° 2018-327)."""
+    types = _data()["dpia"]["cnil_list_required"]["types_fr"]
+    return tuple(Item(id=f"R{i:02d}", label_fr=t, label_en=t) for i, t in enumerate(types, start=1))
+
+
+# CNIL list of processing types that do not require a DPIA (délibération n° 2019-118 du
+# 12 septembre 2019). Paraphrased, shortened labels: the DPO checks the text on cnil.fr.
+DPIA_EXEMPT_TYPES_FR = (
+    "Gestion des ressources humaines d'un organisme de moins de 250 personnes (hors profilage)",
+    "Gestion des relations fournisseurs",
+    "Gestion des membres et donateurs d'une association, fondation ou congrégation (hors données sensibles)",
+    "Prise en charge d'un patient par un professionnel de santé exerçant à titre individuel",
+    "Traitements mis en œuvre par les avocats dans l'exercice de leur profession",
+    "Traitements mis en œuvre par les greffiers des tribunaux de commerce",
+    "Traitements mis en œuvre par les notaires pour leur activité notariale",
+    "Gestion des contrôles d'accès physiques et des horaires (hors biométrie), sans surveillance constante",
+    "Gestion des éthylotests dans les transports de personnes",
+)
+
+
+@cache
+def dpia_exempt_types() -> tuple[Item, ...]:
+    return tuple(Item(id=f"E{i:02d}", label_fr=t, label_en=t) for i, t in enumerate(DPIA_EXEMPT_TYPES_FR, 1))
+
+
+@cache
+def rights() -> tuple[Item, ...]:
+    return _items([r for r in _data()["rights"]["items"] if not r.get("is_obligation")], "notes_fr")
+
+
+def by_id(items: tuple[Item, ...]) -> dict[str, Item]:
+    return {item.id: item for item in items}
+
+
+def label_of(items: tuple[Item, ...], item_id: str | None) -> str:
+    """Label of ``item_id`` in ``items``; unknown ids (an old value) are shown as they are."""
+    if not item_id:
+        return ""
+    item = by_id(items).get(item_id)
+    return item.label if item else item_id
+
+
+def choices(items: tuple[Item, ...]) -> list[tuple[str, str]]:
+    return [(item.id, item.label) for item in items]
+
+
+def ids(items: tuple[Item, ...]) -> frozenset[str]:
+    return frozenset(item.id for item in items)
+
+
+def legal_basis_needs_text(basis_id: str | None) -> bool:
+    item = by_id(legal_bases()).get(basis_id or "")
+    return bool(item and item.extra.get("requires_legal_text"))
+
+
+def sensitive_regime(item_id: str) -> str:
+    item = by_id(sensitive_data()).get(item_id)
+    return str(item.extra.get("regime", "")) if item else ""

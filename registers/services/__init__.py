@@ -1,0 +1,1 @@
+"""Services of the RGPD registers: one module per capability."""
