@@ -1,5 +1,5 @@
 """RGPD registers: processing activities and their models, history, rights requests, breaches,
-public register settings
+public register settings, generated reports
 
 Revision ID: 20261124d
 Revises: 20261124c
@@ -354,8 +354,49 @@ def upgrade() -> None:
             batch_op.f("ix_rights_requests_organisation_id"), ["organisation_id"], unique=False
         )
 
+    op.create_table(
+        "generated_reports",
+        sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("title", sa.String(length=300), nullable=False),
+        sa.Column("filename", sa.String(length=200), nullable=False),
+        sa.Column("media_type", sa.String(length=100), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", TZ, nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("object_id", sa.Integer(), nullable=True),
+        sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"], ["users.id"], name=op.f("fk_generated_reports_created_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisations.id"],
+            name=op.f("fk_generated_reports_organisation_id_organisations"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_generated_reports")),
+    )
+    with op.batch_alter_table("generated_reports", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_generated_reports_org_kind_created", ["organisation_id", "kind", "created_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_generated_reports_organisation_id"), ["organisation_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_generated_reports_sha256"), ["sha256"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("generated_reports", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_generated_reports_sha256"))
+        batch_op.drop_index(batch_op.f("ix_generated_reports_organisation_id"))
+        batch_op.drop_index("ix_generated_reports_org_kind_created")
+
+    op.drop_table("generated_reports")
+
     with op.batch_alter_table("rights_requests", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_rights_requests_organisation_id"))
         batch_op.drop_index("ix_rights_requests_org_open_due")

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from core.security import Permission, require
 from core.views import render_coming_soon
 
-from . import bp
+from registers import bp
 
 TITLE = _l("Registre RGPD")
 DESCRIPTION = _l(

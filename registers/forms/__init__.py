@@ -1,0 +1,1 @@
+"""Forms of the RGPD registers, one module per capability."""

@@ -1,0 +1,1 @@
+"""Forms: activities (being written)."""

@@ -1,0 +1,1 @@
+"""Forms: breaches (being written)."""

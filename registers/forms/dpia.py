@@ -1,0 +1,1 @@
+"""Forms: dpia (being written)."""

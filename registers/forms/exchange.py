@@ -1,0 +1,1 @@
+"""Forms: exchange (being written)."""

@@ -1,0 +1,1 @@
+"""Forms: publication (being written)."""

@@ -1,0 +1,1 @@
+"""Forms: rights (being written)."""

@@ -1,0 +1,1 @@
+"""Services: breaches (being written)."""

@@ -1,0 +1,1 @@
+"""Services: dpia (being written)."""

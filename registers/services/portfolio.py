@@ -1,0 +1,1 @@
+"""Services: portfolio (being written)."""

@@ -1,0 +1,1 @@
+"""Services: processor (being written)."""

@@ -1,0 +1,1 @@
+"""Services: publication (being written)."""

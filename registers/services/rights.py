@@ -1,0 +1,1 @@
+"""Services: rights (being written)."""

@@ -1,0 +1,1 @@
+"""Routes: breaches (being written)."""

@@ -1,0 +1,1 @@
+"""Routes: documents (being written)."""

@@ -1,0 +1,1 @@
+"""Routes: dpia (being written)."""

@@ -1,0 +1,1 @@
+"""Routes: exchange (being written)."""

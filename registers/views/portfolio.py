@@ -1,0 +1,1 @@
+"""Routes: portfolio (being written)."""

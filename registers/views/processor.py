@@ -1,0 +1,1 @@
+"""Routes: processor (being written)."""

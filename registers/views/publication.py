@@ -1,0 +1,1 @@
+"""Routes: publication (being written)."""

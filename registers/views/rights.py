@@ -1,0 +1,1 @@
+"""Routes: rights (being written)."""
