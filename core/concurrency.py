@@ -88,6 +88,10 @@ def conflict_rows(form: Form, obj: Any) -> list[ConflictRow]:
         stored = getattr(obj, field.name, None)
         if hasattr(form, f"stored_{field.name}"):
             stored = getattr(form, f"stored_{field.name}")(obj)
+        if hasattr(form, f"display_{field.name}"):  # structured fields (rows) say how to show them
+            show = getattr(form, f"display_{field.name}")
+            rows.append(ConflictRow(str(field.label.text), show(field.data), show(stored)))
+            continue
         rows.append(ConflictRow(str(field.label.text), _display(field, field.data), _display(field, stored)))
     return rows
 

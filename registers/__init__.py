@@ -10,8 +10,28 @@ bp.before_request(login_and_org_required)  # backstop behind the views' own poli
 
 
 def register(app: Flask) -> None:
+    from core import journal  # noqa: PLC0415
+
     from . import models  # noqa: F401, PLC0415
-    from .services import inheritance  # noqa: F401, PLC0415 — connects the catalogue signals
+    from .labels import ACTION_LABELS  # noqa: PLC0415
+    from .services import activities, inheritance  # noqa: F401, PLC0415 — inheritance: catalogue signals
+
+    journal.ACTION_LABELS.update(ACTION_LABELS)
+    app.jinja_env.filters["field_label"] = lambda name: str(activities.FIELD_LABELS.get(name, name))
+    app.jinja_env.filters["action_label"] = journal.action_label
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
+    app.jinja_env.globals["serves_as_dpo"] = _serves_as_dpo
+
+
+def _serves_as_dpo() -> bool:
+    """Whether the user is DPO of at least one organisation (the portfolio link)."""
+    from flask_login import current_user  # noqa: PLC0415
+
+    from core.security import Role  # noqa: PLC0415
+
+    if not current_user.is_authenticated:
+        return False
+    return any(Role.DPO in roles for _org, roles in current_user.organisation_roles().values())
 
 
 from . import views  # noqa: E402, F401

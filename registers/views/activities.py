@@ -1,23 +1,258 @@
+"""Fiches de traitement: register list, fiche, form, status, history, models and model updates."""
+
 from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 
-from core.security import Permission, require
-from core.views import render_coming_soon
-
+from core.concurrency import EditConflict
+from core.extensions import db
+from core.forms import FieldError, handle_form, to_choices
+from core.pagination import int_arg, paginate
+from core.security import Permission, can, require
+from core.tenancy import current_org, get_scoped_or_404
 from registers import bp
-
-TITLE = _l("Registre RGPD")
-DESCRIPTION = _l(
-    "Registre des activités de traitement (art. 30 du RGPD) de chaque organisation, fiches héritées "
-    "des applications hébergées par le syndicat, registre de sous-traitant, analyses d'impact (AIPD),"
-    " demandes d'exercice des droits et violations de données."
+from registers import display as pages
+from registers.forms.activities import (
+    ActivityForm,
+    ModelUpdateForm,
+    StatusForm,
+    VersionOnlyForm,
+    form_data,
+    initial_data,
 )
+from registers.models import ActivityStatus, ActivityVersion, ProcessingActivity
+from registers.services import activities as acts
+from registers.services import inheritance
 
 
 @bp.route("/")
 @require(Permission.REGISTERS_VIEW)
 def index() -> Any:
-    return render_coming_soon(TITLE, DESCRIPTION)
+    return redirect(url_for("registers.activity_list"))
+
+
+def _list(models: bool) -> Any:
+    filters = acts.ActivityFilters(
+        q=request.args.get("q", "").strip()[:100],
+        status=request.args.get("status", ""),
+        legal_basis=request.args.get("legal_basis", ""),
+        sensitive=request.args.get("sensitive", ""),
+        dpia=request.args.get("dpia", ""),
+        review=request.args.get("review", ""),
+        application_id=int_arg("application"),
+        models=models,
+        sort=request.args.get("sort", "name"),
+    )
+    return render_template(
+        "registers/activity_list.html",
+        page=paginate(acts.activities_query(filters)),
+        filters=filters,
+        models=models,
+        summary=None if models else acts.register_summary(current_org.id),
+        **pages.list_choices(current_org),
+    )
+
+
+@bp.route("/activities/")
+@require(Permission.REGISTERS_VIEW)
+def activity_list() -> Any:
+    return _list(models=False)
+
+
+@bp.route("/models/")
+@require(Permission.REGISTERS_VIEW)
+def model_list() -> Any:
+    if not current_org.is_syndicate:
+        abort(404)
+    return _list(models=True)
+
+
+def _form(activity: ProcessingActivity | None, *, is_model: bool = False) -> ActivityForm:
+    if request.method == "POST":
+        form = ActivityForm()
+    elif activity is None:
+        form = ActivityForm(data=initial_data(None))
+    else:
+        content = acts.content_of(activity)
+        form = ActivityForm(
+            data={**initial_data(content, [a.id for a in activity.applications]), "version": activity.version}
+        )
+    return form.setup(
+        **pages.form_choices(
+            current_org, activity, may_validate=can(Permission.REGISTERS_VALIDATE), is_model=is_model
+        )
+    )
+
+
+def _save_with(form: ActivityForm, save: Any) -> Any:
+    """handle_form hands over ``form.data``; fiches need their rows turned into lists first."""
+    return lambda _data: save(form_data(form))
+
+
+@bp.route("/activities/new", methods=["GET", "POST"])
+@bp.route("/models/new", methods=["GET", "POST"], endpoint="model_new", defaults={"is_model": True})
+@require(Permission.REGISTERS_EDIT)
+def activity_new(is_model: bool = False) -> Any:
+    if is_model and not current_org.is_syndicate:
+        abort(404)
+    form = _form(None, is_model=is_model)
+    org = current_org._get_current_object()
+    return handle_form(
+        form,
+        _save_with(form, lambda data: acts.create_activity(org, current_user, data, is_model=is_model)),
+        template="registers/activity_form.html",
+        success_message=_("Modèle créé : les adhérents abonnés ont reçu leur fiche.")
+        if is_model
+        else _("Fiche créée."),
+        success_url=lambda a: url_for("registers.activity_detail", activity_id=a.id),
+        activity=None,
+        is_model=is_model,
+        activity_content_fields=acts.CONTENT_FIELDS,
+    )
+
+
+@bp.route("/activities/<int:activity_id>")
+@require(Permission.REGISTERS_VIEW)
+def activity_detail(activity_id: int) -> Any:
+    activity = get_scoped_or_404(ProcessingActivity, activity_id)
+    return render_template("registers/activity_detail.html", **pages.detail_context(activity))
+
+
+@bp.route("/activities/<int:activity_id>/edit", methods=["GET", "POST"])
+@require(Permission.REGISTERS_EDIT)
+def activity_edit(activity_id: int) -> Any:
+    activity = get_scoped_or_404(ProcessingActivity, activity_id)
+    form = _form(activity, is_model=activity.is_model)
+    return handle_form(
+        form,
+        _save_with(form, lambda data: acts.update_activity(activity, current_user, data)),
+        template="registers/activity_form.html",
+        success_message=_("Fiche enregistrée."),
+        success_url=lambda a: url_for("registers.activity_detail", activity_id=a.id),
+        activity=activity,
+        is_model=activity.is_model,
+        overridden=inheritance.overridden_fields(activity) if activity.is_inherited else set(),
+        activity_content_fields=acts.CONTENT_FIELDS,
+    )
+
+
+@bp.route("/activities/<int:activity_id>/status", methods=["POST"])
+@require(Permission.REGISTERS_EDIT)
+def activity_status(activity_id: int) -> Any:
+    activity = get_scoped_or_404(ProcessingActivity, activity_id)
+    form = StatusForm()
+    if not form.validate_on_submit():
+        abort(400)
+    status = ActivityStatus(form.status.data)
+    if status in (ActivityStatus.VALIDATED, ActivityStatus.ARCHIVED) and not can(
+        Permission.REGISTERS_VALIDATE
+    ):
+        abort(403)
+    return _act(
+        activity,
+        lambda: acts.set_status(activity, current_user, status, form.version.data),
+        _("Statut : %(s)s.", s=status.label),
+    )
+
+
+def _act(activity: ProcessingActivity, action: Any, message: str) -> Any:
+    """Run a one-button action on a fiche; a stale page says so instead of acting."""
+    try:
+        action()
+    except EditConflict:
+        db.session.rollback()
+        flash(_("La fiche a été modifiée entre-temps : rechargez-la et recommencez."), "warning")
+    except FieldError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(message, "success")
+    return redirect(url_for("registers.activity_detail", activity_id=activity.id))
+
+
+@bp.route("/activities/<int:activity_id>/history")
+@require(Permission.REGISTERS_VIEW)
+def activity_history(activity_id: int) -> Any:
+    activity = get_scoped_or_404(ProcessingActivity, activity_id)
+    return render_template(
+        "registers/activity_history.html",
+        activity=activity,
+        versions=pages.history(activity),
+        form=VersionOnlyForm(version=activity.version),
+    )
+
+
+@bp.route("/activities/<int:activity_id>/versions/<int:number>")
+@require(Permission.REGISTERS_VIEW)
+def activity_version(activity_id: int, number: int) -> Any:
+    activity = get_scoped_or_404(ProcessingActivity, activity_id)
+    version = pages.version_or_404(activity, number)
+    return render_template(
+        "registers/activity_version.html",
+        activity=activity,
+        version=version,
+        view=pages.fiche_view(version.data, activity.organisation),
+        form=VersionOnlyForm(version=activity.version),
+    )
+
+
+@bp.route("/activities/<int:activity_id>/versions/<int:number>/restore", methods=["POST"])
+@require(Permission.REGISTERS_EDIT)
+def activity_restore(activity_id: int, number: int) -> Any:
+    activity = get_scoped_or_404(ProcessingActivity, activity_id)
+    version: ActivityVersion = pages.version_or_404(activity, number)
+    form = VersionOnlyForm()
+    return _act(
+        activity,
+        lambda: acts.restore_version(activity, current_user, version, form.version.data),
+        _("Version %(n)s restaurée (elle devient la version courante).", n=number),
+    )
+
+
+@bp.route("/activities/<int:activity_id>/model-update", methods=["GET", "POST"])
+@require(Permission.REGISTERS_VIEW)
+def activity_model_update(activity_id: int) -> Any:
+    activity = get_scoped_or_404(ProcessingActivity, activity_id)
+    changes = inheritance.pending_changes(activity)
+    form = ModelUpdateForm(version=activity.version)
+    form.apply.choices = to_choices((c.field, c.label) for c in changes)
+    if request.method == "GET":
+        form.apply.data = [c.field for c in changes if c.applies_by_default]
+    elif not can(Permission.REGISTERS_EDIT):
+        abort(403)
+    elif form.validate_on_submit():
+        return _act(
+            activity,
+            lambda: inheritance.accept_model_update(
+                activity, current_user, form.apply.data or [], form.version.data
+            ),
+            _(
+                "Mise à jour du modèle traitée : %(n)d champ(s) repris du modèle.",
+                n=len(form.apply.data or []),
+            ),
+        )
+    return render_template(
+        "registers/activity_model_update.html",
+        activity=activity,
+        model=inheritance.model_of(activity),
+        changes=[pages.change_view(c, activity.organisation) for c in changes],
+        form=form,
+    )
+
+
+@bp.route("/activities/<int:activity_id>/revert", methods=["POST"])
+@require(Permission.REGISTERS_EDIT)
+def activity_revert(activity_id: int) -> Any:
+    activity = get_scoped_or_404(ProcessingActivity, activity_id)
+    form = VersionOnlyForm()
+    field = request.form.get("field", "")
+    return _act(
+        activity,
+        lambda: inheritance.revert_to_model(activity, current_user, field, form.version.data),
+        _("Le champ reprend la valeur du modèle."),
+    )

@@ -1,1 +1,31 @@
-"""Routes: processor (being written)."""
+"""The syndicate's processor register (Art. 30.2): a page generated from catalogue and subscriptions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, render_template, request
+
+from core.pagination import int_arg
+from core.security import Permission, require
+from core.tenancy import current_org
+from registers import bp
+from registers.services.processor import processor_register
+
+PER_PAGE = 25
+
+
+@bp.route("/processor/", endpoint="processor_register")
+@require(Permission.REGISTERS_VIEW)
+def processor_register_view() -> Any:
+    if not current_org.is_syndicate:
+        abort(404)
+    q = request.args.get("q", "").strip()[:100]
+    page = int_arg("page", 1) or 1
+    register = processor_register(
+        current_org._get_current_object(), q=q, offset=(page - 1) * PER_PAGE, limit=PER_PAGE
+    )
+    pages = max(1, -(-register.total // PER_PAGE))
+    return render_template(
+        "registers/processor_register.html", register=register, q=q, page=page, pages=pages
+    )

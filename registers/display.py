@@ -1,0 +1,303 @@
+"""Read-side helpers for the register pages: choices, a fiche ready to display (labels resolved),
+history with what changed, model diffs as text. No writes here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import abort
+from flask_babel import format_date
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+
+from accounts.models import Organisation
+from catalogue.models import Application, Subscription
+from core.db import today
+from core.extensions import db
+from core.security import Permission, can
+from registers import reference as ref
+from registers.forms.activities import StatusForm, VersionOnlyForm
+from registers.models import ActivityStatus, ActivityVersion, DpiaStatus, ProcessingActivity
+from registers.services import activities as acts
+from registers.services import inheritance
+
+UNSCOPED = {"skip_org_scope": True}
+ORGANISATION_CHOICES_MAX = 300
+SORT_CHOICES = (
+    ("name", "Nom"),
+    ("reference", "Référence"),
+    ("updated", "Dernière modification"),
+    ("completeness", "Complétude"),
+    ("review", "Prochaine révision"),
+)
+
+
+def _catalogue_choices(org: Organisation, extra_ids: list[int] | None = None) -> list[tuple[int, str]]:
+    """Applications an organisation may link: the catalogue for a syndicate, its subscriptions
+    (current) for a member, plus those already linked."""
+    owner = org.catalogue_owner_id
+    stmt = select(Application.id, Application.name).where(Application.syndicate_id == owner)
+    if not org.is_syndicate:
+        using = select(Subscription.application_id).where(
+            Subscription.organisation_id == org.id,
+            or_(Subscription.ended_on.is_(None), Subscription.ended_on >= today()),
+        )
+        stmt = stmt.where(or_(Application.id.in_(using), Application.id.in_(extra_ids or [])))
+    else:
+        stmt = stmt.where(or_(Application.retired_on.is_(None), Application.id.in_(extra_ids or [])))
+    return [
+        (r.id, r.name)
+        for r in db.session.execute(stmt.order_by(Application.sort_name).execution_options(**UNSCOPED))
+    ]
+
+
+def list_choices(org: Organisation) -> dict[str, Any]:
+    return {
+        "statuses": [(s.value, s.label) for s in ActivityStatus],
+        "legal_bases": ref.choices(ref.legal_bases()),
+        "applications": _catalogue_choices(org),
+        "sorts": [(k, _(v)) for k, v in SORT_CHOICES],
+    }
+
+
+def _organisation_choices(org: Organisation, linked: list[int]) -> list[tuple[int, str]]:
+    """Organisations a recipient may be linked to: the syndicate, its members, partners (short)."""
+    owner = org.catalogue_owner_id
+    stmt = (
+        select(Organisation.id, Organisation.name)
+        .where(
+            or_(
+                Organisation.id == owner,
+                Organisation.syndicate_id == owner,
+                Organisation.id.in_(linked),
+            ),
+            or_(Organisation.left_on.is_(None), Organisation.id.in_(linked)),
+        )
+        .order_by(Organisation.sort_name)
+        .limit(ORGANISATION_CHOICES_MAX)
+        .execution_options(**UNSCOPED)
+    )
+    return [(r.id, r.name) for r in db.session.execute(stmt)]
+
+
+def form_choices(
+    org: Organisation, activity: ProcessingActivity | None, *, may_validate: bool, is_model: bool
+) -> dict[str, Any]:
+    current = activity.status if activity else ActivityStatus.DRAFT
+    statuses = [
+        s
+        for s in ActivityStatus
+        if may_validate or s in (ActivityStatus.DRAFT, ActivityStatus.IN_REVIEW) or s == current
+    ]
+    linked_apps = [a.id for a in activity.applications] if activity else []
+    linked_orgs = [
+        r["organisation_id"] for r in (activity.recipients if activity else []) if r.get("organisation_id")
+    ]
+    return {
+        "statuses": statuses,
+        "applications": _catalogue_choices(org, linked_apps),
+        "organisations": _organisation_choices(org, linked_orgs),
+    }
+
+
+# --- a fiche ready to display ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    values: list[str]
+
+
+def _org_names(ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Organisation.id, Organisation.name)
+        .where(Organisation.id.in_(ids))
+        .execution_options(**UNSCOPED)
+    )
+    return {r.id: r.name for r in rows}
+
+
+def fiche_view(content: dict[str, Any], org: Organisation | None = None) -> dict[str, Any]:
+    """Labels for every coded value of a fiche's content (a live fiche or a stored version)."""
+    categories = ref.by_id(ref.data_categories())
+    measures = ref.by_id(ref.security_measures())
+    types = ref.by_id(ref.recipient_types())
+    safeguards = ref.by_id(ref.transfer_safeguards())
+    basis = ref.by_id(ref.legal_bases()).get(content.get("legal_basis") or "")
+    names = _org_names(
+        [r["organisation_id"] for r in content.get("recipients") or () if r.get("organisation_id")]
+    )
+    return {
+        "legal_basis": f"{basis.label} ({basis.article})" if basis else None,
+        "data_subjects": [ref.label_of(ref.data_subjects(), s) for s in content.get("data_subjects") or ()],
+        "categories": [
+            {
+                "label": categories[row["category"]].label
+                if row["category"] in categories
+                else row["category"],
+                **{k: row.get(k) for k in ("details", "active", "intermediate", "final")},
+            }
+            for row in content.get("data_categories") or ()
+        ],
+        "sensitive": [ref.label_of(ref.sensitive_data(), s) for s in content.get("sensitive_data") or ()],
+        "art9_exception": ref.label_of(ref.art9_exceptions(), content.get("art9_exception")),
+        "recipients": [
+            {
+                "type": types[row["type"]].label if row["type"] in types else row["type"],
+                "name": row.get("name"),
+                "organisation": names.get(row.get("organisation_id") or 0),
+                "organisation_id": row.get("organisation_id"),
+            }
+            for row in content.get("recipients") or ()
+        ],
+        "transfers": [
+            {
+                **row,
+                "safeguard_label": safeguards[row["safeguard"]].label
+                if row.get("safeguard") in safeguards
+                else row.get("safeguard"),
+            }
+            for row in content.get("transfers") or ()
+        ],
+        "measures": [
+            {
+                "label": measures[row["measure"]].label if row["measure"] in measures else row["measure"],
+                "details": row.get("details"),
+            }
+            for row in content.get("security_measures") or ()
+        ],
+        "dpia_criteria": [ref.label_of(ref.dpia_criteria(), c) for c in content.get("dpia_criteria") or ()],
+    }
+
+
+def value_text(field: str, value: Any) -> str:
+    """One field's value as plain text (diffs, history)."""
+    if value in (None, "", [], {}):
+        return "—"
+    view = fiche_view({field: value})
+    if field == "legal_basis":
+        return view["legal_basis"] or str(value)
+    if field == "data_categories":
+        return "\n".join(
+            f"{c['label']} : {c.get('details') or ''} — {c.get('active') or '?'} / "
+            f"{c.get('intermediate') or '—'} / {c.get('final') or '—'}"
+            for c in view["categories"]
+        )
+    if field == "recipients":
+        return "\n".join(
+            f"{r['type']} : {r.get('name') or r.get('organisation') or ''}" for r in view["recipients"]
+        )
+    if field == "transfers":
+        return "\n".join(
+            f"{t.get('recipient')} ({t.get('country')}) — {t.get('safeguard_label') or '?'}"
+            for t in view["transfers"]
+        )
+    if field == "security_measures":
+        return "\n".join(
+            f"{m['label']}{' : ' + m['details'] if m.get('details') else ''}" for m in view["measures"]
+        )
+    if field in ("data_subjects", "sensitive_data", "dpia_criteria"):
+        key = {
+            "data_subjects": "data_subjects",
+            "sensitive_data": "sensitive",
+            "dpia_criteria": "dpia_criteria",
+        }[field]
+        return "\n".join(view[key])
+    if field == "art9_exception":
+        return view["art9_exception"]
+    if field == "status":
+        return str(ActivityStatus(value).label)
+    if field == "dpia_status":
+        return str(DpiaStatus(value).label)
+    if isinstance(value, list):
+        return "\n".join(str(v) for v in value)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class ChangeView:
+    field: str
+    label: str
+    before: str
+    after: str
+    local: str
+    is_overridden: bool
+    applies_by_default: bool
+
+
+def change_view(change: inheritance.FieldChange, org: Organisation | None = None) -> ChangeView:
+    return ChangeView(
+        change.field,
+        change.label,
+        value_text(change.field, change.before),
+        value_text(change.field, change.after),
+        value_text(change.field, change.local),
+        change.is_overridden,
+        change.applies_by_default,
+    )
+
+
+def detail_context(activity: ProcessingActivity) -> dict[str, Any]:
+    content = acts.content_of(activity)
+    model = inheritance.model_of(activity) if activity.is_inherited else None
+    entries = inheritance.entries_of(activity) if activity.is_model else []
+    return {
+        "activity": activity,
+        "view": fiche_view(content, activity.organisation),
+        "completeness": acts.completeness(content),
+        "verdict": acts.dpia_verdict(content),
+        "model": model,
+        "overridden": inheritance.overridden_fields(activity) if activity.is_inherited else set(),
+        "pending": len(inheritance.pending_changes(activity)) if activity.has_model_update else 0,
+        "entries": entries,
+        "entries_up_to_date": sum(1 for e in entries if e.synced_model_version == activity.content_version),
+        "status_form": StatusForm(version=activity.version),
+        "revert_form": VersionOnlyForm(version=activity.version),
+        "may_validate": can(Permission.REGISTERS_VALIDATE),
+        "field_labels": acts.FIELD_LABELS,
+    }
+
+
+# --- history -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    version: ActivityVersion
+    changed: list[str]  # labels of the fields that changed from the previous version
+
+
+def history(activity: ProcessingActivity) -> list[HistoryEntry]:
+    versions = acts.versions_of(activity)  # newest first
+    out = []
+    for i, version in enumerate(versions):
+        previous = versions[i + 1].data if i + 1 < len(versions) else {}
+        changed = [
+            str(acts.FIELD_LABELS.get(k, k))
+            for k in version.data
+            if previous.get(k) != version.data.get(k)
+            and (previous or version.data.get(k) not in (None, "", []))
+        ]
+        out.append(HistoryEntry(version, changed))
+    return out
+
+
+def version_or_404(activity: ProcessingActivity, number: int) -> ActivityVersion:
+    version = db.session.scalar(
+        select(ActivityVersion).where(
+            ActivityVersion.activity_id == activity.id, ActivityVersion.number == number
+        )
+    )
+    if version is None:
+        abort(404)
+    return version
+
+
+def review_label(activity: ProcessingActivity) -> str:
+    if activity.next_review_on is None:
+        return "—"
+    return format_date(activity.next_review_on)

@@ -1,0 +1,18 @@
+"""Readable journal labels for the registers' actions (added to core.journal.ACTION_LABELS)."""
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+ACTION_LABELS: dict[str, Any] = {
+    "activity.create": _l("Fiche de traitement créée"),
+    "activity.update": _l("Fiche de traitement modifiée"),
+    "activity.status": _l("Statut de fiche changé"),
+    "activity.restore": _l("Version de fiche restaurée"),
+    "activity.inherit": _l("Fiche héritée d'un modèle créée"),
+    "activity.reopen": _l("Fiche héritée rouverte"),
+    "activity.model_published": _l("Modèle de fiche publié aux adhérents"),
+    "activity.model_accept": _l("Mise à jour du modèle traitée"),
+    "activity.revert_field": _l("Champ rendu au modèle"),
+    "activity.archive_proposed": _l("Archivage de fiche proposé"),
+}
