@@ -19,7 +19,9 @@ from core.db import Base, OrgScopedMixin, UTCDateTime, utcnow
 
 class GeneratedReport(OrgScopedMixin, Base):
     __tablename__ = "generated_reports"
-    __table_args__ = (Index("ix_generated_reports_org_kind_created", "organisation_id", "kind", "created_at"),)
+    __table_args__ = (
+        Index("ix_generated_reports_org_kind_created", "organisation_id", "kind", "created_at"),
+    )
 
     kind: Mapped[str] = mapped_column(String(40))  # e.g. "register", "processor_register", "activity"
     title: Mapped[str] = mapped_column(String(300))

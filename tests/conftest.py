@@ -142,6 +142,33 @@ class Tenant:
     subscription: Subscription
     users: dict[Role, User] = field(default_factory=dict)
     member_referent: User | None = None
+    records: Any = None  # RegisterRecords, built on first use (see register_records)
+
+
+@dataclass
+class RegisterRecords:
+    """One object of each registers model, owned by the tenant's syndicate (where the world's users
+    hold their roles), for the route walkers."""
+
+    activity: Any
+    version: Any
+    rights_request: Any
+    breach: Any
+    report: Any
+
+
+def register_records(tenant: Tenant) -> RegisterRecords:
+    if tenant.records is None:
+        activity = f.ProcessingActivityFactory(organisation=tenant.syndicate)
+        tenant.records = RegisterRecords(
+            activity=activity,
+            version=f.ActivityVersionFactory(activity=activity),
+            rights_request=f.RightsRequestFactory(organisation=tenant.syndicate),
+            breach=f.BreachFactory(organisation=tenant.syndicate),
+            report=f.GeneratedReportFactory(organisation=tenant.syndicate),
+        )
+        f._SessionHolder.session.flush()
+    return tenant.records
 
 
 @dataclass

@@ -94,11 +94,20 @@ def _save_with(form: ActivityForm, save: Any) -> Any:
 
 
 @bp.route("/activities/new", methods=["GET", "POST"])
-@bp.route("/models/new", methods=["GET", "POST"], endpoint="model_new", defaults={"is_model": True})
 @require(Permission.REGISTERS_EDIT)
-def activity_new(is_model: bool = False) -> Any:
-    if is_model and not current_org.is_syndicate:
+def activity_new() -> Any:
+    return _new(is_model=False)
+
+
+@bp.route("/models/new", methods=["GET", "POST"])
+@require(Permission.REGISTERS_EDIT)
+def model_new() -> Any:
+    if not current_org.is_syndicate:
         abort(404)
+    return _new(is_model=True)
+
+
+def _new(*, is_model: bool) -> Any:
     form = _form(None, is_model=is_model)
     org = current_org._get_current_object()
     return handle_form(
