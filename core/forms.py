@@ -11,8 +11,9 @@ from flask import flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import HiddenField
+from wtforms import HiddenField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.concurrency import EditConflict, conflict_response
 from core.extensions import db
@@ -56,6 +57,13 @@ def ensure_unique(
         stmt = stmt.where(model.id != exclude_id)
     if db.session.scalar(stmt.execution_options(skip_org_scope=True).limit(1)) is not None:
         raise FieldError(field, message)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A multiple choice shown as a list of checkboxes (short reference lists)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 class VersionedForm(FlaskForm):

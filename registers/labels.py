@@ -15,4 +15,7 @@ ACTION_LABELS: dict[str, Any] = {
     "activity.model_accept": _l("Mise à jour du modèle traitée"),
     "activity.revert_field": _l("Champ rendu au modèle"),
     "activity.archive_proposed": _l("Archivage de fiche proposé"),
+    "activity.pia_export": _l("Fiche exportée vers le logiciel PIA de la CNIL"),
+    "register_publication.create": _l("Registre public paramétré"),
+    "register_publication.update": _l("Réglages du registre public modifiés"),
 }

@@ -385,7 +385,7 @@ class Breach(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
 
 
 class RegisterPublication(VersionedMixin, OrgScopedMixin, Base):
-    """An organisation's choice to publish its register at /public/registers/<slug> (no login)."""
+    """An organisation's choice to publish its register at /registers/public/<slug> (no login)."""
 
     __tablename__ = "register_publications"
     __table_args__ = (UniqueConstraint("organisation_id"), UniqueConstraint("slug"))

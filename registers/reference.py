@@ -110,27 +110,6 @@ def dpia_criteria() -> tuple[Item, ...]:
     return _items(_data()["dpia"]["criteria"])
 
 
-# Help text for the nine WP248 criteria: our own wording, with examples from a local authority.
-DPIA_CRITERIA_HELP_FR = {
-    "evaluation_scoring": "Évaluer des personnes ou leur attribuer une note, prédire leur comportement "
-    "(ex. : calcul d'un quotient familial avec profil de risque, détection de fraude).",
-    "decision_automatisee": "Une décision produisant des effets juridiques est prise sans intervention "
-    "humaine (ex. : attribution automatique d'une place en crèche).",
-    "surveillance_systematique": "Observation, surveillance ou contrôle des personnes, y compris dans "
-    "un lieu public (ex. : vidéoprotection, géolocalisation des véhicules, journaux d'activité nominatifs).",
-    "donnees_sensibles": "Données de l'art. 9 ou 10, ou à caractère hautement personnel "
-    "(santé, action sociale, situation financière, NIR, infractions).",
-    "grande_echelle": "Nombre de personnes concernées, volume de données, durée ou étendue "
-    "géographique importants (ex. : tous les usagers d'une commune).",
-    "croisement": "Combinaison de jeux de données issus de traitements ou de responsables différents.",
-    "personnes_vulnerables": "Enfants, personnes âgées ou handicapées, demandeurs d'aide sociale, "
-    "agents vis-à-vis de leur employeur : déséquilibre dans la relation.",
-    "usage_innovant": "Nouvelle technologie ou usage nouveau d'une technologie (biométrie, objets "
-    "connectés, intelligence artificielle).",
-    "exclusion_droit_service": "Le traitement peut priver une personne d'un droit, d'une prestation "
-    "ou d'un contrat (ex. : instruction d'une aide sociale ou d'un logement).",
-}
-
 DPIA_THRESHOLD = int(_data()["dpia"]["rule"]["threshold"])  # WP248: two criteria or more
 
 

@@ -25,20 +25,14 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from core.forms import VersionedForm, coerce_optional_int, enum_choices, strip, to_choices
+from core.forms import MultiCheckboxField, VersionedForm, coerce_optional_int, enum_choices, strip, to_choices
 from registers import reference as ref
 from registers.models import ActivityStatus
 from registers.services import activities as acts
 
 EXTRA_RECIPIENT_ROWS = 3
 EXTRA_TRANSFER_ROWS = 1
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class CategoryRow(Form):

@@ -1,1 +1,296 @@
-"""Services: publication (being written)."""
+"""The optional public register of an organisation (no login): settings and the public read.
+
+The DPO chooses what is shown among a whitelist (:data:`PUBLIC_FIELDS`); the public page reads only
+*validated* fiches of the organisation (never models, drafts, history or journal), with explicit
+filters and ``skip_org_scope`` (the visitor has no tenant, or another one), and turns each fiche
+into plain rows of text here, so that nothing else of the fiche reaches the template: no ids, no
+linked organisations, no security details.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import raiseload
+
+from accounts.models import Organisation, User
+from core import audit
+from core.concurrency import check_version
+from core.extensions import db
+from core.forms import FieldError, ensure_unique
+from core.pagination import Page
+from core.text import fold
+from registers import reference as ref
+from registers.models import ActivityStatus, ProcessingActivity, RegisterPublication
+
+# What the DPO may publish, in the order of the CNIL register model. Labels are those of the page.
+PUBLIC_FIELDS: dict[str, Any] = {
+    "name": _l("Nom du traitement"),
+    "purpose": _l("Finalité principale"),
+    "sub_purposes": _l("Sous-finalités"),
+    "legal_basis": _l("Base légale et texte de référence"),
+    "data_subjects": _l("Catégories de personnes concernées"),
+    "data_categories": _l("Catégories de données et durées de conservation"),
+    "recipients": _l("Catégories de destinataires"),
+    "transfers": _l("Transferts hors de l'Union européenne"),
+    "security_measures": _l("Mesures de sécurité (intitulés seulement)"),
+    "dpo_contact": _l("Coordonnées du délégué à la protection des données"),
+}
+DEFAULT_FIELDS = (
+    "name",
+    "purpose",
+    "legal_basis",
+    "data_subjects",
+    "data_categories",
+    "recipients",
+    "dpo_contact",
+)
+NOINDEX = "noindex"  # pseudo-field: ask search engines not to index the page
+AUDITED_FIELDS = ("is_published", "slug", "fields", "introduction")
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG_MAX = 80
+
+
+# --- settings -------------------------------------------------------------------------------------
+
+
+def default_slug(name: str) -> str:
+    """ "Ville d'Ivry-sur-Seine" → "ville-d-ivry-sur-seine" (accents folded, 80 characters at most)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", fold(name)).strip("-")
+    return slug[:SLUG_MAX].rstrip("-") or "registre"
+
+
+def publication_of(org: Organisation) -> RegisterPublication | None:
+    return db.session.scalar(
+        select(RegisterPublication)
+        .where(RegisterPublication.organisation_id == org.id)
+        .execution_options(skip_org_scope=True)
+    )
+
+
+def new_publication(org: Organisation) -> RegisterPublication:
+    """The unsaved settings a first visit starts from (not added to the session)."""
+    return RegisterPublication(
+        organisation_id=org.id,
+        slug=default_slug(org.name),
+        is_published=False,
+        fields=list(DEFAULT_FIELDS),
+        introduction=None,
+    )
+
+
+def shown_fields(publication: RegisterPublication) -> list[str]:
+    return [f for f in PUBLIC_FIELDS if f in (publication.fields or ())]
+
+
+def is_noindex(publication: RegisterPublication) -> bool:
+    return NOINDEX in (publication.fields or ())
+
+
+def save_publication(org: Organisation, actor: User | None, data: Mapping[str, Any]) -> RegisterPublication:
+    """Create (first save) or update the organisation's publication settings; journalled.
+
+    ``data``: is_published, slug, introduction, fields (ids of :data:`PUBLIC_FIELDS`), noindex,
+    version (required once the row exists: a stale form is an EditConflict).
+    """
+    publication = publication_of(org)
+    if publication is None:
+        publication = new_publication(org)
+        action = "register_publication.create"
+    else:
+        check_version(publication, data.get("version"))
+        action = "register_publication.update"
+    slug = (data.get("slug") or "").strip().lower()
+    if not slug:
+        raise FieldError("slug", _("Indiquez l'adresse de la page publique."))
+    if len(slug) > SLUG_MAX or not SLUG_RE.match(slug):
+        raise FieldError(
+            "slug",
+            _(
+                "Adresse : lettres minuscules sans accent, chiffres et tirets, %(n)d caractères au plus.",
+                n=SLUG_MAX,
+            ),
+        )
+    ensure_unique(
+        RegisterPublication,
+        RegisterPublication.slug,
+        slug,
+        field="slug",
+        message=_("Cette adresse est déjà prise par une autre organisation."),
+        exclude_id=publication.id,
+    )
+    chosen = [f for f in PUBLIC_FIELDS if f in (data.get("fields") or ())]
+    if data.get("noindex"):
+        chosen.append(NOINDEX)
+    introduction = (data.get("introduction") or "").strip()[:5000] or None
+    with audit.audited(org, actor, action, publication, AUDITED_FIELDS):
+        publication.is_published = bool(data.get("is_published"))
+        publication.slug = slug
+        publication.fields = chosen
+        publication.introduction = introduction
+    return publication
+
+
+def published_count(org: Organisation) -> int:
+    """How many fiches the public page would show (validated fiches of the register)."""
+    return db.session.scalar(_validated(org.id).with_only_columns(func.count(ProcessingActivity.id))) or 0
+
+
+# --- the public page ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicRow:
+    label: str
+    values: list[str]
+
+
+@dataclass(frozen=True)
+class PublicFiche:
+    title: str
+    rows: list[PublicRow]
+
+
+@dataclass(frozen=True)
+class PublicRegister:
+    organisation_name: str
+    introduction: str | None
+    fields: list[str]
+    noindex: bool
+    dpo_contact: list[str] = field(default_factory=list)
+    organisation_id: int = 0  # used by the query only, never rendered
+
+
+def public_register(slug: str) -> PublicRegister | None:
+    """The published register at ``slug``, or None (unknown, unpublished, organisation gone)."""
+    row = db.session.execute(
+        select(RegisterPublication, Organisation)
+        .join(Organisation, Organisation.id == RegisterPublication.organisation_id)
+        .where(
+            RegisterPublication.slug == slug,
+            RegisterPublication.is_published.is_(True),
+            Organisation.merged_into_id.is_(None),
+        )
+        .execution_options(skip_org_scope=True)
+    ).first()
+    if row is None:
+        return None
+    publication, org = row
+    fields = shown_fields(publication)
+    contact = []
+    if "dpo_contact" in fields:
+        # Contact details, not the person: Art. 37.7 asks for the means to reach the DPO.
+        contact = [v for v in (org.dpo_email, org.dpo_phone) if v]
+    return PublicRegister(
+        organisation_name=org.name,
+        introduction=publication.introduction,
+        fields=fields,
+        noindex=is_noindex(publication),
+        dpo_contact=contact,
+        organisation_id=org.id,
+    )
+
+
+def _validated(org_id: int) -> Any:
+    return (
+        select(ProcessingActivity)
+        .where(
+            ProcessingActivity.organisation_id == org_id,
+            ProcessingActivity.is_model.is_(False),
+            ProcessingActivity.status == ActivityStatus.VALIDATED,
+        )
+        .execution_options(skip_org_scope=True)
+    )
+
+
+def _labels(items: tuple[ref.Item, ...], ids: Any) -> list[str]:
+    out: list[str] = []
+    for item_id in ids or ():
+        label = ref.label_of(items, item_id)
+        if label and label not in out:
+            out.append(label)
+    return out
+
+
+def _retention(row: Mapping[str, Any]) -> str:
+    phases = [
+        (_("base active"), row.get("active")),
+        (_("archivage intermédiaire"), row.get("intermediate")),
+        (_("sort final"), row.get("final")),
+    ]
+    known = [f"{label} : {value}" for label, value in phases if value]
+    return "; ".join(known) if known else _("durée de conservation non précisée")
+
+
+def _rows(activity: ProcessingActivity, fields: list[str]) -> list[PublicRow]:
+    values: dict[str, list[str]] = {}
+    if "purpose" in fields:
+        values["purpose"] = [activity.purpose] if activity.purpose else []
+    if "sub_purposes" in fields:
+        values["sub_purposes"] = list(activity.sub_purposes or ())
+    if "legal_basis" in fields:
+        basis = ref.label_of(ref.legal_bases(), activity.legal_basis)
+        values["legal_basis"] = [v for v in (basis, activity.legal_basis_text) if v]
+    if "data_subjects" in fields:
+        values["data_subjects"] = _labels(ref.data_subjects(), activity.data_subjects)
+        if activity.data_subjects_other:
+            values["data_subjects"].append(activity.data_subjects_other)
+    if "data_categories" in fields:
+        values["data_categories"] = [
+            f"{ref.label_of(ref.data_categories(), row['category'])} — {_retention(row)}"
+            for row in activity.data_categories or ()
+        ]
+    if "recipients" in fields:  # type labels only: never names nor linked organisations
+        values["recipients"] = _labels(ref.recipient_types(), [r["type"] for r in activity.recipients or ()])
+    if "transfers" in fields:  # no documentation references
+        values["transfers"] = [
+            " — ".join(
+                v
+                for v in (
+                    row.get("country"),
+                    ref.label_of(ref.transfer_safeguards(), row.get("safeguard")),
+                )
+                if v
+            )
+            for row in activity.transfers or ()
+        ]
+    if "security_measures" in fields:  # labels only, never the details
+        values["security_measures"] = _labels(
+            ref.security_measures(), [m["measure"] for m in activity.security_measures or ()]
+        )
+    return [
+        PublicRow(str(PUBLIC_FIELDS[name]), values[name] or [_("Non renseigné")])
+        for name in PUBLIC_FIELDS
+        if name in values
+    ]
+
+
+def public_page(register: PublicRegister, page: int, per_page: int) -> Page:
+    """One page of the validated fiches, as :class:`PublicFiche` (no ORM object leaves here)."""
+    stmt = _validated(register.organisation_id)
+    total = db.session.scalar(stmt.with_only_columns(func.count(ProcessingActivity.id))) or 0
+    last = max(1, -(-total // per_page))
+    page = min(max(page, 1), last)
+    activities = db.session.scalars(
+        stmt.options(raiseload("*"))
+        .order_by(ProcessingActivity.sort_name, ProcessingActivity.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    fiches = [
+        PublicFiche(
+            activity.name
+            if "name" in register.fields
+            else _("Traitement n° %(n)d", n=(page - 1) * per_page + n),
+            _rows(activity, register.fields),
+        )
+        for n, activity in enumerate(activities, start=1)
+    ]
+    return Page(items=fiches, total=total, page=page, per_page=per_page)
