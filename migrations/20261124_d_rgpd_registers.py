@@ -90,6 +90,11 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "organisation_id", "reference", name=op.f("uq_breaches_organisation_id_reference")
         ),
+        sa.UniqueConstraint(
+            "organisation_id",
+            "source_incident_id",
+            name=op.f("uq_breaches_organisation_id_source_incident_id"),
+        ),
     )
     with op.batch_alter_table("breaches", schema=None) as batch_op:
         batch_op.create_index(

@@ -16,6 +16,11 @@ ACTION_LABELS: dict[str, Any] = {
     "activity.revert_field": _l("Champ rendu au modèle"),
     "activity.archive_proposed": _l("Archivage de fiche proposé"),
     "activity.pia_export": _l("Fiche exportée vers le logiciel PIA de la CNIL"),
+    "rights_request.create": _l("Demande d'exercice d'un droit enregistrée"),
+    "rights_request.update": _l("Demande d'exercice d'un droit modifiée"),
+    "breach.create": _l("Violation de données consignée"),
+    "breach.update": _l("Violation de données modifiée"),
+    "breach.create_from_incident": _l("Violation consignée depuis un incident SMSI"),
     "register_publication.create": _l("Registre public paramétré"),
     "register_publication.update": _l("Réglages du registre public modifiés"),
 }

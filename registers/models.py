@@ -348,6 +348,8 @@ class Breach(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
     __tablename__ = "breaches"
     __table_args__ = (
         UniqueConstraint("organisation_id", "reference"),
+        # One breach per incident and controller, even when two requests race (NULLs never collide).
+        UniqueConstraint("organisation_id", "source_incident_id"),
         Index("ix_breaches_org_open", "organisation_id", "is_closed", "discovered_at"),
     )
 

@@ -27,9 +27,9 @@ from registers.models import (
     ProcessingActivity,
     RightsRequest,
 )
+from registers.services import breaches, rights
 
 UNSCOPED = {"skip_org_scope": True}
-NOTIFICATION_DELAY = timedelta(hours=72)
 SORTS = ("name", "completeness", "to_review", "dpia", "requests", "deadline", "breaches")
 
 
@@ -51,7 +51,7 @@ class PortfolioRow:
     def breach_deadline(self) -> datetime | None:
         if self.oldest_pending_breach_at is None:
             return None
-        return self.oldest_pending_breach_at + NOTIFICATION_DELAY
+        return breaches.notification_deadline(self.oldest_pending_breach_at)
 
     @property
     def breach_hours_left(self) -> int | None:
@@ -60,11 +60,13 @@ class PortfolioRow:
 
     @property
     def is_request_overdue(self) -> bool:
-        return self.next_due_on is not None and self.next_due_on < today()
+        # Same rule and same (Paris) calendar as the rights-request pages.
+        return self.next_due_on is not None and self.next_due_on < rights.local_today()
 
     @property
     def is_request_due_soon(self) -> bool:
-        return self.next_due_on is not None and today() <= self.next_due_on <= today() + timedelta(days=7)
+        today_ = rights.local_today()
+        return self.next_due_on is not None and today_ <= self.next_due_on <= today_ + timedelta(days=7)
 
 
 def served_ids(user: User) -> Select[Any]:
