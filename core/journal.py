@@ -30,6 +30,7 @@ from sqlalchemy import Select, func, or_, select
 from core import audit
 from core.audit import PLATFORM_CHAIN, AuditEvent, AuditPayload
 from core.db import Base, utcnow
+from core.exports import FORMULA_STARTS, neutralise  # noqa: F401 — FORMULA_STARTS re-exported
 from core.extensions import db
 from core.pagination import paginate
 from core.security import Permission, login_and_org_required, require
@@ -40,7 +41,6 @@ bp.before_request(login_and_org_required)  # backstop behind the views' own poli
 
 PLATFORM = "platform"
 EXPORT_MAX_EVENTS = 50_000  # the most recent ones; a larger export is recorded as truncated
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
 
 
 def _users() -> Any:
@@ -270,10 +270,6 @@ def event_list() -> Any:
         action_label=action_label,
     )
 
-
-def neutralise(value: str) -> str:
-    """A cell a spreadsheet would read as a formula gets a leading apostrophe (CSV injection)."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def export_csv(lines: list[JournalLine]) -> bytes:

@@ -223,28 +223,36 @@ def activity_restore(activity_id: int, number: int) -> Any:
     )
 
 
-@bp.route("/activities/<int:activity_id>/model-update", methods=["GET", "POST"])
+@bp.route("/activities/<int:activity_id>/model-update")
 @require(Permission.REGISTERS_VIEW)
 def activity_model_update(activity_id: int) -> Any:
     activity = get_scoped_or_404(ProcessingActivity, activity_id)
     changes = inheritance.pending_changes(activity)
     form = ModelUpdateForm(version=activity.version)
     form.apply.choices = to_choices((c.field, c.label) for c in changes)
-    if request.method == "GET":
-        form.apply.data = [c.field for c in changes if c.applies_by_default]
-    elif not can(Permission.REGISTERS_EDIT):
-        abort(403)
-    elif form.validate_on_submit():
-        return _act(
-            activity,
-            lambda: inheritance.accept_model_update(
-                activity, current_user, form.apply.data or [], form.version.data
-            ),
-            _(
-                "Mise à jour du modèle traitée : %(n)d champ(s) repris du modèle.",
-                n=len(form.apply.data or []),
-            ),
-        )
+    form.apply.data = [c.field for c in changes if c.applies_by_default]
+    return _model_update_page(activity, changes, form)
+
+
+@bp.route("/activities/<int:activity_id>/model-update", methods=["POST"])
+@require(Permission.REGISTERS_EDIT)
+def activity_model_accept(activity_id: int) -> Any:
+    activity = get_scoped_or_404(ProcessingActivity, activity_id)
+    changes = inheritance.pending_changes(activity)
+    form = ModelUpdateForm()
+    form.apply.choices = to_choices((c.field, c.label) for c in changes)
+    if not form.validate_on_submit():
+        return _model_update_page(activity, changes, form), 422
+    return _act(
+        activity,
+        lambda: inheritance.accept_model_update(
+            activity, current_user, form.apply.data or [], form.version.data
+        ),
+        _("Mise à jour du modèle traitée : %(n)d champ(s) repris du modèle.", n=len(form.apply.data or [])),
+    )
+
+
+def _model_update_page(activity: ProcessingActivity, changes: list[Any], form: ModelUpdateForm) -> str:
     return render_template(
         "registers/activity_model_update.html",
         activity=activity,

@@ -28,6 +28,7 @@ catalogue_view            x     x     x      x        x       x
 catalogue_manage          x     x     x      .        .       .
 registers_view            .     x     x      x        x       x
 registers_edit            .     .     x      x        .       .
+registers_validate        .     .     x      .        .       .
 smsi_view                 .     x     x      x        x       x
 smsi_edit                 .     x     .      .        .       .
 risks_view                .     x     x      x        x       x
@@ -146,7 +147,7 @@ def test_a_reader_elsewhere_gets_no_platform_permission(world: World, app_ctx: F
 
 # --- the admin does not see domain content ----------------------------------------------------
 
-DOMAIN_PAGES = ("/registers/", "/smsi/", "/risks/")
+DOMAIN_PAGES = ("/registers/activities/", "/smsi/", "/risks/")
 
 
 @pytest.mark.parametrize("url", DOMAIN_PAGES)
