@@ -21,6 +21,7 @@ ACTION_LABELS: dict[str, Any] = {
     "breach.create": _l("Violation de données consignée"),
     "breach.update": _l("Violation de données modifiée"),
     "breach.create_from_incident": _l("Violation consignée depuis un incident SMSI"),
+    "report.generate": _l("Document généré"),
     "register.export": _l("Registre exporté"),
     "register.import": _l("Registre importé"),
     "register_publication.create": _l("Registre public paramétré"),

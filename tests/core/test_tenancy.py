@@ -184,4 +184,6 @@ def test_authenticated_only_routes_are_few() -> None:
         "accounts.password_change",
         "accounts.reauthenticate",
         "accounts.recovery_codes_regenerate",
+        # the organisations where the logged-in user is DPO, from its own memberships only
+        "registers.portfolio",
     }

@@ -1,0 +1,670 @@
+"""Shared reportlab (platypus) building blocks: fonts, styles, French typography, the numbered
+canvas ("page X / Y" and the footer), the cover page, tables, and :func:`build` → bytes.
+
+Everything here takes plain values (strings, dates, dataclasses from :mod:`reports.registers`),
+never ORM objects. User text is always escaped (``& < >``) before it reaches a ``Paragraph``.
+
+Fonts: DejaVu Sans (shipped in ``reports/fonts/``, Bitstream Vera licence) prints every character
+French needs, narrow no-break space included. Without those files we fall back to Helvetica and
+replace what its WinAnsi encoding cannot print.
+
+Output is deterministic apart from the generation date printed in the footer: reportlab's
+invariant mode (fixed internal dates, fixed font subset names) and a document ID derived from the
+content rather than from the clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from reportlab import rl_config
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    BaseDocTemplate,
+    CondPageBreak,
+    Flowable,
+    Frame,
+    KeepTogether,
+    PageBreak,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+PARIS = ZoneInfo("Europe/Paris")
+FONT_DIR = Path(__file__).parent / "fonts"
+PAGE_WIDTH, PAGE_HEIGHT = A4
+MARGIN = 18 * mm
+CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
+
+NBSP = "\u00a0"
+NNBSP = "\u202f"  # narrow no-break space ("espace fine insécable")
+
+INK = colors.HexColor("#1f2933")
+MUTED = colors.HexColor("#52606d")
+RULE = colors.HexColor("#9aa5b1")
+SHADE = colors.HexColor("#e4e7eb")
+ACCENT = colors.HexColor("#0b4f8a")
+
+# --- fonts ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fonts:
+    regular: str
+    bold: str
+    italic: str
+    is_unicode: bool  # False: Helvetica, WinAnsi only
+
+
+def _memoise_fp_str() -> None:
+    """Without reportlab's optional C accelerator (the ``rl_accel`` package), formatting numbers
+    for the PDF operators (``fp_str``) is a quarter of the time of a large register. It is a pure
+    function called again and again with the same few values (font sizes, column positions,
+    leading), so a cache in front of it gives the same bytes, faster."""
+    from reportlab.lib import rl_accel  # noqa: PLC0415
+    from reportlab.pdfgen import canvas, pathobject, textobject  # noqa: PLC0415
+
+    original = rl_accel.fp_str
+    if getattr(original, "__name__", "") != "_py_fp_str":
+        return  # the C accelerator is installed
+    cached = lru_cache(maxsize=1 << 16)(original)
+
+    def fp_str(*args: Any) -> str:
+        try:
+            return str(cached(*args))
+        except TypeError:  # a list argument (unhashable)
+            return str(original(*args))
+
+    for module in (canvas, pathobject, textobject):
+        module.fp_str = fp_str  # type: ignore[attr-defined]
+
+
+@cache
+def fonts() -> Fonts:
+    """Register DejaVu Sans once per process; Helvetica when the files are missing."""
+    _memoise_fp_str()
+    files = {
+        "EgideSans": FONT_DIR / "DejaVuSans.ttf",
+        "EgideSans-Bold": FONT_DIR / "DejaVuSans-Bold.ttf",
+        "EgideSans-Oblique": FONT_DIR / "DejaVuSans-Oblique.ttf",
+    }
+    if not all(path.is_file() for path in files.values()):
+        return Fonts("Helvetica", "Helvetica-Bold", "Helvetica-Oblique", is_unicode=False)
+    for name, path in files.items():
+        pdfmetrics.registerFont(TTFont(name, str(path)))
+    pdfmetrics.registerFontFamily(
+        "EgideSans",
+        normal="EgideSans",
+        bold="EgideSans-Bold",
+        italic="EgideSans-Oblique",
+        boldItalic="EgideSans-Bold",
+    )
+    return Fonts("EgideSans", "EgideSans-Bold", "EgideSans-Oblique", is_unicode=True)
+
+
+def printable(text: str) -> str:
+    """``text`` restricted to what the active font can print (only matters for Helvetica)."""
+    if fonts().is_unicode:
+        return text
+    text = text.replace(NNBSP, NBSP).replace("\u2019", "'")
+    return text.encode("cp1252", "replace").decode("cp1252")
+
+
+# --- French typography ----------------------------------------------------------------------------
+
+_BEFORE_COLON = re.compile(r"[ \u00a0\u202f]+:")
+_BEFORE_TALL = re.compile(r"[ \u00a0\u202f]+([;!?])")
+_BEFORE_CLOSING = re.compile(r"[ \u00a0\u202f]+»")
+_AFTER_OPENING = re.compile(r"«[ \u00a0\u202f]+")
+MONTHS_FR = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+def typo(text: str | None) -> str:
+    """French spacing: no-break space before « : », narrow no-break space before « ; ! ? » and
+    inside guillemets. Only spaces already typed are made unbreakable (none is added, so that
+    ``https://`` or ``10:30`` stay as they are)."""
+    if not text:
+        return ""
+    text = _BEFORE_COLON.sub(NBSP + ":", text)
+    text = _BEFORE_TALL.sub(NNBSP + r"\1", text)
+    text = _BEFORE_CLOSING.sub(NNBSP + "»", text)
+    return _AFTER_OPENING.sub("«" + NNBSP, text)
+
+
+def quote(text: str) -> str:
+    """« text » with narrow no-break spaces."""
+    return f"«{NNBSP}{text}{NNBSP}»"
+
+
+def fr_date(value: date | None, empty: str = "—") -> str:
+    """``24 novembre 2026``, ``1er mai 2026``."""
+    if value is None:
+        return empty
+    if isinstance(value, datetime):
+        value = value.astimezone(PARIS).date() if value.tzinfo else value.date()
+    day = "1er" if value.day == 1 else str(value.day)
+    return f"{day}{NBSP}{MONTHS_FR[value.month - 1]} {value.year}"
+
+
+def paris(value: datetime) -> datetime:
+    """A UTC (or naive UTC) datetime in Paris time."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo("UTC"))
+    return value.astimezone(PARIS)
+
+
+def fr_datetime(value: datetime | None, empty: str = "—") -> str:
+    """``24 novembre 2026 à 14 h 05`` (Paris time)."""
+    if value is None:
+        return empty
+    local = paris(value)
+    return _("%(date)s à %(time)s", date=fr_date(local.date()), time=f"{local.hour}{NBSP}h{NBSP}{local:%M}")
+
+
+def yes_no(value: bool) -> str:
+    return _("oui") if value else _("non")
+
+
+def text_or_dash(value: Any) -> str:
+    return "—" if value in (None, "") else str(value)
+
+
+# --- styles ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Styles:
+    body: ParagraphStyle
+    small: ParagraphStyle
+    muted: ParagraphStyle
+    cell: ParagraphStyle
+    cell_bold: ParagraphStyle
+    head: ParagraphStyle
+    title: ParagraphStyle
+    subtitle: ParagraphStyle
+    h1: ParagraphStyle
+    h2: ParagraphStyle
+    h3: ParagraphStyle
+    cover_title: ParagraphStyle
+    cover_org: ParagraphStyle
+
+
+@cache
+def styles() -> Styles:
+    f = fonts()
+    body = ParagraphStyle("body", fontName=f.regular, fontSize=9, leading=11.5, textColor=INK)
+    cell = ParagraphStyle("cell", parent=body, fontSize=8, leading=10)
+    return Styles(
+        body=body,
+        small=ParagraphStyle("small", parent=body, fontSize=8, leading=10),
+        muted=ParagraphStyle("muted", parent=body, fontSize=8, leading=10, textColor=MUTED),
+        cell=cell,
+        cell_bold=ParagraphStyle("cell_bold", parent=cell, fontName=f.bold),
+        head=ParagraphStyle("head", parent=cell, fontName=f.bold, textColor=colors.white),
+        title=ParagraphStyle("title", parent=body, fontName=f.bold, fontSize=16, leading=20, spaceAfter=6),
+        subtitle=ParagraphStyle("subtitle", parent=body, fontSize=10, leading=13, textColor=MUTED),
+        h1=ParagraphStyle(
+            "h1",
+            parent=body,
+            fontName=f.bold,
+            fontSize=13,
+            leading=16,
+            spaceBefore=4,
+            spaceAfter=4,
+            textColor=ACCENT,
+        ),
+        h2=ParagraphStyle(
+            "h2", parent=body, fontName=f.bold, fontSize=10, leading=13, spaceBefore=8, spaceAfter=3
+        ),
+        h3=ParagraphStyle(
+            "h3", parent=body, fontName=f.bold, fontSize=9, leading=11.5, spaceBefore=5, spaceAfter=2
+        ),
+        cover_title=ParagraphStyle(
+            "cover_title",
+            parent=body,
+            fontName=f.bold,
+            fontSize=20,
+            leading=25,
+            alignment=TA_CENTER,
+            textColor=ACCENT,
+            spaceAfter=8,
+        ),
+        cover_org=ParagraphStyle(
+            "cover_org",
+            parent=body,
+            fontName=f.bold,
+            fontSize=15,
+            leading=19,
+            alignment=TA_CENTER,
+            spaceAfter=4,
+        ),
+    )
+
+
+# --- paragraphs -----------------------------------------------------------------------------------
+
+
+def markup(text: Any) -> str:
+    """User text → safe Paragraph markup: escaped, French spacing, line breaks kept.
+
+    reportlab's Paragraph breaks lines at a narrow no-break space (it counts U+202F as white
+    space), so inside paragraphs it becomes a plain no-break space, which it never breaks at.
+    """
+    value = printable(typo(str(text))).replace(NNBSP, NBSP)
+    value = escape(value)
+    return "<br/>".join(value.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+
+
+def para(text: Any, style: ParagraphStyle | None = None) -> Paragraph:
+    """A paragraph of user (or translated) text; ``None`` and "" print as a dash."""
+    return Paragraph(markup(text_or_dash(text)), style or styles().body)
+
+
+def rich(fragments: Iterable[tuple[str, Any]], style: ParagraphStyle | None = None) -> Paragraph:
+    """A paragraph built from (tag, text) pairs, e.g. ``[("b", label), ("", value)]``; text escaped."""
+    parts = []
+    for tag, text in fragments:
+        value = markup(text)
+        parts.append(f"<{tag}>{value}</{tag}>" if tag else value)
+    return Paragraph("".join(parts), style or styles().body)
+
+
+def bullets(items: Sequence[Any]) -> str:
+    """A compact list for a table cell, one "• item" per line ("—" when empty)."""
+    return "\n".join(f"• {item}" for item in items) if items else "—"
+
+
+# --- tables ---------------------------------------------------------------------------------------
+
+CELL_SIZE, CELL_LEADING = 8, 10
+PADDING = 3
+# Few commands: each one is applied cell by cell when a table is built (top and bottom padding
+# keep reportlab's default of 3 points).
+GRID = [
+    # An outer box and horizontal rules: half the line segments of a full grid.
+    ("BOX", (0, 0), (-1, -1), 0.5, RULE),
+    ("LINEBELOW", (0, 0), (-1, -2), 0.3, RULE),
+    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ("LEFTPADDING", (0, 0), (-1, -1), PADDING),
+    ("RIGHTPADDING", (0, 0), (-1, -1), PADDING),
+]
+
+
+class FastTable(Table):
+    """A Table that draws a plain-text cell as one PDF text object rather than one per line
+    (reportlab's ``drawString`` also measures every line, which left-aligned text never needs)."""
+
+    def _drawCell(self, cellval: Any, cellstyle: Any, pos: Any, size: Any) -> None:  # noqa: N802 — reportlab's
+        if not (
+            isinstance(cellval, str)
+            and cellstyle.alignment == "LEFT"
+            and cellstyle.valign == "TOP"
+            and not (cellstyle.direction or cellstyle.shaping or cellstyle.href or cellstyle.destination)
+        ):
+            super()._drawCell(cellval, cellstyle, pos, size)
+            return
+        canv = self.canv
+        cur = self._curcellstyle
+        if cur is not cellstyle:
+            if cur is None or cellstyle.color != cur.color:
+                canv.setFillColor(cellstyle.color)
+            if (
+                cur is None
+                or cellstyle.fontname != cur.fontname
+                or cellstyle.fontsize != cur.fontsize
+                or cellstyle.leading != cur.leading
+            ):
+                canv.setFont(cellstyle.fontname, cellstyle.fontsize, cellstyle.leading)
+            self._curcellstyle = cellstyle
+        colpos, rowpos = pos
+        _colwidth, rowheight = size
+        text = canv.beginText(
+            colpos + cellstyle.leftPadding, rowpos + rowheight - cellstyle.topPadding - cellstyle.fontsize
+        )
+        for value in cellval.split("\n"):
+            text.textLine(value)
+        canv.drawText(text)
+
+
+@lru_cache(maxsize=8192)
+def _word_width(word: str, font: str, size: float) -> float:
+    return pdfmetrics.stringWidth(word, font, size)
+
+
+def _cut(word: str, font: str, size: float, width: float) -> list[str]:
+    """A word wider than the column (a URL, a reference without spaces) cut into pieces."""
+    pieces, piece = [], ""
+    for char in word:
+        if piece and _word_width(piece + char, font, size) > width:
+            pieces.append(piece)
+            piece = char
+        else:
+            piece += char
+    return [*pieces, piece]
+
+
+def wrap_plain(text: str, font: str, width: float, size: float = CELL_SIZE) -> str:
+    """``text`` broken into lines of at most ``width`` points, at plain spaces only (no-break
+    spaces glue); words wider than a line are cut.
+
+    Table cells are drawn as such plain strings rather than Paragraphs: no markup parser (so
+    nothing to escape), word widths cached, and reportlab still splits a tall row across pages.
+    This is what keeps a 500-fiche register within a few seconds.
+    """
+    space = _word_width(" ", font, size)
+    lines: list[str] = []
+    for raw in text.split("\n"):
+        line, line_width = "", 0.0
+        words = raw.split(" ")
+        i = 0
+        while i < len(words):
+            word = words[i]
+            i += 1
+            if not word:
+                continue
+            w = _word_width(word, font, size)
+            if w > width:
+                pieces = _cut(word, font, size, width)
+                words[i:i] = pieces[1:]
+                word = pieces[0]
+                w = _word_width(word, font, size)
+            if line and line_width + space + w <= width:
+                line, line_width = f"{line} {word}", line_width + space + w
+            elif line:
+                lines.append(line)
+                line, line_width = word, w
+            else:
+                line, line_width = word, w
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def plain(text: Any) -> str:
+    """User or translated text as printed in a plain cell: dash when empty, French spacing."""
+    value = text_or_dash(text).replace("\r\n", "\n").replace("\r", "\n")
+    return printable(typo(value))
+
+
+@lru_cache(maxsize=16384)
+def _plain_cell(text: str, font: str, width: float) -> str:
+    return wrap_plain(plain(text), font, width - 2 * PADDING)
+
+
+def cell(value: Any, width: float, *, bold: bool = False) -> Any:
+    """A table cell of ``width`` points: a flowable as it is, anything else as wrapped plain text."""
+    if isinstance(value, Flowable):
+        return value
+    f = fonts()
+    return _plain_cell(text_or_dash(value), f.bold if bold else f.regular, width)
+
+
+def data_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    widths: Sequence[float],
+    *,
+    empty: str | None = None,
+) -> Flowable:
+    """A table with a repeated header row; cells are text or flowables. Rows split across pages,
+    and so does a single tall row (``splitInRow``)."""
+    st = styles()
+    f = fonts()
+    if not rows:
+        return para(empty or _("Aucun élément."), st.muted)
+    total = sum(widths)
+    col_widths = [CONTENT_WIDTH * w / total for w in widths]
+    data = [[cell(h, w, bold=True) for h, w in zip(headers, col_widths, strict=True)]]
+    data.extend([cell(v, w) for v, w in zip(row, col_widths, strict=True)] for row in rows)
+    table = FastTable(data, colWidths=col_widths, repeatRows=1, splitByRow=1, splitInRow=1, hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                *GRID,
+                ("FONT", (0, 1), (-1, -1), f.regular, CELL_SIZE, CELL_LEADING),
+                ("FONT", (0, 0), (-1, 0), f.bold, CELL_SIZE, CELL_LEADING),
+                ("BACKGROUND", (0, 0), (-1, 0), SHADE),
+            ]
+        )
+    )
+    return table
+
+
+def field_table(rows: Sequence[tuple[str, Any]], label_width: float = 0.3) -> Flowable:
+    """Label → value rows (the fields of a fiche); labels shaded, values wrap and may split."""
+    f = fonts()
+    widths = [CONTENT_WIDTH * label_width, CONTENT_WIDTH * (1 - label_width)]
+    data = [[cell(label, widths[0], bold=True), cell(value, widths[1])] for label, value in rows]
+    table = FastTable(data, colWidths=widths, splitByRow=1, splitInRow=1, hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                *GRID,
+                ("FONT", (1, 0), (1, -1), f.regular, CELL_SIZE, CELL_LEADING),
+                ("FONT", (0, 0), (0, -1), f.bold, CELL_SIZE, CELL_LEADING),
+                ("BACKGROUND", (0, 0), (0, -1), SHADE),
+            ]
+        )
+    )
+    return table
+
+
+class TextLines(Flowable):
+    """Short text (a heading, a title) drawn as plain lines: much cheaper than a Paragraph, which
+    matters with thousands of headings in a large register."""
+
+    def __init__(self, lines: list[str], font: str, size: float, leading: float, colour: Any,
+                 space_before: float = 0, space_after: float = 0) -> None:  # fmt: skip
+        super().__init__()
+        self.lines, self.font, self.size, self.leading, self.colour = lines, font, size, leading, colour
+        self.spaceBefore, self.spaceAfter = space_before, space_after
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        return avail_width, self.leading * len(self.lines)
+
+    def draw(self) -> None:
+        self.canv.setFont(self.font, self.size)
+        self.canv.setFillColor(self.colour)
+        y = self.leading * len(self.lines) - self.size
+        for line in self.lines:
+            self.canv.drawString(0, y, line)
+            y -= self.leading
+
+
+def line(text: Any, style: ParagraphStyle) -> Flowable:
+    """Short ``text`` (a heading) in ``style``: left-aligned plain lines, one font."""
+    wrapped = wrap_plain(plain(text), style.fontName, CONTENT_WIDTH, style.fontSize)
+    return TextLines(
+        wrapped.split("\n"), style.fontName, style.fontSize, style.leading, style.textColor,
+        style.spaceBefore, style.spaceAfter,
+    )  # fmt: skip
+
+
+def heading(text: str, style: ParagraphStyle, *, keep: float = 40 * mm) -> list[Flowable]:
+    """A heading that never ends a page alone."""
+    return [CondPageBreak(keep), line(text, style)]
+
+
+def keep(*flowables: Flowable) -> KeepTogether:
+    return KeepTogether(list(flowables))
+
+
+# --- cover page -----------------------------------------------------------------------------------
+
+
+def cover_page(
+    title: str, organisation: str, rows: Sequence[tuple[str, Any]], notes: Sequence[str] = ()
+) -> list[Flowable]:
+    """Title, organisation, a table of facts, notes; then a page break."""
+    st = styles()
+    story: list[Flowable] = [
+        Spacer(1, 35 * mm),
+        para(title, st.cover_title),
+        Spacer(1, 6 * mm),
+        para(organisation, st.cover_org),
+        Spacer(1, 14 * mm),
+        field_table(rows, label_width=0.38),
+    ]
+    for note in notes:
+        story += [Spacer(1, 4 * mm), para(note, st.muted)]
+    story.append(PageBreak())
+    return story
+
+
+# --- canvas and build -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DocInfo:
+    title: str
+    subject: str
+    author: str  # the organisation
+    generated_at: datetime
+    running_title: str = ""  # printed at the top of every page but the first
+
+
+def _numbered_canvas(info: DocInfo) -> type[Canvas]:
+    f = fonts()
+    footer_left = printable(
+        _(
+            "%(org)s — généré le %(when)s (heure de Paris)",
+            org=info.author,
+            when=fr_datetime(info.generated_at),
+        )
+    )
+    running = printable(info.running_title)
+
+    class NumberedCanvas(Canvas):
+        """Keeps each page's state so that the total is known when the footer is drawn."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict[str, Any]] = []
+
+        def showPage(self) -> None:  # noqa: N802 — reportlab API
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            total = len(self._pages)
+            for state in self._pages:
+                self.__dict__.update(state)
+                self._decorate(total)
+                super().showPage()
+            super().save()
+
+        def _decorate(self, total: int) -> None:
+            number = self._pageNumber
+            self.saveState()
+            self.setStrokeColor(RULE)
+            self.setLineWidth(0.4)
+            self.line(MARGIN, MARGIN - 4 * mm, PAGE_WIDTH - MARGIN, MARGIN - 4 * mm)
+            self.setFillColor(MUTED)
+            self.setFont(f.regular, 7.5)
+            self.drawString(MARGIN, MARGIN - 8 * mm, footer_left[:140])
+            self.drawRightString(
+                PAGE_WIDTH - MARGIN, MARGIN - 8 * mm, _("page %(n)d / %(total)d", n=number, total=total)
+            )
+            if running and number > 1:
+                self.drawString(MARGIN, PAGE_HEIGHT - MARGIN + 5 * mm, running[:150])
+                self.line(
+                    MARGIN,
+                    PAGE_HEIGHT - MARGIN + 3.5 * mm,
+                    PAGE_WIDTH - MARGIN,
+                    PAGE_HEIGHT - MARGIN + 3.5 * mm,
+                )
+            self.restoreState()
+
+    return NumberedCanvas
+
+
+def build(story: list[Flowable], info: DocInfo) -> bytes:
+    """Lay out ``story`` on A4 pages and return the PDF bytes."""
+    fonts()
+    # Binary (Flate only) streams: smaller and faster than reportlab's default ASCII85 wrapping.
+    rl_config.useA85 = 0
+    buffer = io.BytesIO()
+    doc = BaseDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN,
+        title=printable(info.title),
+        subject=printable(info.subject),
+        author=printable(info.author),
+        creator="Égide",
+        producer="Égide (reportlab)",
+        lang="fr-FR",
+        invariant=1,
+    )
+    frame = Frame(
+        MARGIN, MARGIN, CONTENT_WIDTH, PAGE_HEIGHT - 2 * MARGIN, id="body", leftPadding=0, rightPadding=0
+    )
+    doc.addPageTemplates([PageTemplate(id="page", frames=[frame])])
+    doc.build(story, canvasmaker=_numbered_canvas(info))
+    return _fix_id(buffer.getvalue(), info)
+
+
+_ID_RE = re.compile(rb"/ID\s*\n?\[<[0-9a-fA-F]*><[0-9a-fA-F]*>\]")
+
+
+def _fix_id(pdf: bytes, info: DocInfo) -> bytes:
+    """Replace reportlab's document ID by one derived from the title and the generation time
+    (same length, so the cross-reference offsets stay valid)."""
+    match = _ID_RE.search(pdf)
+    if match is None:
+        return pdf
+    seed = f"{info.title}|{info.author}|{info.generated_at.isoformat()}".encode()
+    digest = hashlib.md5(seed, usedforsecurity=False).hexdigest().upper().encode()
+    old = match.group(0)
+    new = re.sub(rb"<[0-9a-fA-F]*>", b"<" + digest + b">", old)
+    if len(new) != len(old):
+        return pdf
+    return pdf[: match.start()] + new + pdf[match.end() :]
+
+
+def table_of(
+    items: Sequence[Any], columns: Sequence[tuple[str, float, Callable[[Any], Any]]], empty: str
+) -> Flowable:
+    """``data_table`` from items and (header, width, getter) column specs."""
+    return data_table(
+        [header for header, _w, _g in columns],
+        [[getter(item) for _h, _w, getter in columns] for item in items],
+        [width for _h, width, _g in columns],
+        empty=empty,
+    )

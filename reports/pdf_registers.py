@@ -1,0 +1,437 @@
+"""PDF documents of the RGPD registers: the organisation's register (Art. 30.1), a single fiche and
+the syndicate's processor register (Art. 30.2). Input: the frozen dataclasses of
+:mod:`reports.registers`; output: PDF bytes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+from reportlab.platypus import Flowable, PageBreak, Spacer
+
+from registers.services.activities import FIELD_LABELS
+from reports import pdf
+from reports.pdf import fr_date, fr_datetime, para, quote, yes_no
+from reports.registers import (
+    ActivityDoc,
+    ControllerDoc,
+    OrgHeader,
+    ProcessorDoc,
+    RegisterDoc,
+    SingleActivityDoc,
+    TransferRow,
+)
+
+mm = pdf.mm
+
+
+def texts() -> dict[str, str]:
+    """Every fixed string of a fiche section, translated once per document (a 500-fiche register
+    would otherwise ask gettext for each of them 500 times)."""
+    return {
+        **{name: str(text) for name, text in FIELD_LABELS.items()},
+        "yes": _("oui"),
+        "no": _("non"),
+        "none_f": _("Aucune"),
+        "none_m": _("Aucun"),
+        "model": _("Modèle du syndicat, hérité par les adhérents abonnés à l'application."),
+        "created": _("Fiche créée le"),
+        "updated": _("Dernière mise à jour"),
+        "completeness": _("Complétude"),
+        "inheritance": _("Héritage"),
+        "controllers": _("Responsables du traitement"),
+        "purposes": _("Finalités et base légale"),
+        "subjects": _("Personnes concernées"),
+        "category": _("Catégorie"),
+        "details": _("Précisions"),
+        "active": _("Base active"),
+        "intermediate": _("Archivage intermédiaire"),
+        "final": _("Sort final"),
+        "no_category": _("Aucune catégorie de données renseignée."),
+        "has_sensitive": _("Données sensibles traitées"),
+        "type": _("Type"),
+        "name": _("Nom"),
+        "linked_org": _("Organisation liée"),
+        "no_recipient": _("Aucun destinataire renseigné."),
+        "recipient": _("Destinataire"),
+        "country": _("Pays"),
+        "safeguard": _("Garantie"),
+        "documentation": _("Documentation"),
+        "no_transfer": _("Aucun transfert hors de l'Union européenne."),
+        "measure": _("Mesure"),
+        "no_measure": _("Aucune mesure de sécurité renseignée."),
+        "dpia": _("Analyse d'impact (AIPD)"),
+        "dpia_required": _("AIPD requise"),
+        "dpia_not_required": _("AIPD non requise en principe"),
+        "verdict": _("Verdict"),
+    }
+
+
+def _percent(value: int) -> str:
+    return f"{value}{pdf.NBSP}%"
+
+
+# --- one fiche ------------------------------------------------------------------------------------
+
+
+def _inheritance_text(a: ActivityDoc) -> str | None:
+    if a.inheritance is None:
+        return None
+    inh = a.inheritance
+    text = _(
+        "Hérité du modèle %(ref)s %(name)s (%(syndicate)s).",
+        ref=inh.model_reference,
+        name=quote(inh.model_name),
+        syndicate=inh.syndicate,
+    )
+    if inh.overridden:
+        text += " " + _("Champs modifiés localement : %(fields)s.", fields=", ".join(inh.overridden))
+    else:
+        text += " " + _("Aucun champ modifié localement.")
+    if inh.has_model_update:
+        text += " " + _("Le modèle a changé depuis : modification en attente de décision.")
+    return text
+
+
+def _completeness_text(a: ActivityDoc) -> str:
+    if not a.missing:
+        return _percent(a.completeness)
+    return _("%(score)s — manque : %(missing)s", score=_percent(a.completeness), missing=", ".join(a.missing))
+
+
+def _transfers_table(rows: tuple[TransferRow, ...], t: dict[str, str]) -> Flowable:
+    return pdf.table_of(
+        rows,
+        [
+            (t["recipient"], 3, lambda r: r.recipient),
+            (t["country"], 2, lambda r: r.country),
+            (t["safeguard"], 3, lambda r: r.safeguard),
+            (t["documentation"], 4, lambda r: r.documentation),
+        ],
+        t["no_transfer"],
+    )
+
+
+def activity_section(a: ActivityDoc, t: dict[str, str] | None = None) -> list[Flowable]:
+    """Every field of a fiche, in the order of the CNIL register model."""
+    t = t or texts()
+    st = pdf.styles()
+    yes_no = {True: t["yes"], False: t["no"]}
+    story: list[Flowable] = [pdf.line(f"{a.reference} — {a.name}", st.h1)]
+    if a.is_model:
+        story.append(para(t["model"], st.muted))
+
+    identity: list[tuple[str, Any]] = [
+        (t["reference"], a.reference),
+        (t["name"], a.name),
+        (t["status"], a.status),
+        (t["next_review_on"], fr_date(a.next_review_on)),
+        (t["application_ids"], pdf.bullets(a.applications)),
+        (t["created"], fr_datetime(a.created_at)),
+        (t["updated"], fr_datetime(a.updated_at)),
+        (t["completeness"], _completeness_text(a)),
+    ]
+    inherited = _inheritance_text(a)
+    if inherited:
+        identity.append((t["inheritance"], inherited))
+    story.append(pdf.field_table(identity))
+
+    story += pdf.heading(t["controllers"], st.h2, keep=25 * mm)
+    story.append(
+        pdf.field_table(
+            [(t["joint_controllers"], a.joint_controllers), (t["representative"], a.representative)]
+        )
+    )
+
+    story += pdf.heading(t["purposes"], st.h2, keep=25 * mm)
+    story.append(
+        pdf.field_table(
+            [
+                (t["purpose"], a.purpose),
+                (t["sub_purposes"], pdf.bullets(a.sub_purposes)),
+                (t["legal_basis"], a.legal_basis),
+                (t["legal_basis_text"], a.legal_basis_text),
+            ]
+        )
+    )
+
+    story += pdf.heading(t["subjects"], st.h2, keep=25 * mm)
+    story.append(
+        pdf.field_table(
+            [
+                (t["data_subjects"], pdf.bullets(a.data_subjects)),
+                (t["data_subjects_other"], a.data_subjects_other),
+            ]
+        )
+    )
+
+    story += pdf.heading(t["data_categories"], st.h2, keep=30 * mm)
+    story.append(
+        pdf.table_of(
+            a.data_categories,
+            [
+                (t["category"], 3, lambda c: c.category),
+                (t["details"], 3, lambda c: c.details),
+                (t["active"], 2, lambda c: c.active),
+                (t["intermediate"], 2, lambda c: c.intermediate),
+                (t["final"], 2, lambda c: c.final),
+            ],
+            t["no_category"],
+        )
+    )
+
+    story += pdf.heading(t["sensitive_data"], st.h2, keep=25 * mm)
+    story.append(
+        pdf.field_table(
+            [
+                (t["has_sensitive"], yes_no[a.has_sensitive_data]),
+                (t["sensitive_data"], pdf.bullets(a.sensitive_data) if a.sensitive_data else t["none_f"]),
+                (t["art9_exception"], a.art9_exception),
+                (t["sensitive_details"], a.sensitive_details),
+            ]
+        )
+    )
+
+    story += pdf.heading(t["recipients"], st.h2, keep=25 * mm)
+    story.append(
+        pdf.table_of(
+            a.recipients,
+            [
+                (t["type"], 3, lambda r: r.type),
+                (t["name"], 4, lambda r: r.name),
+                (t["linked_org"], 4, lambda r: r.organisation),
+            ],
+            t["no_recipient"],
+        )
+    )
+
+    story += pdf.heading(t["transfers"], st.h2, keep=25 * mm)
+    story.append(_transfers_table(a.transfers, t))
+
+    story += pdf.heading(t["security_measures"], st.h2, keep=25 * mm)
+    story.append(
+        pdf.table_of(
+            a.security_measures,
+            [(t["measure"], 4, lambda m: m.measure), (t["details"], 7, lambda m: m.details)],
+            t["no_measure"],
+        )
+    )
+
+    story += pdf.heading(t["dpia"], st.h2, keep=30 * mm)
+    verdict = t["dpia_required"] if a.dpia_required else t["dpia_not_required"]
+    story.append(
+        pdf.field_table(
+            [
+                (t["dpia_criteria"], pdf.bullets(a.dpia_criteria) if a.dpia_criteria else t["none_m"]),
+                (t["dpia_cnil_required"], a.dpia_cnil_required),
+                (t["dpia_cnil_exempt"], a.dpia_cnil_exempt),
+                (t["verdict"], "\n".join((verdict, *a.dpia_reasons))),
+                (t["dpia_justification"], a.dpia_justification),
+                (t["dpia_status"], a.dpia_status),
+                (t["dpia_done_on"], fr_date(a.dpia_done_on)),
+            ]
+        )
+    )
+    return story
+
+
+# --- the register (Art. 30.1) ---------------------------------------------------------------------
+
+
+def _org_rows(org: OrgHeader) -> list[tuple[str, Any]]:
+    rows: list[tuple[str, Any]] = [
+        (_("Responsable du traitement"), org.name),
+        (_("SIREN"), org.siren),
+        (_("Adresse"), org.address),
+    ]
+    if org.head:
+        rows.append((_("Représentant légal"), org.head))
+    rows += [
+        (_("Délégué à la protection des données"), org.dpo_name),
+        (_("Coordonnées du DPO"), org.dpo_contact),
+        (_("Numéro de désignation CNIL du DPO"), org.cnil_dpo_number),
+    ]
+    if org.syndicate:
+        rows.append((_("Syndicat informatique"), org.syndicate))
+    return rows
+
+
+def _summary(doc: RegisterDoc) -> list[Flowable]:
+    st = pdf.styles()
+    return [
+        pdf.line(_("Synthèse des fiches"), st.h1),
+        pdf.table_of(
+            doc.activities,
+            [
+                (_("Référence"), 1.9, lambda a: a.reference),
+                (_("Nom du traitement"), 4.7, lambda a: a.name),
+                (_("Statut"), 1.8, lambda a: a.status),
+                (_("Base légale"), 3.3, lambda a: a.legal_basis),
+                (_("Données sensibles"), 2.0, lambda a: yes_no(a.has_sensitive_data)),
+                (_("AIPD requise"), 1.6, lambda a: yes_no(a.dpia_required)),
+                (_("Complétude"), 2.4, lambda a: _percent(a.completeness)),
+            ],
+            _("Ce registre ne contient aucune fiche."),
+        ),
+    ]
+
+
+def register_pdf(doc: RegisterDoc) -> bytes:
+    org = doc.organisation
+    title = _("Registre des activités de traitement — article 30.1 du RGPD")
+    count = len(doc.activities)
+    facts = [
+        *_org_rows(org),
+        (_("Date de génération"), fr_datetime(doc.generated_at)),
+        (_("Nombre de fiches"), str(count)),
+        (_("Complétude moyenne"), _percent(doc.average_completeness)),
+    ]
+    notes = [
+        _(
+            "Les fiches archivées ne figurent pas dans ce registre (%(n)d fiche(s) archivée(s)).",
+            n=doc.archived_count,
+        ),
+        _(
+            "Document généré par Égide. Son empreinte SHA-256 est affichée sur la page de "
+            "téléchargement et consignée dans le journal de l'organisation."
+        ),
+    ]
+    story = pdf.cover_page(title, org.name, facts, notes)
+    story += _summary(doc)
+    t = texts()
+    for activity in doc.activities:
+        story.append(PageBreak())
+        story += activity_section(activity, t)
+    info = pdf.DocInfo(
+        title=f"{title} — {org.name}",
+        subject=_("Registre RGPD de %(org)s : %(n)d fiche(s)", org=org.name, n=count),
+        author=org.name,
+        generated_at=doc.generated_at,
+        running_title=f"{org.name} — {_('Registre des activités de traitement')}",
+    )
+    return pdf.build(story, info)
+
+
+# --- a single fiche -------------------------------------------------------------------------------
+
+
+def activity_pdf(doc: SingleActivityDoc) -> bytes:
+    st = pdf.styles()
+    org, a = doc.organisation, doc.activity
+    story: list[Flowable] = [
+        para(_("Fiche de traitement — extrait du registre (article 30.1 du RGPD)"), st.title),
+        para(
+            _("%(org)s — généré le %(when)s", org=org.name, when=fr_datetime(doc.generated_at)), st.subtitle
+        ),
+        Spacer(1, 3 * mm),
+        pdf.field_table(_org_rows(org)),
+        Spacer(1, 4 * mm),
+        *activity_section(a),
+    ]
+    info = pdf.DocInfo(
+        title=_("Fiche %(ref)s — %(name)s", ref=a.reference, name=a.name),
+        subject=_("Fiche de traitement du registre RGPD de %(org)s", org=org.name),
+        author=org.name,
+        generated_at=doc.generated_at,
+        running_title=f"{org.name} — {a.reference} — {a.name}",
+    )
+    return pdf.build(story, info)
+
+
+# --- the processor register (Art. 30.2) -----------------------------------------------------------
+
+
+def controller_section(c: ControllerDoc) -> list[Flowable]:
+    st = pdf.styles()
+    story: list[Flowable] = [
+        pdf.line(c.name, st.h1),
+        pdf.field_table(
+            [
+                (_("Responsable du traitement"), c.name),
+                (_("SIREN"), c.siren),
+                (_("Adresse"), c.address),
+                (_("Délégué à la protection des données"), c.dpo),
+            ]
+        ),
+    ]
+    story += pdf.heading(_("Catégories de traitements effectués pour son compte"), st.h2, keep=30 * mm)
+    story.append(
+        pdf.table_of(
+            c.processings,
+            [
+                (
+                    _("Application"),
+                    3,
+                    lambda p: pdf.rich(
+                        [("b", p.application), ("", "\n" + ", ".join(x for x in (p.hosting, p.editor) if x))],
+                        st.cell,
+                    ),
+                ),
+                (
+                    _("Traitement"),
+                    3,
+                    lambda p: f"{p.model_reference} — {p.name}" if p.model_reference else p.name,
+                ),
+                (_("Finalité"), 4, lambda p: p.purpose),
+                (_("Catégories de données"), 4, lambda p: pdf.bullets(p.data_categories)),
+                (_("Données sensibles"), 1.6, lambda p: yes_no(p.has_sensitive_data)),
+            ],
+            _("Aucun traitement."),
+        )
+    )
+    story += pdf.heading(_("Transferts hors de l'Union européenne"), st.h2, keep=25 * mm)
+    story.append(_transfers_table(c.transfers, texts()))
+    story += pdf.heading(_("Mesures de sécurité techniques et organisationnelles"), st.h2, keep=20 * mm)
+    story.append(
+        para(pdf.bullets(c.security_measures), st.small)
+        if c.security_measures
+        else para(_("Aucune mesure décrite dans les modèles des applications."), st.muted)
+    )
+    story += pdf.heading(_("Sous-traitants ultérieurs (éditeurs hébergeant en SaaS)"), st.h2, keep=20 * mm)
+    story.append(
+        para(pdf.bullets(c.sub_processors), st.small)
+        if c.sub_processors
+        else para(_("Aucun sous-traitant ultérieur."), st.muted)
+    )
+    return story
+
+
+def processor_register_pdf(doc: ProcessorDoc) -> bytes:
+    org = doc.syndicate
+    title = _("Registre des activités de traitement du sous-traitant — article 30.2 du RGPD")
+    facts = [
+        (_("Sous-traitant"), org.name),
+        (_("SIREN"), org.siren),
+        (_("Adresse"), org.address),
+        (_("Délégué à la protection des données"), org.dpo_name),
+        (_("Coordonnées du DPO"), org.dpo_contact),
+        (_("Numéro de désignation CNIL du DPO"), org.cnil_dpo_number),
+        (_("Date de génération"), fr_datetime(doc.generated_at)),
+        (_("Responsables de traitement servis"), str(len(doc.controllers))),
+    ]
+    notes = [
+        _(
+            "Établi à partir du catalogue des applications et des abonnements en cours des adhérents : "
+            "pour chaque responsable de traitement, les traitements décrits par les modèles du syndicat "
+            "sur les applications qu'il utilise."
+        )
+    ]
+    story = pdf.cover_page(title, org.name, facts, notes)
+    if not doc.controllers:
+        story.append(para(_("Aucun responsable de traitement servi à ce jour."), pdf.styles().body))
+    for i, controller in enumerate(doc.controllers):
+        if i:
+            story.append(PageBreak())
+        story += controller_section(controller)
+    info = pdf.DocInfo(
+        title=f"{title} — {org.name}",
+        subject=_(
+            "Registre de sous-traitant de %(org)s : %(n)d responsable(s) de traitement",
+            org=org.name,
+            n=len(doc.controllers),
+        ),
+        author=org.name,
+        generated_at=doc.generated_at,
+        running_title=f"{org.name} — {_('Registre du sous-traitant')}",
+    )
+    return pdf.build(story, info)
