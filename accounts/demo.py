@@ -25,7 +25,22 @@ DEMO_TOTP_SECRET = "EGIDEDEMOEGIDEDEMOEGIDEDEMOSIIM"  # noqa: S105 — published
 DEMO_USERS: list[tuple[str, str, list[tuple[str, Role]], str]] = [
     ("admin@egide.example.org", "Camille Admin", [("SIIM94", Role.ADMIN)], "administrateur de la plateforme"),
     ("rssi@siim94.example.org", "Karim Benali", [("SIIM94", Role.RSSI)], "RSSI du SIIM94"),
-    ("dpo@siim94.example.org", "Sophie Marchand", [("SIIM94", Role.DPO)], "DPO du SIIM94"),
+    (
+        "dpo@siim94.example.org",
+        "Sophie Marchand",
+        [
+            ("SIIM94", Role.DPO),
+            # DPO designated by the founding cities and their CCAS (mutualised DPO service of SIIM94):
+            # her portfolio page has one row per organisation.
+            ("Arcueil", Role.DPO),
+            ("Gentilly", Role.DPO),
+            ("Ivry-sur-Seine", Role.DPO),
+            ("Villejuif", Role.DPO),
+            ("Vitry-sur-Seine", Role.DPO),
+            ("CCAS des villes adhérentes SIIM94", Role.DPO),
+        ],
+        "DPO du SIIM94, des cinq villes fondatrices et de leur CCAS",
+    ),
     (
         "dpo.mutualise@siim94.example.org",
         "Nadia Ferreira",

@@ -271,7 +271,6 @@ def event_list() -> Any:
     )
 
 
-
 def export_csv(lines: list[JournalLine]) -> bytes:
     """``;``-separated UTF-8 with a BOM (French Excel); one row per changed field, UTC times."""
     out = io.StringIO()

@@ -427,6 +427,9 @@ def downgrade() -> None:
         batch_op.drop_index("ix_processing_activities_org_review")
         batch_op.drop_index(batch_op.f("ix_processing_activities_model_id"))
 
+    # SQLite drops a table row by row: entries inherited from a model (model_id, ON DELETE RESTRICT)
+    # would block the deletion of their model.
+    op.execute("UPDATE processing_activities SET model_id = NULL")
     op.drop_table("processing_activities")
     with op.batch_alter_table("breaches", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_breaches_source_incident_id"))

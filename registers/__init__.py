@@ -12,7 +12,7 @@ bp.before_request(login_and_org_required)  # backstop behind the views' own poli
 def register(app: Flask) -> None:
     from core import journal  # noqa: PLC0415
 
-    from . import models  # noqa: F401, PLC0415
+    from . import demo, models  # noqa: F401, PLC0415 — demo: registers the demo loader
     from .labels import ACTION_LABELS  # noqa: PLC0415
     from .services import activities, inheritance  # noqa: F401, PLC0415 — inheritance: catalogue signals
 

@@ -29,13 +29,21 @@ class Item:
     def label(self) -> str:
         return label(self)
 
+    @property
+    def hint(self) -> str:
+        """The French hint (examples), shown only to French readers: there is no English one."""
+        return "" if _english() else self.hint_fr
+
+
+def _english() -> bool:
+    try:
+        return str(get_locale()) == "en"
+    except RuntimeError:  # outside a request (CLI, PDF built in a worker)
+        return False
+
 
 def label(item: Item) -> str:
-    try:
-        english = str(get_locale()) == "en"
-    except RuntimeError:  # outside a request (CLI, PDF built in a worker)
-        english = False
-    return item.label_en if english and item.label_en else item.label_fr
+    return item.label_en if _english() and item.label_en else item.label_fr
 
 
 def _items(rows: list[dict[str, Any]], hint: str = "") -> tuple[Item, ...]:

@@ -203,7 +203,7 @@ class GeneratedReportFactory(BaseFactory):
 
     organisation_id = factory.LazyAttribute(lambda o: o.organisation.id)
     kind = "register"
-    title = "Registre des activités de traitement"
+    title = "Rapport CANARY-A"
     filename = "registre.pdf"
     sha256 = "0" * 64
     size = 8

@@ -32,6 +32,7 @@ from registers.models import ActivityStatus
 from registers.services import activities as acts
 
 EXTRA_RECIPIENT_ROWS = 3
+SENSITIVE_REGIMES = {"art9": "art. 9", "art10": "art. 10", "nir": "NIR"}
 EXTRA_TRANSFER_ROWS = 1
 
 
@@ -137,7 +138,8 @@ class ActivityForm(VersionedForm):
         )
         self.data_subjects.choices = to_choices(ref.choices(ref.data_subjects()))
         self.sensitive_data.choices = to_choices(
-            (s.id, f"{s.label} ({s.article})") for s in ref.sensitive_data()
+            (s.id, f"{s.label} ({SENSITIVE_REGIMES.get(str(s.extra.get('regime')), s.article)})")
+            for s in ref.sensitive_data()
         )
         self.application_ids.choices = to_choices(applications)
         types = to_choices(ref.choices(ref.recipient_types()), blank="—")
@@ -154,12 +156,12 @@ class ActivityForm(VersionedForm):
         for row in self.categories:
             item = labels.get(row.form.category.data or "")
             row.form.selected.label.text = item.label if item else row.form.category.data
-            row.form.selected.description = item.hint_fr if item else ""
+            row.form.selected.description = item.hint if item else ""
         measures = ref.by_id(ref.security_measures())
         for row in self.measures:
             item = measures.get(row.form.measure.data or "")
             row.form.selected.label.text = item.label if item else row.form.measure.data
-            row.form.details.description = item.hint_fr if item else ""
+            row.form.details.description = item.hint if item else ""
         return self
 
     def validate(self, extra_validators: Any = None) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import importlib.util
+import io
 import os
 import re
 import subprocess
@@ -31,7 +32,7 @@ from flask.testing import FlaskClient
 from core.mail import outbox
 from core.security import Role
 from tests import factories as f
-from tests.conftest import World, full_login, login
+from tests.conftest import World, full_login, login, register_records
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "translations"
@@ -120,7 +121,28 @@ PAGES: list[tuple[Role | None, str, int, tuple[str, ...]]] = [
     (Role.RSSI, "/catalogue/applications/new", 200, ("New application", "Business domain", "Hosting")),
     (Role.RSSI, "/catalogue/applications/{application}/edit", 200, ("Processes personal data",)),
     (Role.RSSI, "/catalogue/subscriptions/{subscription}/end", 200, ("End of the subscription of",)),
-    (Role.RSSI, "/registers/", 200, ("GDPR register", "under construction")),
+    (Role.RSSI, "/registers/activities/", 200, ("Record of processing activities", "Export as XLSX")),
+    (Role.RSSI, "/registers/models/", 200, ("Record templates",)),
+    (Role.RSSI, "/registers/activities/{activity}", 200, ("Controller", "Purposes and legal basis")),
+    (Role.RSSI, "/registers/activities/{activity}/history", 200, ("History of record",)),
+    (Role.RSSI, "/registers/activities/{activity}/versions/1", 200, ("Version 1",)),
+    (Role.RSSI, "/registers/activities/{activity}/model-update", 200, ("Your record is up to date",)),
+    (Role.RSSI, "/registers/activities/{activity}/dpia", 200, ("Impact assessment (DPIA)", "Verdict")),
+    (Role.RSSI, "/registers/processor/", 200, ("Record of categories of processing activities",)),
+    (Role.RSSI, "/registers/portfolio/", 200, ("DPO portfolio",)),
+    (Role.RSSI, "/registers/requests", 200, ("Rights requests", "GDPR Articles 12 and 15 to 22")),
+    (Role.RSSI, "/registers/requests/{rights_request}", 200, ("Right exercised",)),
+    (Role.RSSI, "/registers/breaches", 200, ("Personal data breach register",)),
+    (Role.RSSI, "/registers/breaches/{breach}", 200, ("Open breach",)),
+    (Role.RSSI, "/registers/documents/", 200, ("Register documents",)),
+    (Role.RSSI, "/registers/documents/{report}", 200, ("SHA-256 hash", "Download the PDF")),
+    (Role.DPO, "/registers/activities/new", 200, ("New processing record", "Purposes and legal basis")),
+    (Role.DPO, "/registers/requests/new", 200, ("New rights request",)),
+    (Role.DPO, "/registers/requests/{rights_request}/edit", 200, ("Edit request",)),
+    (Role.DPO, "/registers/breaches/new", 200, ("New personal data breach",)),
+    (Role.DPO, "/registers/breaches/{breach}/edit", 200, ("Edit breach",)),
+    (Role.DPO, "/registers/import", 200, ("Import a register",)),
+    (Role.DPO, "/registers/publication", 200, ("Public register",)),
     (Role.RSSI, "/smsi/", 200, ("ISMS", "Information security management system")),
     (Role.RSSI, "/risks/", 200, ("Risks", "Risk assessment")),
     (Role.RSSI, "/audits/", 200, ("Audit campaigns",)),
@@ -143,6 +165,17 @@ def _path(world: World, template: str) -> str:
         application=t.application.id,
         subscription=t.subscription.id,
         reader=t.users[Role.READER].id,
+        **(
+            {
+                "activity": register_records(t).activity.id,
+                "rights_request": register_records(t).rights_request.id,
+                "breach": register_records(t).breach.id,
+                "report": register_records(t).report.id,
+            }
+            if "{" in template
+            and any(k in template for k in ("activity", "rights_request", "breach", "report"))
+            else {}
+        ),
     )
 
 
@@ -210,6 +243,39 @@ def _invitation_page(s: _Setup, lang: str) -> Any:
     return client.get(_link_in_last_mail())
 
 
+def _fresh_dpo(s: _Setup, email: str) -> Any:
+    """A DPO of syndicate A of its own: the world's DPO may have used up this TOTP step already."""
+    user = f.UserFactory(email=email)
+    f.MembershipFactory(user=user, organisation=s.world.a.syndicate, role=Role.DPO)
+    s.session.flush()
+    return s.login_as(user)
+
+
+def _import_preview_page(s: _Setup, lang: str) -> Any:
+    from registers.services import exchange  # noqa: PLC0415
+
+    client = _fresh_dpo(s, "dpo.import@example.org")
+    _choose(client, lang)
+    header = exchange.headers()
+    row = ["" for _ in header]
+    row[header.index("Nom du traitement")] = "Traitement importé"
+    content = ("\ufeff" + ";".join(header) + "\r\n" + ";".join(row) + "\r\n").encode()
+    return client.post(
+        "/registers/import",
+        data={"file": (io.BytesIO(content), "registre.csv")},
+        content_type="multipart/form-data",
+    )
+
+
+def _public_register_page(s: _Setup, lang: str) -> Any:
+    dpo = _fresh_dpo(s, "dpo.publication@example.org")
+    settings = {"version": "", "is_published": "y", "slug": "registre-a", "fields": ["name", "purpose"]}
+    assert dpo.post("/registers/publication", data=settings).status_code == 302
+    client = s.app.test_client()
+    _choose(client, lang)
+    return client.get("/registers/public/registre-a")
+
+
 # Pages reached only from a state (half logged in, a link from an e-mail, the answer to a POST):
 # (id, builder returning the page for a client that chose ``lang``, status, English phrases).
 STATE_PAGES: list[tuple[str, Callable[[_Setup, str], Any], int, tuple[str, ...]]] = [
@@ -218,6 +284,8 @@ STATE_PAGES: list[tuple[str, Callable[[_Setup, str], Any], int, tuple[str, ...]]
     ("recovery codes", _recovery_codes_page, 200, ("Your recovery codes", "I have saved my codes, continue")),
     ("password reset", _password_reset_page, 200, ("Choose a new password", "Account: reader.a@example.org")),
     ("invitation", _invitation_page, 200, ("Welcome to Égide", "Hello reader A, please choose the password")),
+    ("register import preview", _import_preview_page, 200, ("Import preview", "record(s) created")),
+    ("public register", _public_register_page, 200, ("Record of processing activities",)),
 ]
 
 
@@ -230,14 +298,18 @@ class _TextAndAttributes(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.texts: list[str] = []
         self._skip = 0
+        self._skipping: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
+        # <code lang="fr">: a literal that stays French on purpose (e.g. the register file's labels).
+        if tag in ("script", "style") or (tag == "code" and ("lang", "fr") in attrs):
             self._skip += 1
+            self._skipping.append(tag)
         self.texts += [v.strip() for k, v in attrs if k in self.ATTRIBUTES and v and v.strip()]
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style"):
+        if self._skipping and tag == self._skipping[-1]:
+            self._skipping.pop()
             self._skip -= 1
 
     def handle_data(self, data: str) -> None:
