@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    func,
     or_,
     select,
 )
@@ -233,6 +235,48 @@ class User(UserMixin, TimestampMixin, VersionedMixin, Base):
             )
             self._active_memberships = list(db.session.scalars(stmt))
         return self._active_memberships
+
+    def _active_membership_stmt(self) -> Any:
+        return (
+            select(Membership)
+            .join(Membership.organisation)
+            .where(
+                Membership.user_id == self.id,
+                Membership.revoked_at.is_(None),
+                or_(Organisation.left_on.is_(None), Organisation.left_on > today()),
+            )
+        )
+
+    def roles_in(self, org_id: int | None) -> tuple[Organisation, set[Role]] | None:
+        """The organisation and the user's roles there, if the user holds one (one query).
+
+        The request path uses this rather than :meth:`organisation_roles`: a mutualised DPO may
+        serve thousands of organisations, and loading them all on every page cost hundreds of ms
+        (bench/bench_registers.py).
+        """
+        if org_id is None:
+            return None
+        memberships = list(
+            db.session.scalars(self._active_membership_stmt().where(Membership.organisation_id == org_id))
+        )
+        if not memberships:
+            return None
+        return memberships[0].organisation, {Role(m.role) for m in memberships}
+
+    def first_organisation_id(self) -> int | None:
+        """The default active organisation: same order as :meth:`organisation_roles`."""
+        stmt = self._active_membership_stmt().order_by(
+            Organisation.relation.desc(), Organisation.sort_name, Membership.role
+        )
+        return db.session.scalar(stmt.with_only_columns(Membership.organisation_id).limit(1))
+
+    def organisation_count(self) -> int:
+        if not hasattr(self, "_organisation_count"):
+            stmt = self._active_membership_stmt().with_only_columns(
+                func.count(func.distinct(Membership.organisation_id))
+            )
+            self._organisation_count = int(db.session.scalar(stmt) or 0)
+        return self._organisation_count
 
     def organisation_roles(self) -> dict[int, tuple[Organisation, set[Role]]]:
         """Organisations where the user holds a role, alphabetical; left members excluded."""

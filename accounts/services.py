@@ -15,8 +15,10 @@ from accounts.models import Membership, Organisation, OrgKind, OrgRelation, User
 from accounts.passwords import hash_password
 from core import audit
 from core.concurrency import check_version
+from core.db import today
 from core.extensions import db
 from core.forms import FieldError, ensure_unique
+from core.pagination import Page
 from core.security import Role
 from core.tenancy import scoped
 from core.text import fold
@@ -317,3 +319,32 @@ def revoke_role(membership: Membership, actor: User) -> Membership:
         {"role": (membership.role.value, None)},
     )
     return membership
+
+
+def my_organisations(user: User, q: str = "", *, page: int = 1, per_page: int = 50) -> Page:
+    """Organisations where ``user`` holds an active role (not left), by name: the chooser's list.
+
+    Read past the tenant filter on purpose (both queries): these are the user's own memberships,
+    most of them outside the active organisation's view."""
+    mine = select(Membership.organisation_id).where(
+        Membership.user_id == user.id, Membership.revoked_at.is_(None)
+    )
+    stmt = select(Organisation).where(
+        Organisation.id.in_(mine), or_(Organisation.left_on.is_(None), Organisation.left_on > today())
+    )
+    if q:
+        stmt = stmt.where(Organisation.sort_name.like(f"%{fold(q)}%"))
+    total = (
+        db.session.scalar(
+            select(func.count()).select_from(stmt.subquery()).execution_options(skip_org_scope=True)
+        )
+        or 0
+    )
+    page = max(1, min(page, -(-total // per_page) or 1))
+    items = db.session.scalars(
+        stmt.order_by(Organisation.relation.desc(), Organisation.sort_name, Organisation.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+        .execution_options(skip_org_scope=True)
+    ).all()
+    return Page(items=list(items), total=total, page=page, per_page=per_page)

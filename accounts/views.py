@@ -23,7 +23,7 @@ from core.extensions import db
 from core.forms import FieldError, handle_form, to_choices
 from core.pagination import int_arg, paginate
 from core.security import Permission, Role, login_required, require
-from core.tenancy import get_scoped_or_404, set_active_org
+from core.tenancy import current_org, get_scoped_or_404, set_active_org
 
 
 @bp.route("/active-organisation", methods=["POST"])
@@ -32,8 +32,22 @@ def switch_organisation() -> Any:
     org_id = request.form.get("organisation_id", type=int)
     if org_id is None or not set_active_org(org_id):
         abort(404)
-    flash(_("Organisation active : %(name)s", name=current_user.organisation_roles()[org_id][0].name), "info")
+    flash(_("Organisation active : %(name)s", name=current_org.name), "info")
     return redirect(safe_next(request.form.get("next")))
+
+
+@bp.route("/active-organisation")
+@login_required
+def organisation_chooser() -> Any:
+    """The organisations of the logged-in user, searchable: for those who serve too many of them
+    for the header's select (a mutualised DPO)."""
+    q = request.args.get("q", "").strip()[:100]
+    return render_template(
+        "accounts/organisation_chooser.html",
+        page=services.my_organisations(current_user, q, page=int_arg("page", 1) or 1),
+        q=q,
+        next_url=safe_next(request.args.get("next")),
+    )
 
 
 # --- organisations -----------------------------------------------------------------------------

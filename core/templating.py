@@ -24,12 +24,13 @@ def url_with(**changes: Any) -> str:
 
 
 def register(app: Flask) -> None:
-    from core.tenancy import current_org  # noqa: PLC0415
+    from core.tenancy import current_org, current_org_roles  # noqa: PLC0415
 
     app.jinja_env.globals.update(
         can=can,
         Permission=Permission,
         current_org=current_org,
+        current_org_roles=current_org_roles,
         url_with=url_with,
         get_locale=get_locale,
     )

@@ -36,12 +36,12 @@ def _resolve() -> tuple[Any, frozenset[Role]]:
     if "_egide_org" not in g:
         org, roles = None, frozenset()
         if current_user.is_authenticated:
-            choices = current_user.organisation_roles()  # {org_id: (Organisation, roles)}
-            wanted = session.get(SESSION_KEY)
-            if wanted not in choices and choices:
-                wanted = next(iter(choices))  # ordered by the user model: see User.organisation_roles
-            if wanted in choices:
-                org, roles = choices[wanted]
+            # One or two small queries, whatever the number of organisations the user serves.
+            found = current_user.roles_in(session.get(SESSION_KEY))
+            if found is None:  # none chosen yet, or no longer allowed: the first, as ordered by User
+                found = current_user.roles_in(current_user.first_organisation_id())
+            if found is not None:
+                org, roles = found
         g._egide_org, g._egide_roles = org, frozenset(roles)
         bind_session(org.id if org is not None else None)
     return g._egide_org, g._egide_roles
@@ -68,7 +68,7 @@ def current_org_roles() -> frozenset[Role]:
 
 def set_active_org(org_id: int) -> bool:
     """Make ``org_id`` the active organisation if the user holds a role there."""
-    if org_id not in current_user.organisation_roles():
+    if current_user.roles_in(org_id) is None:
         return False
     session[SESSION_KEY] = org_id
     for key in ("_egide_org", "_egide_roles", "_egide_permissions"):

@@ -1,7 +1,7 @@
 """Registre RGPD: processing activities (Art. 30.1) and their models, the processor register
 (Art. 30.2), DPIA screening, rights requests, breaches, the mutualised DPO's portfolio."""
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, g
 
 from core.security import login_and_org_required
 
@@ -27,11 +27,16 @@ def _serves_as_dpo() -> bool:
     """Whether the user is DPO of at least one organisation (the portfolio link)."""
     from flask_login import current_user  # noqa: PLC0415
 
-    from core.security import Role  # noqa: PLC0415
-
     if not current_user.is_authenticated:
         return False
-    return any(Role.DPO in roles for _org, roles in current_user.organisation_roles().values())
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from core.extensions import db  # noqa: PLC0415
+    from registers.services.portfolio import served_ids  # noqa: PLC0415
+
+    if "_egide_serves_as_dpo" not in g:
+        g._egide_serves_as_dpo = db.session.scalar(select(served_ids(current_user).exists())) or False
+    return bool(g._egide_serves_as_dpo)
 
 
 from . import views  # noqa: E402, F401

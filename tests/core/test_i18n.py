@@ -121,6 +121,7 @@ PAGES: list[tuple[Role | None, str, int, tuple[str, ...]]] = [
     (Role.RSSI, "/catalogue/applications/new", 200, ("New application", "Business domain", "Hosting")),
     (Role.RSSI, "/catalogue/applications/{application}/edit", 200, ("Processes personal data",)),
     (Role.RSSI, "/catalogue/subscriptions/{subscription}/end", 200, ("End of the subscription of",)),
+    (Role.RSSI, "/active-organisation", 200, ("Choose the active organisation", "Your organisations")),
     (Role.RSSI, "/registers/activities/", 200, ("Record of processing activities", "Export as XLSX")),
     (Role.RSSI, "/registers/models/", 200, ("Record templates",)),
     (Role.RSSI, "/registers/activities/{activity}", 200, ("Controller", "Purposes and legal basis")),

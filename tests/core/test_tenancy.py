@@ -175,6 +175,7 @@ def test_authenticated_only_routes_are_few() -> None:
         "core.index",
         "accounts.logout",
         "accounts.switch_organisation",
+        "accounts.organisation_chooser",  # the user's own organisations only
         # own account: the logged-in user's password, second factor and sessions only
         "accounts.mfa_verify",
         "accounts.mfa_enrol",
