@@ -191,6 +191,21 @@ def upgrade() -> None:
     with op.batch_alter_table("processing_activities", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_processing_activities_model_id"), ["model_id"], unique=False)
         batch_op.create_index(
+            "ix_processing_activities_figures",
+            [
+                "organisation_id",
+                "is_model",
+                "status",
+                "completeness",
+                "is_dpia_required",
+                "dpia_status",
+                "next_review_on",
+                "has_model_update",
+                "is_archive_proposed",
+            ],
+            unique=False,
+        )
+        batch_op.create_index(
             "ix_processing_activities_org_review", ["organisation_id", "next_review_on"], unique=False
         )
         batch_op.create_index(
@@ -425,6 +440,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_processing_activities_org_status")
         batch_op.drop_index("ix_processing_activities_org_sort_name")
         batch_op.drop_index("ix_processing_activities_org_review")
+        batch_op.drop_index("ix_processing_activities_figures")
         batch_op.drop_index(batch_op.f("ix_processing_activities_model_id"))
 
     # SQLite drops a table row by row: entries inherited from a model (model_id, ON DELETE RESTRICT)
