@@ -221,9 +221,10 @@ class User(UserMixin, TimestampMixin, VersionedMixin, Base):
     def requires_mfa(self) -> bool:
         """MFA is mandatory for administrators, RSSI, DPO and auditors, and for everybody in an
         organisation that asks for it (Organisation.mfa_required_for_all)."""
-        return any(
-            m.role in MFA_ROLES or m.organisation.mfa_required_for_all for m in self.active_memberships()
+        stmt = self._active_membership_stmt().where(
+            or_(Membership.role.in_(MFA_ROLES), Organisation.mfa_required_for_all.is_(True))
         )
+        return bool(db.session.scalar(select(stmt.exists())))
 
     def active_memberships(self) -> list[Membership]:
         if not hasattr(self, "_active_memberships"):
@@ -290,7 +291,12 @@ class User(UserMixin, TimestampMixin, VersionedMixin, Base):
 
     @property
     def is_platform_admin(self) -> bool:
-        return any(m.role == Role.ADMIN for m in self.active_memberships())
+        # Asked on every request (permissions, tenant filter): one EXISTS, cached on the instance,
+        # rather than loading every membership of a DPO who may serve thousands of organisations.
+        if not hasattr(self, "_is_platform_admin"):
+            stmt = self._active_membership_stmt().where(Membership.role == Role.ADMIN).exists()
+            self._is_platform_admin = bool(db.session.scalar(select(stmt)))
+        return self._is_platform_admin
 
 
 MFA_ROLES = frozenset({Role.ADMIN, Role.RSSI, Role.DPO, Role.AUDITOR})
