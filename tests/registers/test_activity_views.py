@@ -199,3 +199,25 @@ def test_reader_cannot_create_and_other_tenant_gets_404(world: Any, login_as: An
         f"/registers/activities/{fiche.id}/history",
     ):
         assert other.get(url).status_code == 404, url
+
+
+def test_a_local_override_can_be_given_back_to_the_model(world: Any, login_as: Any, session: Any) -> None:
+    syndicate_dpo = login_as(world.a.users[Role.DPO], world.a.syndicate)
+    data = blank_form()
+    data.update(
+        {"name": "Portail famille", "purpose": "Inscriptions", "application_ids": [world.a.application.id]}
+    )
+    assert syndicate_dpo.post("/registers/models/new", data=data).status_code == 302
+    model = fiche_of(session, world.a.syndicate.id, is_model=True)
+    entry = fiche_of(session, world.a.member.id, model_id=model.id)
+    referent = login_as(world.a.member_referent, world.a.member)
+    assert edit(referent, entry, purpose="Notre finalité").status_code == 302
+    page = referent.get(f"/registers/activities/{entry.id}").get_data(as_text=True)
+    assert "reprendre la valeur du modèle" in page
+    entry = fiche_of(session, world.a.member.id, model_id=model.id)
+    response = referent.post(
+        f"/registers/activities/{entry.id}/revert", data={"field": "purpose", "version": entry.version}
+    )
+    assert response.status_code == 302
+    entry = fiche_of(session, world.a.member.id, model_id=model.id)
+    assert entry.purpose == "Inscriptions"
