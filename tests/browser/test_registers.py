@@ -114,3 +114,40 @@ def test_dpo_accepts_a_model_change_and_sees_the_portfolio(
     expect(page.get_by_role("status").filter(has_text="Mise à jour du modèle traitée")).to_be_visible()
     expect(page.get_by_role("link", name="Voir les différences")).to_have_count(0)
     watch.check()
+
+
+def test_dpo_walks_through_requests_breaches_dpia_and_a_pdf(
+    signed_in: Callable[[str], Page], watch: PageWatch, screenshot_dir: Path
+) -> None:
+    page = signed_in(CITIES_DPO)
+    page.goto("/registers/portfolio/")
+    page.get_by_role("table", name="Organisations servies").get_by_role(
+        "button", name=f"Ouvrir le registre {IVRY}"
+    ).click()
+    nav = page.get_by_role("navigation", name="Navigation principale")
+
+    nav.get_by_role("link", name="Demandes de droits").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Demandes d'exercice des droits")
+    shoot(page, screenshot_dir, "26-demandes-droits")
+
+    nav.get_by_role("link", name="Violations de données").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Registre des violations de données")
+    expect(page.get_by_text(re.compile(r"restantes"))).not_to_have_count(0)  # Ivry's open breach: 72 h clock
+    shoot(page, screenshot_dir, "27-violations")
+    page.get_by_role("table").get_by_role("link").first.click()
+    shoot(page, screenshot_dir, "28-violation-detail")
+
+    nav.get_by_role("link", name="Registre RGPD").click()
+    page.get_by_role("table", name="Fiches de traitement").get_by_role("link").first.click()
+    page.get_by_role("link", name="Analyse AIPD").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Analyse d'impact (AIPD)")
+    shoot(page, screenshot_dir, "29-aipd")
+
+    nav.get_by_role("link", name="Documents PDF").click()
+    page.get_by_role("button", name="Générer le registre (PDF)").click()
+    expect(page.get_by_text(re.compile(r"^[0-9a-f]{64}$"))).to_be_visible()  # the SHA-256
+    shoot(page, screenshot_dir, "30-document-sha256")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Télécharger le PDF").click()
+    assert download.value.suggested_filename.endswith(".pdf")
+    watch.check()
