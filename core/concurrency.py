@@ -10,19 +10,22 @@ version moved forward so that saving again is a deliberate overwrite.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import render_template
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import Field, Form
 
 from core.extensions import db
 
 SKIPPED_FIELDS = {"csrf_token", "version", "submit"}
+T = TypeVar("T")
 
 
 class EditConflict(Exception):
@@ -102,3 +105,26 @@ def conflict_response(form: Form, obj: Any, template: str, **context: Any) -> tu
     rows = conflict_rows(form, obj)
     form.version.data = obj.version
     return render_template(template, form=form, conflict=rows, conflict_obj=obj, **context), 409
+
+
+def with_fresh_reference(create: Callable[[], T], *, attempts: int = 3) -> T:
+    """Run ``create`` (which picks the next free reference, writes and flushes) in a savepoint and,
+    when another request took the same reference in between (the unique constraint on
+    ``(organisation_id, reference)`` fires), run it again: it picks the next one.
+
+    Without this, two people creating a record in the same organisation at the same instant would
+    get a 500 page; with it the second one gets the following number (or, after ``attempts`` tries,
+    a message beside the field).
+    """
+    from core.forms import FieldError  # noqa: PLC0415 — core.forms imports this module
+
+    for _attempt in range(attempts):
+        try:
+            with db.session.begin_nested():
+                return create()
+        except IntegrityError as exc:
+            if "reference" not in str(exc.orig).lower():
+                raise
+    raise FieldError(
+        "reference", _("Cette référence vient d'être attribuée ailleurs : enregistrez de nouveau.")
+    )

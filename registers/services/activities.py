@@ -21,7 +21,7 @@ from sqlalchemy import Select, func, or_, select
 from accounts.models import Organisation, User
 from catalogue.models import Application
 from core import audit
-from core.concurrency import check_version, flush_or_conflict
+from core.concurrency import check_version, flush_or_conflict, with_fresh_reference
 from core.db import today
 from core.extensions import db
 from core.forms import FieldError
@@ -531,7 +531,14 @@ def create_activity(
 ) -> ProcessingActivity:
     data = normalise(data)
     if not data.get("reference"):
-        data["reference"] = next_reference(org.id, "MOD" if is_model else "TRT")
+        return with_fresh_reference(
+            lambda: create_activity(
+                org,
+                actor,
+                {**data, "reference": next_reference(org.id, "MOD" if is_model else "TRT")},
+                is_model=is_model,
+            )
+        )
     if is_model:
         data = {**data, "status": data.get("status") or ActivityStatus.VALIDATED}
         if len(data.get("application_ids") or ()) != 1:

@@ -30,7 +30,7 @@ from sqlalchemy import Select, func, or_, select
 
 from accounts.models import Organisation, User
 from core import audit
-from core.concurrency import check_version
+from core.concurrency import check_version, with_fresh_reference
 from core.data import load_json
 from core.db import utcnow
 from core.extensions import db
@@ -435,11 +435,14 @@ def _apply(breach: Breach, data: Mapping[str, Any]) -> None:
 
 
 def create_breach(org: Organisation, actor: User | None, data: Mapping[str, Any]) -> Breach:
-    clean = _prepare(org.id, None, data)
-    breach = Breach(organisation_id=org.id)
-    with audit.audited(org.id, actor, "breach.create", breach, AUDITED_FIELDS):
-        _apply(breach, clean)
-    return breach
+    def create() -> Breach:
+        clean = _prepare(org.id, None, data)
+        breach = Breach(organisation_id=org.id)
+        with audit.audited(org.id, actor, "breach.create", breach, AUDITED_FIELDS):
+            _apply(breach, clean)
+        return breach
+
+    return with_fresh_reference(create)
 
 
 def update_breach(breach: Breach, actor: User | None, data: Mapping[str, Any]) -> Breach:

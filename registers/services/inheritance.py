@@ -25,7 +25,7 @@ from accounts.models import Organisation, User
 from catalogue import signals
 from catalogue.models import Application, Subscription
 from core import audit
-from core.concurrency import check_version
+from core.concurrency import check_version, with_fresh_reference
 from core.db import today
 from core.extensions import db
 from core.forms import FieldError
@@ -71,6 +71,10 @@ def create_inherited(
                 existing.status = ActivityStatus.DRAFT
                 existing.is_archive_proposed = False
         return existing
+    return with_fresh_reference(lambda: _new_entry(model, member, actor))
+
+
+def _new_entry(model: ProcessingActivity, member: Organisation, actor: User | None) -> ProcessingActivity:
     data: dict[str, Any] = {name: getattr(model, name) for name in acts.CONTENT_FIELDS}
     data["application_ids"] = [a.id for a in model.applications]
     data["status"] = ActivityStatus.DRAFT

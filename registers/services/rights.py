@@ -24,7 +24,7 @@ from sqlalchemy import Select, func, or_, select
 
 from accounts.models import Organisation, User
 from core import audit
-from core.concurrency import check_version
+from core.concurrency import check_version, with_fresh_reference
 from core.extensions import db
 from core.forms import FieldError
 from core.tenancy import scoped
@@ -339,11 +339,14 @@ def _apply(req: RightsRequest, data: Mapping[str, Any]) -> None:
 
 
 def create_request(org: Organisation, actor: User | None, data: Mapping[str, Any]) -> RightsRequest:
-    clean = _prepare(org.id, None, data)
-    req = RightsRequest(organisation_id=org.id)
-    with audit.audited(org.id, actor, "rights_request.create", req, AUDITED_FIELDS):
-        _apply(req, clean)
-    return req
+    def create() -> RightsRequest:
+        clean = _prepare(org.id, None, data)
+        req = RightsRequest(organisation_id=org.id)
+        with audit.audited(org.id, actor, "rights_request.create", req, AUDITED_FIELDS):
+            _apply(req, clean)
+        return req
+
+    return with_fresh_reference(create)
 
 
 def update_request(req: RightsRequest, actor: User | None, data: Mapping[str, Any]) -> RightsRequest:

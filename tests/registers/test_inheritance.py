@@ -147,3 +147,23 @@ def test_new_subscription_creates_the_entry_and_ending_it_proposes_archiving(
     db.session.refresh(entry)
     assert entry.is_archive_proposed
     assert entry.status != ActivityStatus.ARCHIVED  # proposed, not done
+
+
+def test_a_reference_taken_meanwhile_by_another_request_gives_the_next_one(
+    world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race between reading the next free reference and inserting: the unique constraint
+    fires, the creation runs again in its savepoint and takes the following number (no 500)."""
+    member = db.session.merge(world.a.member)
+    with acting_as(world.a.member_referent, member):
+        first = acts.create_activity(member, None, {"name": "Premier"})
+        assert first.reference == "TRT-001"
+        stale = iter(["TRT-001"])  # what a concurrent request would have read before our insert
+        real = acts.next_reference
+        monkeypatch.setattr(
+            acts, "next_reference", lambda org_id, prefix="TRT": next(stale, None) or real(org_id, prefix)
+        )
+        monkeypatch.setattr(acts, "_check", lambda *args: None)  # the check ran before the other insert
+        second = acts.create_activity(member, None, {"name": "Second"})
+        assert second.reference == "TRT-002"
+        assert second.id is not None
