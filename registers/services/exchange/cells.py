@@ -1,0 +1,261 @@
+"""Cells of the register file: the reference lists' vocabulary (French label out, any label or id
+in) and the encodings of multi-valued cells and dates (see :mod:`registers.services.exchange`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from core.exports import clean_text
+from core.text import fold
+from registers import reference as ref
+from registers.models import ActivityStatus, DpiaStatus
+
+INDENT = "    "  # a value going on over several lines
+SUB = "  "  # a sub-field of a transfer
+SEP = " : "
+TIMEZONE = ZoneInfo("Europe/Paris")  # dates of the file are those of the people reading it
+DATE_RE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
+
+
+# --- reference lists: French label out, any label or id in -------------------------------------
+
+
+def short(label: str) -> str:
+    """ "Sous-traitants (hébergeurs, éditeurs…)" → "Sous-traitants"."""
+    return label.split(" (", 1)[0].strip()
+
+
+class Labels:
+    """Labels of a reference list for the file: one French label per id, many ways to read it."""
+
+    def __init__(self, items: Iterable[ref.Item], *, use_short: bool = False) -> None:
+        items = tuple(items)
+        self.out = {i.id: short(i.label_fr) if use_short else i.label_fr for i in items}
+        keys: dict[str, set[str]] = {}
+        for item in items:
+            for text in (item.id, item.label_fr, item.label_en, short(item.label_fr), short(item.label_en)):
+                keys.setdefault(fold(text), set()).add(item.id)
+        self.lookup = {key: next(iter(found)) for key, found in keys.items() if key and len(found) == 1}
+
+    def label(self, item_id: str | None) -> str:
+        return self.out.get(item_id, item_id) if item_id else ""  # an old id is shown as it is
+
+    def find(self, text: str) -> str | None:
+        return self.lookup.get(fold(text))
+
+
+class EnumLabels(Labels):
+    def __init__(self, enum_cls: Any) -> None:
+        items = []
+        for member in enum_cls:
+            with force_locale("fr"):
+                french = str(member.label)
+            with force_locale("en"):
+                english = str(member.label)
+            items.append(ref.Item(id=member.value, label_fr=french, label_en=english))
+        super().__init__(items)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    status: Labels
+    dpia_status: Labels
+    legal_bases: Labels
+    subjects: Labels
+    categories: Labels
+    sensitive: Labels
+    art9: Labels
+    recipient_types: Labels
+    safeguards: Labels
+    measures: Labels
+    criteria: Labels
+    cnil_required: Labels
+    cnil_exempt: Labels
+
+
+@cache
+def vocabulary() -> Vocabulary:
+    return Vocabulary(
+        status=EnumLabels(ActivityStatus),
+        dpia_status=EnumLabels(DpiaStatus),
+        legal_bases=Labels(ref.legal_bases()),
+        subjects=Labels(ref.data_subjects()),
+        categories=Labels(ref.data_categories()),
+        sensitive=Labels(ref.sensitive_data()),
+        art9=Labels(ref.art9_exceptions()),
+        recipient_types=Labels(ref.recipient_types(), use_short=True),
+        safeguards=Labels(ref.transfer_safeguards()),
+        measures=Labels(ref.security_measures()),
+        criteria=Labels(ref.dpia_criteria()),
+        cnil_required=Labels(ref.dpia_required_types()),
+        cnil_exempt=Labels(ref.dpia_exempt_types()),
+    )
+
+
+# --- cell encodings ----------------------------------------------------------------------------
+
+
+class CellError(Exception):
+    """A cell that cannot be read; the message names what is wrong (the caller adds line/column)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _text(value: Any) -> str:
+    return clean_text(str(value)) if value not in (None, "") else ""
+
+
+def _continued(head: str, value: Any) -> list[str]:
+    """``head + value`` as lines, the value's own line breaks going on with :data:`INDENT`."""
+    first, *rest = _text(value).split("\n")
+    return [head + first, *(INDENT + line for line in rest)]
+
+
+def encode_list(values: Iterable[Any]) -> str:
+    return "\n".join(line for value in values for line in _continued("", value))
+
+
+def decode_list(cell: str) -> list[str]:
+    """Values one per line, lines indented by :data:`INDENT` going on with the previous value."""
+    items: list[str] = []
+    for line in cell.split("\n"):
+        if line.startswith(INDENT) and items:
+            items[-1] += "\n" + line[len(INDENT) :]
+        elif line.strip():
+            items.append(line.lstrip())
+    return items
+
+
+def _split_label(line: str) -> tuple[str, bool, str]:
+    """``"Libellé : valeur"`` → ("Libellé", True, "valeur"); the first colon separates."""
+    label, sep, value = line.partition(SEP.strip())
+    return label.strip(), bool(sep), value.lstrip()
+
+
+def encode_pairs(rows: Iterable[tuple[str, Any]]) -> str:
+    """``libellé : valeur`` per line (the label alone when there is no value)."""
+    lines: list[str] = []
+    for label, value in rows:
+        lines += _continued(label + SEP, value) if _text(value) else [label]
+    return "\n".join(lines)
+
+
+def decode_pairs(cell: str) -> list[tuple[str, str]]:
+    out = []
+    for item in decode_list(cell):
+        first, newline, rest = item.partition("\n")
+        label, has_value, value = _split_label(first)
+        if newline and not has_value:
+            raise CellError(_("Ligne illisible : « %(v)s » (attendu « libellé : précisions »).", v=first))
+        out.append((label, value + newline + rest))
+    return out
+
+
+TRANSFER_HEAD = "Destinataire"
+TRANSFER_PARTS = (("country", "Pays"), ("safeguard", "Garantie"), ("documentation", "Documentation"))
+
+
+def encode_transfers(rows: Iterable[Mapping[str, Any]]) -> str:
+    safeguards = vocabulary().safeguards
+    lines: list[str] = []
+    for row in rows:
+        lines += _continued(TRANSFER_HEAD + SEP, row.get("recipient"))
+        for key, label in TRANSFER_PARTS:
+            value = safeguards.label(row.get(key)) if key == "safeguard" else row.get(key)
+            if _text(value):
+                lines += _continued(SUB + label + SEP, value)
+    return "\n".join(lines)
+
+
+def decode_transfers(cell: str) -> list[dict[str, Any]]:
+    parts = {fold(label): key for key, label in TRANSFER_PARTS}
+    rows: list[dict[str, Any]] = []
+    current: dict[str, Any] = {}
+    key = ""
+    for line in cell.split("\n"):
+        if line.startswith(INDENT) and current:
+            current[key] = (current[key] or "") + "\n" + line[len(INDENT) :]
+        elif not line.strip():
+            continue
+        elif line.startswith(SUB) and current:
+            label, has_value, value = _split_label(line)
+            key = parts.get(fold(label), "")
+            if not key or not has_value:
+                raise CellError(
+                    _(
+                        "Ligne de transfert illisible : « %(v)s » (attendu « Pays : … », « Garantie : … » "
+                        "ou « Documentation : … »).",
+                        v=line.strip(),
+                    )
+                )
+            current[key] = value
+        else:
+            label, has_value, value = _split_label(line)
+            if fold(label) != fold(TRANSFER_HEAD) or not has_value:
+                raise CellError(
+                    _(
+                        "Chaque transfert commence par une ligne « Destinataire : … » ; lu : « %(v)s ».",
+                        v=line.strip(),
+                    )
+                )
+            key = "recipient"
+            current = {"recipient": value, "country": None, "safeguard": None, "documentation": None}
+            rows.append(current)
+    safeguards = vocabulary().safeguards
+    for row in rows:
+        if row["safeguard"]:
+            found = safeguards.find(row["safeguard"])
+            if found is None:
+                raise CellError(_("Garantie de transfert inconnue : « %(v)s ».", v=row["safeguard"].strip()))
+            row["safeguard"] = found
+    return rows
+
+
+def encode_date(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(TIMEZONE).date() if value.tzinfo else value.date()
+    return f"{value:%d/%m/%Y}"
+
+
+def decode_date(cell: str) -> date | None:
+    if not cell.strip():
+        return None
+    match = DATE_RE.match(cell)
+    try:
+        if match is None:
+            raise ValueError(cell)
+        day, month, year = (int(g) for g in match.groups())
+        return date(year, month, day)
+    except ValueError:
+        raise CellError(_("Date invalide : « %(v)s » (attendu JJ/MM/AAAA).", v=cell.strip())) from None
+
+
+Unknown = Callable[[str], str]  # the message for a label missing from its list
+
+
+def _labels_in(labels: Labels, values: Iterable[str], unknown: Unknown) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        found = labels.find(value)
+        if found is None:
+            raise CellError(unknown(value.strip()))
+        if found not in out:
+            out.append(found)
+    return out
+
+
+def _one_label(labels: Labels, cell: str, unknown: Unknown) -> str | None:
+    return _labels_in(labels, [cell], unknown)[0] if cell.strip() else None
