@@ -1,381 +1,102 @@
-"""Processing activities ("fiches de traitement"): normalised content, completeness, DPIA verdict,
-writes with history, and the scoped list query.
+"""Processing activities ("fiches de traitement"): writes with history (creation, update, status,
+restore of a version) and the list of versions.
 
 A fiche's content is exchanged as a plain dict keyed by column name (see :data:`CONTENT_FIELDS` and
 :data:`LOCAL_FIELDS`): forms, imports, restores and model inheritance all go through
 :func:`normalise` and the same two writers, so the rules are checked once.
+
+This module is the entry point of the domain: it re-exports the content rules of
+:mod:`registers.services.content` (field lists, :func:`normalise`, :func:`validate`,
+:func:`completeness`, :func:`dpia_verdict`…) and the reads of :mod:`registers.services.queries`
+(:func:`activities_query`, :func:`register_summary`), so callers use ``acts.<name>`` for all of them.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import func, select
 
 from accounts.models import Organisation, User
 from catalogue.models import Application
 from core import audit
 from core.concurrency import check_version, flush_or_conflict, with_fresh_reference
-from core.db import today
 from core.extensions import db
 from core.forms import FieldError
 from core.tenancy import scoped
-from core.text import fold
-from registers import reference as ref
-from registers.models import (
-    ActivityStatus,
-    ActivityVersion,
-    DpiaStatus,
-    ProcessingActivity,
-    activity_applications,
+from registers.models import ActivityStatus, ActivityVersion, ProcessingActivity
+from registers.services.content import (
+    ALL_FIELDS,
+    AUDITED_FIELDS,
+    CATEGORY_KEYS,
+    CONTENT_FIELDS,
+    FIELD_LABELS,
+    LIST_FIELDS,
+    LOCAL_FIELDS,
+    MAX_LIST_ITEMS,
+    MEASURE_KEYS,
+    RECIPIENT_KEYS,
+    REFERENCE_RE,
+    TRANSFER_KEYS,
+    Completeness,
+    DpiaVerdict,
+    completeness,
+    content_of,
+    dpia_verdict,
+    normalise,
+    snapshot_json,
+    validate,
+)
+from registers.services.queries import (
+    SORTS,
+    ActivityFilters,
+    RegisterSummary,
+    activities_query,
+    register_summary,
 )
 
-# Fields a model passes on to the entries inheriting from it (the description of the processing).
-CONTENT_FIELDS: tuple[str, ...] = (
-    "name",
-    "purpose",
-    "sub_purposes",
-    "legal_basis",
-    "legal_basis_text",
-    "data_subjects",
-    "data_subjects_other",
-    "data_categories",
-    "sensitive_data",
-    "art9_exception",
-    "sensitive_details",
-    "recipients",
-    "transfers",
-    "security_measures",
-    "dpia_criteria",
-    "dpia_cnil_required",
-    "dpia_cnil_exempt",
-    "dpia_justification",
-)
-# Fields that always belong to the organisation's own register.
-LOCAL_FIELDS: tuple[str, ...] = (
-    "reference",
-    "status",
-    "next_review_on",
-    "joint_controllers",
-    "representative",
-    "dpia_status",
-    "dpia_done_on",
-)
-ALL_FIELDS = CONTENT_FIELDS + LOCAL_FIELDS
-LIST_FIELDS = frozenset(
-    {
-        "sub_purposes",
-        "data_subjects",
-        "data_categories",
-        "sensitive_data",
-        "recipients",
-        "transfers",
-        "security_measures",
-        "dpia_criteria",
-    }
-)
-AUDITED_FIELDS = (*ALL_FIELDS, "application_ids")
+__all__ = [
+    "ALL_FIELDS",
+    "ALWAYS_RECORDED",
+    "AUDITED_FIELDS",
+    "CATEGORY_KEYS",
+    "CONTENT_FIELDS",
+    "FIELD_LABELS",
+    "LIST_FIELDS",
+    "LOCAL_FIELDS",
+    "MAX_LIST_ITEMS",
+    "MEASURE_KEYS",
+    "RECIPIENT_KEYS",
+    "REFERENCE_RE",
+    "SORTS",
+    "TRANSFER_KEYS",
+    "ActivityFilters",
+    "Completeness",
+    "DpiaVerdict",
+    "FieldErrors",
+    "RegisterSummary",
+    "activities_query",
+    "add_version",
+    "completeness",
+    "content_of",
+    "create_activity",
+    "dpia_verdict",
+    "next_reference",
+    "normalise",
+    "register_summary",
+    "restore_version",
+    "set_status",
+    "snapshot_json",
+    "update_activity",
+    "validate",
+    "versions_of",
+]
 
-FIELD_LABELS: dict[str, Any] = {
-    "reference": _l("Référence"),
-    "name": _l("Nom du traitement"),
-    "status": _l("Statut"),
-    "next_review_on": _l("Prochaine révision"),
-    "joint_controllers": _l("Responsables conjoints"),
-    "representative": _l("Représentant"),
-    "purpose": _l("Finalité principale"),
-    "sub_purposes": _l("Sous-finalités"),
-    "legal_basis": _l("Base légale"),
-    "legal_basis_text": _l("Texte de référence de la base légale"),
-    "data_subjects": _l("Catégories de personnes concernées"),
-    "data_subjects_other": _l("Autres personnes concernées"),
-    "data_categories": _l("Catégories de données et durées de conservation"),
-    "sensitive_data": _l("Données sensibles"),
-    "art9_exception": _l("Exception de l'article 9.2"),
-    "sensitive_details": _l("Précisions sur les données sensibles"),
-    "recipients": _l("Destinataires"),
-    "transfers": _l("Transferts hors de l'Union européenne"),
-    "security_measures": _l("Mesures de sécurité"),
-    "dpia_criteria": _l("Critères AIPD remplis"),
-    "dpia_cnil_required": _l("Liste CNIL des traitements soumis à AIPD"),
-    "dpia_cnil_exempt": _l("Liste CNIL des traitements dispensés d'AIPD"),
-    "dpia_justification": _l("Motivation de la décision sur l'AIPD"),
-    "dpia_status": _l("État de l'AIPD"),
-    "dpia_done_on": _l("AIPD réalisée le"),
-    "application_ids": _l("Applications utilisées"),
-}
-
-REFERENCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,29}$")
-MAX_LIST_ITEMS = 100
 # Actions journalled and versioned even when no field changed (the decision itself is the event).
 ALWAYS_RECORDED = frozenset({"activity.create", "activity.inherit", "activity.model_accept"})
-
-
-# --- normalisation ------------------------------------------------------------------------------
-
-
-def _text(value: Any, limit: int = 5000) -> str | None:
-    if value is None:
-        return None
-    value = str(value).strip()
-    return value[:limit] or None
-
-
-def _strings(values: Iterable[Any] | None, allowed: frozenset[str] | None = None) -> list[str]:
-    out: list[str] = []
-    for value in values or ():
-        text = _text(value, 500)
-        if text and text not in out and (allowed is None or text in allowed):
-            out.append(text)
-    return out[:MAX_LIST_ITEMS]
-
-
-def _rows(
-    values: Iterable[Mapping[str, Any]] | None, keys: tuple[str, ...], key: str
-) -> list[dict[str, Any]]:
-    """Rows of a list field, each with exactly ``keys``; rows whose ``key`` is empty are dropped."""
-    out = []
-    for row in values or ():
-        clean = {k: (row.get(k) if k == "organisation_id" else _text(row.get(k), 1000)) for k in keys}
-        if clean.get(key):
-            out.append(clean)
-    return out[:MAX_LIST_ITEMS]
-
-
-CATEGORY_KEYS = ("category", "details", "active", "intermediate", "final")
-RECIPIENT_KEYS = ("type", "name", "organisation_id")
-TRANSFER_KEYS = ("recipient", "country", "safeguard", "documentation")
-MEASURE_KEYS = ("measure", "details")
-
-
-def normalise(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The canonical content of a fiche from a form, an import or a stored snapshot.
-
-    Unknown reference ids are kept out of the multi-choice fields; everything else is checked
-    by :func:`validate`, which names the field.
-    """
-    out: dict[str, Any] = {}
-    for name in ALL_FIELDS:
-        if name not in data:
-            continue
-        value = data[name]
-        if name == "sub_purposes":
-            out[name] = _strings(value)
-        elif name == "data_subjects":
-            out[name] = _strings(value, ref.ids(ref.data_subjects()))
-        elif name == "sensitive_data":
-            out[name] = _strings(value, ref.ids(ref.sensitive_data()))
-        elif name == "dpia_criteria":
-            out[name] = _strings(value, ref.ids(ref.dpia_criteria()))
-        elif name == "data_categories":
-            out[name] = _rows(value, CATEGORY_KEYS, "category")
-        elif name == "recipients":
-            out[name] = _rows(value, RECIPIENT_KEYS, "type")
-            for row in out[name]:
-                row["organisation_id"] = _int_or_none(row.get("organisation_id"))
-        elif name == "transfers":
-            out[name] = _rows(value, TRANSFER_KEYS, "recipient")
-        elif name == "security_measures":
-            out[name] = _rows(value, MEASURE_KEYS, "measure")
-        elif name == "status":
-            out[name] = ActivityStatus(value) if value else ActivityStatus.DRAFT
-        elif name == "dpia_status":
-            out[name] = DpiaStatus(value) if value else DpiaStatus.NOT_STARTED
-        elif name in ("next_review_on", "dpia_done_on"):
-            out[name] = date.fromisoformat(value) if isinstance(value, str) and value else (value or None)
-        elif name == "name":
-            out[name] = _text(value, 200) or ""
-        elif name == "reference":
-            out[name] = (_text(value, 30) or "").upper()
-        else:
-            out[name] = _text(value)
-    if "application_ids" in data:
-        out["application_ids"] = sorted(
-            {int(v) for v in data["application_ids"] or () if v not in (None, "")}
-        )
-    return out
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value) if value not in (None, "", "None") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def validate(data: Mapping[str, Any]) -> list[FieldError]:
-    """Rules a fiche must follow to be saved at all (completeness is separate: a draft may be
-    incomplete, never wrong). Returns every error, each tied to its field."""
-    errors: list[FieldError] = []
-    if "name" in data and not data["name"]:
-        errors.append(FieldError("name", _("Le nom du traitement est obligatoire.")))
-    if "reference" in data and data["reference"] and not REFERENCE_RE.match(data["reference"]):
-        errors.append(
-            FieldError("reference", _("Référence : lettres, chiffres, « . _ / - », 30 caractères au plus."))
-        )
-    basis = data.get("legal_basis")
-    if basis and basis not in ref.ids(ref.legal_bases()):
-        errors.append(FieldError("legal_basis", _("Base légale inconnue.")))
-    exception = data.get("art9_exception")
-    if exception and exception not in ref.ids(ref.art9_exceptions()):
-        errors.append(FieldError("art9_exception", _("Exception de l'article 9.2 inconnue.")))
-    known_categories = ref.ids(ref.data_categories())
-    for row in data.get("data_categories", ()):
-        if row["category"] not in known_categories:
-            errors.append(
-                FieldError("data_categories", _("Catégorie de données inconnue : %(v)s", v=row["category"]))
-            )
-    known_types = ref.ids(ref.recipient_types())
-    for row in data.get("recipients", ()):
-        if row["type"] not in known_types:
-            errors.append(FieldError("recipients", _("Type de destinataire inconnu : %(v)s", v=row["type"])))
-    known_safeguards = ref.ids(ref.transfer_safeguards())
-    for row in data.get("transfers", ()):
-        if not row.get("country"):
-            errors.append(FieldError("transfers", _("Indiquez le pays de destination de chaque transfert.")))
-        if row.get("safeguard") and row["safeguard"] not in known_safeguards:
-            errors.append(
-                FieldError("transfers", _("Garantie de transfert inconnue : %(v)s", v=row["safeguard"]))
-            )
-    known_measures = ref.ids(ref.security_measures())
-    for row in data.get("security_measures", ()):
-        if row["measure"] not in known_measures:
-            errors.append(
-                FieldError("security_measures", _("Mesure de sécurité inconnue : %(v)s", v=row["measure"]))
-            )
-    if data.get("dpia_cnil_required") and data["dpia_cnil_required"] not in ref.ids(
-        ref.dpia_required_types()
-    ):
-        errors.append(FieldError("dpia_cnil_required", _("Élément inconnu de la liste CNIL.")))
-    if data.get("dpia_cnil_exempt") and data["dpia_cnil_exempt"] not in ref.ids(ref.dpia_exempt_types()):
-        errors.append(FieldError("dpia_cnil_exempt", _("Élément inconnu de la liste CNIL.")))
-    if data.get("dpia_status") == DpiaStatus.DONE and not data.get("dpia_done_on"):
-        errors.append(FieldError("dpia_done_on", _("Indiquez la date de réalisation de l'AIPD.")))
-    return errors
-
-
-# --- derived values ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Completeness:
-    score: int
-    missing: list[str]  # labels of what is missing, in the order of the CNIL model
-
-
-def completeness(content: Mapping[str, Any]) -> Completeness:
-    """Which fields of the CNIL register model are filled in; a validated fiche should reach 100."""
-    checks: list[tuple[bool, Any]] = [
-        (bool(content.get("purpose")), FIELD_LABELS["purpose"]),
-        (bool(content.get("legal_basis")), FIELD_LABELS["legal_basis"]),
-        (
-            bool(content.get("data_subjects") or content.get("data_subjects_other")),
-            FIELD_LABELS["data_subjects"],
-        ),
-        (bool(content.get("data_categories")), _l("Catégories de données")),
-        (
-            bool(content.get("data_categories"))
-            and all(row.get("active") for row in content["data_categories"]),
-            _l("Durée de conservation de chaque catégorie de données"),
-        ),
-        (bool(content.get("recipients")), FIELD_LABELS["recipients"]),
-        (bool(content.get("security_measures")), FIELD_LABELS["security_measures"]),
-    ]
-    if ref.legal_basis_needs_text(content.get("legal_basis")):
-        checks.append((bool(content.get("legal_basis_text")), FIELD_LABELS["legal_basis_text"]))
-    if any(ref.sensitive_regime(s) == "art9" for s in content.get("sensitive_data") or ()):
-        checks.append((bool(content.get("art9_exception")), FIELD_LABELS["art9_exception"]))
-    if content.get("transfers"):
-        checks.append(
-            (all(row.get("safeguard") for row in content["transfers"]), _l("Garantie de chaque transfert"))
-        )
-    missing = [str(label) for ok, label in checks if not ok]
-    return Completeness(round(100 * (len(checks) - len(missing)) / len(checks)), missing)
-
-
-@dataclass(frozen=True)
-class DpiaVerdict:
-    required: bool
-    reasons: list[str]
-    criteria_met: list[ref.Item]
-    suggested: list[ref.Item] = field(default_factory=list)  # criteria the content hints at
-
-
-def dpia_verdict(content: Mapping[str, Any]) -> DpiaVerdict:
-    """WP248 screening: the CNIL lists prevail; otherwise two criteria or more → DPIA required."""
-    criteria = ref.by_id(ref.dpia_criteria())
-    met = [criteria[c] for c in content.get("dpia_criteria") or () if c in criteria]
-    suggested = []
-    if content.get("sensitive_data") and "donnees_sensibles" not in (content.get("dpia_criteria") or ()):
-        suggested.append(criteria["donnees_sensibles"])
-    vulnerable = {s.id for s in ref.data_subjects() if s.extra.get("may_be_vulnerable")}
-    if set(content.get("data_subjects") or ()) & vulnerable and "personnes_vulnerables" not in (
-        content.get("dpia_criteria") or ()
-    ):
-        suggested.append(criteria["personnes_vulnerables"])
-    required_type = ref.by_id(ref.dpia_required_types()).get(content.get("dpia_cnil_required") or "")
-    exempt_type = ref.by_id(ref.dpia_exempt_types()).get(content.get("dpia_cnil_exempt") or "")
-    if required_type:
-        return DpiaVerdict(
-            True,
-            [
-                _(
-                    "Type de traitement figurant sur la liste CNIL des traitements soumis à AIPD : "
-                    "« %(t)s ».",
-                    t=required_type.label,
-                )
-            ],
-            met,
-            suggested,
-        )
-    if exempt_type:
-        return DpiaVerdict(
-            False,
-            [
-                _(
-                    "Type de traitement figurant sur la liste CNIL des traitements dispensés d'AIPD : "
-                    "« %(t)s ».",
-                    t=exempt_type.label,
-                )
-            ],
-            met,
-            suggested,
-        )
-    if len(met) >= ref.DPIA_THRESHOLD:
-        reasons = [
-            _(
-                "%(n)d critères du G29 (WP248) sont remplis : une AIPD est en principe obligatoire "
-                "(seuil : %(t)d).",
-                n=len(met),
-                t=ref.DPIA_THRESHOLD,
-            )
-        ]
-        return DpiaVerdict(True, reasons, met, suggested)
-    if len(met) == 1:
-        reasons = [
-            _(
-                "Un seul critère est rempli : l'AIPD n'est en principe pas obligatoire, mais un critère "
-                "peut suffire lorsque le risque est élevé ; motivez la décision."
-            )
-        ]
-    else:
-        reasons = [_("Aucun critère du G29 n'est rempli : pas d'AIPD requise en principe.")]
-    return DpiaVerdict(False, reasons, met, suggested)
-
-
-def content_of(activity: ProcessingActivity, fields: Iterable[str] = ALL_FIELDS) -> dict[str, Any]:
-    return {name: getattr(activity, name) for name in fields}
-
-
-def snapshot_json(activity: ProcessingActivity, fields: Iterable[str] = CONTENT_FIELDS) -> dict[str, Any]:
-    """A JSON-safe copy of the fiche's content (model snapshots, history)."""
-    return {name: audit.jsonable(getattr(activity, name)) for name in fields}
 
 
 # --- writes -------------------------------------------------------------------------------------
@@ -614,106 +335,3 @@ def versions_of(activity: ProcessingActivity) -> list[ActivityVersion]:
             .order_by(ActivityVersion.number.desc())
         )
     )
-
-
-# --- reads --------------------------------------------------------------------------------------
-
-
-@dataclass
-class ActivityFilters:
-    q: str = ""
-    status: str = ""
-    legal_basis: str = ""
-    sensitive: str = ""  # "1" / "0"
-    dpia: str = ""  # "required" / "required_not_done"
-    review: str = ""  # "overdue" / "model_update"
-    application_id: int | None = None
-    models: bool = False  # the syndicate's models instead of its register
-    sort: str = "name"
-
-
-SORTS = {
-    "name": (ProcessingActivity.sort_name,),
-    "reference": (ProcessingActivity.reference,),
-    "updated": (ProcessingActivity.updated_at.desc(),),
-    "completeness": (ProcessingActivity.completeness, ProcessingActivity.sort_name),
-    "review": (ProcessingActivity.next_review_on, ProcessingActivity.sort_name),
-}
-
-
-def activities_query(filters: ActivityFilters) -> Select[Any]:
-    stmt = scoped(select(ProcessingActivity), ProcessingActivity).where(
-        ProcessingActivity.is_model.is_(filters.models)
-    )
-    if filters.q:
-        stmt = stmt.where(
-            or_(
-                ProcessingActivity.sort_name.like(f"%{fold(filters.q)}%"),
-                func.lower(ProcessingActivity.reference).like(f"%{filters.q.lower()}%"),
-            )
-        )
-    if filters.status in ActivityStatus.__members__.values():
-        stmt = stmt.where(ProcessingActivity.status == ActivityStatus(filters.status))
-    elif filters.status != "all":
-        stmt = stmt.where(ProcessingActivity.status != ActivityStatus.ARCHIVED)
-    if filters.legal_basis in ref.ids(ref.legal_bases()):
-        stmt = stmt.where(ProcessingActivity.legal_basis == filters.legal_basis)
-    if filters.sensitive in ("0", "1"):
-        stmt = stmt.where(ProcessingActivity.has_sensitive_data.is_(filters.sensitive == "1"))
-    if filters.dpia == "required":
-        stmt = stmt.where(ProcessingActivity.is_dpia_required.is_(True))
-    elif filters.dpia == "required_not_done":
-        stmt = stmt.where(
-            ProcessingActivity.is_dpia_required.is_(True), ProcessingActivity.dpia_status != DpiaStatus.DONE
-        )
-    if filters.review == "overdue":
-        stmt = stmt.where(ProcessingActivity.next_review_on < today())
-    elif filters.review == "model_update":
-        stmt = stmt.where(
-            or_(
-                ProcessingActivity.has_model_update.is_(True),
-                ProcessingActivity.is_archive_proposed.is_(True),
-            )
-        )
-    if filters.application_id:
-        stmt = stmt.where(
-            ProcessingActivity.id.in_(
-                select(activity_applications.c.activity_id).where(
-                    activity_applications.c.application_id == filters.application_id
-                )
-            )
-        )
-    return stmt.order_by(*SORTS.get(filters.sort, SORTS["name"]), ProcessingActivity.id)
-
-
-@dataclass(frozen=True)
-class RegisterSummary:
-    total: int
-    average_completeness: int
-    complete: int
-    to_review: int
-    dpia_missing: int
-
-
-def register_summary(org_id: int) -> RegisterSummary:
-    """Headline figures of an organisation's register (archived fiches and models excluded)."""
-    pa = ProcessingActivity
-    row = db.session.execute(
-        select(
-            func.count(pa.id),
-            func.coalesce(func.avg(pa.completeness), 0),
-            func.count(pa.id).filter(pa.completeness == 100),
-            func.count(pa.id).filter(
-                or_(
-                    pa.status == ActivityStatus.IN_REVIEW,
-                    pa.next_review_on < today(),
-                    pa.has_model_update.is_(True),
-                    pa.is_archive_proposed.is_(True),
-                )
-            ),
-            func.count(pa.id).filter(pa.is_dpia_required.is_(True), pa.dpia_status != DpiaStatus.DONE),
-        )
-        .where(pa.organisation_id == org_id, pa.is_model.is_(False), pa.status != ActivityStatus.ARCHIVED)
-        .execution_options(skip_org_scope=True)
-    ).one()
-    return RegisterSummary(int(row[0]), round(float(row[1])), int(row[2]), int(row[3]), int(row[4]))

@@ -9,369 +9,88 @@ query, and the entry point the SMSI uses to record a breach found while handling
 * Art. 34: when the risk is high, the people concerned are informed, unless one of the Art. 34.3
   exemptions applies (``subjects_reason``).
 
+The fields, the natures of a breach, the 72-hour clock and the rules (:func:`normalise`,
+:func:`validate`) live in :mod:`registers.services.breach_rules`; this module re-exports them, so
+callers use ``breaches.<name>`` for all of them.
+
 Datetimes are aware UTC in the database and in this module's API; forms type them in French local
-time (Europe/Paris) and :func:`to_utc` converts (a naive datetime given here is taken as local time).
+time (Europe/Paris) and :func:`~registers.services.breach_rules.to_utc` converts (a naive datetime
+given here is taken as local time).
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select
 
 from accounts.models import Organisation, User
 from core import audit
 from core.concurrency import check_version, with_fresh_reference
-from core.data import load_json
 from core.db import utcnow
 from core.extensions import db
 from core.forms import FieldError
 from core.tenancy import scoped
 from registers import reference as ref
 from registers.models import Breach, NotificationDecision, RiskLevel, SubjectsDecision
-
-PARIS = ZoneInfo("Europe/Paris")
-NOTIFICATION_DELAY = timedelta(hours=72)
-HOUR = timedelta(hours=1)
-REFERENCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,29}$")
-LATE_REASON_REQUIRED = _l(
-    "Délai de 72 h dépassé — notification tardive : motifs du retard obligatoires (art. 33.1)."
+from registers.services.breach_rules import (
+    AUDITED_FIELDS,
+    CLOCK_CSS,
+    FIELDS,
+    HOUR,
+    LATE_REASON_REQUIRED,
+    LIST_FIELDS,
+    NOTIFICATION_DELAY,
+    PARIS,
+    REFERENCE_RE,
+    TEXT_FIELDS,
+    BreachClock,
+    breach_types,
+    clock,
+    local_date,
+    normalise,
+    notification_deadline,
+    to_utc,
+    validate,
 )
 
-FIELDS: tuple[str, ...] = (
-    "reference",
-    "title",
-    "discovered_at",
-    "occurred_at",
-    "natures",
-    "description",
-    "data_categories",
-    "data_subjects",
-    "people_count",
-    "records_count",
-    "consequences",
-    "measures",
-    "risk_level",
-    "cnil_decision",
-    "cnil_notified_at",
-    "cnil_reference",
-    "late_reason",
-    "decision_reason",
-    "subjects_decision",
-    "subjects_informed_on",
-    "subjects_reason",
-    "is_closed",
-    "closed_on",
-)
-AUDITED_FIELDS = (*FIELDS, "source_incident_id")
-LIST_FIELDS = ("natures", "data_categories", "data_subjects")
-TEXT_FIELDS = ("description", "consequences", "measures", "late_reason", "decision_reason", "subjects_reason")
-
-# English labels until the reference file carries them (the ids never change).
-_BREACH_TYPES_EN = {
-    "confidentialite": "Confidentiality breach",
-    "integrite": "Integrity breach",
-    "disponibilite": "Availability breach",
-}
-
-
-@cache
-def breach_types() -> tuple[ref.Item, ...]:
-    """The three natures of a breach (``confidentialite``, ``integrite``, ``disponibilite``)."""
-    rows = load_json("gdpr_reference.json")["breach"]["types"]
-    return tuple(
-        ref.Item(
-            id=row["id"],
-            label_fr=row["label_fr"],
-            label_en=row.get("label_en") or _BREACH_TYPES_EN.get(row["id"], row["label_fr"]),
-        )
-        for row in rows
-    )
-
-
-# --- time and the 72-hour clock -----------------------------------------------------------------
-
-
-def to_utc(value: datetime | None) -> datetime | None:
-    """An aware datetime in UTC; a naive one is French local time (what people type)."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=PARIS)
-    return value.astimezone(UTC)
-
-
-def local_date(value: datetime) -> date:
-    return value.astimezone(PARIS).date()
-
-
-def notification_deadline(discovered_at: datetime) -> datetime:
-    """Latest on-time notification to the CNIL: 72 hours after discovery (Art. 33.1)."""
-    return discovered_at + NOTIFICATION_DELAY
-
-
-CLOCK_CSS = {
-    "running": "warning",
-    "late": "danger",
-    "notified_on_time": "success",
-    "notified_late": "danger",
-    "not_required": "secondary",
-}
-
-
-@dataclass(frozen=True)
-class BreachClock:
-    """Where a breach stands against the 72-hour deadline.
-
-    * ``state``: ``"running"`` (decision pending, deadline not passed), ``"late"`` (decision pending,
-      deadline passed), ``"notified_on_time"`` / ``"notified_late"`` (CNIL notified before / after
-      the deadline), ``"not_required"`` (no notification: no risk for people).
-    * ``remaining``: time left until the deadline — measured at the notification once notified
-      (negative: how late it was), at ``now`` otherwise (negative once the deadline has passed).
-    * ``is_overdue``: the deadline passed without a notification in time (``late`` or
-      ``notified_late``).
-    """
-
-    deadline: datetime
-    remaining: timedelta
-    is_overdue: bool
-    state: str
-
-    @property
-    def is_running(self) -> bool:
-        """The clock still matters: no decision on notification yet."""
-        return self.state in ("running", "late")
-
-    @property
-    def hours_left(self) -> int:
-        return max(0, math.floor(self.remaining / HOUR))
-
-    @property
-    def minutes_left(self) -> int:
-        if self.remaining <= timedelta(0):
-            return 0
-        return math.floor((self.remaining % HOUR) / timedelta(minutes=1))
-
-    @property
-    def hours_late(self) -> int:
-        """Whole hours past the deadline, rounded up (1 minute late is "1 h")."""
-        return max(0, math.ceil(-self.remaining / HOUR))
-
-    @property
-    def css(self) -> str:
-        return CLOCK_CSS[self.state]
-
-
-def clock(breach: Breach, now: datetime | None = None) -> BreachClock:
-    deadline = notification_deadline(breach.discovered_at)
-    if breach.cnil_decision == NotificationDecision.NOTIFIED and breach.cnil_notified_at is not None:
-        remaining = deadline - breach.cnil_notified_at
-        late = remaining < timedelta(0)
-        return BreachClock(deadline, remaining, late, "notified_late" if late else "notified_on_time")
-    remaining = deadline - (now or utcnow())
-    if breach.cnil_decision == NotificationDecision.NOT_REQUIRED:
-        return BreachClock(deadline, remaining, False, "not_required")
-    late = remaining < timedelta(0)
-    return BreachClock(deadline, remaining, late, "late" if late else "running")
-
-
-# --- rules --------------------------------------------------------------------------------------
-
-
-def _text(value: Any, limit: int = 5000) -> str | None:
-    if value is None:
-        return None
-    value = str(value).strip()[:limit]
-    return value or None
-
-
-def _enum(enum_cls: Any, value: Any, default: Any, field: str, errors: list[FieldError]) -> Any:
-    if value in (None, ""):
-        return default
-    try:
-        return enum_cls(value)
-    except ValueError:
-        errors.append(FieldError(field, _("Valeur inconnue.")))
-        return default
-
-
-def _ids(
-    values: Iterable[Any] | None, allowed: frozenset[str], field: str, errors: list[FieldError]
-) -> list[str]:
-    out: list[str] = []
-    for value in values or ():
-        value = str(value)
-        if value not in allowed:
-            errors.append(FieldError(field, _("Valeur inconnue : %(v)s.", v=value)))
-        elif value not in out:
-            out.append(value)
-    return out
-
-
-def _count(value: Any, field: str, errors: list[FieldError]) -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = -1
-    if number < 0:
-        errors.append(FieldError(field, _("Indiquez un nombre positif ou nul.")))
-        return None
-    return number
-
-
-def normalise(data: Mapping[str, Any], errors: list[FieldError]) -> dict[str, Any]:
-    """Form (or caller) data reduced to :data:`FIELDS`, typed; datetimes in UTC; fields that only make
-    sense with a choice (notification date without a notification…) emptied."""
-    out: dict[str, Any] = {name: data.get(name) for name in FIELDS}
-    out["reference"] = (_text(out["reference"], 30) or "").upper() or None
-    out["title"] = _text(out["title"], 200)
-    out["cnil_reference"] = _text(out["cnil_reference"], 60)
-    for name in TEXT_FIELDS:
-        out[name] = _text(out[name])
-    out["discovered_at"] = to_utc(out["discovered_at"])
-    out["occurred_at"] = to_utc(out["occurred_at"])
-    out["cnil_notified_at"] = to_utc(out["cnil_notified_at"])
-    out["natures"] = _ids(out["natures"], ref.ids(breach_types()), "natures", errors)
-    out["data_categories"] = _ids(
-        out["data_categories"], ref.ids(ref.data_categories()), "data_categories", errors
-    )
-    out["data_subjects"] = _ids(out["data_subjects"], ref.ids(ref.data_subjects()), "data_subjects", errors)
-    out["people_count"] = _count(out["people_count"], "people_count", errors)
-    out["records_count"] = _count(out["records_count"], "records_count", errors)
-    out["risk_level"] = _enum(RiskLevel, out["risk_level"], None, "risk_level", errors)
-    out["cnil_decision"] = _enum(
-        NotificationDecision, out["cnil_decision"], NotificationDecision.PENDING, "cnil_decision", errors
-    )
-    out["subjects_decision"] = _enum(
-        SubjectsDecision, out["subjects_decision"], SubjectsDecision.PENDING, "subjects_decision", errors
-    )
-    out["is_closed"] = bool(out["is_closed"])
-    if out["cnil_decision"] != NotificationDecision.NOTIFIED:
-        out["cnil_notified_at"] = out["cnil_reference"] = out["late_reason"] = None
-    if out["subjects_decision"] != SubjectsDecision.INFORMED:
-        out["subjects_informed_on"] = None
-    if not out["is_closed"]:
-        out["closed_on"] = None
-    return out
-
-
-def validate(data: Mapping[str, Any], now: datetime | None = None) -> list[FieldError]:
-    """Every rule a breach record must meet, as field errors (empty: valid)."""
-    now = now or utcnow()
-    errors: list[FieldError] = []
-    discovered = data.get("discovered_at")
-    if data.get("reference") and not REFERENCE_RE.match(data["reference"]):
-        errors.append(
-            FieldError("reference", _("Référence : lettres, chiffres, « . _ / - », 30 caractères au plus."))
-        )
-    if not data.get("title"):
-        errors.append(FieldError("title", _("Donnez un intitulé à la violation.")))
-    if discovered is None:
-        errors.append(
-            FieldError(
-                "discovered_at",
-                _("Indiquez la date et l'heure de découverte : le délai de 72 h court à partir de là."),
-            )
-        )
-    elif discovered > now + timedelta(minutes=5):
-        errors.append(FieldError("discovered_at", _("La découverte ne peut pas être dans le futur.")))
-    if discovered and data.get("occurred_at") and data["occurred_at"] > discovered:
-        errors.append(
-            FieldError("occurred_at", _("La violation ne peut avoir commencé après sa découverte."))
-        )
-    if not data.get("natures"):
-        errors.append(
-            FieldError(
-                "natures", _("Indiquez au moins une nature : confidentialité, intégrité ou disponibilité.")
-            )
-        )
-    errors += _cnil_errors(data, discovered, now)
-    errors += _subjects_errors(data, discovered)
-    if data.get("is_closed"):
-        if data.get("cnil_decision") in (None, NotificationDecision.PENDING):
-            errors.append(
-                FieldError(
-                    "is_closed",
-                    _("Clôture impossible : décidez d'abord de la notification à la CNIL (art. 33)."),
-                )
-            )
-        closed = data.get("closed_on")
-        if closed and discovered and closed < local_date(discovered):
-            errors.append(FieldError("closed_on", _("La clôture ne peut précéder la découverte.")))
-    return errors
-
-
-def _cnil_errors(data: Mapping[str, Any], discovered: datetime | None, now: datetime) -> list[FieldError]:
-    decision = data.get("cnil_decision")
-    errors = []
-    if decision == NotificationDecision.NOT_REQUIRED and not data.get("decision_reason"):
-        errors.append(
-            FieldError(
-                "decision_reason",
-                _(
-                    "Sans notification, expliquez pourquoi la violation n'est pas susceptible d'engendrer "
-                    "un risque pour les personnes (art. 33.1)."
-                ),
-            )
-        )
-    if decision != NotificationDecision.NOTIFIED:
-        return errors
-    notified = data.get("cnil_notified_at")
-    if notified is None:
-        errors.append(FieldError("cnil_notified_at", _("Indiquez la date et l'heure de la notification.")))
-    elif discovered and notified < discovered:
-        errors.append(FieldError("cnil_notified_at", _("La notification ne peut précéder la découverte.")))
-    elif notified > now + timedelta(minutes=5):
-        errors.append(FieldError("cnil_notified_at", _("La notification ne peut pas être dans le futur.")))
-    elif discovered and notified > notification_deadline(discovered) and not data.get("late_reason"):
-        errors.append(FieldError("late_reason", str(LATE_REASON_REQUIRED)))
-    return errors
-
-
-def _subjects_errors(data: Mapping[str, Any], discovered: datetime | None) -> list[FieldError]:
-    decision = data.get("subjects_decision")
-    errors = []
-    if (
-        data.get("risk_level") == RiskLevel.HIGH
-        and decision == SubjectsDecision.NOT_REQUIRED
-        and not data.get("subjects_reason")
-    ):
-        errors.append(
-            FieldError(
-                "subjects_reason",
-                _(
-                    "Risque élevé : les personnes doivent être informées (art. 34), sauf exemption de "
-                    "l'art. 34.3 (données chiffrées, mesures rendant le risque improbable, efforts "
-                    "disproportionnés) : indiquez laquelle."
-                ),
-            )
-        )
-    if decision == SubjectsDecision.INFORMED:
-        informed = data.get("subjects_informed_on")
-        if informed is None:
-            errors.append(
-                FieldError(
-                    "subjects_informed_on", _("Indiquez la date à laquelle les personnes ont été informées.")
-                )
-            )
-        elif discovered and informed < local_date(discovered):
-            errors.append(
-                FieldError(
-                    "subjects_informed_on", _("Les personnes ne peuvent être informées avant la découverte.")
-                )
-            )
-    return errors
+__all__ = [
+    "AUDITED_FIELDS",
+    "CLOCK_CSS",
+    "FIELDS",
+    "HOUR",
+    "LATE_REASON_REQUIRED",
+    "LIST_FIELDS",
+    "NOTIFICATION_DELAY",
+    "PARIS",
+    "REFERENCE_RE",
+    "TEXT_FIELDS",
+    "BreachClock",
+    "BreachFilters",
+    "BreachRow",
+    "CheckItem",
+    "breach_rows",
+    "breach_types",
+    "breaches_query",
+    "checklist",
+    "clock",
+    "create_breach",
+    "create_breach_from_incident",
+    "done",
+    "labels_of",
+    "local_date",
+    "next_reference",
+    "normalise",
+    "notification_deadline",
+    "to_utc",
+    "update_breach",
+    "validate",
+]
 
 
 def _raise(errors: list[FieldError]) -> None:

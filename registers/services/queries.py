@@ -1,0 +1,118 @@
+"""Reads of the register of processing activities: the scoped, filtered and sorted list query
+and the headline figures of an organisation's register. Re-exported by
+:mod:`registers.services.activities`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+
+from core.db import today
+from core.extensions import db
+from core.tenancy import scoped
+from core.text import fold
+from registers import reference as ref
+from registers.models import ActivityStatus, DpiaStatus, ProcessingActivity, activity_applications
+
+
+@dataclass
+class ActivityFilters:
+    q: str = ""
+    status: str = ""
+    legal_basis: str = ""
+    sensitive: str = ""  # "1" / "0"
+    dpia: str = ""  # "required" / "required_not_done"
+    review: str = ""  # "overdue" / "model_update"
+    application_id: int | None = None
+    models: bool = False  # the syndicate's models instead of its register
+    sort: str = "name"
+
+
+SORTS = {
+    "name": (ProcessingActivity.sort_name,),
+    "reference": (ProcessingActivity.reference,),
+    "updated": (ProcessingActivity.updated_at.desc(),),
+    "completeness": (ProcessingActivity.completeness, ProcessingActivity.sort_name),
+    "review": (ProcessingActivity.next_review_on, ProcessingActivity.sort_name),
+}
+
+
+def activities_query(filters: ActivityFilters) -> Select[Any]:
+    stmt = scoped(select(ProcessingActivity), ProcessingActivity).where(
+        ProcessingActivity.is_model.is_(filters.models)
+    )
+    if filters.q:
+        stmt = stmt.where(
+            or_(
+                ProcessingActivity.sort_name.like(f"%{fold(filters.q)}%"),
+                func.lower(ProcessingActivity.reference).like(f"%{filters.q.lower()}%"),
+            )
+        )
+    if filters.status in ActivityStatus.__members__.values():
+        stmt = stmt.where(ProcessingActivity.status == ActivityStatus(filters.status))
+    elif filters.status != "all":
+        stmt = stmt.where(ProcessingActivity.status != ActivityStatus.ARCHIVED)
+    if filters.legal_basis in ref.ids(ref.legal_bases()):
+        stmt = stmt.where(ProcessingActivity.legal_basis == filters.legal_basis)
+    if filters.sensitive in ("0", "1"):
+        stmt = stmt.where(ProcessingActivity.has_sensitive_data.is_(filters.sensitive == "1"))
+    if filters.dpia == "required":
+        stmt = stmt.where(ProcessingActivity.is_dpia_required.is_(True))
+    elif filters.dpia == "required_not_done":
+        stmt = stmt.where(
+            ProcessingActivity.is_dpia_required.is_(True), ProcessingActivity.dpia_status != DpiaStatus.DONE
+        )
+    if filters.review == "overdue":
+        stmt = stmt.where(ProcessingActivity.next_review_on < today())
+    elif filters.review == "model_update":
+        stmt = stmt.where(
+            or_(
+                ProcessingActivity.has_model_update.is_(True),
+                ProcessingActivity.is_archive_proposed.is_(True),
+            )
+        )
+    if filters.application_id:
+        stmt = stmt.where(
+            ProcessingActivity.id.in_(
+                select(activity_applications.c.activity_id).where(
+                    activity_applications.c.application_id == filters.application_id
+                )
+            )
+        )
+    return stmt.order_by(*SORTS.get(filters.sort, SORTS["name"]), ProcessingActivity.id)
+
+
+@dataclass(frozen=True)
+class RegisterSummary:
+    total: int
+    average_completeness: int
+    complete: int
+    to_review: int
+    dpia_missing: int
+
+
+def register_summary(org_id: int) -> RegisterSummary:
+    """Headline figures of an organisation's register (archived fiches and models excluded)."""
+    pa = ProcessingActivity
+    row = db.session.execute(
+        select(
+            func.count(pa.id),
+            func.coalesce(func.avg(pa.completeness), 0),
+            func.count(pa.id).filter(pa.completeness == 100),
+            func.count(pa.id).filter(
+                or_(
+                    pa.status == ActivityStatus.IN_REVIEW,
+                    pa.next_review_on < today(),
+                    pa.has_model_update.is_(True),
+                    pa.is_archive_proposed.is_(True),
+                )
+            ),
+            func.count(pa.id).filter(pa.is_dpia_required.is_(True), pa.dpia_status != DpiaStatus.DONE),
+        )
+        .where(pa.organisation_id == org_id, pa.is_model.is_(False), pa.status != ActivityStatus.ARCHIVED)
+        .execution_options(skip_org_scope=True)
+    ).one()
+    return RegisterSummary(int(row[0]), round(float(row[1])), int(row[2]), int(row[3]), int(row[4]))
