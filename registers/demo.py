@@ -387,27 +387,8 @@ def _load_breaches(data: dict[str, Any], orgs: dict[str, Organisation], actors: 
             discovered = (now - timedelta(days=s["days_ago"] + rng.randint(0, 20))).replace(
                 hour=rng.randint(8, 18)
             )
-        breach = {
-            k: copy.deepcopy(s[k])
-            for k in (
-                "title",
-                "natures",
-                "description",
-                "data_categories",
-                "data_subjects",
-                "people_count",
-                "records_count",
-                "consequences",
-                "measures",
-                "risk_level",
-                "cnil_decision",
-                "decision_reason",
-                "late_reason",
-                "subjects_decision",
-                "subjects_reason",
-            )
-            if k in s
-        }
+        # The spec's own keys (days_ago, notified_after_hours…) are not breach fields: left out.
+        breach = {k: copy.deepcopy(v) for k, v in s.items() if k in breaches.FIELDS}
         breach["discovered_at"] = discovered
         breach["occurred_at"] = discovered - timedelta(hours=rng.randint(1, 30))
         if "notified_after_hours" in s:
