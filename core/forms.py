@@ -35,6 +35,24 @@ class FieldError(Exception):
             target.errors = [*target.errors, self.message]
 
 
+class FieldErrors(FieldError):
+    """Several field errors at once: a form shows each beside its field, an import lists them all."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__(errors[0].field, errors[0].message)
+        self.errors = errors
+
+    def attach(self, form: FlaskForm) -> None:
+        for error in self.errors:
+            FieldError.attach(error, form)
+
+
+def raise_field_errors(errors: list[FieldError]) -> None:
+    """Raise the errors found by a service's checks, if any (one, or all of them together)."""
+    if errors:
+        raise errors[0] if len(errors) == 1 else FieldErrors(errors)
+
+
 def ensure_unique(
     model: Any,
     column: Any,

@@ -13,7 +13,6 @@ This module is the entry point of the domain: it re-exports the content rules of
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -25,9 +24,10 @@ from catalogue.models import Application
 from core import audit
 from core.concurrency import check_version, flush_or_conflict, with_fresh_reference
 from core.extensions import db
-from core.forms import FieldError
+from core.forms import FieldError, FieldErrors, raise_field_errors
 from core.tenancy import scoped
 from registers.models import ActivityStatus, ActivityVersion, ProcessingActivity
+from registers.services import references
 from registers.services.content import (
     ALL_FIELDS,
     AUDITED_FIELDS,
@@ -104,42 +104,19 @@ ALWAYS_RECORDED = frozenset({"activity.create", "activity.inherit", "activity.mo
 
 def next_reference(org_id: int, prefix: str = "TRT") -> str:
     """The next free ``PREFIX-NNN`` of an organisation (gaps are not reused)."""
-    refs = db.session.scalars(
-        select(ProcessingActivity.reference)
-        .where(ProcessingActivity.organisation_id == org_id, ProcessingActivity.reference.like(f"{prefix}-%"))
-        .execution_options(skip_org_scope=True)
-    )
-    numbers = [int(m.group(1)) for r in refs if (m := re.fullmatch(rf"{prefix}-(\d+)", r))]
-    return f"{prefix}-{max(numbers, default=0) + 1:03d}"
+    return references.next_reference(ProcessingActivity, org_id, f"{prefix}-")
 
 
 def _check(activity: ProcessingActivity | None, org_id: int, data: Mapping[str, Any]) -> None:
     errors = validate(data)
-    if data.get("reference"):
-        stmt = select(ProcessingActivity.id).where(
-            ProcessingActivity.organisation_id == org_id,
-            func.upper(ProcessingActivity.reference) == data["reference"],
+    exclude_id = activity.id if activity is not None else None
+    if data.get("reference") and references.is_reference_taken(
+        ProcessingActivity, org_id, data["reference"], exclude_id
+    ):
+        errors.append(
+            FieldError("reference", _("Une autre fiche de ce registre porte déjà cette référence."))
         )
-        if activity is not None and activity.id is not None:
-            stmt = stmt.where(ProcessingActivity.id != activity.id)
-        if db.session.scalar(stmt.execution_options(skip_org_scope=True).limit(1)) is not None:
-            errors.append(
-                FieldError("reference", _("Une autre fiche de ce registre porte déjà cette référence."))
-            )
-    if errors:
-        raise errors[0] if len(errors) == 1 else FieldErrors(errors)
-
-
-class FieldErrors(FieldError):
-    """Several field errors at once (imports list them all)."""
-
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__(errors[0].field, errors[0].message)
-        self.errors = errors
-
-    def attach(self, form: Any) -> None:
-        for error in self.errors:
-            FieldError.attach(error, form)
+    raise_field_errors(errors)
 
 
 def _applications(org: Organisation, ids: Iterable[int]) -> list[Application]:
@@ -285,15 +262,23 @@ def update_activity(
 ) -> ProcessingActivity:
     check_version(activity, data.get("version"))
     data = normalise(data)
-    if activity.is_model:
-        data.pop("application_ids", None)  # a model stays on the application it was written for
     if data.get("reference") == "":
         data.pop("reference")
+    return _rewrite(activity, actor, "activity.update", data)
+
+
+def _rewrite(
+    activity: ProcessingActivity, actor: User | None, action: str, data: dict[str, Any]
+) -> ProcessingActivity:
+    """Write new content over a fiche (an edit, a restore); a model's changed content is then
+    offered to the entries inheriting from it."""
+    if activity.is_model:
+        data.pop("application_ids", None)  # a model stays on the application it was written for
     _check(activity, activity.organisation_id, data)
     before_content = activity.content_version
-    activity = _save(activity.organisation_id, actor, "activity.update", activity, data, ALL_FIELDS)
+    activity = _save(activity.organisation_id, actor, action, activity, data, ALL_FIELDS)
     if activity.is_model and activity.content_version != before_content:
-        from registers.services import inheritance  # noqa: PLC0415
+        from registers.services import inheritance  # noqa: PLC0415 — inheritance builds on this module
 
         inheritance.flag_model_update(activity, actor)
     return activity
@@ -315,16 +300,7 @@ def restore_version(
     """Bring back the content of an earlier version; it becomes a new version (nothing is lost)."""
     check_version(activity, form_version)
     data = normalise({k: v for k, v in version.data.items() if k != "reference"})
-    if activity.is_model:
-        data.pop("application_ids", None)
-    _check(activity, activity.organisation_id, data)
-    before_content = activity.content_version
-    activity = _save(activity.organisation_id, actor, "activity.restore", activity, data, ALL_FIELDS)
-    if activity.is_model and activity.content_version != before_content:
-        from registers.services import inheritance  # noqa: PLC0415
-
-        inheritance.flag_model_update(activity, actor)
-    return activity
+    return _rewrite(activity, actor, "activity.restore", data)
 
 
 def versions_of(activity: ProcessingActivity) -> list[ActivityVersion]:

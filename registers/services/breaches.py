@@ -20,7 +20,6 @@ given here is taken as local time).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,10 +33,11 @@ from core import audit
 from core.concurrency import check_version, with_fresh_reference
 from core.db import utcnow
 from core.extensions import db
-from core.forms import FieldError
+from core.forms import FieldError, raise_field_errors
 from core.tenancy import scoped
 from registers import reference as ref
 from registers.models import Breach, NotificationDecision, RiskLevel, SubjectsDecision
+from registers.services import references
 from registers.services.breach_rules import (
     AUDITED_FIELDS,
     CLOCK_CSS,
@@ -93,35 +93,16 @@ __all__ = [
 ]
 
 
-def _raise(errors: list[FieldError]) -> None:
-    if errors:
-        from registers.services.activities import FieldErrors  # noqa: PLC0415 — same shape everywhere
-
-        raise errors[0] if len(errors) == 1 else FieldErrors(errors)
-
-
 # --- writes -------------------------------------------------------------------------------------
 
 
 def next_reference(org_id: int, year: int) -> str:
     """The next free ``VIO-YYYY-NNN`` of an organisation for a year of discovery (gaps not reused)."""
-    prefix = f"VIO-{year}-"
-    refs = db.session.scalars(
-        select(Breach.reference)
-        .where(Breach.organisation_id == org_id, Breach.reference.like(f"{prefix}%"))
-        .execution_options(skip_org_scope=True)
-    )
-    numbers = [int(m.group(1)) for r in refs if (m := re.fullmatch(rf"{prefix}(\d+)", r))]
-    return f"{prefix}{max(numbers, default=0) + 1:03d}"
+    return references.next_reference(Breach, org_id, f"VIO-{year}-")
 
 
 def _check_reference(org_id: int, reference: str, exclude_id: int | None) -> list[FieldError]:
-    stmt = select(Breach.id).where(
-        Breach.organisation_id == org_id, func.upper(Breach.reference) == reference
-    )
-    if exclude_id is not None:
-        stmt = stmt.where(Breach.id != exclude_id)
-    if db.session.scalar(stmt.execution_options(skip_org_scope=True).limit(1)) is None:
+    if not references.is_reference_taken(Breach, org_id, reference, exclude_id):
         return []
     return [
         FieldError("reference", _("Une autre violation de cette organisation porte déjà cette référence."))
@@ -134,7 +115,7 @@ def _prepare(org_id: int, breach: Breach | None, data: Mapping[str, Any]) -> dic
     errors += validate(clean)
     if clean["reference"]:
         errors += _check_reference(org_id, clean["reference"], breach.id if breach else None)
-    _raise(errors)
+    raise_field_errors(errors)
     if not clean["reference"]:
         if breach is not None:
             clean["reference"] = breach.reference
@@ -199,7 +180,7 @@ def create_breach_from_incident(
     * The breach starts open, with the CNIL and data-subject decisions pending: the DPO completes it
       in the register. Its reference is generated (``VIO-YYYY-NNN``, year of discovery).
     * Same rules as a breach typed in the register: invalid input raises
-      :class:`core.forms.FieldError` (several at once: ``registers.services.activities.FieldErrors``,
+      :class:`core.forms.FieldError` (several at once: ``core.forms.FieldErrors``,
       whose ``errors`` lists them) naming the field. Journalled as ``breach.create_from_incident``;
       the session is flushed, never committed (the caller commits).
     """

@@ -26,9 +26,10 @@ from accounts.models import Organisation, User
 from core import audit
 from core.concurrency import check_version, with_fresh_reference
 from core.extensions import db
-from core.forms import FieldError
+from core.forms import FieldError, raise_field_errors
 from core.tenancy import scoped
 from registers.models import ProcessingActivity, RequestStatus, RightsRequest, RightType
+from registers.services import references
 
 PARIS = ZoneInfo("Europe/Paris")
 WEEK = 7  # "due this week": the deadline falls within the next 7 days (today included)
@@ -283,35 +284,16 @@ def activity_choices(org_id: int, *, include_id: int | None = None) -> list[tupl
     return [(r.id, f"{r.reference} — {r.name}") for r in rows]
 
 
-def _raise(errors: list[FieldError]) -> None:
-    if errors:
-        from registers.services.activities import FieldErrors  # noqa: PLC0415 — same shape everywhere
-
-        raise errors[0] if len(errors) == 1 else FieldErrors(errors)
-
-
 # --- writes -------------------------------------------------------------------------------------
 
 
 def next_reference(org_id: int, year: int) -> str:
     """The next free ``DRO-YYYY-NNN`` of an organisation for a year of receipt (gaps not reused)."""
-    prefix = f"DRO-{year}-"
-    refs = db.session.scalars(
-        select(RightsRequest.reference)
-        .where(RightsRequest.organisation_id == org_id, RightsRequest.reference.like(f"{prefix}%"))
-        .execution_options(skip_org_scope=True)
-    )
-    numbers = [int(m.group(1)) for r in refs if (m := re.fullmatch(rf"{prefix}(\d+)", r))]
-    return f"{prefix}{max(numbers, default=0) + 1:03d}"
+    return references.next_reference(RightsRequest, org_id, f"DRO-{year}-")
 
 
 def _check_reference(org_id: int, reference: str, exclude_id: int | None) -> list[FieldError]:
-    stmt = select(RightsRequest.id).where(
-        RightsRequest.organisation_id == org_id, func.upper(RightsRequest.reference) == reference
-    )
-    if exclude_id is not None:
-        stmt = stmt.where(RightsRequest.id != exclude_id)
-    if db.session.scalar(stmt.execution_options(skip_org_scope=True).limit(1)) is None:
+    if not references.is_reference_taken(RightsRequest, org_id, reference, exclude_id):
         return []
     return [FieldError("reference", _("Une autre demande de cette organisation porte déjà cette référence."))]
 
@@ -322,7 +304,7 @@ def _prepare(org_id: int, req: RightsRequest | None, data: Mapping[str, Any]) ->
     errors += validate(org_id, clean)
     if clean["reference"]:
         errors += _check_reference(org_id, clean["reference"], req.id if req else None)
-    _raise(errors)
+    raise_field_errors(errors)
     if not clean["reference"]:
         if req is not None:
             clean["reference"] = req.reference  # an emptied reference keeps the current one

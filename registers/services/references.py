@@ -1,0 +1,36 @@
+"""Per-organisation references (``TRT-001``, ``DRO-2026-004``…): the next free number and the
+uniqueness check, the same way for fiches, rights requests and breaches.
+
+Reads skip the tenant filter: a reference is unique in its organisation whoever asks, and the
+database's unique constraint on ``(organisation_id, reference)`` stays the last word
+(:func:`core.concurrency.with_fresh_reference` retries when a race hits it).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import func, select
+
+from core.extensions import db
+
+
+def next_reference(model: Any, org_id: int, prefix: str) -> str:
+    """The next free ``<prefix>NNN`` of an organisation (gaps are not reused)."""
+    refs = db.session.scalars(
+        select(model.reference)
+        .where(model.organisation_id == org_id, model.reference.like(f"{prefix}%"))
+        .execution_options(skip_org_scope=True)
+    )
+    pattern = re.compile(re.escape(prefix) + r"(\d+)")
+    numbers = [int(m.group(1)) for r in refs if (m := pattern.fullmatch(r))]
+    return f"{prefix}{max(numbers, default=0) + 1:03d}"
+
+
+def is_reference_taken(model: Any, org_id: int, reference: str, exclude_id: int | None) -> bool:
+    """Whether another record of the organisation has ``reference`` (case-insensitive)."""
+    stmt = select(model.id).where(model.organisation_id == org_id, func.upper(model.reference) == reference)
+    if exclude_id is not None:
+        stmt = stmt.where(model.id != exclude_id)
+    return db.session.scalar(stmt.execution_options(skip_org_scope=True).limit(1)) is not None
