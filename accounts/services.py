@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -348,3 +349,17 @@ def my_organisations(user: User, q: str = "", *, page: int = 1, per_page: int = 
         .execution_options(skip_org_scope=True)
     ).all()
     return Page(items=list(items), total=total, page=page, per_page=per_page)
+
+
+def organisation_names(ids: Iterable[int]) -> dict[int, str]:
+    """Names of organisations by id, whatever the tenant (a name is all that is shown: recipients
+    of a fiche linked to another organisation)."""
+    ids = {int(i) for i in ids}
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Organisation.id, Organisation.name)
+        .where(Organisation.id.in_(ids))
+        .execution_options(skip_org_scope=True)
+    )
+    return {row.id: row.name for row in rows}

@@ -19,7 +19,6 @@ def register(app: Flask) -> None:
     journal.ACTION_LABELS.update(ACTION_LABELS)
     app.jinja_env.filters["field_label"] = lambda name: str(activities.FIELD_LABELS.get(name, name))
     app.jinja_env.filters["action_label"] = journal.action_label
-    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
     app.jinja_env.globals["serves_as_dpo"] = _serves_as_dpo
 
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import abort
-from flask_babel import format_date
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from accounts.models import Organisation
+from accounts.services import organisation_names
 from catalogue.models import Application, Subscription
 from core.db import today
 from core.extensions import db
@@ -25,11 +25,11 @@ from registers.services import inheritance
 UNSCOPED = {"skip_org_scope": True}
 ORGANISATION_CHOICES_MAX = 300
 SORT_CHOICES = (
-    ("name", "Nom"),
-    ("reference", "Référence"),
-    ("updated", "Dernière modification"),
-    ("completeness", "Complétude"),
-    ("review", "Prochaine révision"),
+    ("name", _l("Nom")),
+    ("reference", _l("Référence")),
+    ("updated", _l("Dernière modification")),
+    ("completeness", _l("Complétude")),
+    ("review", _l("Prochaine révision")),
 )
 
 
@@ -57,7 +57,7 @@ def list_choices(org: Organisation) -> dict[str, Any]:
         "statuses": [(s.value, s.label) for s in ActivityStatus],
         "legal_bases": ref.choices(ref.legal_bases()),
         "applications": _catalogue_choices(org),
-        "sorts": [(k, _(v)) for k, v in SORT_CHOICES],
+        "sorts": list(SORT_CHOICES),
     }
 
 
@@ -104,23 +104,6 @@ def form_choices(
 # --- a fiche ready to display ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Row:
-    label: str
-    values: list[str]
-
-
-def _org_names(ids: list[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        select(Organisation.id, Organisation.name)
-        .where(Organisation.id.in_(ids))
-        .execution_options(**UNSCOPED)
-    )
-    return {r.id: r.name for r in rows}
-
-
 def fiche_view(content: dict[str, Any], org: Organisation | None = None) -> dict[str, Any]:
     """Labels for every coded value of a fiche's content (a live fiche or a stored version)."""
     categories = ref.by_id(ref.data_categories())
@@ -128,7 +111,7 @@ def fiche_view(content: dict[str, Any], org: Organisation | None = None) -> dict
     types = ref.by_id(ref.recipient_types())
     safeguards = ref.by_id(ref.transfer_safeguards())
     basis = ref.by_id(ref.legal_bases()).get(content.get("legal_basis") or "")
-    names = _org_names(
+    names = organisation_names(
         [r["organisation_id"] for r in content.get("recipients") or () if r.get("organisation_id")]
     )
     return {
@@ -295,9 +278,3 @@ def version_or_404(activity: ProcessingActivity, number: int) -> ActivityVersion
     if version is None:
         abort(404)
     return version
-
-
-def review_label(activity: ProcessingActivity) -> str:
-    if activity.next_review_on is None:
-        return "—"
-    return format_date(activity.next_review_on)

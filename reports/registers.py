@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from accounts.models import Organisation
+from accounts.services import organisation_names
 from core.db import utcnow
 from core.extensions import db
 from registers import reference as ref
@@ -319,20 +320,9 @@ def _activity(
 
 def _recipient_org_names(activities: Sequence[ProcessingActivity]) -> dict[int, str]:
     """Names of the organisations linked as recipients (any tenant: a name is all we print)."""
-    ids = {
-        int(row["organisation_id"])
-        for a in activities
-        for row in a.recipients or ()
-        if row.get("organisation_id")
-    }
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        select(Organisation.id, Organisation.name)
-        .where(Organisation.id.in_(ids))
-        .execution_options(**UNSCOPED)
+    return organisation_names(
+        row["organisation_id"] for a in activities for row in a.recipients or () if row.get("organisation_id")
     )
-    return {row.id: row.name for row in rows}
 
 
 def _models_of(activities: Sequence[ProcessingActivity]) -> dict[int, ProcessingActivity]:

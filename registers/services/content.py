@@ -363,3 +363,14 @@ def content_of(activity: ProcessingActivity, fields: Iterable[str] = ALL_FIELDS)
 def snapshot_json(activity: ProcessingActivity, fields: Iterable[str] = CONTENT_FIELDS) -> dict[str, Any]:
     """A JSON-safe copy of the fiche's content (model snapshots, history)."""
     return {name: audit.jsonable(getattr(activity, name)) for name in fields}
+
+
+def retention_text(row: Mapping[str, Any]) -> str:
+    """A data category's retention in one line: the phases that are filled in, labelled."""
+    phases = [
+        (_("base active"), row.get("active")),
+        (_("archivage intermédiaire"), row.get("intermediate")),
+        (_("sort final"), row.get("final")),
+    ]
+    known = [f"{label} : {value}" for label, value in phases if value]
+    return "; ".join(known) if known else _("durée de conservation non renseignée")

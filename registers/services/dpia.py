@@ -51,6 +51,7 @@ from core.forms import FieldError
 from registers import reference as ref
 from registers.models import DpiaStatus, ProcessingActivity
 from registers.services import activities as acts
+from registers.services.content import retention_text
 
 DPIA_FIELDS: tuple[str, ...] = (
     "dpia_criteria",
@@ -190,16 +191,6 @@ def _labels(items: tuple[ref.Item, ...], ids: Iterable[str]) -> list[str]:
     return [ref.label_of(items, i) for i in ids]
 
 
-def _retention(row: Mapping[str, Any]) -> str:
-    phases = [
-        (_("base active"), row.get("active")),
-        (_("archivage intermédiaire"), row.get("intermediate")),
-        (_("sort final"), row.get("final")),
-    ]
-    known = [f"{label} : {value}" for label, value in phases if value]
-    return "; ".join(known) if known else _("durée de conservation non renseignée")
-
-
 def _context_answers(activity: ProcessingActivity) -> dict[int, str]:
     org = activity.organisation
     verdict = acts.dpia_verdict(acts.content_of(activity))
@@ -242,7 +233,7 @@ def _context_answers(activity: ProcessingActivity) -> dict[int, str]:
     categories = [
         f"{ref.label_of(ref.data_categories(), row['category'])}"
         + (f" ({row['details']})" if row.get("details") else "")
-        + f" — {_retention(row)}"
+        + f" — {retention_text(row)}"
         for row in activity.data_categories
     ]
     sensitive = _labels(ref.sensitive_data(), activity.sensitive_data)

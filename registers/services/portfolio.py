@@ -17,6 +17,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from accounts.models import Membership, Organisation, User
 from core.db import today, utcnow
 from core.extensions import db
+from core.pagination import Page
 from core.security import Role
 from core.text import fold
 from registers.models import (
@@ -137,24 +138,12 @@ def _breach_stats(org_ids: Any) -> Any:
     )
 
 
-@dataclass
-class Portfolio:
-    rows: list[PortfolioRow]
-    total: int
-    page: int
-    per_page: int
+class Portfolio(Page):
+    """A page of portfolio rows (core.pagination.Page; ``rows`` reads better in the template)."""
 
     @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
+    def rows(self) -> list[PortfolioRow]:
+        return self.items
 
 
 def _ordering(sort: str, scope: Any) -> tuple[Any, tuple[Any, ...]]:
@@ -246,7 +235,7 @@ def portfolio(user: User, *, sort: str = "name", q: str = "", page: int = 1, per
         ),
         key=lambda row: position[row.organisation_id],
     )
-    return Portfolio(rows, total, page, per_page)
+    return Portfolio(items=rows, total=total, page=page, per_page=per_page)
 
 
 def _aware(value: Any) -> datetime | None:

@@ -28,6 +28,7 @@ from core.pagination import Page
 from core.text import fold
 from registers import reference as ref
 from registers.models import ActivityStatus, ProcessingActivity, RegisterPublication
+from registers.services.content import retention_text
 
 # What the DPO may publish, in the order of the CNIL register model. Labels are those of the page.
 PUBLIC_FIELDS: dict[str, Any] = {
@@ -219,16 +220,6 @@ def _labels(items: tuple[ref.Item, ...], ids: Any) -> list[str]:
     return out
 
 
-def _retention(row: Mapping[str, Any]) -> str:
-    phases = [
-        (_("base active"), row.get("active")),
-        (_("archivage intermédiaire"), row.get("intermediate")),
-        (_("sort final"), row.get("final")),
-    ]
-    known = [f"{label} : {value}" for label, value in phases if value]
-    return "; ".join(known) if known else _("durée de conservation non précisée")
-
-
 def _rows(activity: ProcessingActivity, fields: list[str]) -> list[PublicRow]:
     values: dict[str, list[str]] = {}
     if "purpose" in fields:
@@ -244,7 +235,7 @@ def _rows(activity: ProcessingActivity, fields: list[str]) -> list[PublicRow]:
             values["data_subjects"].append(activity.data_subjects_other)
     if "data_categories" in fields:
         values["data_categories"] = [
-            f"{ref.label_of(ref.data_categories(), row['category'])} — {_retention(row)}"
+            f"{ref.label_of(ref.data_categories(), row['category'])} — {retention_text(row)}"
             for row in activity.data_categories or ()
         ]
     if "recipients" in fields:  # type labels only: never names nor linked organisations
