@@ -29,6 +29,9 @@ from core.security import Role
 M = TypeVar("M")
 
 SESSION_KEY = "active_org_id"
+# ``stmt.execution_options(**UNSCOPED)``: a deliberate read past the tenant filter (platform code,
+# cross-organisation figures such as the DPO portfolio); say why beside each use.
+UNSCOPED = {"skip_org_scope": True}
 ORG_INFO_KEY = "org_id"
 
 

@@ -35,12 +35,12 @@ from core.data import load_json
 from core.db import today, utcnow
 from core.extensions import db
 from core.security import Role
+from core.tenancy import UNSCOPED
 from registers.models import ActivityStatus, Breach, ProcessingActivity, RightsRequest
 from registers.services import activities as acts
 from registers.services import inheritance
 
 SEED = "egide-demo-registers"
-UNSCOPED = {"skip_org_scope": True}
 UPDATED_MODEL_CITIES = ("Arcueil", "Gentilly", "Ivry-sur-Seine", "Villejuif", "Vitry-sur-Seine")
 OPEN_BREACH_ORG = "Ivry-sur-Seine"
 BUSY_RIGHTS = {  # organisations whose DPO has something urgent on the portfolio

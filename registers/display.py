@@ -16,13 +16,13 @@ from catalogue.models import Application, Subscription
 from core.db import today
 from core.extensions import db
 from core.security import Permission, can
+from core.tenancy import UNSCOPED
 from registers import reference as ref
 from registers.forms.activities import StatusForm, VersionOnlyForm
 from registers.models import ActivityStatus, ActivityVersion, DpiaStatus, ProcessingActivity
 from registers.services import activities as acts
 from registers.services import inheritance
 
-UNSCOPED = {"skip_org_scope": True}
 ORGANISATION_CHOICES_MAX = 300
 SORT_CHOICES = (
     ("name", _l("Nom")),

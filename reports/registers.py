@@ -25,13 +25,12 @@ from accounts.models import Organisation
 from accounts.services import organisation_names
 from core.db import utcnow
 from core.extensions import db
+from core.tenancy import UNSCOPED
 from registers import reference as ref
 from registers.models import ActivityStatus, ProcessingActivity
 from registers.services import activities as acts
 from registers.services import inheritance
 from registers.services import processor as processor_service
-
-UNSCOPED = {"skip_org_scope": True}
 
 # --- documents ------------------------------------------------------------------------------------
 

@@ -29,10 +29,9 @@ from core.concurrency import check_version, with_fresh_reference
 from core.db import today
 from core.extensions import db
 from core.forms import FieldError
+from core.tenancy import UNSCOPED
 from registers.models import ActivityStatus, ProcessingActivity, activity_applications, models_of_application
 from registers.services import activities as acts
-
-UNSCOPED = {"skip_org_scope": True}
 
 
 def model_of(entry: ProcessingActivity) -> ProcessingActivity | None:

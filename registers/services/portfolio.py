@@ -19,6 +19,7 @@ from core.db import today, utcnow
 from core.extensions import db
 from core.pagination import Page
 from core.security import Role
+from core.tenancy import UNSCOPED
 from core.text import fold
 from registers.models import (
     ActivityStatus,
@@ -30,7 +31,6 @@ from registers.models import (
 )
 from registers.services import breaches, rights
 
-UNSCOPED = {"skip_org_scope": True}
 SORTS = ("name", "completeness", "to_review", "dpia", "requests", "deadline", "breaches")
 
 

@@ -19,11 +19,10 @@ from accounts.models import Organisation
 from catalogue.models import Application, Hosting, Subscription
 from core.db import today
 from core.extensions import db
+from core.tenancy import UNSCOPED
 from core.text import fold
 from registers import reference as ref
 from registers.models import ActivityStatus, ProcessingActivity, activity_applications
-
-UNSCOPED = {"skip_org_scope": True}
 
 
 @dataclass(frozen=True)

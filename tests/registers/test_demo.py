@@ -14,6 +14,7 @@ from core.audit import AuditEvent
 from core.cli import run_demo_loaders
 from core.db import utcnow
 from core.extensions import alembic, db
+from core.tenancy import UNSCOPED
 from registers.models import (
     ActivityStatus,
     ActivityVersion,
@@ -26,7 +27,6 @@ from registers.services import breaches, inheritance, rights
 from tests.conftest import reset_database
 
 FOUNDING_CITIES = ("Arcueil", "Gentilly", "Ivry-sur-Seine", "Villejuif", "Vitry-sur-Seine")
-UNSCOPED = {"skip_org_scope": True}
 
 
 def _all(model: type) -> list:

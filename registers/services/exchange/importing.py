@@ -20,6 +20,7 @@ from core.concurrency import EditConflict
 from core.exports import unneutralise
 from core.extensions import db
 from core.forms import FieldError
+from core.tenancy import UNSCOPED
 from core.text import fold
 from registers.models import ActivityStatus, ProcessingActivity
 from registers.services import activities as acts
@@ -27,9 +28,6 @@ from registers.services.exchange.cells import CellError, encode_date
 from registers.services.exchange.columns import Context, column_of_field, decode_group, groups, headers
 from registers.services.exchange.export import row_cells
 from registers.services.exchange.reading import read_table
-
-UNSCOPED = {"skip_org_scope": True}
-
 
 # --- planning an import ------------------------------------------------------------------------
 
