@@ -37,11 +37,8 @@ from registers.services import activities as acts
 def model_of(entry: ProcessingActivity) -> ProcessingActivity | None:
     if entry.model_id is None:
         return None
-    return db.session.scalar(
-        select(ProcessingActivity)
-        .where(ProcessingActivity.id == entry.model_id)
-        .execution_options(**UNSCOPED)
-    )
+    # session.get: the identity map answers the second time (detail page, diff, accept).
+    return db.session.get(ProcessingActivity, entry.model_id, execution_options=UNSCOPED)
 
 
 def model_application(model: ProcessingActivity) -> Application | None:
