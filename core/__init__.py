@@ -19,6 +19,7 @@ from core.config import (
     normalise_database_url,
 )
 from core.extensions import alembic, babel, csrf, db, limiter, login_manager, mailer, talisman
+from core.logs import configure_logging
 
 # Domain packages, registered in this order. Each exposes ``bp`` and may expose ``register(app)``.
 DOMAINS = ("accounts", "catalogue", "registers", "smsi", "risks", "audits", "reports")
@@ -33,6 +34,7 @@ def create_app(config: type[BaseConfig] | Mapping[str, Any] | None = None) -> Fl
         instance_relative_config=True,
     )
     configure(app, config)
+    configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
     register_request_hooks(app)
@@ -65,7 +67,13 @@ def configure(app: Flask, config: type[BaseConfig] | Mapping[str, Any] | None) -
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     url = normalise_database_url(app.config["DATABASE_URL"])
     app.config["DATABASE_URL"] = url
-    engine: dict[str, Any] = {"url": url, "echo": app.config.get("SQL_ECHO", False)}
+    # hide_parameters: an error logged with its SQL never carries the values (a password hash, a
+    # token digest, personal data); the statement and the traceback are enough to find the bug.
+    engine: dict[str, Any] = {
+        "url": url,
+        "echo": app.config.get("SQL_ECHO", False),
+        "hide_parameters": not app.config.get("SQL_ECHO", False),
+    }
     if not url.startswith("sqlite"):
         engine |= {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
     app.config["SQLALCHEMY_ENGINES"] = {"default": engine}

@@ -84,6 +84,11 @@ class BaseConfig:
     RATELIMIT_DEFAULT = None
     SQL_ECHO = False
 
+    # Logging (core.logs): "json" lines in production, readable "text" elsewhere; stderr unless a file.
+    LOG_FORMAT: str | None = None
+    LOG_LEVEL = "INFO"
+    LOG_FILE: str | None = None
+
 
 class DevConfig(BaseConfig):
     ENV_NAME = "development"

@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from core.extensions import db
+from core.logs import log_unhandled
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +36,7 @@ def register_error_handlers(app: Flask) -> None:
     def internal_error(exc: InternalServerError) -> tuple[str, int]:
         # Last-resort handler (ASVS 7.4.1/7.4.3): generic page with a correlation id, details in the log.
         incident = uuid.uuid4().hex[:12]
-        original = getattr(exc, "original_exception", None)
-        logger.error("unhandled error %s", incident, exc_info=original or exc)
+        log_unhandled(incident, getattr(exc, "original_exception", None) or exc)
         try:
             db.session.rollback()
         except Exception:  # the session itself may be what failed
