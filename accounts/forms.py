@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -122,6 +123,13 @@ class OrganisationForm(VersionedForm):
     notes = TextAreaField(
         _l("Notes"), validators=[Optional(), Length(max=5000)], filters=[strip, none_if_empty]
     )
+
+    def without(self, names: Iterable[str]) -> OrganisationForm:
+        """Remove fields the person may not change: neither shown nor read from what is posted."""
+        for name in names:
+            if name in self:
+                del self[name]
+        return self
 
     def validate_syndicate_id(self, field: SelectField) -> None:
         if self.relation.data == OrgRelation.SYNDICATE and field.data:

@@ -8,8 +8,10 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import aliased
+from werkzeug.exceptions import Forbidden
 
 from accounts import auth
 from accounts.models import Membership, Organisation, OrgKind, OrgRelation, User
@@ -20,7 +22,7 @@ from core.db import today
 from core.extensions import db
 from core.forms import FieldError, ensure_unique
 from core.pagination import Page
-from core.security import Role
+from core.security import Permission, Role, permissions_for
 from core.tenancy import scoped
 from core.text import fold
 
@@ -48,6 +50,15 @@ ORGANISATION_FIELDS = (
 )
 USER_FIELDS = ("full_name", "email", "is_enabled")
 DEPARTURE_FIELDS = ("left_on", "merged_into_id")
+# The organisation's place in the structure: its type, its relation to the syndicate, its syndicate,
+# its parent, its departure or merger. They decide what it sees and what it may do (a syndicate owns
+# the catalogue and the templates, and sees its members), so only the platform-wide permission
+# changes them: see guard_structure. Forms hide them from everybody else.
+STRUCTURAL_FIELDS = ("kind", "relation", "syndicate_id", "parent_id", "left_on", "merged_into_id")
+STRUCTURE_LOCKED_MESSAGE = _l(
+    "Seul un administrateur de la plateforme peut modifier la place d'une organisation dans le "
+    "syndicat (type, relation, syndicat, organisation parente, départ ou fusion)."
+)
 
 
 # --- organisations: reads ----------------------------------------------------------------------
@@ -136,6 +147,57 @@ def member_counts(org_ids: list[int]) -> dict[int, int]:
 # --- organisations: writes ---------------------------------------------------------------------
 
 
+class StructureChangeDenied(Forbidden):
+    """A structural field (STRUCTURAL_FIELDS) changed by an actor without the platform permission.
+
+    An HTTP 403 if it ever reaches a view: the forms never offer these fields to such an actor."""
+
+    def __init__(self, fields: list[str]) -> None:
+        super().__init__(str(STRUCTURE_LOCKED_MESSAGE))
+        self.fields = fields
+
+
+def may_change_structure(actor: User | None) -> bool:
+    """Whether ``actor`` holds the platform-wide organisation permission, wherever it is active."""
+    if actor is None:
+        return False
+    granted = permissions_for(set(), is_platform_admin=actor.is_platform_admin)
+    return Permission.ORGANISATIONS_MANAGE in granted
+
+
+def _structural_value(name: str, value: Any) -> Any:
+    if value in ("", None):
+        return None
+    if name == "kind":
+        return OrgKind(value)
+    if name == "relation":
+        return OrgRelation(value)
+    if name.endswith("_id"):
+        return int(value)
+    return value
+
+
+def guard_structure(org: Organisation | None, actor: User | None, data: dict[str, Any]) -> dict[str, Any]:
+    """The one rule for structural fields: ``data`` as the service may apply it.
+
+    An actor with the platform permission (:func:`may_change_structure`) changes them freely. For
+    anybody else the structural keys are dropped when they repeat the stored value (nothing to
+    change; ``org`` None is a creation, where every value is new), and :class:`StructureChangeDenied`
+    is raised when one of them would change it: the stored structure never moves.
+    """
+    if may_change_structure(actor):
+        return data
+    changed = [
+        name
+        for name in STRUCTURAL_FIELDS
+        if name in data
+        and _structural_value(name, data[name]) != (getattr(org, name) if org is not None else None)
+    ]
+    if changed:
+        raise StructureChangeDenied(changed)
+    return {key: value for key, value in data.items() if key not in STRUCTURAL_FIELDS}
+
+
 def _validate_organisation(data: dict[str, Any], exclude_id: int | None) -> None:
     ensure_unique(
         Organisation,
@@ -169,6 +231,7 @@ def _apply(obj: Any, data: dict[str, Any], fields: tuple[str, ...]) -> None:
 
 
 def create_organisation(actor: User, data: dict[str, Any]) -> Organisation:
+    data = guard_structure(None, actor, data)
     _validate_organisation(data, None)
     org = Organisation()
     with audit.audited(org, actor, "organisation.create", org, ORGANISATION_FIELDS):
@@ -178,6 +241,7 @@ def create_organisation(actor: User, data: dict[str, Any]) -> Organisation:
 
 def update_organisation(org: Organisation, actor: User, data: dict[str, Any]) -> Organisation:
     check_version(org, data.get("version"))
+    data = guard_structure(org, actor, data)
     _validate_organisation(data, org.id)
     with audit.audited(org, actor, "organisation.update", org, ORGANISATION_FIELDS):
         _apply(org, data, ORGANISATION_FIELDS)
@@ -189,6 +253,7 @@ def record_departure(org: Organisation, actor: User, data: dict[str, Any]) -> Or
     check_version(org, data.get("version"))
     left_on: date = data["left_on"]
     merged_into_id = data.get("merged_into_id")
+    guard_structure(org, actor, {"left_on": left_on, "merged_into_id": merged_into_id})
     if org.is_syndicate:
         raise FieldError("left_on", _("Un syndicat ne quitte pas son propre périmètre."))
     if org.joined_on and left_on < org.joined_on:
@@ -203,6 +268,7 @@ def record_departure(org: Organisation, actor: User, data: dict[str, Any]) -> Or
 
 def cancel_departure(org: Organisation, actor: User, data: dict[str, Any]) -> Organisation:
     check_version(org, data.get("version"))
+    guard_structure(org, actor, {"left_on": None, "merged_into_id": None})
     with audit.audited(org, actor, "organisation.rejoin", org, DEPARTURE_FIELDS):
         org.left_on = org.merged_into_id = None
     return org

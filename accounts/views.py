@@ -116,7 +116,13 @@ def organisation_new() -> Any:
 def organisation_edit(org_id: int) -> Any:
     org = get_scoped_or_404(Organisation, org_id)
     form = OrganisationForm(obj=org)
-    _organisation_form_choices(form, org)
+    # The structure (type, relation, syndicate, parent) only with the platform permission: for
+    # everybody else the fields leave the form (shown read-only), so a forged post changes nothing.
+    structure_locked = not services.may_change_structure(current_user)
+    if structure_locked:
+        form.without(services.STRUCTURAL_FIELDS)
+    else:
+        _organisation_form_choices(form, org)
     return handle_form(
         form,
         lambda data: services.update_organisation(org, current_user, data),
@@ -124,6 +130,8 @@ def organisation_edit(org_id: int) -> Any:
         success_message=_("Organisation enregistrée."),
         success_url=lambda o: url_for("accounts.organisation_detail", org_id=o.id),
         org=org,
+        structure_locked=structure_locked,
+        structure_locked_message=services.STRUCTURE_LOCKED_MESSAGE,
     )
 
 
