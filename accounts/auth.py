@@ -141,7 +141,11 @@ def get_own_session(user: User, session_id: int) -> UserSession | None:
 def authenticate(email: str, password: str) -> User | None:
     """The user if the password is right, the account enabled and not locked; otherwise None, with
     the same answer whatever the reason (no account enumeration). Failures lock the account for
-    1, 2, 4 … minutes after LOGIN_LOCK_AFTER consecutive failures (at most LOGIN_LOCK_MAX_MINUTES)."""
+    1, 2, 4 … minutes after LOGIN_LOCK_AFTER consecutive failures (at most LOGIN_LOCK_MAX_MINUTES).
+
+    Wrong second-factor codes count in the same counter (:func:`verify_second_factor`): for an
+    account with a second factor the right password alone does not reset it, the second factor
+    does; otherwise logging in again would give a code guesser a fresh series of attempts."""
     now = utcnow()
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     ok = verify_password(user.password_hash if user else None, password)
@@ -151,7 +155,9 @@ def authenticate(email: str, password: str) -> User | None:
     if not ok or not user.is_enabled or user.is_locked(now):
         _record_failure(user, now, locked=user.is_locked(now), right_password=ok)
         return None
-    values: dict[str, Any] = {"last_login_at": now, "failed_login_count": 0, "locked_until": None}
+    values: dict[str, Any] = {"last_login_at": now}
+    if not user.has_mfa:
+        values |= {"failed_login_count": 0, "locked_until": None}
     if user.password_hash and needs_rehash(user.password_hash):
         values["password_hash"] = hash_password(password)
     # Bookkeeping, not an edit: no version bump, so an administrator's open form stays valid.
@@ -161,15 +167,24 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def _record_failure(user: User, now: datetime, *, locked: bool, right_password: bool) -> None:
+    count = user.failed_login_count or 0
+    if not right_password:
+        count = _count_failure(user, now)
+    reason = "locked" if locked else ("disabled" if not user.is_enabled else "bad password")
+    audit.record(None, user, "login.failure", user, {"reason": (None, reason), "failures": (None, count)})
+
+
+def _count_failure(user: User, now: datetime) -> int:
+    """One more failure (a wrong password or second-factor code); from LOGIN_LOCK_AFTER on, each one
+    locks the account for 1, 2, 4 … minutes (at most LOGIN_LOCK_MAX_MINUTES). The new count."""
     cfg = current_app.config
-    count = (user.failed_login_count or 0) + (0 if right_password else 1)
+    count = (user.failed_login_count or 0) + 1
     values: dict[str, Any] = {"failed_login_count": count}
-    if count >= cfg["LOGIN_LOCK_AFTER"] and not right_password:
+    if count >= cfg["LOGIN_LOCK_AFTER"]:
         minutes = min(2 ** (count - cfg["LOGIN_LOCK_AFTER"]), cfg["LOGIN_LOCK_MAX_MINUTES"])
         values["locked_until"] = now + timedelta(minutes=minutes)
     _update_user_quietly(user, values)
-    reason = "locked" if locked else ("disabled" if not user.is_enabled else "bad password")
-    audit.record(None, user, "login.failure", user, {"reason": (None, reason), "failures": (None, count)})
+    return count
 
 
 def _update_user_quietly(user: User, values: dict[str, Any]) -> None:
@@ -292,8 +307,41 @@ def regenerate_recovery_codes(user: User) -> list[str]:
     return codes
 
 
+class SecondFactorLocked(FieldError):
+    """The account is locked (too many wrong passwords or codes): no code is even checked."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "code",
+            _(
+                "Trop d'échecs : le compte est bloqué quelques minutes. Réessayez plus tard, ou "
+                "demandez à l'administrateur de la plateforme de le débloquer."
+            ),
+        )
+
+
 def verify_second_factor(user: User, code: str) -> bool:
-    """A TOTP code (not replayed) or an unused recovery code."""
+    """A TOTP code (not replayed) or an unused recovery code.
+
+    Wrong codes count towards the account lockout, in the counter of wrong passwords
+    (:func:`_count_failure`): the code that locks the account, and any code while it is locked (not
+    even checked: the right one fails too), raise :class:`SecondFactorLocked`. A good code resets
+    the counter."""
+    now = utcnow()
+    if user.is_locked(now):
+        audit.record(None, user, "mfa.failure", user, {"reason": (None, "locked")})
+        raise SecondFactorLocked
+    if _second_factor_matches(user, code):
+        _update_user_quietly(user, {"failed_login_count": 0, "locked_until": None})
+        return True
+    audit.record(None, user, "mfa.failure", user, {})
+    _count_failure(user, now)
+    if user.is_locked(now):
+        raise SecondFactorLocked
+    return False
+
+
+def _second_factor_matches(user: User, code: str) -> bool:
     if user.totp_secret_enc:
         step = _matching_timecode(crypto.decrypt(user.totp_secret_enc), code, user.totp_last_timecode)
         if step is not None:
@@ -322,7 +370,6 @@ def verify_second_factor(user: User, code: str) -> bool:
                 ),
             )
             return True
-    audit.record(None, user, "mfa.failure", user, {})
     return False
 
 

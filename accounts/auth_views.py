@@ -104,10 +104,16 @@ def mfa_verify() -> Any:
         return redirect(url_for("accounts.mfa_enrol"))
     form = SecondFactorForm()
     if form.validate_on_submit():
-        if auth.verify_second_factor(current_user, form.code.data):
-            return _second_factor_passed()
-        db.session.commit()
-        form.code.errors = [_("Code incorrect ou déjà utilisé.")]
+        try:
+            passed = auth.verify_second_factor(current_user, form.code.data)
+        except FieldError as locked:  # too many failures: the session stays half-open
+            db.session.commit()  # failure counter and journal entry
+            locked.attach(form)
+        else:
+            if passed:
+                return _second_factor_passed()
+            db.session.commit()
+            form.code.errors = [_("Code incorrect ou déjà utilisé.")]
     return render_template("accounts/mfa_verify.html", form=form)
 
 
