@@ -9,7 +9,14 @@ bp.before_request(login_and_org_required)  # backstop behind the views' own poli
 
 
 def register(app: Flask) -> None:
+    from core.journal import register_object_types  # noqa: PLC0415
+    from core.security import Permission  # noqa: PLC0415
+
     from . import demo  # noqa: F401, PLC0415 — registers the demo loader
+
+    register_object_types(
+        {"Application": Permission.CATALOGUE_VIEW, "Subscription": Permission.CATALOGUE_VIEW}
+    )
 
 
 from . import views  # noqa: E402, F401

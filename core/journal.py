@@ -4,7 +4,9 @@ and the ``flask audit`` commands (verify, anchor, public-key).
 Read-only for everybody: nothing here changes an entry. The views scope explicitly by the active
 organisation's chain (audit tables are not tenant-scoped through the ORM safety net); a platform
 administrator may also read the platform chain (logins, accounts), and nobody reads another
-organisation's chain.
+organisation's chain. An entry's content (changes, IP address) is shown, on the page and in the
+export, only to who may read its object type there (:func:`content_visible`); others see when, who,
+which action and which object.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from core.db import Base, utcnow
 from core.exports import FORMULA_STARTS, neutralise  # noqa: F401 — FORMULA_STARTS re-exported
 from core.extensions import db
 from core.pagination import paginate
-from core.security import Permission, login_and_org_required, require
+from core.security import Permission, can, login_and_org_required, require
 from core.tenancy import current_org
 
 bp = Blueprint("journal", __name__, url_prefix="/journal")
@@ -201,6 +203,50 @@ def filter_choices(chain: int) -> dict[str, list[tuple[Any, str]]]:
     }
 
 
+# --- who may read an entry's content ----------------------------------------------------------
+
+# Object type (``AuditEvent.object_type``) → the permission that reads such objects. Each domain
+# declares its own types in its ``register(app)`` (see :func:`register_object_types`); a type nobody
+# declared shows no content to anyone (deny by default).
+OBJECT_TYPE_PERMISSIONS: dict[str, Permission] = {}
+
+
+def register_object_types(types: Mapping[str, Permission]) -> None:
+    """Declare journalled object types with the permission needed to read them. Declaring a type
+    again with the same permission is harmless (one app per test); with another one is a bug."""
+    for object_type, permission in types.items():
+        known = OBJECT_TYPE_PERMISSIONS.setdefault(object_type, Permission(permission))
+        if known != permission:
+            raise ValueError(f"journal: {object_type} is already read with {known}, not {permission}")
+
+
+register_object_types(
+    {
+        "AuditJournal": Permission.AUDIT_TRAIL_VIEW,  # journal.export: the filters and a count
+        "AuditPayload": Permission.USERS_MANAGE,  # audit.payload_erase (platform chain): for whom
+    }
+)
+
+
+def content_visible(object_type: str, chain: int | None = None) -> bool:
+    """Whether the current user may see the content of an entry about ``object_type``: its
+    field-by-field changes and its request context (IP address), i.e. anything in its payload.
+
+    The only rule, for the journal page and its export alike. Without it a reader still sees when,
+    who, which action and which object (type and id). The permission is that of the user in the
+    active organisation, whose chain the journal reads; ``chain``, when given, must be that chain
+    (or the platform chain, for a platform administrator), else nothing is visible.
+    """
+    permission = OBJECT_TYPE_PERMISSIONS.get(object_type)
+    if permission is None or not can(permission):
+        return False
+    if chain is None:
+        return True
+    if chain == PLATFORM_CHAIN:
+        return bool(current_user.is_platform_admin)
+    return chain == getattr(current_org._get_current_object(), "id", None)
+
+
 # --- one line of the journal -------------------------------------------------------------------
 
 
@@ -218,14 +264,22 @@ class JournalLine:
     changes: list[Change] = field(default_factory=list)
     ip: str | None = None
     erased: bool = False
+    hidden: bool = False  # content not visible for the reader's role (see content_visible)
 
 
 def journal_lines(rows: list[Any]) -> list[JournalLine]:
+    """The lines to show; the payload is read only for an entry whose content the user may see."""
     lines = []
     for row in rows:
-        data = row.data
-        line = JournalLine(event=row.AuditEvent, actor_name=row.full_name, erased=data is None)
-        if data is not None:
+        event, data = row.AuditEvent, row.data
+        visible = content_visible(event.object_type, event.chain)
+        line = JournalLine(
+            event=event,
+            actor_name=row.full_name,
+            erased=data is None,
+            hidden=not visible and data is not None,
+        )
+        if visible and data is not None:
             changes = data.get("changes") or {}
             line.changes = [Change(name, *values) for name, values in sorted(changes.items())]
             line.ip = (data.get("context") or {}).get("ip")
@@ -304,6 +358,8 @@ def export_csv(lines: list[JournalLine]) -> bytes:
         ]
         if line.erased:
             changes = [(_("détail effacé (RGPD)"), None, None)]
+        elif line.hidden:
+            changes = [(_("contenu non visible pour votre rôle"), None, None)]
         else:
             changes = [(c.field, c.before, c.after) for c in line.changes] or [(None, None, None)]
         for name, before, after in changes:

@@ -11,12 +11,20 @@ bp.before_request(login_and_org_required)  # backstop behind the views' own poli
 
 def register(app: Flask) -> None:
     from core import journal  # noqa: PLC0415
+    from core.security import Permission  # noqa: PLC0415
 
     from . import demo, models  # noqa: F401, PLC0415 — demo: registers the demo loader
     from .labels import ACTION_LABELS  # noqa: PLC0415
     from .services import activities, inheritance  # noqa: F401, PLC0415 — inheritance: catalogue signals
 
     journal.ACTION_LABELS.update(ACTION_LABELS)
+    # The journal shows what changed in the register only to its readers (not to the platform admin).
+    journal.register_object_types(
+        dict.fromkeys(
+            ("ProcessingActivity", "RightsRequest", "Breach", "RegisterPublication", "Register"),
+            Permission.REGISTERS_VIEW,
+        )
+    )
     app.jinja_env.filters["field_label"] = lambda name: str(activities.FIELD_LABELS.get(name, name))
     app.jinja_env.filters["action_label"] = journal.action_label
     app.jinja_env.globals["serves_as_dpo"] = _serves_as_dpo

@@ -26,8 +26,8 @@ from accounts.models import Organisation, User
 from core import audit
 from core.audit import AuditEvent, AuditPayload, Ref
 from core.extensions import db
-from core.journal import FORMULA_STARTS, neutralise
-from core.security import Role
+from core.journal import FORMULA_STARTS, OBJECT_TYPE_PERMISSIONS, neutralise
+from core.security import Permission, Role
 from tests import factories as f
 from tests.conftest import World, acting_as
 
@@ -52,6 +52,14 @@ def signing_key_file(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     path = tmp_path / "audit_signing_key.pem"
     monkeypatch.setitem(app.config, "AUDIT_SIGNING_KEY_FILE", str(path))
     return path
+
+
+@pytest.fixture(autouse=True)
+def readable_probe_types(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The made-up object types below, readable by the journal's readers (an undeclared type shows
+    no content: see test_journal_visibility.py)."""
+    for name in ("Probe", "Formula"):
+        monkeypatch.setitem(OBJECT_TYPE_PERMISSIONS, name, Permission.AUDIT_TRAIL_VIEW)
 
 
 def as_user(app: Flask, user: Any, org: Any, action: Callable[[Any], Any]) -> Any:
