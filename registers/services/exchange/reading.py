@@ -88,7 +88,7 @@ def _read_xlsx(content: bytes) -> list[list[str]]:
             raise ImportFileError(_("Le classeur n'a pas de feuille « %(s)s ».", s=SHEET_REGISTER))
         rows = []
         for index, row in enumerate(book[SHEET_REGISTER].iter_rows(values_only=True)):
-            if index > MAX_ROWS + 1:
+            if index > MAX_ROWS:  # index 0 is the header row
                 raise ImportFileError(_("Le fichier compte plus de %(n)d fiches.", n=MAX_ROWS))
             rows.append([_cell(v) for v in row])
         return rows
@@ -106,7 +106,7 @@ def _read_csv(content: bytes) -> list[list[str]]:
     try:
         rows = []
         for index, row in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)):
-            if index > MAX_ROWS + 1:
+            if index > MAX_ROWS:  # index 0 is the header row
                 raise ImportFileError(_("Le fichier compte plus de %(n)d fiches.", n=MAX_ROWS))
             rows.append([_cell(v) for v in row])
         return rows
