@@ -75,6 +75,14 @@ class BaseConfig:
     ENCRYPTION_KEYS: str | None = None
     # Audit trail: the head of each chain is signed every N entries (and by `flask audit anchor`).
     AUDIT_ANCHOR_EVERY = 100
+    # … and without any operator (core/audit.py, "automatic anchoring"): on the commit that appends to
+    # a chain with no anchor or a last anchor older than the max age (a timedelta, or seconds), and by
+    # a sweep after requests, at most every AUDIT_ANCHOR_SWEEP_MINUTES per process.
+    AUDIT_AUTO_ANCHOR = True
+    AUDIT_ANCHOR_MAX_AGE = timedelta(hours=24)
+    AUDIT_ANCHOR_SWEEP_MINUTES = 10
+    # Every anchor is also appended here, outside the database (relative: in instance/); None: off.
+    AUDIT_ANCHOR_FILE: str | None = "audit_anchors.jsonl"
 
     PAGE_SIZE = 25
     MAX_PAGE_SIZE = 200
@@ -110,6 +118,8 @@ class TestConfig(BaseConfig):
     # Rate limiting stays on, so that it is tested; the suite logs in often from one address.
     LOGIN_RATE_LIMIT = "100000 per minute"
     AUDIT_ANCHOR_EVERY = 0  # tests place their anchors themselves (see tests/core/test_audit.py)
+    AUDIT_AUTO_ANCHOR = False  # … unless they switch it on (tests/core/test_audit_blind_spots.py)
+    AUDIT_ANCHOR_FILE = None  # the test database is rolled back: tests give their own file
     AUDIT_SIGNING_KEY_FILE = os.path.join(tempfile.gettempdir(), f"egide-test-audit-key-{os.getpid()}.pem")
     # Cheap hashes so that the suite's many logins stay fast; never outside tests.
     ARGON2_PARAMS = {"time_cost": 1, "memory_cost": 64, "parallelism": 1}

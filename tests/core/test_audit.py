@@ -106,7 +106,8 @@ def test_entry_keeps_the_field_by_field_change_and_the_request_context(world: Wo
     request = app.test_request_context(
         environ_base={"REMOTE_ADDR": "203.0.113.7"}, headers={"User-Agent": "Probe/1.0"}
     )
-    with request, acting_as(world.a.users[Role.RSSI], world.a.syndicate):
+    # Changing the type takes the platform permission (accounts.services.guard_structure).
+    with request, acting_as(world.a.users[Role.ADMIN], world.a.syndicate):
         actor = current_user._get_current_object()
         org = db.session.get(Organisation, world.a.syndicate.id)
         services.update_organisation(
@@ -340,12 +341,14 @@ def test_anchors_are_also_copied_outside_the_database_when_asked(
     app: Flask, app_ctx: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     copy = tmp_path / "anchors.jsonl"
-    monkeypatch.setitem(app.config, "AUDIT_ANCHOR_COPY_FILE", str(copy))
+    monkeypatch.setitem(app.config, "AUDIT_ANCHOR_FILE", str(copy))
     org = f.SyndicateFactory()
     audit.record(org, None, "probe", Ref("Probe"))
     audit.anchor_heads()
+    db.session.commit()  # anchors reach the file once committed
     audit.record(org, None, "probe", Ref("Probe"))
     anchors = audit.anchor_heads().anchors
+    db.session.commit()
 
     lines = [json.loads(line) for line in copy.read_text().splitlines()]
 
