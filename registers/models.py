@@ -223,6 +223,21 @@ class ActivityVersion(OrgScopedMixin, Base):
     actor: Mapped[User | None] = relationship(lazy="joined")
 
 
+# The version of each fiche last validated by someone holding REGISTERS_VALIDATE in the fiche's
+# organisation (written by registers.services.activities._save only, removed when the fiche is
+# archived): the public register and the register PDF read this content, never text nobody with the
+# validate permission has reviewed. No row: never validated. A table of its own rather than a column
+# of the fiche: activity_versions already references processing_activities, and a reference back
+# would make the two tables a cycle.
+validated_versions = Table(
+    "validated_versions",
+    Base.metadata,
+    Column("activity_id", ForeignKey("processing_activities.id", ondelete="CASCADE"), primary_key=True),
+    Column("version_id", ForeignKey("activity_versions.id", ondelete="CASCADE"), nullable=False),
+    Index("ix_validated_versions_version_id", "version_id"),
+)
+
+
 # --- rights requests ---------------------------------------------------------------------------
 
 

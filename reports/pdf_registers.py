@@ -39,6 +39,8 @@ def texts() -> dict[str, str]:
         "updated": _("Dernière mise à jour"),
         "completeness": _("Complétude"),
         "inheritance": _("Héritage"),
+        "validation": _("Validation"),
+        "not_validated": _("Non validée par le DPO : contenu provisoire, susceptible de changer."),
         "controllers": _("Responsables du traitement"),
         "purposes": _("Finalités et base légale"),
         "subjects": _("Personnes concernées"),
@@ -93,6 +95,23 @@ def _inheritance_text(a: ActivityDoc) -> str | None:
     return text
 
 
+def _validation_text(a: ActivityDoc, t: dict[str, str]) -> str | None:
+    """Whether the DPO validated what is printed: the register shows the last validated version of
+    a fiche changed since, and marks a fiche never validated (see reports.registers)."""
+    if a.pending_status is not None and a.validated_at is not None:
+        return _(
+            "Dernière version validée par le DPO, le %(date)s. Des modifications ultérieures (statut "
+            "actuel : %(status)s) attendent sa validation : elles ne figurent pas dans ce document.",
+            date=fr_datetime(a.validated_at),
+            status=a.pending_status,
+        )
+    if not a.is_validated:
+        return t["not_validated"]
+    if a.validated_at is not None:
+        return _("Validée par le DPO le %(date)s.", date=fr_datetime(a.validated_at))
+    return None
+
+
 def _completeness_text(a: ActivityDoc) -> str:
     if not a.missing:
         return _percent(a.completeness)
@@ -131,6 +150,9 @@ def activity_section(a: ActivityDoc, t: dict[str, str] | None = None) -> list[Fl
         (t["updated"], fr_datetime(a.updated_at)),
         (t["completeness"], _completeness_text(a)),
     ]
+    validation = _validation_text(a, t)
+    if validation:
+        identity.insert(3, (t["validation"], validation))
     inherited = _inheritance_text(a)
     if inherited:
         identity.append((t["inheritance"], inherited))
@@ -290,6 +312,10 @@ def register_pdf(doc: RegisterDoc) -> bytes:
         _(
             "Les fiches archivées ne figurent pas dans ce registre (%(n)d fiche(s) archivée(s)).",
             n=doc.archived_count,
+        ),
+        _(
+            "Une fiche modifiée depuis sa validation figure dans sa dernière version validée par le "
+            "DPO ; une fiche qui n'a jamais été validée est signalée comme telle."
         ),
         _(
             "Document généré par Égide. Son empreinte SHA-256 est affichée sur la page de "

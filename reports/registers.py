@@ -1,14 +1,21 @@
 """RGPD registers as plain, frozen data for the PDF layer (no ORM object leaves this module).
 
 * :func:`register_data` — an organisation's register (Art. 30.1), archived fiches left out.
-* :func:`activity_data` — one fiche.
+* :func:`activity_data` — one fiche (an extract of the register: printed by the same rule).
 * :func:`processor_register_data` — the syndicate's processor register (Art. 30.2), from
   :func:`registers.services.processor.processor_register`.
+
+The register is an official document: it prints what the DPO validated. A fiche changed since its
+validation (by someone without the validate permission: see
+:func:`registers.services.activities.resulting_status`) is printed as its last validated version
+(``validated_versions``), with a note that changes await validation; a fiche never validated is
+printed as it stands, marked as not validated.
 
 Labels are resolved here, in the locale of the request, so the PDF layer only prints strings.
 Queries do not grow with the number of fiches: fiches in one query (their applications by
 ``selectinload``), the organisations named as recipients in one, the models of inherited fiches
-in one.
+in one, the validated versions (which, and when) in one, and for fiches changed since their
+validation, the validated contents in one and their applications' names in one.
 """
 
 from __future__ import annotations
@@ -23,11 +30,18 @@ from sqlalchemy.orm import selectinload
 
 from accounts.models import Organisation
 from accounts.services import organisation_names
+from catalogue.models import Application
 from core.db import utcnow
 from core.extensions import db
 from core.tenancy import UNSCOPED
 from registers import reference as ref
-from registers.models import ActivityStatus, ProcessingActivity
+from registers.models import (
+    ActivityStatus,
+    ActivityVersion,
+    DpiaStatus,
+    ProcessingActivity,
+    validated_versions,
+)
 from registers.services import activities as acts
 from registers.services import inheritance
 from registers.services import processor as processor_service
@@ -122,8 +136,14 @@ class ActivityDoc:
     completeness: int
     missing: tuple[str, ...]
     created_at: datetime
-    updated_at: datetime
+    updated_at: datetime  # of the content printed (a validated version: when it was recorded)
     inheritance: Inheritance | None
+    # Validation by the DPO: when the printed content was validated (None: not known, or never),
+    # whether it ever was, and the fiche's current status when later changes await validation
+    # (the printed content is then the last validated version, not the current text).
+    validated_at: datetime | None = None
+    is_validated: bool = False
+    pending_status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -229,12 +249,97 @@ def _transfers(rows: Iterable[Mapping[str, Any]]) -> tuple[TransferRow, ...]:
     )
 
 
+@dataclass(frozen=True)
+class _Printed:
+    """What the document prints of a fiche: its content (every field of ``acts.ALL_FIELDS``), the
+    names of its applications, and where that content comes from."""
+
+    content: Mapping[str, Any]
+    applications: tuple[str, ...]
+    updated_at: datetime
+    validated_at: datetime | None
+    pending_status: str | None  # set when the content is the last validated version
+
+
+def _version_content(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored version's data as a fiche's content (a field the version lacks stays empty)."""
+    empty: dict[str, Any] = {name: [] if name in acts.LIST_FIELDS else None for name in acts.ALL_FIELDS}
+    empty.update(name="", status=ActivityStatus.VALIDATED, dpia_status=DpiaStatus.NOT_STARTED)
+    return {**empty, **acts.normalise(data)}
+
+
+def _printed(activities: Sequence[ProcessingActivity]) -> dict[int, _Printed]:
+    """For each fiche, the content the register prints: the current one, unless the fiche has been
+    changed since its validation (then: its validated version). Three queries at most, whatever the
+    number of fiches."""
+    pointers: dict[int, int] = {}  # fiche id → id of its validated version
+    validated_at: dict[int, datetime] = {}  # version id → when it was recorded
+    if activities:
+        rows = db.session.execute(
+            select(validated_versions.c.activity_id, ActivityVersion.id, ActivityVersion.created_at)
+            .join(ActivityVersion, ActivityVersion.id == validated_versions.c.version_id)
+            .where(validated_versions.c.activity_id.in_([a.id for a in activities]))
+            .execution_options(**UNSCOPED)
+        ).all()
+        pointers = {activity_id: version_id for activity_id, version_id, _at in rows}
+        validated_at = {version_id: at for _activity_id, version_id, at in rows}
+    pending = {
+        a.id: pointers[a.id] for a in activities if a.id in pointers and a.status != ActivityStatus.VALIDATED
+    }
+    versions: dict[int, dict[str, Any]] = {}
+    app_names: dict[int, str] = {}
+    if pending:
+        rows = db.session.execute(
+            select(ActivityVersion.id, ActivityVersion.activity_id, ActivityVersion.data)
+            .where(ActivityVersion.id.in_(set(pending.values())))
+            .execution_options(**UNSCOPED)
+        ).all()
+        versions = {
+            version_id: _version_content(data)
+            for version_id, activity_id, data in rows
+            if pending.get(activity_id) == version_id
+        }
+        app_ids = {i for content in versions.values() for i in content.get("application_ids") or ()}
+        if app_ids:
+            app_names = dict(
+                db.session.execute(
+                    select(Application.id, Application.name)
+                    .where(Application.id.in_(app_ids))
+                    .execution_options(**UNSCOPED)
+                ).all()
+            )
+    out: dict[int, _Printed] = {}
+    for a in activities:
+        version_id = pending.get(a.id)
+        if version_id is not None and version_id in versions:
+            content = versions[version_id]
+            names = sorted(app_names[i] for i in content.get("application_ids") or () if i in app_names)
+            out[a.id] = _Printed(
+                content,
+                tuple(names),
+                validated_at[version_id],
+                validated_at[version_id],
+                str(a.status.label),
+            )
+        else:
+            out[a.id] = _Printed(
+                acts.content_of(a, acts.ALL_FIELDS),
+                tuple(app.name for app in a.applications),
+                a.updated_at,
+                validated_at.get(pointers.get(a.id, 0)) if a.status == ActivityStatus.VALIDATED else None,
+                None,
+            )
+    return out
+
+
 def _activity(
     activity: ProcessingActivity,
+    printed: _Printed,
     org_names: Mapping[int, str],
     models: Mapping[int, ProcessingActivity],
 ) -> ActivityDoc:
-    content = acts.content_of(activity, acts.CONTENT_FIELDS)
+    c = printed.content
+    content = {name: c[name] for name in acts.CONTENT_FIELDS}
     verdict = acts.dpia_verdict(content)
     score = acts.completeness(content)
     categories = ref.by_id(ref.data_categories())
@@ -243,7 +348,7 @@ def _activity(
     inherited = None
     if activity.model_id is not None:
         model = models.get(activity.model_id)
-        overridden = inheritance.overridden_fields(activity)
+        overridden = inheritance.overridden_fields(activity, content)
         inherited = Inheritance(
             model_reference=model.reference if model else "",
             model_name=model.name if model else "",
@@ -253,21 +358,22 @@ def _activity(
             ),
             has_model_update=activity.has_model_update,
         )
+    status = ActivityStatus(c["status"] or ActivityStatus.DRAFT)
     return ActivityDoc(
         id=activity.id,
         reference=activity.reference,
-        name=activity.name,
-        status=str(activity.status.label),
+        name=c["name"] or "",
+        status=str(status.label),
         is_model=activity.is_model,
-        next_review_on=activity.next_review_on,
-        joint_controllers=activity.joint_controllers,
-        representative=activity.representative,
-        purpose=activity.purpose,
-        sub_purposes=tuple(activity.sub_purposes or ()),
-        legal_basis=_legal_basis(activity.legal_basis),
-        legal_basis_text=activity.legal_basis_text,
-        data_subjects=_labels(ref.data_subjects(), activity.data_subjects),
-        data_subjects_other=activity.data_subjects_other,
+        next_review_on=c["next_review_on"],
+        joint_controllers=c["joint_controllers"],
+        representative=c["representative"],
+        purpose=c["purpose"],
+        sub_purposes=tuple(c["sub_purposes"] or ()),
+        legal_basis=_legal_basis(c["legal_basis"]),
+        legal_basis_text=c["legal_basis_text"],
+        data_subjects=_labels(ref.data_subjects(), c["data_subjects"]),
+        data_subjects_other=c["data_subjects_other"],
         data_categories=tuple(
             CategoryRow(
                 category=categories[row["category"]].label
@@ -278,49 +384,55 @@ def _activity(
                 intermediate=row.get("intermediate"),
                 final=row.get("final"),
             )
-            for row in activity.data_categories or ()
+            for row in c["data_categories"] or ()
         ),
-        has_sensitive_data=bool(activity.sensitive_data),
-        sensitive_data=_labels(ref.sensitive_data(), activity.sensitive_data),
-        art9_exception=ref.label_of(ref.art9_exceptions(), activity.art9_exception) or None,
-        sensitive_details=activity.sensitive_details,
+        has_sensitive_data=bool(c["sensitive_data"]),
+        sensitive_data=_labels(ref.sensitive_data(), c["sensitive_data"]),
+        art9_exception=ref.label_of(ref.art9_exceptions(), c["art9_exception"]) or None,
+        sensitive_details=c["sensitive_details"],
         recipients=tuple(
             RecipientRow(
                 type=recipient_types[row["type"]].label if row["type"] in recipient_types else row["type"],
                 name=row.get("name"),
                 organisation=org_names.get(row.get("organisation_id") or 0),
             )
-            for row in activity.recipients or ()
+            for row in c["recipients"] or ()
         ),
-        transfers=_transfers(activity.transfers),
+        transfers=_transfers(c["transfers"]),
         security_measures=tuple(
             MeasureRow(
                 measure=measures[row["measure"]].label if row["measure"] in measures else row["measure"],
                 details=row.get("details"),
             )
-            for row in activity.security_measures or ()
+            for row in c["security_measures"] or ()
         ),
         dpia_criteria=tuple(item.label for item in verdict.criteria_met),
-        dpia_cnil_required=ref.label_of(ref.dpia_required_types(), activity.dpia_cnil_required) or None,
-        dpia_cnil_exempt=ref.label_of(ref.dpia_exempt_types(), activity.dpia_cnil_exempt) or None,
-        dpia_justification=activity.dpia_justification,
+        dpia_cnil_required=ref.label_of(ref.dpia_required_types(), c["dpia_cnil_required"]) or None,
+        dpia_cnil_exempt=ref.label_of(ref.dpia_exempt_types(), c["dpia_cnil_exempt"]) or None,
+        dpia_justification=c["dpia_justification"],
         dpia_required=verdict.required,
         dpia_reasons=tuple(str(r) for r in verdict.reasons),
-        dpia_status=str(activity.dpia_status.label),
-        dpia_done_on=activity.dpia_done_on,
-        applications=tuple(a.name for a in activity.applications),
+        dpia_status=str(DpiaStatus(c["dpia_status"] or DpiaStatus.NOT_STARTED).label),
+        dpia_done_on=c["dpia_done_on"],
+        applications=printed.applications,
         completeness=score.score,
         missing=tuple(score.missing),
         created_at=activity.created_at,
-        updated_at=activity.updated_at,
+        updated_at=printed.updated_at,
         inheritance=inherited,
+        validated_at=printed.validated_at,
+        is_validated=status == ActivityStatus.VALIDATED,
+        pending_status=printed.pending_status,
     )
 
 
-def _recipient_org_names(activities: Sequence[ProcessingActivity]) -> dict[int, str]:
+def _recipient_org_names(printed: Iterable[_Printed]) -> dict[int, str]:
     """Names of the organisations linked as recipients (any tenant: a name is all we print)."""
     return organisation_names(
-        row["organisation_id"] for a in activities for row in a.recipients or () if row.get("organisation_id")
+        row["organisation_id"]
+        for p in printed
+        for row in p.content["recipients"] or ()
+        if row.get("organisation_id")
     )
 
 
@@ -358,22 +470,24 @@ def register_data(org: Organisation, *, generated_at: datetime | None = None) ->
         .where(*mine, pa.status == ActivityStatus.ARCHIVED)
         .execution_options(**UNSCOPED)
     )
-    org_names = _recipient_org_names(activities)
+    printed = _printed(activities)
+    org_names = _recipient_org_names(printed.values())
     models = _models_of(activities)
     return RegisterDoc(
         organisation=org_header(org),
         generated_at=generated_at or utcnow(),
-        activities=tuple(_activity(a, org_names, models) for a in activities),
+        activities=tuple(_activity(a, printed[a.id], org_names, models) for a in activities),
         archived_count=int(archived or 0),
     )
 
 
 def activity_data(activity: ProcessingActivity, *, generated_at: datetime | None = None) -> SingleActivityDoc:
-    """One fiche with the header of its organisation."""
+    """One fiche with the header of its organisation (printed as the register prints it)."""
+    printed = _printed([activity])[activity.id]
     return SingleActivityDoc(
         organisation=org_header(activity.organisation),
         generated_at=generated_at or utcnow(),
-        activity=_activity(activity, _recipient_org_names([activity]), _models_of([activity])),
+        activity=_activity(activity, printed, _recipient_org_names([printed]), _models_of([activity])),
     )
 
 

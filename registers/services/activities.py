@@ -1,6 +1,12 @@
 """Processing activities ("fiches de traitement"): writes with history (creation, update, status,
 restore of a version) and the list of versions.
 
+Only the DPO validates, by every path: every write goes through :func:`_save`, which asks
+:func:`resulting_status` what status the fiche ends with. A write by someone without
+``REGISTERS_VALIDATE`` in the fiche's organisation never yields "validated" and sends a validated
+fiche back to review; a write that yields "validated" records the version the public register and
+the register PDF then read (:func:`validated_version_id`).
+
 A fiche's content is exchanged as a plain dict keyed by column name (see :data:`CONTENT_FIELDS` and
 :data:`LOCAL_FIELDS`): forms, imports, restores and model inheritance all go through
 :func:`normalise` and the same two writers, so the rules are checked once.
@@ -17,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 
 from accounts.models import Organisation, User
 from catalogue.models import Application
@@ -25,8 +31,9 @@ from core import audit
 from core.concurrency import check_version, flush_or_conflict, with_fresh_reference
 from core.extensions import db
 from core.forms import FieldError, FieldErrors, raise_field_errors
+from core.security import Permission, permissions_for
 from core.tenancy import scoped
-from registers.models import ActivityStatus, ActivityVersion, ProcessingActivity
+from registers.models import ActivityStatus, ActivityVersion, ProcessingActivity, validated_versions
 from registers.services import references
 from registers.services.content import (
     ALL_FIELDS,
@@ -84,19 +91,71 @@ __all__ = [
     "content_of",
     "create_activity",
     "dpia_verdict",
+    "may_validate",
     "next_reference",
     "normalise",
     "register_summary",
     "restore_version",
+    "resulting_status",
     "set_status",
     "snapshot_json",
     "update_activity",
     "validate",
+    "validated_version_id",
     "versions_of",
 ]
 
 # Actions journalled and versioned even when no field changed (the decision itself is the event).
 ALWAYS_RECORDED = frozenset({"activity.create", "activity.inherit", "activity.model_accept"})
+
+
+# --- who validates ----------------------------------------------------------------------------
+
+
+def may_validate(actor: User | None, org_id: int) -> bool:
+    """Whether ``actor`` holds ``REGISTERS_VALIDATE`` in organisation ``org_id``.
+
+    Read from the actor's own roles in that organisation (:meth:`User.roles_in`), never from the
+    request: the organisation a request has active, a form or a CLI argument change nothing. An
+    anonymous user, or one without a role there, may not. The answer is kept on the user object for
+    its lifetime (one request, or one command), so that an import of 500 rows asks once.
+    """
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return False
+    user = actor._get_current_object() if hasattr(actor, "_get_current_object") else actor
+    cache: dict[int, bool] = user.__dict__.setdefault("_egide_may_validate", {})
+    if org_id not in cache:
+        held = user.roles_in(org_id)
+        cache[org_id] = held is not None and Permission.REGISTERS_VALIDATE in permissions_for(
+            held[1], is_platform_admin=user.is_platform_admin
+        )
+    return cache[org_id]
+
+
+def resulting_status(
+    activity: ProcessingActivity, actor: User | None, requested: ActivityStatus | str | None, org_id: int
+) -> ActivityStatus:
+    """The status a fiche ends with after a write by ``actor`` that asks for ``requested`` (None: the
+    write does not touch the status, the fiche keeps its own). The one rule for every write path.
+
+    * Someone holding ``REGISTERS_VALIDATE`` in ``org_id`` (the fiche's organisation) gets what
+      they ask for.
+    * Anyone else never gets "validated": asking for it, or keeping it while changing anything of
+      a validated fiche (an edit, a restore, an import, a model update accepted, a field reverted),
+      gives "in review": the DPO reviews before the change is published. Nor can they archive (the
+      fiche keeps its status, under the same rule).
+    * ``actor=None`` is a system write (demo loader, command line, tests): the status is taken as
+      given. No web route writes without its logged-in user.
+    """
+    current = activity.status
+    wanted = ActivityStatus(requested) if requested else (current or ActivityStatus.DRAFT)
+    if actor is None or may_validate(actor, org_id):
+        return wanted
+    if wanted == ActivityStatus.ARCHIVED and current != ActivityStatus.ARCHIVED:
+        wanted = current or ActivityStatus.DRAFT
+    if wanted == ActivityStatus.VALIDATED:
+        return ActivityStatus.IN_REVIEW
+    return wanted
 
 
 # --- writes -------------------------------------------------------------------------------------
@@ -174,6 +233,22 @@ def add_version(activity: ProcessingActivity, actor: User | None, action: str) -
     return version
 
 
+def validated_version_id(activity: ProcessingActivity) -> int | None:
+    """The id of the fiche's version last validated (None: never validated, or archived since)."""
+    if activity.id is None:
+        return None
+    return db.session.scalar(
+        select(validated_versions.c.version_id).where(validated_versions.c.activity_id == activity.id)
+    )
+
+
+def _set_validated_version(activity: ProcessingActivity, version: ActivityVersion | None) -> None:
+    """Point the fiche at its validated version (None: it has none). Called by :func:`_save` only."""
+    db.session.execute(delete(validated_versions).where(validated_versions.c.activity_id == activity.id))
+    if version is not None:
+        db.session.execute(insert(validated_versions).values(activity_id=activity.id, version_id=version.id))
+
+
 def _save(
     org_id: int,
     actor: User | None,
@@ -182,12 +257,22 @@ def _save(
     data: Mapping[str, Any],
     fields: Iterable[str],
 ) -> ProcessingActivity:
+    """The single writer of a fiche: content, derived columns, status (by :func:`resulting_status`,
+    for the fiche's own organisation), journal, version, and its validated version: a write that
+    yields "validated" (only a validator's, or the system's) makes the version it records the one
+    published; archiving unpublishes."""
     fields = tuple(fields)
     is_new = activity.id is None
     before = {
         **audit.snapshot(activity, ALL_FIELDS),
         "application_ids": sorted(a.id for a in activity.applications),
     }
+    # Whatever the caller asked, the status comes from the one rule (see resulting_status).
+    requested = data.get("status") if "status" in fields else None
+    fiche_org = activity.organisation_id if activity.organisation_id is not None else org_id
+    data = {**data, "status": resulting_status(activity, actor, requested, fiche_org)}
+    if "status" not in fields:
+        fields = (*fields, "status")
     _apply(activity, data, fields)
     if "application_ids" in data:
         activity.applications = _applications(
@@ -207,7 +292,10 @@ def _save(
         "application_ids": sorted(a.id for a in activity.applications),
     }
     changes = audit.diff({} if is_new else before, after)
-    if changes or action in ALWAYS_RECORDED:
+    is_validated = activity.status == ActivityStatus.VALIDATED
+    # A validated fiche that changed nothing keeps its validated version, unless it has none yet
+    # (a fiche written straight to the database): this write then records it.
+    if changes or action in ALWAYS_RECORDED or (is_validated and validated_version_id(activity) is None):
         audit.record(
             org_id,
             actor,
@@ -215,8 +303,12 @@ def _save(
             activity,
             {k: (audit.jsonable(a), audit.jsonable(b)) for k, (a, b) in changes.items()},
         )
-        add_version(activity, actor, action)
+        version = add_version(activity, actor, action)
         db.session.flush()
+        if is_validated:  # only a validator's write (or the system's) yields it: resulting_status
+            _set_validated_version(activity, version)
+    if activity.status == ActivityStatus.ARCHIVED:
+        _set_validated_version(activity, None)  # an archived fiche leaves the published register
     return activity
 
 
@@ -238,6 +330,7 @@ def create_activity(
             )
         )
     if is_model:
+        # A model is validated when written, by its DPO: _save applies the rule like anywhere else.
         data = {**data, "status": data.get("status") or ActivityStatus.VALIDATED}
         if len(data.get("application_ids") or ()) != 1:
             raise FieldError(

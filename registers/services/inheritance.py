@@ -14,7 +14,7 @@ filter, so this module reads them with ``skip_org_scope`` and only ever by the e
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +64,8 @@ def create_inherited(
             with audit.audited(
                 member.id, actor, "activity.reopen", existing, ("status", "is_archive_proposed")
             ):
-                existing.status = ActivityStatus.DRAFT
+                # A draft whoever reopens it; still through the one rule (never "validated" here).
+                existing.status = acts.resulting_status(existing, actor, ActivityStatus.DRAFT, member.id)
                 existing.is_archive_proposed = False
         return existing
     return with_fresh_reference(lambda: _new_entry(model, member, actor))
@@ -157,13 +158,18 @@ def _comparable(value: Any) -> Any:
     return audit.jsonable(value)
 
 
-def overridden_fields(entry: ProcessingActivity) -> set[str]:
-    """Fields whose local value differs from the model version the entry last accepted."""
+def overridden_fields(entry: ProcessingActivity, content: Mapping[str, Any] | None = None) -> set[str]:
+    """Fields whose local value differs from the model version the entry last accepted.
+
+    ``content``: compare this content of the entry (e.g. its validated version) instead of its
+    current one."""
     snapshot = entry.model_snapshot or {}
+    if content is None:
+        content = {name: getattr(entry, name) for name in acts.CONTENT_FIELDS}
     return {
         name
         for name in acts.CONTENT_FIELDS
-        if name in snapshot and _comparable(getattr(entry, name)) != snapshot[name]
+        if name in snapshot and _comparable(content.get(name)) != snapshot[name]
     }
 
 

@@ -1,10 +1,12 @@
 """The optional public register of an organisation (no login): settings and the public read.
 
 The DPO chooses what is shown among a whitelist (:data:`PUBLIC_FIELDS`); the public page reads only
-*validated* fiches of the organisation (never models, drafts, history or journal), with explicit
-filters and ``skip_org_scope`` (the visitor has no tenant, or another one), and turns each fiche
-into plain rows of text here, so that nothing else of the fiche reaches the template: no ids, no
-linked organisations, no security details.
+the *version validated by the DPO* of each fiche of the organisation (``validated_versions``: never
+models, archived fiches, text nobody with the validate permission has reviewed, history or journal):
+a fiche edited by a referent since its validation shows its validated content until the DPO
+validates again; a fiche never validated is absent. Explicit filters and ``skip_org_scope`` (the
+visitor has no tenant, or another one); each fiche is turned into plain rows of text here, so that
+nothing else of the fiche reaches the template: no ids, no linked organisations, no security details.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlalchemy.orm import raiseload
 
 from accounts.models import Organisation, User
 from core import audit
@@ -27,7 +28,13 @@ from core.forms import FieldError, ensure_unique
 from core.pagination import Page
 from core.text import fold
 from registers import reference as ref
-from registers.models import ActivityStatus, ProcessingActivity, RegisterPublication
+from registers.models import (
+    ActivityStatus,
+    ActivityVersion,
+    ProcessingActivity,
+    RegisterPublication,
+    validated_versions,
+)
 from registers.services.content import retention_text
 
 # What the DPO may publish, in the order of the CNIL register model. Labels are those of the page.
@@ -140,7 +147,7 @@ def save_publication(org: Organisation, actor: User | None, data: Mapping[str, A
 
 
 def published_count(org: Organisation) -> int:
-    """How many fiches the public page would show (validated fiches of the register)."""
+    """How many fiches the public page would show (fiches of the register with a validated version)."""
     return db.session.scalar(_validated(org.id).with_only_columns(func.count(ProcessingActivity.id))) or 0
 
 
@@ -200,12 +207,16 @@ def public_register(slug: str) -> PublicRegister | None:
 
 
 def _validated(org_id: int) -> Any:
+    """The validated content (``ActivityVersion.data``) of each published fiche of ``org_id``."""
     return (
-        select(ProcessingActivity)
+        select(ActivityVersion.data)
+        .join(validated_versions, validated_versions.c.version_id == ActivityVersion.id)
+        .join(ProcessingActivity, ProcessingActivity.id == validated_versions.c.activity_id)
         .where(
             ProcessingActivity.organisation_id == org_id,
             ProcessingActivity.is_model.is_(False),
-            ProcessingActivity.status == ActivityStatus.VALIDATED,
+            ProcessingActivity.status != ActivityStatus.ARCHIVED,
+            ActivityVersion.activity_id == ProcessingActivity.id,
         )
         .execution_options(skip_org_scope=True)
     )
@@ -220,26 +231,29 @@ def _labels(items: tuple[ref.Item, ...], ids: Any) -> list[str]:
     return out
 
 
-def _rows(activity: ProcessingActivity, fields: list[str]) -> list[PublicRow]:
+def _rows(content: Mapping[str, Any], fields: list[str]) -> list[PublicRow]:
+    """The chosen rows of a fiche's validated content (a version's JSON data)."""
     values: dict[str, list[str]] = {}
     if "purpose" in fields:
-        values["purpose"] = [activity.purpose] if activity.purpose else []
+        values["purpose"] = [content["purpose"]] if content.get("purpose") else []
     if "sub_purposes" in fields:
-        values["sub_purposes"] = list(activity.sub_purposes or ())
+        values["sub_purposes"] = list(content.get("sub_purposes") or ())
     if "legal_basis" in fields:
-        basis = ref.label_of(ref.legal_bases(), activity.legal_basis)
-        values["legal_basis"] = [v for v in (basis, activity.legal_basis_text) if v]
+        basis = ref.label_of(ref.legal_bases(), content.get("legal_basis"))
+        values["legal_basis"] = [v for v in (basis, content.get("legal_basis_text")) if v]
     if "data_subjects" in fields:
-        values["data_subjects"] = _labels(ref.data_subjects(), activity.data_subjects)
-        if activity.data_subjects_other:
-            values["data_subjects"].append(activity.data_subjects_other)
+        values["data_subjects"] = _labels(ref.data_subjects(), content.get("data_subjects"))
+        if content.get("data_subjects_other"):
+            values["data_subjects"].append(content["data_subjects_other"])
     if "data_categories" in fields:
         values["data_categories"] = [
             f"{ref.label_of(ref.data_categories(), row['category'])} — {retention_text(row)}"
-            for row in activity.data_categories or ()
+            for row in content.get("data_categories") or ()
         ]
     if "recipients" in fields:  # type labels only: never names nor linked organisations
-        values["recipients"] = _labels(ref.recipient_types(), [r["type"] for r in activity.recipients or ()])
+        values["recipients"] = _labels(
+            ref.recipient_types(), [r["type"] for r in content.get("recipients") or ()]
+        )
     if "transfers" in fields:  # no documentation references
         values["transfers"] = [
             " — ".join(
@@ -250,11 +264,11 @@ def _rows(activity: ProcessingActivity, fields: list[str]) -> list[PublicRow]:
                 )
                 if v
             )
-            for row in activity.transfers or ()
+            for row in content.get("transfers") or ()
         ]
     if "security_measures" in fields:  # labels only, never the details
         values["security_measures"] = _labels(
-            ref.security_measures(), [m["measure"] for m in activity.security_measures or ()]
+            ref.security_measures(), [m["measure"] for m in content.get("security_measures") or ()]
         )
     return [
         PublicRow(str(PUBLIC_FIELDS[name]), values[name] or [_("Non renseigné")])
@@ -264,24 +278,27 @@ def _rows(activity: ProcessingActivity, fields: list[str]) -> list[PublicRow]:
 
 
 def public_page(register: PublicRegister, page: int, per_page: int) -> Page:
-    """One page of the validated fiches, as :class:`PublicFiche` (no ORM object leaves here)."""
+    """One page of the published fiches, as :class:`PublicFiche` (no ORM object leaves here): the
+    content of each one's validated version, read with the page in one query.
+
+    Ordered by the fiche's current name (an index, cheap to page through): a fiche renamed since its
+    validation is listed under its new name's place, and shown with its validated name."""
     stmt = _validated(register.organisation_id)
     total = db.session.scalar(stmt.with_only_columns(func.count(ProcessingActivity.id))) or 0
     last = max(1, -(-total // per_page))
     page = min(max(page, 1), last)
-    activities = db.session.scalars(
-        stmt.options(raiseload("*"))
-        .order_by(ProcessingActivity.sort_name, ProcessingActivity.id)
+    contents = db.session.scalars(
+        stmt.order_by(ProcessingActivity.sort_name, ProcessingActivity.id)
         .limit(per_page)
         .offset((page - 1) * per_page)
     )
     fiches = [
         PublicFiche(
-            activity.name
+            (content.get("name") or "")
             if "name" in register.fields
             else _("Traitement n° %(n)d", n=(page - 1) * per_page + n),
-            _rows(activity, register.fields),
+            _rows(content, register.fields),
         )
-        for n, activity in enumerate(activities, start=1)
+        for n, content in enumerate(contents, start=1)
     ]
     return Page(items=fiches, total=total, page=page, per_page=per_page)
