@@ -92,6 +92,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from werkzeug.local import LocalProxy
 
 from core.concurrency import flush_or_conflict
 from core.db import Base, UTCDateTime, utcnow
@@ -335,6 +336,8 @@ def record(
         organisation_id = getattr(org, "id", None)
         if organisation_id is None:
             raise ValueError(f"audit.record({action!r}): the organisation has no id")
+    if isinstance(obj, LocalProxy):  # current_user: journal the User, not the proxy's class
+        obj = obj._get_current_object()
     if isinstance(obj, Ref):
         object_type, object_id = obj.object_type, obj.id
     else:

@@ -147,6 +147,15 @@ def test_platform_events_go_to_chain_zero_and_organisation_events_to_their_own_c
     assert all(v.ok for v in audit.verify())
 
 
+def test_an_event_about_the_logged_in_user_names_the_user_not_the_proxy(world: World, app_ctx: Flask) -> None:
+    """Services are handed ``current_user`` (a LocalProxy): the journal must still say "User", or
+    the journal's visibility rules and the GDPR erasure of a user's entries would miss it."""
+    user = world.a.users[Role.RSSI]
+    with acting_as(user, world.a.syndicate):
+        entry = audit.record(None, current_user, "password.change", current_user)
+    assert (entry.object_type, entry.object_id) == ("User", user.id)
+
+
 def test_entry_hash_follows_the_documented_formula(app_ctx: Flask) -> None:
     """An auditor can recompute every hash with nothing but hashlib and json (format pinned here)."""
     org = f.SyndicateFactory(name="Syndicat de l'Île-de-France")
