@@ -26,6 +26,7 @@ from accounts.models import TokenPurpose
 from accounts.passwords import verify_password
 from core.extensions import db, limiter
 from core.forms import FieldError
+from core.redirects import safe_target
 from core.security import login_required, public
 
 HALF_OPEN_ENDPOINTS = frozenset(
@@ -33,13 +34,6 @@ HALF_OPEN_ENDPOINTS = frozenset(
     | {"core.set_language", "core.healthz", "static"}
 )
 AFTER_MFA = "after_mfa"
-
-
-def safe_next(target: str | None) -> str:
-    """Only local paths (ASVS 5.1.5): never an open redirect."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("core.index")
 
 
 def _rate(key: str) -> Any:
@@ -79,7 +73,7 @@ def login() -> Any:
             auth.start_session(user)
             login_user(user)
             db.session.commit()
-            target = safe_next(request.args.get("next"))
+            target = safe_target(request.args.get("next"))
             if user.has_mfa or user.requires_mfa():
                 session[AFTER_MFA] = target
                 return redirect(url_for("accounts.mfa_verify" if user.has_mfa else "accounts.mfa_enrol"))
@@ -123,8 +117,8 @@ def _second_factor_passed(codes: list[str] | None = None) -> Any:
     login_user(current_user._get_current_object())
     db.session.commit()
     if codes:
-        return render_template("accounts/recovery_codes.html", codes=codes, next_url=safe_next(target))
-    return redirect(safe_next(target))
+        return render_template("accounts/recovery_codes.html", codes=codes, next_url=safe_target(target))
+    return redirect(safe_target(target))
 
 
 @bp.route("/account/mfa/enrol", methods=["GET", "POST"])
@@ -232,7 +226,7 @@ def reauthenticate() -> Any:
     if form.validate_on_submit():
         if verify_password(current_user.password_hash, form.password.data):
             session["reauthenticated"] = True
-            return redirect(safe_next(request.args.get("next")))
+            return redirect(safe_target(request.args.get("next")))
         form.password.errors = [_("Mot de passe incorrect.")]
     return render_template("accounts/reauthenticate.html", form=form)
 

@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from accounts import auth, bp, services
-from accounts.auth_views import safe_next
 from accounts.forms import (
     DepartureForm,
     MembershipForm,
@@ -22,6 +21,7 @@ from core.db import utcnow
 from core.extensions import db
 from core.forms import FieldError, handle_form, to_choices
 from core.pagination import int_arg, paginate
+from core.redirects import safe_target
 from core.security import Permission, Role, login_required, require
 from core.tenancy import current_org, get_scoped_or_404, set_active_org
 
@@ -33,7 +33,7 @@ def switch_organisation() -> Any:
     if org_id is None or not set_active_org(org_id):
         abort(404)
     flash(_("Organisation active : %(name)s", name=current_org.name), "info")
-    return redirect(safe_next(request.form.get("next")))
+    return redirect(safe_target(request.form.get("next")))
 
 
 @bp.route("/active-organisation")
@@ -46,7 +46,7 @@ def organisation_chooser() -> Any:
         "accounts/organisation_chooser.html",
         page=services.my_organisations(current_user, q, page=int_arg("page", 1) or 1),
         q=q,
-        next_url=safe_next(request.args.get("next")),
+        next_url=safe_target(request.args.get("next")),
     )
 
 

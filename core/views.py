@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, session
 from sqlalchemy import text
 
 from core.extensions import db
+from core.redirects import guard_location, safe_target
 from core.security import login_required, public
 
 bp = Blueprint("core", __name__)
+# Every response of the app: a Location header never leaves the site (core.redirects).
+bp.after_app_request(guard_location)
 
 
 @bp.route("/")
@@ -35,10 +38,7 @@ def set_language() -> Any:
     lang = request.form.get("lang")
     if lang in ("fr", "en"):
         session["lang"] = lang
-    target = request.form.get("next") or ""
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("core.index")
-    return redirect(target)
+    return redirect(safe_target(request.form.get("next")))
 
 
 def render_coming_soon(title: Any, description: Any) -> Any:
