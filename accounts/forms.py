@@ -9,7 +9,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     EmailField,
     PasswordField,
     SelectField,
@@ -19,7 +18,14 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, ValidationError
 
 from accounts.models import OrgKind, OrgRelation
-from core.forms import VersionedForm, coerce_optional_int, enum_choices, none_if_empty, strip
+from core.forms import (
+    BoundedDateField,
+    VersionedForm,
+    coerce_optional_int,
+    enum_choices,
+    none_if_empty,
+    strip,
+)
 from core.security import Role
 from core.validators import normalise_siren, siren_is_valid
 
@@ -110,8 +116,8 @@ class OrganisationForm(VersionedForm):
         validators=[Optional(), Length(max=30)],
         filters=[strip, none_if_empty],
     )
-    joined_on = DateField(_l("Adhésion le"), validators=[Optional()])
-    dpo_service_since = DateField(
+    joined_on = BoundedDateField(_l("Adhésion le"), validators=[Optional()])
+    dpo_service_since = BoundedDateField(
         _l("Servi par le DPO mutualisé depuis le"),
         validators=[Optional()],
         description=_l("Laisser vide si l'organisation n'a pas recours au DPO mutualisé."),
@@ -139,7 +145,7 @@ class OrganisationForm(VersionedForm):
 
 
 class DepartureForm(VersionedForm):
-    left_on = DateField(_l("Départ le"), validators=[DataRequired()])
+    left_on = BoundedDateField(_l("Départ le"), validators=[DataRequired()])
     merged_into_id = SelectField(
         _l("Fusionnée dans"),
         coerce=coerce_optional_int,

@@ -20,7 +20,8 @@ from accounts.models import Organisation, OrgKind, OrgRelation, User
 from core.db import utcnow
 from core.extensions import db
 from core.forms import FieldError, handle_form, to_choices
-from core.pagination import int_arg, paginate
+from core.pagination import paginate
+from core.params import int_arg, page_arg
 from core.redirects import safe_target
 from core.security import Permission, Role, login_required, require
 from core.tenancy import current_org, get_scoped_or_404, set_active_org
@@ -29,7 +30,7 @@ from core.tenancy import current_org, get_scoped_or_404, set_active_org
 @bp.route("/active-organisation", methods=["POST"])
 @login_required
 def switch_organisation() -> Any:
-    org_id = request.form.get("organisation_id", type=int)
+    org_id = int_arg("organisation_id", source=request.form)
     if org_id is None or not set_active_org(org_id):
         abort(404)
     flash(_("Organisation active : %(name)s", name=current_org.name), "info")
@@ -44,7 +45,7 @@ def organisation_chooser() -> Any:
     q = request.args.get("q", "").strip()[:100]
     return render_template(
         "accounts/organisation_chooser.html",
-        page=services.my_organisations(current_user, q, page=int_arg("page", 1) or 1),
+        page=services.my_organisations(current_user, q, page=page_arg()),
         q=q,
         next_url=safe_target(request.args.get("next")),
     )

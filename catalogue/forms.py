@@ -2,11 +2,18 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from catalogue.models import AppDomain, Criticality, Hosting
-from core.forms import VersionedForm, coerce_optional_int, enum_choices, none_if_empty, strip
+from core.forms import (
+    BoundedDateField,
+    VersionedForm,
+    coerce_optional_int,
+    enum_choices,
+    none_if_empty,
+    strip,
+)
 
 
 class ApplicationForm(VersionedForm):
@@ -27,15 +34,15 @@ class ApplicationForm(VersionedForm):
         _l("Traite des données sensibles"),
         description=_l("Santé, action sociale, NIR, infractions… (RGPD art. 9 et 10)."),
     )
-    retired_on = DateField(_l("Retirée du catalogue le"), validators=[Optional()])
+    retired_on = BoundedDateField(_l("Retirée du catalogue le"), validators=[Optional()])
 
 
 class SubscriptionForm(FlaskForm):
     organisation_id = SelectField(
         _l("Adhérent ou partenaire"), coerce=coerce_optional_int, validators=[DataRequired()]
     )
-    started_on = DateField(_l("Depuis le"), validators=[DataRequired()])
+    started_on = BoundedDateField(_l("Depuis le"), validators=[DataRequired()])
 
 
 class SubscriptionEndForm(VersionedForm):
-    ended_on = DateField(_l("Fin d'utilisation le"), validators=[DataRequired()])
+    ended_on = BoundedDateField(_l("Fin d'utilisation le"), validators=[DataRequired()])

@@ -11,7 +11,8 @@ from catalogue import bp, services
 from catalogue.forms import ApplicationForm, SubscriptionEndForm, SubscriptionForm
 from catalogue.models import AppDomain, Application, Criticality, Hosting, Subscription
 from core.forms import handle_form, to_choices
-from core.pagination import int_arg, paginate
+from core.pagination import paginate
+from core.params import int_arg
 from core.security import Permission, can, require
 from core.tenancy import current_org, get_scoped_or_404
 
@@ -111,7 +112,7 @@ def subscription_new(application_id: int) -> Any:
     _require_owner(app)
     form = SubscriptionForm()
     # Any current member may be named here: the service explains why one cannot be subscribed.
-    chosen = request.form.get("organisation_id", type=int)
+    chosen = int_arg("organisation_id", source=request.form)
     form.organisation_id.choices = to_choices(
         services.subscribable_members(app.syndicate, only_id=chosen) if chosen else [], blank=_("— choisir —")
     )

@@ -20,6 +20,7 @@ from core.config import (
 )
 from core.extensions import alembic, babel, csrf, db, limiter, login_manager, mailer, talisman
 from core.logs import configure_logging
+from core.params import BoundedIntConverter
 
 # Domain packages, registered in this order. Each exposes ``bp`` and may expose ``register(app)``.
 DOMAINS = ("accounts", "catalogue", "registers", "smsi", "risks", "audits", "reports")
@@ -36,6 +37,8 @@ def create_app(config: type[BaseConfig] | Mapping[str, Any] | None = None) -> Fl
     configure(app, config)
     configure_logging(app)
     register_extensions(app)
+    # Before any route exists: ``<int:...>`` matches 1 .. 2**31 - 1 only, else 404 (core.params).
+    app.url_map.converters["int"] = BoundedIntConverter
     register_blueprints(app)
     register_request_hooks(app)
     register_jinja(app)

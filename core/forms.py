@@ -4,19 +4,30 @@ one ``handle_form`` flow (validate → service → commit → redirect, or re-di
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
+from datetime import date
 from typing import Any
 
 from flask import flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import HiddenField, SelectMultipleField
+from wtforms import DateField, HiddenField, IntegerField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.concurrency import EditConflict, conflict_response
 from core.extensions import db
+from core.params import MAX_ID, date_in_range, parse_int
+
+_DIGITS = re.compile(r"[+-]?[0-9]+")
+# WTForms' own messages, translated by WTForms' catalogue through ``field.gettext`` (named here, not
+# written inside a gettext call, so that they stay out of the application's catalogue).
+NOT_A_DATE = "Not a valid date value."
+NOT_A_DATETIME = "Not a valid datetime value."
+NOT_AN_INTEGER = "Not a valid integer value."
+OUT_OF_RANGE = "Number must be between %(min)s and %(max)s."
 
 
 class FieldError(Exception):
@@ -109,10 +120,53 @@ def none_if_empty(value: Any) -> Any:
     return None if value in ("", "None") else value
 
 
+def coerce_id(value: Any) -> int:
+    """Coerce a select's value to an id (1 .. 2**31 - 1, see core.params); anything else is a
+    field error ("could not coerce"), never an overflow in the database."""
+    number = parse_int(value)
+    if number is None:
+        raise ValueError(value)
+    return number
+
+
 def coerce_optional_int(value: Any) -> int | None:
+    """An optional id: "" and None (not chosen) are None; otherwise as :func:`coerce_id`."""
     if value in (None, "", "None"):
         return None
-    return int(value)
+    return coerce_id(value)
+
+
+class BoundedDateField(DateField):
+    """A date between the years 1900 and 2200 (core.params): year 1 or 9999 is a typing slip, and
+    would overflow the first date computation (a deadline, a time zone). Out of range, the field
+    shows WTForms' own "not a valid date" error."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if isinstance(self.data, date) and not date_in_range(self.data):
+            self.data = None
+            raise ValueError(self.gettext(NOT_A_DATE))
+
+
+class BoundedIntegerField(IntegerField):
+    """A whole number in ``minimum .. maximum`` (default 0 .. 2**31 - 1, a PostgreSQL ``integer``),
+    checked as it is read (core.params): a 400-digit number is a field error, not an overflow in a
+    validator or in the database. The errors are WTForms' own (translated) messages."""
+
+    def __init__(self, *args: Any, minimum: int = 0, maximum: int = MAX_ID, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.minimum, self.maximum = minimum, maximum
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        self.data = parse_int(valuelist[0], minimum=self.minimum, maximum=self.maximum)
+        if self.data is not None:
+            return
+        if not _DIGITS.fullmatch(str(valuelist[0]).strip()):
+            raise ValueError(self.gettext(NOT_AN_INTEGER))
+        message = self.gettext(OUT_OF_RANGE)
+        raise ValueError(message % {"min": self.minimum, "max": self.maximum})
 
 
 def handle_form(

@@ -29,7 +29,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import Select, func, or_, select
 
-from core import audit
+from core import audit, params
 from core.audit import PLATFORM_CHAIN, AuditEvent, AuditPayload
 from core.db import Base, utcnow
 from core.exports import FORMULA_STARTS, neutralise  # noqa: F401 — FORMULA_STARTS re-exported
@@ -57,18 +57,11 @@ def _organisations() -> Any:
 
 
 def _int(value: Any) -> int | None:
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2**31 else None
+    return params.parse_int(value)  # 1 .. 2**31 - 1, else no filter
 
 
 def _date(value: Any) -> date | None:
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        return None
+    return params.parse_date(value)  # years 1900 .. 2200, else no filter
 
 
 @dataclass

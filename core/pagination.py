@@ -5,20 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app
 from sqlalchemy import Select, func, select
 
 from core.extensions import db
-
-
-def int_arg(name: str, default: int | None = None, *, minimum: int = 1) -> int | None:
-    """A positive integer query parameter; junk gives the default instead of an error."""
-    raw = request.args.get(name, "")
-    try:
-        value = int(raw)
-    except ValueError:
-        return default
-    return value if value >= minimum else default
+from core.params import int_arg, page_arg  # the app's one parser of query parameters
 
 
 @dataclass
@@ -54,7 +45,7 @@ def paginate(stmt: Select[Any], *, per_page: int | None = None, scalars: bool = 
     cfg = current_app.config
     per_page = per_page or int_arg("per_page", cfg["PAGE_SIZE"]) or cfg["PAGE_SIZE"]
     per_page = min(per_page, cfg["MAX_PAGE_SIZE"])
-    page = int_arg("page", 1) or 1
+    page = page_arg()
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     last = max(1, -(-total // per_page))
     page = min(page, last)

@@ -14,7 +14,6 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
-    DateField,
     FieldList,
     Form,
     FormField,
@@ -26,7 +25,16 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from core.forms import MultiCheckboxField, VersionedForm, coerce_optional_int, enum_choices, strip, to_choices
+from core.forms import (
+    BoundedDateField,
+    MultiCheckboxField,
+    VersionedForm,
+    coerce_id,
+    coerce_optional_int,
+    enum_choices,
+    strip,
+    to_choices,
+)
 from registers import reference as ref
 from registers.models import ActivityStatus
 from registers.services import activities as acts
@@ -81,7 +89,7 @@ class ActivityForm(VersionedForm):
         acts.FIELD_LABELS["name"], validators=[DataRequired(), Length(max=200)], filters=[strip]
     )
     status = SelectField(acts.FIELD_LABELS["status"])
-    next_review_on = DateField(acts.FIELD_LABELS["next_review_on"], validators=[Optional()])
+    next_review_on = BoundedDateField(acts.FIELD_LABELS["next_review_on"], validators=[Optional()])
     joint_controllers = TextAreaField(
         acts.FIELD_LABELS["joint_controllers"], validators=[Optional(), Length(max=5000)], filters=[strip]
     )
@@ -119,7 +127,7 @@ class ActivityForm(VersionedForm):
     recipients = FieldList(FormField(RecipientRow), label=acts.FIELD_LABELS["recipients"])
     transfers = FieldList(FormField(TransferRow), label=acts.FIELD_LABELS["transfers"])
     measures = FieldList(FormField(MeasureRow), label=acts.FIELD_LABELS["security_measures"])
-    application_ids = SelectMultipleField(acts.FIELD_LABELS["application_ids"], coerce=int)
+    application_ids = SelectMultipleField(acts.FIELD_LABELS["application_ids"], coerce=coerce_id)
 
     def setup(
         self,

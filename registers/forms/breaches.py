@@ -9,16 +9,25 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
-    DateField,
     DateTimeLocalField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
-from core.forms import MultiCheckboxField, VersionedForm, enum_choices, none_if_empty, strip, to_choices
+from core.forms import (
+    NOT_A_DATETIME,
+    BoundedDateField,
+    BoundedIntegerField,
+    MultiCheckboxField,
+    VersionedForm,
+    enum_choices,
+    none_if_empty,
+    strip,
+    to_choices,
+)
+from core.params import date_in_range
 from registers import reference as ref
 from registers.models import NotificationDecision, RiskLevel, SubjectsDecision
 from registers.services.breaches import breach_types
@@ -39,6 +48,10 @@ class LocalDateTimeField(DateTimeLocalField):
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         super().process_formdata(valuelist)
+        if isinstance(self.data, datetime) and not date_in_range(self.data.date()):
+            # Year 1 or 9999 (core.params): a typing slip, and the time-zone shift would overflow.
+            self.data = None
+            raise ValueError(self.gettext(NOT_A_DATETIME))
         if isinstance(self.data, datetime) and self.data.tzinfo is None:
             self.data = self.data.replace(tzinfo=PARIS).astimezone(UTC)
 
@@ -90,12 +103,8 @@ class BreachForm(VersionedForm):
     description = _text(_l("Description des faits"))
     data_categories = MultiCheckboxField(_l("Catégories de données concernées"), validators=[Optional()])
     data_subjects = MultiCheckboxField(_l("Catégories de personnes concernées"), validators=[Optional()])
-    people_count = IntegerField(
-        _l("Nombre approximatif de personnes"), validators=[Optional(), NumberRange(min=0)]
-    )
-    records_count = IntegerField(
-        _l("Nombre approximatif d'enregistrements"), validators=[Optional(), NumberRange(min=0)]
-    )
+    people_count = BoundedIntegerField(_l("Nombre approximatif de personnes"), validators=[Optional()])
+    records_count = BoundedIntegerField(_l("Nombre approximatif d'enregistrements"), validators=[Optional()])
     consequences = _text(_l("Conséquences probables"))
     measures = _text(_l("Mesures prises ou envisagées"))
     risk_level = SelectField(_l("Risque pour les droits et libertés des personnes"), coerce=_optional_value)
@@ -122,13 +131,13 @@ class BreachForm(VersionedForm):
         choices=enum_choices(SubjectsDecision),
         validators=[DataRequired()],
     )
-    subjects_informed_on = DateField(_l("Personnes informées le"), validators=[Optional()])
+    subjects_informed_on = BoundedDateField(_l("Personnes informées le"), validators=[Optional()])
     subjects_reason = _text(
         _l("Motif de non-information"),
         description=_l("En cas de risque élevé, exemption de l'art. 34.3 retenue."),
     )
     is_closed = BooleanField(_l("Violation close"))
-    closed_on = DateField(
+    closed_on = BoundedDateField(
         _l("Close le"), validators=[Optional()], description=_l("Laissée vide : date du jour.")
     )
 

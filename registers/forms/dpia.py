@@ -6,10 +6,10 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateField, SelectField, TextAreaField
+from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from core.forms import VersionedForm, enum_choices, strip, to_choices
+from core.forms import BoundedDateField, VersionedForm, enum_choices, strip, to_choices
 from registers import reference as ref
 from registers.models import DpiaStatus, ProcessingActivity
 from registers.services import activities as acts
@@ -65,7 +65,7 @@ class DpiaForm(VersionedForm):
     dpia_cnil_required = SelectField(acts.FIELD_LABELS["dpia_cnil_required"], validators=[Optional()])
     dpia_cnil_exempt = SelectField(acts.FIELD_LABELS["dpia_cnil_exempt"], validators=[Optional()])
     dpia_status = SelectField(acts.FIELD_LABELS["dpia_status"], choices=enum_choices(DpiaStatus))
-    dpia_done_on = DateField(acts.FIELD_LABELS["dpia_done_on"], validators=[Optional()])
+    dpia_done_on = BoundedDateField(acts.FIELD_LABELS["dpia_done_on"], validators=[Optional()])
     dpia_justification = TextAreaField(
         acts.FIELD_LABELS["dpia_justification"],
         validators=[Optional(), Length(max=5000)],

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from core.forms import VersionedForm, coerce_optional_int, enum_choices, none_if_empty, strip
+from core.forms import (
+    BoundedDateField,
+    VersionedForm,
+    coerce_optional_int,
+    enum_choices,
+    none_if_empty,
+    strip,
+)
 from registers.models import RequestStatus, RightType
 
 
@@ -30,13 +37,13 @@ class RightsRequestForm(VersionedForm):
         filters=[strip, none_if_empty],
         description=_l("Adresse postale ou électronique à laquelle répondre."),
     )
-    received_on = DateField(
+    received_on = BoundedDateField(
         _l("Reçue le"),
         validators=[DataRequired()],
         description=_l("Le délai de réponse d'un mois court à partir de cette date (art. 12.3)."),
     )
     identity_checked = BooleanField(_l("Identité du demandeur vérifiée"))
-    identity_checked_on = DateField(_l("Identité vérifiée le"), validators=[Optional()])
+    identity_checked_on = BoundedDateField(_l("Identité vérifiée le"), validators=[Optional()])
     activity_id = SelectField(
         _l("Traitement concerné"), coerce=coerce_optional_int, validate_choice=False, validators=[Optional()]
     )
@@ -47,7 +54,7 @@ class RightsRequestForm(VersionedForm):
         _l("Délai prolongé de deux mois"),
         description=_l("Possible en raison de la complexité ou du nombre de demandes (art. 12.3)."),
     )
-    extension_notified_on = DateField(
+    extension_notified_on = BoundedDateField(
         _l("Demandeur informé de la prolongation le"),
         validators=[Optional()],
         description=_l("Au plus tard dans le premier mois suivant la réception."),
@@ -58,7 +65,7 @@ class RightsRequestForm(VersionedForm):
         filters=[strip, none_if_empty],
     )
     status = SelectField(_l("Statut"), choices=enum_choices(RequestStatus), validators=[DataRequired()])
-    answered_on = DateField(_l("Réponse envoyée le"), validators=[Optional()])
+    answered_on = BoundedDateField(_l("Réponse envoyée le"), validators=[Optional()])
     answer_summary = TextAreaField(
         _l("Réponse apportée"),
         validators=[Optional(), Length(max=5000)],

@@ -11,7 +11,8 @@ from flask_login import current_user
 from core.concurrency import EditConflict
 from core.extensions import db
 from core.forms import FieldError, handle_form, to_choices
-from core.pagination import int_arg, paginate
+from core.pagination import paginate
+from core.params import int_arg
 from core.security import Permission, can, require
 from core.tenancy import current_org, get_scoped_or_404
 from registers import bp

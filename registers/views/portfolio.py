@@ -7,7 +7,7 @@ from typing import Any
 from flask import render_template, request
 from flask_login import current_user
 
-from core.pagination import int_arg
+from core.params import page_arg
 from core.security import login_required
 from registers import bp
 from registers.services import portfolio as service
@@ -18,5 +18,5 @@ from registers.services import portfolio as service
 def portfolio() -> Any:
     sort = request.args.get("sort", "name")
     q = request.args.get("q", "").strip()[:100]
-    result = service.portfolio(current_user, sort=sort, q=q, page=int_arg("page", 1) or 1)
+    result = service.portfolio(current_user, sort=sort, q=q, page=page_arg())
     return render_template("registers/portfolio.html", portfolio=result, sort=sort, q=q, sorts=service.SORTS)

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import abort, render_template, request
 
-from core.pagination import int_arg
+from core.params import page_arg
 from core.security import Permission, require
 from core.tenancy import current_org
 from registers import bp
@@ -21,7 +21,7 @@ def processor_register_view() -> Any:
     if not current_org.is_syndicate:
         abort(404)
     q = request.args.get("q", "").strip()[:100]
-    page = int_arg("page", 1) or 1
+    page = page_arg()
     register = processor_register(
         current_org._get_current_object(), q=q, offset=(page - 1) * PER_PAGE, limit=PER_PAGE
     )

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.forms import handle_form
-from core.pagination import int_arg
+from core.params import page_arg
 from core.security import Permission, public, require
 from core.tenancy import current_org
 from registers import bp
@@ -39,7 +39,7 @@ def public_register(slug: str) -> Any:
     register = pub.public_register(slug)
     if register is None:
         abort(404)
-    page = pub.public_page(register, int_arg("page", 1) or 1, current_app.config["PAGE_SIZE"])
+    page = pub.public_page(register, page_arg(), current_app.config["PAGE_SIZE"])
     response = make_response(render_template("registers/public_register.html", register=register, page=page))
     if register.noindex:
         response.headers["X-Robots-Tag"] = "noindex"

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from core.forms import handle_form, to_choices
 from core.pagination import paginate
+from core.params import int_arg
 from core.security import Permission, require
 from core.tenancy import current_org, get_scoped_or_404
 from registers import bp
@@ -22,7 +23,7 @@ FORM_TEMPLATE = "registers/request_form.html"
 
 def _form(req: RightsRequest | None = None) -> RightsRequestForm:
     form = RightsRequestForm(obj=req) if req else RightsRequestForm(received_on=rights.local_today())
-    chosen = request.form.get("activity_id", type=int) or (req.activity_id if req else None)
+    chosen = int_arg("activity_id", source=request.form) or (req.activity_id if req else None)
     form.activity_id.choices = to_choices(
         rights.activity_choices(current_org.id, include_id=chosen), blank=_("— non précisé —")
     )
