@@ -47,6 +47,9 @@ def create_app(config: type[BaseConfig] | Mapping[str, Any] | None = None) -> Fl
 
     register_error_handlers(app)
     register_cli(app)
+    from core.audit import init_app as init_audit  # noqa: PLC0415
+
+    init_audit(app)  # anchors the journal's chains without an operator (see core.audit)
     return app
 
 
