@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 
 from core import audit
 from core.forms import FieldError
+from core.params import parse_int
 from registers import reference as ref
 from registers.models import ActivityStatus, DpiaStatus, ProcessingActivity
 
@@ -183,17 +184,13 @@ def normalise(data: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[name] = _text(value)
     if "application_ids" in data:
-        out["application_ids"] = sorted(
-            {int(v) for v in data["application_ids"] or () if v not in (None, "")}
-        )
+        ids = (parse_int(v) for v in data["application_ids"] or ())
+        out["application_ids"] = sorted({i for i in ids if i is not None})
     return out
 
 
 def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value) if value not in (None, "", "None") else None
-    except (TypeError, ValueError):
-        return None
+    return parse_int(value)  # bounded: an id from a file or a form never overflows a column
 
 
 def validate(data: Mapping[str, Any]) -> list[FieldError]:

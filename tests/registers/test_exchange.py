@@ -432,6 +432,17 @@ def test_unknown_legal_basis_and_bad_date_are_errors_named_by_line_and_column(as
     assert not plan.can_confirm
 
 
+@pytest.mark.parametrize("value", ["01/01/0001", "31/12/9999", "01/01/1899"])
+def test_a_date_out_of_range_is_an_error_named_by_line_and_column(as_dpo: Any, value: str) -> None:
+    """The same bounds as a date typed in a form (core.params): never a year-1 review date."""
+    rows = csv_rows(exchange.export_register(as_dpo, None, "csv").body)
+    rows[2][rows[0].index("Prochaine révision")] = value
+    plan = exchange.plan_import(as_dpo, csv_body(rows), "registre.csv", may_validate=True)
+    assert [(e.line, e.column) for e in plan.errors] == [(3, "Prochaine révision")]
+    assert plan.errors[0].message.startswith("Date hors limites")
+    assert not plan.can_confirm
+
+
 def test_labels_are_read_in_any_case_or_as_ids_and_duplicate_references_are_refused(as_dpo: Any) -> None:
     header = list(exchange.headers())
     row = [""] * len(header)

@@ -15,6 +15,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from core.exports import clean_text
+from core.params import MAX_YEAR, MIN_YEAR, date_in_range
 from core.text import fold
 from registers import reference as ref
 from registers.models import ActivityStatus, DpiaStatus
@@ -238,9 +239,19 @@ def decode_date(cell: str) -> date | None:
         if match is None:
             raise ValueError(cell)
         day, month, year = (int(g) for g in match.groups())
-        return date(year, month, day)
+        value = date(year, month, day)
     except ValueError:
         raise CellError(_("Date invalide : « %(v)s » (attendu JJ/MM/AAAA).", v=cell.strip())) from None
+    if not date_in_range(value):  # the same bounds as every date typed in a form (core.params)
+        raise CellError(
+            _(
+                "Date hors limites : « %(v)s » (années %(min)s à %(max)s).",
+                v=cell.strip(),
+                min=MIN_YEAR,
+                max=MAX_YEAR,
+            )
+        )
+    return value
 
 
 Unknown = Callable[[str], str]  # the message for a label missing from its list
