@@ -411,6 +411,17 @@ def reset_mfa(user: User, actor: User) -> None:
 # --- passwords, reset links, invitations -------------------------------------------------------
 
 
+def expire_links(user: User) -> None:
+    """Every reset or invitation link still out for ``user`` stops working now (a disabled
+    account's links must not come back to life when the account is enabled again)."""
+    now = utcnow()
+    db.session.execute(
+        update(AuthToken)
+        .where(AuthToken.user_id == user.id, AuthToken.used_at.is_(None), AuthToken.expires_at > now)
+        .values(expires_at=now)
+    )
+
+
 def set_password(user: User, password: str, *, reason: str, keep: UserSession | None = None) -> None:
     """New password: every other session is revoked (ASVS 3.3.3) and the owner is told (2.2.3)."""
     _update_user_quietly(

@@ -338,6 +338,7 @@ def update_user(user: User, actor: User, data: dict[str, Any]) -> User:
             setattr(user, name, data[name])
     if not user.is_enabled:
         auth.revoke_all_sessions(user, "account disabled")  # logged out everywhere, at once
+        auth.expire_links(user)
     return user
 
 

@@ -155,3 +155,24 @@ def test_invitation_of_an_account_disabled_after_it_was_sent_is_refused(
     _disable(admin, newcomer)
     _assert_link_dead(app, link, newcomer, session)
     assert _reload(session, newcomer).password_hash is None
+
+
+def test_a_link_of_a_disabled_account_stays_dead_when_the_account_is_enabled_again(
+    app: Flask, world: World, login_as: Any, session: Any
+) -> None:
+    reader = world.a.users[Role.READER]
+    assert app.test_client().post("/password/forgot", data={"email": reader.email}).status_code == 302
+    link = _link("/password/reset")
+    admin = login_as(world.a.users[Role.ADMIN])
+    _disable(admin, reader)
+    page = admin.get(f"/admin/users/{reader.id}/edit").get_data(as_text=True)
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)
+    response = admin.post(
+        f"/admin/users/{reader.id}/edit",
+        data={"full_name": reader.full_name, "email": reader.email, "is_enabled": "y", "version": version},
+    )
+    assert response.status_code == 302
+    assert _reload(session, reader).is_enabled is True
+    shown = app.test_client().get(link)
+    assert shown.status_code == 404
+    assert INVALID_LINK in shown.get_data(as_text=True)

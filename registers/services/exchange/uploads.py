@@ -16,7 +16,7 @@ from accounts.models import Organisation, User
 from registers.services.exchange.importing import ImportPlan, plan_import
 from registers.services.exchange.reading import ImportFileError
 
-TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")  # with fullmatch: no trailing newline
 
 
 # --- the uploaded file between preview and confirmation ----------------------------------------
@@ -60,7 +60,7 @@ def load_upload(token: str, user_id: int, org_id: int) -> tuple[bytes, str]:
     gone = ImportFileError(
         _("Le fichier à importer n'est plus disponible (délai dépassé) : déposez-le à nouveau.")
     )
-    if not TOKEN_RE.match(token or ""):
+    if not TOKEN_RE.fullmatch(token or ""):
         raise gone
     folder = _upload_dir()
     try:
@@ -77,7 +77,7 @@ def load_upload(token: str, user_id: int, org_id: int) -> tuple[bytes, str]:
 
 
 def discard_upload(token: str) -> None:
-    if not TOKEN_RE.match(token or ""):
+    if not TOKEN_RE.fullmatch(token or ""):
         return
     folder = _upload_dir()
     (folder / f"{token}.upload").unlink(missing_ok=True)
