@@ -51,4 +51,4 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) instance/egide.sqlite3 .pytest_cache .ruff_cache
+	rm -rf $(VENV) instance/egide.sqlite3 instance/audit_anchors.jsonl .pytest_cache .ruff_cache

@@ -28,7 +28,15 @@ N = int(os.environ.get("BENCH_EVENTS", "50000"))
 def main() -> None:
     ensure_database()
     key = Path(tempfile.mkdtemp()) / "bench_audit_key.pem"
-    app = create_app({"DATABASE_URL": URL, "AUDIT_SIGNING_KEY_FILE": str(key), "AUDIT_ANCHOR_EVERY": 1000})
+    app = create_app(
+        # An anchor file belongs to one database: the bench database keeps none.
+        {
+            "DATABASE_URL": URL,
+            "AUDIT_SIGNING_KEY_FILE": str(key),
+            "AUDIT_ANCHOR_EVERY": 1000,
+            "AUDIT_ANCHOR_FILE": None,
+        }
+    )
     with app.test_request_context():
         from sqlalchemy import MetaData, text  # noqa: PLC0415
 

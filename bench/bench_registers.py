@@ -568,7 +568,14 @@ def bench_pdf(app: Any, counter: list[int]) -> float:
 
 def main() -> None:
     ensure_database()
-    app = create_app({"DATABASE_URL": URL, "WTF_CSRF_ENABLED": False, "SESSION_COOKIE_SECURE": False})
+    app = create_app(
+        {
+            "DATABASE_URL": URL,
+            "WTF_CSRF_ENABLED": False,
+            "SESSION_COOKIE_SECURE": False,
+            "AUDIT_ANCHOR_FILE": None,
+        }
+    )
     with app.test_request_context():  # the seed computes completeness labels (gettext)
         if not os.environ.get("BENCH_SKIP_SEED"):
             started = time.perf_counter()

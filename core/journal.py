@@ -298,6 +298,15 @@ def chosen_chain(args: Mapping[str, Any]) -> int:
     return current_org.id
 
 
+def journal_verdict(chain: int, *, full: bool) -> audit.ChainVerdict:
+    """The page's verdict: quick (from the last signed anchor) by default; the full check on demand
+    also compares the chain with the anchor file kept outside the database (a rewound or rewritten
+    tail shows there)."""
+    if not full:
+        return audit.verify_chain(chain, from_last_anchor=True)
+    return audit.verify_chain(chain, anchor_file=audit.configured_anchor_file())
+
+
 @bp.route("/")
 @require(Permission.AUDIT_TRAIL_VIEW)
 def event_list() -> Any:
@@ -312,7 +321,7 @@ def event_list() -> Any:
         choices=filter_choices(chain),
         chain=chain,
         platform=chain == PLATFORM_CHAIN,
-        verdict=audit.verify_chain(chain, from_last_anchor=request.args.get("full") != "1"),
+        verdict=journal_verdict(chain, full=request.args.get("full") == "1"),
         display_value=display_value,
         action_label=action_label,
     )

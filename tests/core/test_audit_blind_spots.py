@@ -23,6 +23,7 @@ from core import audit
 from core.audit import GENESIS, AuditAnchor, AuditEvent, AuditHead, AuditPayload, Ref
 from core.db import UTCDateTime
 from core.extensions import db
+from core.security import Role
 from tests import factories as f
 
 T0 = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
@@ -591,3 +592,26 @@ def test_the_demo_ends_with_every_chain_anchored(app: Flask, app_ctx: Flask, aut
     assert result.exit_code == 0, result.output
     assert len(heads) > 30
     assert {chain: anchored.get(chain) for chain in heads} == heads
+
+
+def test_the_journal_pages_full_check_compares_the_chain_with_the_anchor_file(
+    app: Flask, world: Any, login_as: Any
+) -> None:
+    """The quick check trusts the last signed anchor of the database; "vérification complète" also
+    reads the anchor file kept outside it, so a rewound tail shows on the page."""
+    org = world.a.syndicate
+    with app.test_request_context():
+        probes(org.id, 5)
+        anchor_now()
+        probes(org.id, 3)
+        anchor_now()
+        disable_audit_triggers()
+        cut_tail(org.id, 5)
+        db.session.commit()  # seen by the requests below (the test's transaction is still rolled back)
+    client = login_as(world.a.users[Role.RSSI], org)
+
+    quick = client.get("/journal/").get_data(as_text=True)
+    full = client.get("/journal/?full=1").get_data(as_text=True)
+
+    assert "fin du journal supprimée" not in quick
+    assert "fin du journal supprimée" in full
