@@ -55,43 +55,20 @@ def str_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
 
 
 class OrgKind(LabelledEnum):
-    SYNDICAT = "syndicat"
-    VILLE = "ville"
-    CCAS = "ccas"
-    OPH = "oph"
-    EPT = "ept"
-    ETABLISSEMENT_PUBLIC = "etablissement_public"
-    ASSOCIATION = "association"
-    AUTRE = "autre"
-
-
-OrgKind.with_labels(
-    {
-        OrgKind.SYNDICAT: _l("Syndicat"),
-        OrgKind.VILLE: _l("Ville / commune"),
-        OrgKind.CCAS: _l("CCAS"),
-        OrgKind.OPH: _l("Office public de l'habitat (OPH)"),
-        OrgKind.EPT: _l("Établissement public territorial (EPT)"),
-        OrgKind.ETABLISSEMENT_PUBLIC: _l("Établissement public"),
-        OrgKind.ASSOCIATION: _l("Association"),
-        OrgKind.AUTRE: _l("Autre"),
-    }
-)
+    SYNDICAT = "syndicat", _l("Syndicat")
+    VILLE = "ville", _l("Ville / commune")
+    CCAS = "ccas", _l("CCAS")
+    OPH = "oph", _l("Office public de l'habitat (OPH)")
+    EPT = "ept", _l("Établissement public territorial (EPT)")
+    ETABLISSEMENT_PUBLIC = "etablissement_public", _l("Établissement public")
+    ASSOCIATION = "association", _l("Association")
+    AUTRE = "autre", _l("Autre")
 
 
 class OrgRelation(LabelledEnum):
-    SYNDICATE = "syndicate"
-    MEMBER = "member"
-    PARTNER = "partner"
-
-
-OrgRelation.with_labels(
-    {
-        OrgRelation.SYNDICATE: _l("Syndicat (racine)"),
-        OrgRelation.MEMBER: _l("Adhérent"),
-        OrgRelation.PARTNER: _l("Partenaire"),
-    }
-)
+    SYNDICATE = "syndicate", _l("Syndicat (racine)")
+    MEMBER = "member", _l("Adhérent")
+    PARTNER = "partner", _l("Partenaire")
 
 
 class Organisation(SortNameMixin, TimestampMixin, VersionedMixin, TenantScoped, Base):
@@ -344,13 +321,8 @@ class RecoveryCode(Base):
 
 
 class TokenPurpose(LabelledEnum):
-    RESET = "reset"
-    INVITE = "invite"
-
-
-TokenPurpose.with_labels(
-    {TokenPurpose.RESET: _l("Réinitialisation du mot de passe"), TokenPurpose.INVITE: _l("Invitation")}
-)
+    RESET = "reset", _l("Réinitialisation du mot de passe")
+    INVITE = "invite", _l("Invitation")
 
 
 class AuthToken(Base):

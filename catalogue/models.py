@@ -16,82 +16,41 @@ from core.security import Permission
 
 
 class AppDomain(LabelledEnum):
-    FINANCES = "finances"
-    RH = "rh"
-    ETAT_CIVIL = "etat_civil"
-    ELECTIONS = "elections"
-    ENFANCE = "enfance"
-    ACTION_SOCIALE = "action_sociale"
-    SANTE = "sante"
-    LOGEMENT = "logement"
-    URBANISME = "urbanisme"
-    GED = "ged"
-    SERVICES_TECHNIQUES = "services_techniques"
-    ADMINISTRATION = "administration"
-    CULTURE = "culture"
-    INFORMATIQUE = "informatique"
-    RESTAURATION = "restauration"
-    AUTRE = "autre"
-
-
-AppDomain.with_labels(
-    {
-        AppDomain.FINANCES: _l("Finances"),
-        AppDomain.RH: _l("Ressources humaines"),
-        AppDomain.ETAT_CIVIL: _l("État civil"),
-        AppDomain.ELECTIONS: _l("Élections"),
-        AppDomain.ENFANCE: _l("Enfance, famille, scolaire"),
-        AppDomain.ACTION_SOCIALE: _l("Action sociale"),
-        AppDomain.SANTE: _l("Santé"),
-        AppDomain.LOGEMENT: _l("Logement"),
-        AppDomain.URBANISME: _l("Urbanisme, hygiène"),
-        AppDomain.GED: _l("Courrier, GED, archives"),
-        AppDomain.SERVICES_TECHNIQUES: _l("Services techniques"),
-        AppDomain.ADMINISTRATION: _l("Administration générale"),
-        AppDomain.CULTURE: _l("Culture, sports"),
-        AppDomain.INFORMATIQUE: _l("Informatique, collaboratif"),
-        AppDomain.RESTAURATION: _l("Restauration collective"),
-        AppDomain.AUTRE: _l("Autre"),
-    }
-)
+    FINANCES = "finances", _l("Finances")
+    RH = "rh", _l("Ressources humaines")
+    ETAT_CIVIL = "etat_civil", _l("État civil")
+    ELECTIONS = "elections", _l("Élections")
+    ENFANCE = "enfance", _l("Enfance, famille, scolaire")
+    ACTION_SOCIALE = "action_sociale", _l("Action sociale")
+    SANTE = "sante", _l("Santé")
+    LOGEMENT = "logement", _l("Logement")
+    URBANISME = "urbanisme", _l("Urbanisme, hygiène")
+    GED = "ged", _l("Courrier, GED, archives")
+    SERVICES_TECHNIQUES = "services_techniques", _l("Services techniques")
+    ADMINISTRATION = "administration", _l("Administration générale")
+    CULTURE = "culture", _l("Culture, sports")
+    INFORMATIQUE = "informatique", _l("Informatique, collaboratif")
+    RESTAURATION = "restauration", _l("Restauration collective")
+    AUTRE = "autre", _l("Autre")
 
 
 class Hosting(LabelledEnum):
-    DATACENTRE = "datacentre"
-    SAAS = "saas"
-    MEMBER = "member"
-
-
-Hosting.with_labels(
-    {
-        Hosting.DATACENTRE: _l("Centre de données"),
-        Hosting.SAAS: _l("SaaS (éditeur)"),
-        Hosting.MEMBER: _l("Chez l'adhérent"),
-    }
-)
+    DATACENTRE = "datacentre", _l("Centre de données")
+    SAAS = "saas", _l("SaaS (éditeur)")
+    MEMBER = "member", _l("Chez l'adhérent")
 
 
 class Criticality(LabelledEnum):
-    FAIBLE = "faible"
-    MOYENNE = "moyenne"
-    ELEVEE = "elevee"
-    CRITIQUE = "critique"
+    FAIBLE = "faible", _l("Faible")
+    MOYENNE = "moyenne", _l("Moyenne")
+    ELEVEE = "elevee", _l("Élevée")
+    CRITIQUE = "critique", _l("Critique")
 
     @property
     def badge(self) -> str:
         return {"faible": "secondary", "moyenne": "info", "elevee": "warning", "critique": "danger"}[
             self.value
         ]
-
-
-Criticality.with_labels(
-    {
-        Criticality.FAIBLE: _l("Faible"),
-        Criticality.MOYENNE: _l("Moyenne"),
-        Criticality.ELEVEE: _l("Élevée"),
-        Criticality.CRITIQUE: _l("Critique"),
-    }
-)
 
 
 class Application(SortNameMixin, TimestampMixin, VersionedMixin, TenantScoped, Base):

@@ -21,24 +21,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Role(LabelledEnum):
-    ADMIN = "admin"
-    RSSI = "rssi"
-    DPO = "dpo"
-    REFERENT = "referent"
-    READER = "reader"
-    AUDITOR = "auditor"
-
-
-Role.with_labels(
-    {
-        Role.ADMIN: _l("Administrateur de la plateforme"),
-        Role.RSSI: _l("RSSI"),
-        Role.DPO: _l("DPO"),
-        Role.REFERENT: _l("Référent"),
-        Role.READER: _l("Lecteur"),
-        Role.AUDITOR: _l("Auditeur"),
-    }
-)
+    ADMIN = "admin", _l("Administrateur de la plateforme")
+    RSSI = "rssi", _l("RSSI")
+    DPO = "dpo", _l("DPO")
+    REFERENT = "referent", _l("Référent")
+    READER = "reader", _l("Lecteur")
+    AUDITOR = "auditor", _l("Auditeur")
 
 
 class Permission(enum.StrEnum):

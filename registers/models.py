@@ -49,10 +49,10 @@ from core.enums import LabelledEnum
 
 
 class ActivityStatus(LabelledEnum):
-    DRAFT = "draft"
-    IN_REVIEW = "in_review"
-    VALIDATED = "validated"
-    ARCHIVED = "archived"
+    DRAFT = "draft", _l("Brouillon")
+    IN_REVIEW = "in_review", _l("En relecture")
+    VALIDATED = "validated", _l("Validée")
+    ARCHIVED = "archived", _l("Archivée")
 
     @property
     def badge(self) -> str:
@@ -61,29 +61,10 @@ class ActivityStatus(LabelledEnum):
         ]
 
 
-ActivityStatus.with_labels(
-    {
-        ActivityStatus.DRAFT: _l("Brouillon"),
-        ActivityStatus.IN_REVIEW: _l("En relecture"),
-        ActivityStatus.VALIDATED: _l("Validée"),
-        ActivityStatus.ARCHIVED: _l("Archivée"),
-    }
-)
-
-
 class DpiaStatus(LabelledEnum):
-    NOT_STARTED = "not_started"
-    IN_PROGRESS = "in_progress"
-    DONE = "done"
-
-
-DpiaStatus.with_labels(
-    {
-        DpiaStatus.NOT_STARTED: _l("Non réalisée"),
-        DpiaStatus.IN_PROGRESS: _l("En cours"),
-        DpiaStatus.DONE: _l("Réalisée"),
-    }
-)
+    NOT_STARTED = "not_started", _l("Non réalisée")
+    IN_PROGRESS = "in_progress", _l("En cours")
+    DONE = "done", _l("Réalisée")
 
 
 activity_applications = Table(
@@ -242,47 +223,24 @@ validated_versions = Table(
 
 
 class RightType(LabelledEnum):
-    ACCES = "acces"
-    RECTIFICATION = "rectification"
-    EFFACEMENT = "effacement"
-    LIMITATION = "limitation"
-    PORTABILITE = "portabilite"
-    OPPOSITION = "opposition"
-
-
-RightType.with_labels(
-    {
-        RightType.ACCES: _l("Accès (art. 15)"),
-        RightType.RECTIFICATION: _l("Rectification (art. 16)"),
-        RightType.EFFACEMENT: _l("Effacement (art. 17)"),
-        RightType.LIMITATION: _l("Limitation (art. 18)"),
-        RightType.PORTABILITE: _l("Portabilité (art. 20)"),
-        RightType.OPPOSITION: _l("Opposition (art. 21)"),
-    }
-)
+    ACCES = "acces", _l("Accès (art. 15)")
+    RECTIFICATION = "rectification", _l("Rectification (art. 16)")
+    EFFACEMENT = "effacement", _l("Effacement (art. 17)")
+    LIMITATION = "limitation", _l("Limitation (art. 18)")
+    PORTABILITE = "portabilite", _l("Portabilité (art. 20)")
+    OPPOSITION = "opposition", _l("Opposition (art. 21)")
 
 
 class RequestStatus(LabelledEnum):
-    RECEIVED = "received"
-    IN_PROGRESS = "in_progress"
-    ANSWERED = "answered"
-    REFUSED = "refused"
-    WITHDRAWN = "withdrawn"
+    RECEIVED = "received", _l("Reçue")
+    IN_PROGRESS = "in_progress", _l("En cours")
+    ANSWERED = "answered", _l("Réponse envoyée")
+    REFUSED = "refused", _l("Refus motivé envoyé")
+    WITHDRAWN = "withdrawn", _l("Retirée")
 
     @property
     def is_open(self) -> bool:
         return self in (RequestStatus.RECEIVED, RequestStatus.IN_PROGRESS)
-
-
-RequestStatus.with_labels(
-    {
-        RequestStatus.RECEIVED: _l("Reçue"),
-        RequestStatus.IN_PROGRESS: _l("En cours"),
-        RequestStatus.ANSWERED: _l("Réponse envoyée"),
-        RequestStatus.REFUSED: _l("Refus motivé envoyé"),
-        RequestStatus.WITHDRAWN: _l("Retirée"),
-    }
-)
 
 
 class RightsRequest(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
@@ -323,48 +281,21 @@ class RightsRequest(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
 
 
 class RiskLevel(LabelledEnum):
-    NONE = "none"
-    RISK = "risk"
-    HIGH = "high"
-
-
-RiskLevel.with_labels(
-    {
-        RiskLevel.NONE: _l("Pas de risque pour les personnes"),
-        RiskLevel.RISK: _l("Risque"),
-        RiskLevel.HIGH: _l("Risque élevé"),
-    }
-)
+    NONE = "none", _l("Pas de risque pour les personnes")
+    RISK = "risk", _l("Risque")
+    HIGH = "high", _l("Risque élevé")
 
 
 class NotificationDecision(LabelledEnum):
-    PENDING = "pending"
-    NOTIFIED = "notified"
-    NOT_REQUIRED = "not_required"
-
-
-NotificationDecision.with_labels(
-    {
-        NotificationDecision.PENDING: _l("À décider"),
-        NotificationDecision.NOTIFIED: _l("Notifiée"),
-        NotificationDecision.NOT_REQUIRED: _l("Non requise"),
-    }
-)
+    PENDING = "pending", _l("À décider")
+    NOTIFIED = "notified", _l("Notifiée")
+    NOT_REQUIRED = "not_required", _l("Non requise")
 
 
 class SubjectsDecision(LabelledEnum):
-    PENDING = "pending"
-    INFORMED = "informed"
-    NOT_REQUIRED = "not_required"
-
-
-SubjectsDecision.with_labels(
-    {
-        SubjectsDecision.PENDING: _l("À décider"),
-        SubjectsDecision.INFORMED: _l("Personnes informées"),
-        SubjectsDecision.NOT_REQUIRED: _l("Non requise"),
-    }
-)
+    PENDING = "pending", _l("À décider")
+    INFORMED = "informed", _l("Personnes informées")
+    NOT_REQUIRED = "not_required", _l("Non requise")
 
 
 class Breach(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
