@@ -23,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms import Field, Form
 
 from core.extensions import db
+from core.field_errors import FieldError
 
 SKIPPED_FIELDS = {"csrf_token", "version", "submit"}
 T = TypeVar("T")
@@ -116,8 +117,6 @@ def with_fresh_reference(create: Callable[[], T], *, attempts: int = 3) -> T:
     get a 500 page; with it the second one gets the following number (or, after ``attempts`` tries,
     a message beside the field).
     """
-    from core.forms import FieldError  # noqa: PLC0415 — core.forms imports this module
-
     for _attempt in range(attempts):
         try:
             with db.session.begin_nested():

@@ -19,6 +19,9 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.concurrency import EditConflict, conflict_response
 from core.extensions import db
+from core.field_errors import FieldError as FieldError  # re-exported: services import it from here
+from core.field_errors import FieldErrors as FieldErrors
+from core.field_errors import raise_field_errors as raise_field_errors
 from core.params import MAX_ID, date_in_range, parse_int
 
 _DIGITS = re.compile(r"[+-]?[0-9]+")
@@ -28,40 +31,6 @@ NOT_A_DATE = "Not a valid date value."
 NOT_A_DATETIME = "Not a valid datetime value."
 NOT_AN_INTEGER = "Not a valid integer value."
 OUT_OF_RANGE = "Number must be between %(min)s and %(max)s."
-
-
-class FieldError(Exception):
-    """A rule only the service can check (uniqueness, cross-record consistency), tied to a field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-    def attach(self, form: FlaskForm) -> None:
-        target = getattr(form, self.field, None)
-        if target is None:
-            form.form_errors.append(self.message)
-        else:
-            target.errors = [*target.errors, self.message]
-
-
-class FieldErrors(FieldError):
-    """Several field errors at once: a form shows each beside its field, an import lists them all."""
-
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__(errors[0].field, errors[0].message)
-        self.errors = errors
-
-    def attach(self, form: FlaskForm) -> None:
-        for error in self.errors:
-            FieldError.attach(error, form)
-
-
-def raise_field_errors(errors: list[FieldError]) -> None:
-    """Raise the errors found by a service's checks, if any (one, or all of them together)."""
-    if errors:
-        raise errors[0] if len(errors) == 1 else FieldErrors(errors)
 
 
 def ensure_unique(

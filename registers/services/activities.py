@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from blinker import Namespace
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, insert, select
 
@@ -92,6 +93,8 @@ __all__ = [
     "create_activity",
     "dpia_verdict",
     "may_validate",
+    "model_content_changed",
+    "model_created",
     "next_reference",
     "normalise",
     "register_summary",
@@ -104,6 +107,14 @@ __all__ = [
     "validated_version_id",
     "versions_of",
 ]
+
+# A model (a fiche the syndicate's DPO writes for its members) was written. The mutualisation
+# (registers.services.inheritance, which builds on this module) listens: a new model gives each
+# subscriber its entry, a changed one flags the entries. Sent inside the writer's transaction, the
+# receivers only flush. Sender: the model; keyword argument ``actor`` (User or None).
+_signals = Namespace()
+model_created = _signals.signal("model-created")
+model_content_changed = _signals.signal("model-content-changed")
 
 # Actions journalled and versioned even when no field changed (the decision itself is the event).
 ALWAYS_RECORDED = frozenset({"activity.create", "activity.inherit", "activity.model_accept"})
@@ -344,9 +355,7 @@ def create_activity(
         setattr(activity, name, [])
     activity = _save(org.id, actor, "activity.create", activity, data, ALL_FIELDS)
     if is_model:
-        from registers.services import inheritance  # noqa: PLC0415 — inheritance builds on this module
-
-        inheritance.spread_model(activity, actor)
+        model_created.send(activity, actor=actor)
     return activity
 
 
@@ -371,9 +380,7 @@ def _rewrite(
     before_content = activity.content_version
     activity = _save(activity.organisation_id, actor, action, activity, data, ALL_FIELDS)
     if activity.is_model and activity.content_version != before_content:
-        from registers.services import inheritance  # noqa: PLC0415 — inheritance builds on this module
-
-        inheritance.flag_model_update(activity, actor)
+        model_content_changed.send(activity, actor=actor)
     return activity
 
 

@@ -1,8 +1,14 @@
 """Mutualisation: a model written once by the syndicate's DPO, an entry in each subscriber's register.
 
 * :func:`spread_model` / :func:`on_subscription_started`: every member using the model's
-  application has exactly one entry inheriting from it (created as a draft in its register).
-* :func:`flag_model_update`: a model's content changed → its entries get ``has_model_update``.
+  application has exactly one entry inheriting from it (created as a draft in its register); run
+  when a model is created (the ``model_created`` signal of :mod:`registers.services.activities`).
+* :func:`flag_model_update`: a model's content changed (``model_content_changed``) → its entries get
+  ``has_model_update``.
+
+This module builds on :mod:`registers.services.activities` (the one writer of a fiche), which does
+not know it: the signals keep the dependency one-way. ``registers`` imports this module when the
+app starts, so the receivers are connected before any request.
 * :func:`pending_changes` / :func:`accept_model_update`: the member sees, field by field, the old
   and new model values beside its own, and chooses which to take. Fields it did not override take
   the new value by default; overridden fields keep the local value unless it asks otherwise.
@@ -243,7 +249,17 @@ def entries_of(model: ProcessingActivity) -> list[ProcessingActivity]:
     )
 
 
-# --- catalogue events ----------------------------------------------------------------------------
+# --- events: a model written (registers.services.activities), a subscription (catalogue) -----------
+
+
+@acts.model_created.connect
+def on_model_created(model: ProcessingActivity, actor: User | None = None, **_: Any) -> None:
+    spread_model(model, actor)
+
+
+@acts.model_content_changed.connect
+def on_model_content_changed(model: ProcessingActivity, actor: User | None = None, **_: Any) -> None:
+    flag_model_update(model, actor)
 
 
 @signals.subscription_started.connect
