@@ -239,7 +239,7 @@ def test_sinks_receive_the_entry_with_its_place_in_the_chain(
     app_ctx: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     received: list[audit.AuditEntry] = []
-    monkeypatch.setattr(audit, "sinks", [received.append])
+    monkeypatch.setattr(audit.chain, "sinks", [received.append])  # read by record(), in core.audit.chain
     org = f.SyndicateFactory()
 
     returned = audit.record(org, None, "probe.sink", Ref("Probe", 3), {"x": (1, 2)})

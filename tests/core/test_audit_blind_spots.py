@@ -420,7 +420,7 @@ def test_a_failing_anchoring_never_fails_the_commit(
     def broken_key() -> Any:
         raise OSError("key file unreadable")
 
-    monkeypatch.setattr(audit, "signing_key", broken_key)
+    monkeypatch.setattr(audit.signing, "signing_key", broken_key)  # every caller looks it up there
     org = f.SyndicateFactory()
     probes(org, 2)
     with caplog.at_level(logging.ERROR, logger="egide.audit"):
@@ -482,7 +482,7 @@ def test_a_failing_sweep_is_logged_and_the_request_goes_on(
     def broken_key() -> Any:
         raise OSError("key file unreadable")
 
-    monkeypatch.setattr(audit, "signing_key", broken_key)
+    monkeypatch.setattr(audit.signing, "signing_key", broken_key)  # every caller looks it up there
     org = f.SyndicateFactory()
     probes(org, 1)
     with caplog.at_level(logging.ERROR, logger="egide.audit"):

@@ -1,0 +1,286 @@
+"""Recording: every service write calls :func:`record`, which appends a hash-chained entry to the
+organisation's chain, in the caller's transaction (flushed, never committed); and the GDPR erasure of
+payloads (:func:`erase_payloads`), itself journalled. See :mod:`core.audit` for the design.
+
+Entries are also logged to the ``egide.audit`` logger (field names only, never values), and handed
+to ``sinks`` (callables taking an :class:`AuditEntry`), for forwarding elsewhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from flask import current_app, has_request_context, request
+from sqlalchemy import inspect, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from werkzeug.local import LocalProxy
+
+from core.audit.hashing import canonical, entry_hash, jsonable, payload_hash
+from core.audit.models import (
+    _APPENDED,
+    ERASE_ACTION,
+    ERASED_KEY,
+    GENESIS,
+    PLATFORM_CHAIN,
+    USER_AGENT_MAX,
+    AuditEvent,
+    AuditHead,
+    AuditPayload,
+)
+from core.audit.signing import _new_anchor
+from core.concurrency import flush_or_conflict
+from core.db import utcnow
+from core.extensions import db
+
+logger = logging.getLogger("egide.audit")
+
+
+# --- recording ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: datetime
+    organisation_id: int | None
+    actor_id: int | None
+    action: str
+    object_type: str
+    object_id: int | None
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    chain: int = PLATFORM_CHAIN
+    seq: int | None = None
+    hash: str | None = None
+
+
+@dataclass(frozen=True)
+class Ref:
+    """What an event is about when there is no model instance (an export, the journal itself)."""
+
+    object_type: str
+    id: int | None = None
+
+
+sinks: list[Callable[[AuditEntry], None]] = []
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def snapshot(obj: Any, fields: Iterable[str]) -> dict[str, Any]:
+    return {name: _plain(getattr(obj, name, None)) for name in fields}
+
+
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    return {k: (before.get(k), after.get(k)) for k in after if before.get(k) != after.get(k)}
+
+
+@contextmanager
+def audited(org: Any, actor: Any, action: str, obj: Any, fields: Iterable[str]) -> Iterator[None]:
+    """Change ``obj`` inside the block; on leaving, flush (a lost race is an EditConflict) and
+    record what changed, field by field. A new object (add it inside the block) has no "before".
+    """
+    fields = tuple(fields)
+    before = snapshot(obj, fields) if inspect(obj).has_identity else {}
+    yield
+    if not inspect(obj).has_identity:
+        db.session.add(obj)
+    flush_or_conflict(obj)
+    record(org, actor, action, obj, diff(before, snapshot(obj, fields)))
+
+
+def record(
+    org: Any,
+    actor: Any,
+    action: str,
+    obj: Any,
+    changes: Mapping[str, tuple[Any, Any]] | None = None,
+    *,
+    detail: Mapping[str, Any] | None = None,
+    request_context: bool = True,
+) -> AuditEntry:
+    """Append an entry to the organisation's chain (``org`` None: the platform chain).
+
+    ``org`` is an Organisation or its id; ``obj`` a model instance (or a :class:`Ref`). Written with
+    ``db.session`` in the caller's transaction, flushed, never committed. ``detail``: more keys for
+    the payload (hashed with it); ``request_context`` False leaves the IP address and user agent out.
+    """
+    organisation_id = getattr(org, "id", org)
+    if org is not None and organisation_id is None:  # a new organisation: give it its id first
+        db.session.flush()
+        organisation_id = getattr(org, "id", None)
+        if organisation_id is None:
+            raise ValueError(f"audit.record({action!r}): the organisation has no id")
+    if isinstance(obj, LocalProxy):  # current_user: journal the User, not the proxy's class
+        obj = obj._get_current_object()
+    if isinstance(obj, Ref):
+        object_type, object_id = obj.object_type, obj.id
+    else:
+        object_type, object_id = type(obj).__name__, getattr(obj, "id", None)
+    entry = AuditEntry(
+        at=utcnow(),
+        organisation_id=organisation_id,
+        actor_id=getattr(actor, "id", None),
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        changes=dict(changes or {}),
+        chain=organisation_id or PLATFORM_CHAIN,
+    )
+    # Field names only: values may hold personal data and belong in the journal, not in logs.
+    logger.info(
+        "%s %s#%s org=%s actor=%s fields=%s",
+        action,
+        entry.object_type,
+        entry.object_id,
+        entry.organisation_id,
+        entry.actor_id,
+        sorted(entry.changes),
+    )
+    entry = _append(entry, detail=detail, request_context=request_context)
+    for sink in sinks:
+        sink(entry)
+    return entry
+
+
+def _request_context() -> dict[str, Any]:
+    if not has_request_context():
+        return {}
+    return {"ip": request.remote_addr, "user_agent": (request.user_agent.string or "")[:USER_AGENT_MAX]}
+
+
+def _lock_head(chain: int) -> tuple[int, str]:
+    """The chain's head, locked until the end of the transaction (created on the chain's first entry)."""
+    table = AuditHead.__table__
+    dialect = db.session.get_bind().dialect.name
+    values = {"chain": chain, "seq": 0, "hash": GENESIS}
+    if dialect == "postgresql":
+        db.session.execute(pg_insert(table).values(**values).on_conflict_do_nothing(index_elements=["chain"]))
+    elif dialect == "sqlite":
+        # Also a write: the transaction takes SQLite's write lock before reading the head.
+        db.session.execute(
+            sqlite_insert(table).values(**values).on_conflict_do_nothing(index_elements=["chain"])
+        )
+    elif db.session.execute(select(table.c.chain).where(table.c.chain == chain)).first() is None:
+        db.session.execute(table.insert().values(**values))
+    row = db.session.execute(
+        select(table.c.seq, table.c.hash).where(table.c.chain == chain).with_for_update()
+    ).one()
+    return row.seq, row.hash
+
+
+def _append(
+    entry: AuditEntry, *, detail: Mapping[str, Any] | None = None, request_context: bool = True
+) -> AuditEntry:
+    data = {
+        "changes": {name: [before, after] for name, (before, after) in entry.changes.items()},
+        "context": _request_context() if request_context else {},
+    }
+    for name, value in (detail or {}).items():
+        if name in data:
+            raise ValueError(f"audit.record: {name!r} is a reserved payload key")
+        data[name] = value
+    data = json.loads(canonical(jsonable(data)))  # stored exactly as hashed
+    prev_seq, prev_hash = _lock_head(entry.chain)
+    seq = prev_seq + 1
+    event = AuditEvent(
+        chain=entry.chain,
+        seq=seq,
+        at=entry.at,
+        actor_id=entry.actor_id,
+        organisation_id=entry.organisation_id,
+        action=entry.action,
+        object_type=entry.object_type,
+        object_id=entry.object_id,
+        payload_sha256=payload_hash(data),
+        prev_hash=prev_hash,
+    )
+    event.hash = entry_hash(prev_hash, event.content())
+    event.payload = AuditPayload(data=data)
+    db.session.add(event)
+    db.session.execute(
+        update(AuditHead.__table__)
+        .where(AuditHead.__table__.c.chain == entry.chain)
+        .values(seq=seq, hash=event.hash)
+    )
+    db.session.flush()
+    db.session.info.setdefault(_APPENDED, set()).add(entry.chain)  # for the anchoring on commit
+    every = current_app.config.get("AUDIT_ANCHOR_EVERY") or 0
+    if every and seq % every == 0:
+        # Periodic anchor, signed as the entry is written: a burst of writes in one transaction is
+        # anchored every AUDIT_ANCHOR_EVERY entries. It seals only what the application itself just
+        # chained (the head is locked); ``anchor_heads`` verifies first.
+        _new_anchor(entry.chain, seq, event.hash)
+        db.session.flush()
+    return dataclasses.replace(entry, seq=seq, hash=event.hash)
+
+
+# --- GDPR erasure ------------------------------------------------------------------------------
+
+
+def erase_payloads(event_ids: Iterable[int], actor: Any, *, subject_user_id: int | None = None) -> int:
+    """Empty the payloads (changes, IP address, user agent) of these entries; the chain stays valid.
+
+    The erasure is itself journalled on the platform chain: how many, for whom, and — in its payload,
+    which its hash covers — every emptied entry as ``{"<chain>": [seq, …]}``, which :func:`verify`
+    requires of an empty payload. Erasure entries are never erased themselves (they hold ids only,
+    not even the request context), or the entries they list would look tampered with.
+    """
+    ids = sorted(set(event_ids))
+    if not ids:
+        return 0
+    events, payloads = AuditEvent.__table__, AuditPayload.__table__
+    targets: list[int] = []
+    erased: dict[str, list[int]] = {}
+    for start in range(0, len(ids), 500):
+        rows = db.session.execute(
+            select(events.c.id, events.c.chain, events.c.seq)
+            .join(payloads, payloads.c.event_id == events.c.id)
+            .where(events.c.id.in_(ids[start : start + 500]))
+            .where(payloads.c.data.is_not(None))
+            .where(events.c.action != ERASE_ACTION)
+        ).all()
+        for row in rows:
+            targets.append(row.id)
+            erased.setdefault(str(row.chain), []).append(row.seq)
+    now = utcnow()
+    for start in range(0, len(targets), 500):
+        db.session.execute(
+            update(payloads)
+            .where(payloads.c.event_id.in_(targets[start : start + 500]))
+            .values(data=None, erased_at=now)
+        )
+    record(
+        None,
+        actor,
+        ERASE_ACTION,
+        Ref("AuditPayload"),
+        {"erased": (None, len(targets)), "subject_user_id": (None, subject_user_id)},
+        detail={ERASED_KEY: {chain: sorted(seqs) for chain, seqs in sorted(erased.items())}},
+        request_context=False,
+    )
+    return len(targets)
+
+
+def erase_personal_data(user_id: int, actor: Any) -> int:
+    """GDPR erasure for one person: the payloads of entries they made or that are about their account."""
+    ids = db.session.scalars(
+        select(AuditEvent.id).where(
+            (AuditEvent.actor_id == user_id)
+            | ((AuditEvent.object_type == "User") & (AuditEvent.object_id == user_id))
+        )
+    )
+    return erase_payloads(list(ids), actor, subject_user_id=user_id)

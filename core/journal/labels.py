@@ -1,0 +1,100 @@
+"""What people read in the journal: action labels, and who may read an entry's content."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from core.audit import PLATFORM_CHAIN
+from core.security import Permission, can
+from core.tenancy import current_org
+
+ACTION_LABELS: dict[str, Any] = {
+    "application.create": _l("Application ajoutée au catalogue"),
+    "application.update": _l("Application modifiée"),
+    "audit.payload_erase": _l("Détails du journal effacés (RGPD)"),
+    "journal.export": _l("Journal exporté"),
+    "login.failure": _l("Échec de connexion"),
+    "login.success": _l("Connexion"),
+    "membership.grant": _l("Rôle attribué"),
+    "membership.revoke": _l("Rôle retiré"),
+    "mfa.enrol": _l("Double authentification activée"),
+    "mfa.enrol.failure": _l("Échec d'activation de la double authentification"),
+    "mfa.failure": _l("Échec de double authentification"),
+    "mfa.recovery_codes.regenerate": _l("Codes de secours régénérés"),
+    "mfa.reset": _l("Double authentification réinitialisée"),
+    "mfa.success": _l("Double authentification réussie"),
+    "organisation.create": _l("Organisation créée"),
+    "organisation.leave": _l("Départ d'une organisation"),
+    "organisation.merge": _l("Fusion d'une organisation"),
+    "organisation.rejoin": _l("Départ annulé"),
+    "organisation.update": _l("Organisation modifiée"),
+    "password.change": _l("Mot de passe changé"),
+    "password.change.failure": _l("Échec de changement de mot de passe"),
+    "password.invitation": _l("Mot de passe choisi (invitation)"),
+    "password.reset": _l("Mot de passe réinitialisé"),
+    "password.reset.request": _l("Réinitialisation demandée"),
+    "password.reset.request.unknown": _l("Réinitialisation demandée pour une adresse inconnue"),
+    "subscription.create": _l("Abonnement ajouté"),
+    "subscription.end": _l("Fin d'abonnement"),
+    "user.create": _l("Compte créé"),
+    "user.invite": _l("Invitation envoyée"),
+    "user.unlock": _l("Compte débloqué"),
+    "user.update": _l("Compte modifié"),
+}
+
+
+def action_label(action: str) -> str:
+    """What people read for an action code; the code itself stays in the export and the filter."""
+    if action in ACTION_LABELS:
+        return str(ACTION_LABELS[action])
+    if action.startswith("session.revoke."):
+        return str(_l("Session fermée"))
+    return action
+
+
+# --- who may read an entry's content ----------------------------------------------------------
+
+# Object type (``AuditEvent.object_type``) → the permission that reads such objects. Each domain
+# declares its own types in its ``register(app)`` (see :func:`register_object_types`); a type nobody
+# declared shows no content to anyone (deny by default).
+OBJECT_TYPE_PERMISSIONS: dict[str, Permission] = {}
+
+
+def register_object_types(types: Mapping[str, Permission]) -> None:
+    """Declare journalled object types with the permission needed to read them. Declaring a type
+    again with the same permission is harmless (one app per test); with another one is a bug."""
+    for object_type, permission in types.items():
+        known = OBJECT_TYPE_PERMISSIONS.setdefault(object_type, Permission(permission))
+        if known != permission:
+            raise ValueError(f"journal: {object_type} is already read with {known}, not {permission}")
+
+
+register_object_types(
+    {
+        "AuditJournal": Permission.AUDIT_TRAIL_VIEW,  # journal.export: the filters and a count
+        "AuditPayload": Permission.USERS_MANAGE,  # audit.payload_erase (platform chain): for whom
+    }
+)
+
+
+def content_visible(object_type: str, chain: int | None = None) -> bool:
+    """Whether the current user may see the content of an entry about ``object_type``: its
+    field-by-field changes and its request context (IP address), i.e. anything in its payload.
+
+    The only rule, for the journal page and its export alike. Without it a reader still sees when,
+    who, which action and which object (type and id). The permission is that of the user in the
+    active organisation, whose chain the journal reads; ``chain``, when given, must be that chain
+    (or the platform chain, for a platform administrator), else nothing is visible.
+    """
+    permission = OBJECT_TYPE_PERMISSIONS.get(object_type)
+    if permission is None or not can(permission):
+        return False
+    if chain is None:
+        return True
+    if chain == PLATFORM_CHAIN:
+        return bool(current_user.is_platform_admin)
+    return chain == getattr(current_org._get_current_object(), "id", None)

@@ -1,0 +1,185 @@
+"""The journal pages: the entries of the active organisation's chain (or the platform's), its
+integrity verdict, and their CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from core import audit
+from core.audit import PLATFORM_CHAIN, AuditEvent
+from core.db import utcnow
+from core.exports import neutralise
+from core.extensions import db
+from core.journal.filters import PLATFORM, JournalFilters, filter_choices, journal_query
+from core.journal.labels import action_label, content_visible
+from core.pagination import paginate
+from core.security import Permission, login_and_org_required, require
+from core.tenancy import current_org
+
+bp = Blueprint("journal", __name__, url_prefix="/journal")
+bp.before_request(login_and_org_required)  # backstop behind the views' own policies
+
+EXPORT_MAX_EVENTS = 50_000  # the most recent ones; a larger export is recorded as truncated
+
+
+# --- one line of the journal -------------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass
+class JournalLine:
+    event: AuditEvent
+    actor_name: str | None
+    changes: list[Change] = field(default_factory=list)
+    ip: str | None = None
+    erased: bool = False
+    hidden: bool = False  # content not visible for the reader's role (see content_visible)
+
+
+def journal_lines(rows: list[Any]) -> list[JournalLine]:
+    """The lines to show; the payload is read only for an entry whose content the user may see."""
+    lines = []
+    for row in rows:
+        event, data = row.AuditEvent, row.data
+        visible = content_visible(event.object_type, event.chain)
+        line = JournalLine(
+            event=event,
+            actor_name=row.full_name,
+            erased=data is None,
+            hidden=not visible and data is not None,
+        )
+        if visible and data is not None:
+            changes = data.get("changes") or {}
+            line.changes = [Change(name, *values) for name, values in sorted(changes.items())]
+            line.ip = (data.get("context") or {}).get("ip")
+        lines.append(line)
+    return lines
+
+
+def display_value(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+# --- views -------------------------------------------------------------------------------------
+
+
+def chosen_chain(args: Mapping[str, Any]) -> int:
+    """The active organisation's chain; the platform chain if a platform admin asks for it."""
+    if args.get("chain") == PLATFORM and current_user.is_platform_admin:
+        return PLATFORM_CHAIN
+    return current_org.id
+
+
+def journal_verdict(chain: int, *, full: bool) -> audit.ChainVerdict:
+    """The page's verdict: quick (from the last signed anchor) by default; the full check on demand
+    also compares the chain with the anchor file kept outside the database (a rewound or rewritten
+    tail shows there)."""
+    if not full:
+        return audit.verify_chain(chain, from_last_anchor=True)
+    return audit.verify_chain(chain, anchor_file=audit.configured_anchor_file())
+
+
+@bp.route("/")
+@require(Permission.AUDIT_TRAIL_VIEW)
+def event_list() -> Any:
+    chain = chosen_chain(request.args)
+    filters = JournalFilters.parse(request.args)
+    page = paginate(journal_query(chain, filters), scalars=False)
+    return render_template(
+        "journal/event_list.html",
+        page=page,
+        lines=journal_lines(page.items),
+        filters=filters,
+        choices=filter_choices(chain),
+        chain=chain,
+        platform=chain == PLATFORM_CHAIN,
+        verdict=journal_verdict(chain, full=request.args.get("full") == "1"),
+        display_value=display_value,
+        action_label=action_label,
+    )
+
+
+def export_csv(lines: list[JournalLine]) -> bytes:
+    """``;``-separated UTF-8 with a BOM (French Excel); one row per changed field, UTC times."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(
+        [
+            _("Horodatage (UTC)"),
+            _("N°"),
+            _("Utilisateur"),
+            _("Id utilisateur"),
+            _("Action"),
+            _("Type d'objet"),
+            _("Id objet"),
+            _("Champ"),
+            _("Avant"),
+            _("Après"),
+            _("Adresse IP"),
+            _("Empreinte"),
+        ]
+    )
+    for line in lines:
+        event = line.event
+        head = [
+            audit.iso_utc(event.at),
+            event.seq,
+            line.actor_name,
+            event.actor_id,
+            event.action,
+            event.object_type,
+            event.object_id,
+        ]
+        if line.erased:
+            changes = [(_("détail effacé (RGPD)"), None, None)]
+        elif line.hidden:
+            changes = [(_("contenu non visible pour votre rôle"), None, None)]
+        else:
+            changes = [(c.field, c.before, c.after) for c in line.changes] or [(None, None, None)]
+        for name, before, after in changes:
+            cells = [*head, name, before, after, line.ip, event.hash]
+            writer.writerow([neutralise(display_value(c)) for c in cells])
+    return out.getvalue().encode("utf-8-sig")
+
+
+@bp.route("/export", methods=["POST"])
+@require(Permission.AUDIT_TRAIL_VIEW)
+def export() -> Any:
+    chain = chosen_chain(request.form)
+    filters = JournalFilters.parse(request.form)
+    rows = db.session.execute(journal_query(chain, filters).limit(EXPORT_MAX_EVENTS)).all()
+    body = export_csv(journal_lines(rows))
+    audit.record(
+        None if chain == PLATFORM_CHAIN else chain,
+        current_user,
+        "journal.export",
+        audit.Ref("AuditJournal", chain),
+        {"filters": (None, filters.as_record()), "events": (None, len(rows))}
+        | ({"truncated_at": (None, EXPORT_MAX_EVENTS)} if len(rows) == EXPORT_MAX_EVENTS else {}),
+    )
+    db.session.commit()
+    name = f"journal-{PLATFORM if chain == PLATFORM_CHAIN else chain}-{utcnow():%Y%m%d-%H%M%S}.csv"
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
