@@ -4,35 +4,19 @@ from typing import Any
 
 from flask import Blueprint, Flask, g
 
+from core.domains import Domain, Widget
+from core.extensions import db, login_manager
+from core.security import Permission, authenticated_request_hooks
+
 bp = Blueprint("accounts", __name__)
 
 
-def register(app: Flask) -> None:
-    from core.extensions import db, login_manager  # noqa: PLC0415
-    from core.journal import register_object_types  # noqa: PLC0415
-    from core.security import Permission, authenticated_request_hooks  # noqa: PLC0415
-
-    from . import demo  # noqa: F401, PLC0415 — registers the demo loader
-    from .auth import load_session  # noqa: PLC0415
-    from .auth_views import enforce_second_factor, second_factor_pending  # noqa: PLC0415
-
-    login_manager.user_loader(load_session)
-    # Who reads the journal's content about these: the organisation page's readers; accounts, roles
-    # and logins (IP addresses) only the platform administrators, as on the account pages.
-    register_object_types(
-        {
-            "Organisation": Permission.ORGANISATIONS_VIEW,
-            "User": Permission.USERS_MANAGE,
-            "Membership": Permission.USERS_MANAGE,
-            # The own account of the logged-in user when a view hands ``current_user`` (the proxy)
-            # to a service that journals it (mfa.success, password.change …): platform chain only.
-            "LocalProxy": Permission.USERS_MANAGE,
-        }
-    )
+def setup(app: Flask) -> None:
+    login_manager.user_loader(auth.load_session)
     # Until the second factor is given, pages show no menu, name or organisation (nothing to see).
-    app.jinja_env.globals["second_factor_pending"] = second_factor_pending
-    if enforce_second_factor not in authenticated_request_hooks:
-        authenticated_request_hooks.append(enforce_second_factor)
+    app.jinja_env.globals["second_factor_pending"] = auth_views.second_factor_pending
+    if auth_views.enforce_second_factor not in authenticated_request_hooks:
+        authenticated_request_hooks.append(auth_views.enforce_second_factor)
 
     @app.after_request
     def _commit_session_touch(response: Any) -> Any:
@@ -43,4 +27,33 @@ def register(app: Flask) -> None:
         return response
 
 
-from . import auth_views, views  # noqa: E402, F401
+from . import auth, auth_views, demo, views  # noqa: E402, F401 — the views use ``bp``
+
+DOMAIN = Domain(
+    name="accounts",
+    blueprint=bp,
+    order=10,
+    nav="accounts/_nav.html",
+    admin_nav="accounts/_admin_nav.html",
+    # Who reads the journal's content about these: the organisation page's readers; accounts, roles
+    # and logins (IP addresses) only the platform administrators, as on the account pages.
+    object_types={
+        "Organisation": Permission.ORGANISATIONS_VIEW,
+        "User": Permission.USERS_MANAGE,
+        "Membership": Permission.USERS_MANAGE,
+        # Entries journalled before current_user was unwrapped (core.audit.record) carry the proxy's
+        # class name: the own account of the logged-in user, on the platform chain.
+        "LocalProxy": Permission.USERS_MANAGE,
+    },
+    demo=demo.load,
+    widgets=(
+        Widget(
+            "accounts.organisations",
+            "accounts/_widget_organisations.html",
+            Permission.ORGANISATIONS_VIEW,
+            order=10,
+        ),
+        Widget("accounts.accounts", "accounts/_widget_accounts.html", Permission.USERS_MANAGE, order=90),
+    ),
+    setup=setup,
+)

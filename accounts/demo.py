@@ -12,7 +12,7 @@ from sqlalchemy import select
 from accounts import services
 from accounts.models import Membership, Organisation, OrgKind, OrgRelation, User
 from core import crypto
-from core.cli import demo_cli, demo_loader
+from core.cli import demo_cli
 from core.data import load_json
 from core.db import utcnow
 from core.extensions import db
@@ -88,7 +88,6 @@ def _org_by_name() -> dict[str, Organisation]:
     return {o.name: o for o in db.session.scalars(stmt)}
 
 
-@demo_loader("organisations")
 def load_organisations(context: dict[str, Any]) -> None:
     data = load_json("demo_organisations.json")
     existing = _org_by_name()
@@ -119,7 +118,6 @@ def load_organisations(context: dict[str, Any]) -> None:
     context["organisations"] = existing
 
 
-@demo_loader("users")
 def load_users(context: dict[str, Any]) -> None:
     orgs: dict[str, Organisation] = context["organisations"]
     for email, full_name, roles, label in DEMO_USERS:
@@ -156,3 +154,10 @@ def load_users(context: dict[str, Any]) -> None:
 def demo_totp() -> None:
     """Print the current TOTP code of the demo accounts (demo key only)."""
     click.echo(pyotp.TOTP(DEMO_TOTP_SECRET).now())
+
+
+def load(context: dict[str, Any]) -> None:
+    """The accounts domain's demo step (Domain.demo): organisations, then the demo users."""
+    load_organisations(context)
+    db.session.flush()
+    load_users(context)

@@ -1,22 +1,25 @@
 """The syndicate's application catalogue: applications and members' subscriptions."""
 
-from flask import Blueprint, Flask
+from flask import Blueprint
 
-from core.security import login_and_org_required
+from core.domains import Domain, Widget
+from core.security import Permission, login_and_org_required
 
 bp = Blueprint("catalogue", __name__, url_prefix="/catalogue")
 bp.before_request(login_and_org_required)  # backstop behind the views' own policies
 
+from . import demo, views  # noqa: E402, F401 — the views use ``bp``
 
-def register(app: Flask) -> None:
-    from core.journal import register_object_types  # noqa: PLC0415
-    from core.security import Permission  # noqa: PLC0415
-
-    from . import demo  # noqa: F401, PLC0415 — registers the demo loader
-
-    register_object_types(
-        {"Application": Permission.CATALOGUE_VIEW, "Subscription": Permission.CATALOGUE_VIEW}
-    )
-
-
-from . import views  # noqa: E402, F401
+DOMAIN = Domain(
+    name="catalogue",
+    blueprint=bp,
+    order=20,
+    nav="catalogue/_nav.html",
+    object_types={"Application": Permission.CATALOGUE_VIEW, "Subscription": Permission.CATALOGUE_VIEW},
+    demo=demo.load_catalogue,
+    widgets=(
+        Widget(
+            "catalogue.catalogue", "catalogue/_widget_catalogue.html", Permission.CATALOGUE_VIEW, order=20
+        ),
+    ),
+)

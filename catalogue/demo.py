@@ -9,12 +9,10 @@ from sqlalchemy import select
 
 from accounts.models import Organisation
 from catalogue.models import AppDomain, Application, Criticality, Hosting, Subscription
-from core.cli import demo_loader
 from core.data import load_json
 from core.extensions import db
 
 
-@demo_loader("catalogue")
 def load_catalogue(context: dict[str, Any]) -> None:
     orgs: dict[str, Organisation] = context["organisations"]
     apps = {

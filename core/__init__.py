@@ -22,9 +22,6 @@ from core.extensions import alembic, babel, csrf, db, limiter, login_manager, ma
 from core.logs import configure_logging
 from core.params import BoundedIntConverter
 
-# Domain packages, registered in this order. Each exposes ``bp`` and may expose ``register(app)``.
-DOMAINS = ("accounts", "catalogue", "registers", "smsi", "risks", "audits", "reports")
-
 
 def create_app(config: type[BaseConfig] | Mapping[str, Any] | None = None) -> Flask:
     app = Flask(
@@ -157,18 +154,13 @@ def select_locale() -> str:
 
 
 def register_blueprints(app: Flask) -> None:
-    import importlib  # noqa: PLC0415
-
+    from core.domains import discover, install  # noqa: PLC0415 — records are read at start-up
     from core.journal import bp as journal_bp  # noqa: PLC0415
     from core.views import bp as core_bp  # noqa: PLC0415
 
     app.register_blueprint(core_bp)
     app.register_blueprint(journal_bp)
-    for name in DOMAINS:
-        module = importlib.import_module(name)
-        app.register_blueprint(module.bp)
-        if hasattr(module, "register"):
-            module.register(app)
+    install(app, discover())  # every domain's one registration (core/domains.py)
 
 
 def register_request_hooks(app: Flask) -> None:

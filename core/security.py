@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from flask import abort, g, redirect, request, url_for
@@ -84,6 +84,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {P.AUDITS_VIEW, P.REPORTS_VIEW, P.AUDIT_TRAIL_VIEW}
     ),
 }
+
+
+def grant_permissions(grants: Mapping[Role, Iterable[str]]) -> None:
+    """Add a domain's grants to its roles (``Domain.permissions``, installed at start-up by
+    core.domains); idempotent. The vocabulary stays here: a domain names its own permissions."""
+    for role, permissions in grants.items():
+        ROLE_PERMISSIONS[role] = ROLE_PERMISSIONS[role] | frozenset(permissions)  # type: ignore[arg-type]
 
 
 def permissions_for(roles: set[Role], *, is_platform_admin: bool) -> frozenset[Permission]:

@@ -30,7 +30,6 @@ from sqlalchemy import select
 
 from accounts.models import Membership, Organisation, User
 from catalogue.models import Application, Subscription
-from core.cli import demo_loader
 from core.data import load_json
 from core.db import today, utcnow
 from core.extensions import db
@@ -407,7 +406,6 @@ def _load_breaches(data: dict[str, Any], orgs: dict[str, Organisation], actors: 
 # --- the loader ----------------------------------------------------------------------------------
 
 
-@demo_loader("registers")
 def load_registers(context: dict[str, Any]) -> None:
     data = load_json("demo_registers.json")
     demo = load_json("demo_organisations.json")

@@ -2,9 +2,12 @@
 
 from flask import Blueprint
 
+from core.domains import Domain
 from core.security import login_and_org_required
 
 bp = Blueprint("risks", __name__, url_prefix="/risks")
 bp.before_request(login_and_org_required)  # backstop behind the views' own policies
 
 from . import views  # noqa: E402, F401
+
+DOMAIN = Domain(name="risks", blueprint=bp, order=70, nav="risks/_nav.html")

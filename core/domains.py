@@ -1,0 +1,123 @@
+"""How a domain plugs into Égide: one :class:`Domain` record, and nothing else to edit.
+
+A domain package (``accounts``, ``catalogue``, ``registers``, ``smsi``…) declares ``DOMAIN =
+Domain(...)`` in its ``__init__.py`` and names it in ``pyproject.toml``::
+
+    [project.entry-points."egide.domains"]
+    smsi = "smsi:DOMAIN"
+
+The app factory reads every record (Python's standard entry points, as pytest and Flask find their
+plugins), orders them by :attr:`Domain.order` and installs each: its blueprint, its menu partial, its
+journal action labels and object types (who may read their content), the permissions it grants to
+roles, its demo loader and its home-page widgets. Adding a domain therefore touches no shared template
+and no ``core/`` module; the route walkers, the cross-organisation test and the i18n test find its
+routes and templates through the app itself.
+
+``core`` imports no domain: the records come to it at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+from flask import Blueprint, Flask, current_app
+
+from core import journal
+from core.cli import demo_loader
+from core.security import Role, can, grant_permissions
+
+ENTRY_POINT_GROUP = "egide.domains"
+EXTENSION = "egide_domains"
+
+
+@dataclass(frozen=True)
+class Widget:
+    """A card on the home page, shown to whoever holds ``permission`` in the active organisation
+    (and passes ``visible``, when given). ``context`` computes the card's figures when the page is
+    drawn — one or two aggregate queries, never a loop over rows; every figure links to its list."""
+
+    key: str  # unique, "<domain>.<name>"
+    template: str  # a partial, rendered inside the card
+    permission: str | None = None
+    context: Callable[[], Mapping[str, Any]] | None = None
+    visible: Callable[[], bool] | None = None
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str  # the package, which is also the blueprint's name
+    blueprint: Blueprint
+    order: int = 100  # blueprints, menu entries and demo loaders follow this order
+    nav: str | None = None  # menu partial (main section), e.g. "registers/_nav.html"
+    admin_nav: str | None = None  # menu partial for the administration section
+    action_labels: Mapping[str, Any] = field(default_factory=dict)  # journal: action code → label
+    object_types: Mapping[str, str] = field(default_factory=dict)  # journal: type → read permission
+    permissions: Mapping[Role, Iterable[str]] = field(default_factory=dict)  # grants the domain adds
+    demo: Callable[[dict[str, Any]], None] | None = None  # `flask demo load` step, idempotent
+    widgets: tuple[Widget, ...] = ()
+    setup: Callable[[Flask], None] | None = None  # the rest: signals, login loader, Jinja helpers
+
+
+def discover() -> list[Domain]:
+    """Every registered domain record, in order."""
+    found = []
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        record = entry.load()
+        if not isinstance(record, Domain):
+            raise TypeError(f"{entry.value}: an {ENTRY_POINT_GROUP} entry point must name a Domain")
+        found.append(record)
+    if not found:
+        raise RuntimeError(
+            f"No domain registered under the {ENTRY_POINT_GROUP!r} entry points: "
+            "install the project (`pip install -e .`, which `make` does)."
+        )
+    return sorted(found, key=lambda d: (d.order, d.name))
+
+
+def install(app: Flask, domains: list[Domain]) -> None:
+    keys = [w.key for d in domains for w in d.widgets]
+    if len(keys) != len(set(keys)):
+        raise ValueError(f"home-page widget keys must be unique: {sorted(keys)}")
+    for domain in domains:
+        app.register_blueprint(domain.blueprint)
+        journal.ACTION_LABELS.update(domain.action_labels)
+        journal.register_object_types(domain.object_types)
+        grant_permissions(domain.permissions)
+        if domain.demo is not None:
+            demo_loader(domain.name)(domain.demo)
+        if domain.setup is not None:
+            domain.setup(app)
+    app.extensions[EXTENSION] = domains
+    app.jinja_env.globals.update(nav_partials=nav_partials, home_widgets=home_widgets)
+
+
+def installed() -> list[Domain]:
+    return current_app.extensions[EXTENSION]
+
+
+def nav_partials(section: str = "main") -> list[str]:
+    attribute = "nav" if section == "main" else "admin_nav"
+    return [p for d in installed() if (p := getattr(d, attribute))]
+
+
+@dataclass(frozen=True)
+class ShownWidget:
+    widget: Widget
+    context: Mapping[str, Any]
+
+
+def home_widgets() -> list[ShownWidget]:
+    """The widgets of the home page for the current user in the active organisation, in order."""
+    widgets = sorted((w for d in installed() for w in d.widgets), key=lambda w: (w.order, w.key))
+    shown = []
+    for widget in widgets:
+        if widget.permission is not None and not can(widget.permission):
+            continue
+        if widget.visible is not None and not widget.visible():
+            continue
+        shown.append(ShownWidget(widget, dict(widget.context()) if widget.context else {}))
+    return shown

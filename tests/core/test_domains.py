@@ -1,0 +1,119 @@
+"""A domain plugs in with one record (core/domains.py): blueprint, menu partial, journal labels and
+object types, demo step and home-page widgets — read from the entry points, nothing else to edit."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Blueprint, Flask
+from jinja2 import ChoiceLoader, DictLoader
+
+from core import domains, journal
+from core.domains import Domain, Widget
+from core.security import Permission, Role
+from tests.conftest import World
+
+PACKAGES = ("accounts", "catalogue", "registers", "smsi", "risks", "audits", "reports")
+
+
+def test_every_domain_package_is_found_through_its_entry_point_in_order(app: Flask) -> None:
+    found = domains.discover()
+    assert [d.name for d in found] == list(PACKAGES)
+    installed = app.extensions[domains.EXTENSION]
+    assert [d.name for d in installed] == list(PACKAGES)
+    for domain in installed:
+        assert domain.blueprint.name == domain.name  # house rule: blueprint name = package name
+        assert app.blueprints[domain.name] is domain.blueprint
+
+
+def test_each_domains_journal_registrations_are_installed(app: Flask) -> None:
+    for domain in app.extensions[domains.EXTENSION]:
+        for object_type, permission in domain.object_types.items():
+            assert journal.OBJECT_TYPE_PERMISSIONS[object_type] == permission
+        for action, label in domain.action_labels.items():
+            assert journal.ACTION_LABELS[action] == label
+
+
+def test_the_menu_is_made_of_the_domains_partials(world: World, login_as: Any) -> None:
+    dpo_menu = login_as(world.a.users[Role.DPO], world.a.syndicate).get("/").get_data(as_text=True)
+    admin_menu = login_as(world.a.users[Role.ADMIN], world.a.syndicate).get("/").get_data(as_text=True)
+    assert 'href="/registers/activities/"' in dpo_menu  # registers/_nav.html
+    assert 'href="/catalogue/"' in dpo_menu  # catalogue/_nav.html
+    assert 'href="/admin/users/"' not in dpo_menu
+    assert 'href="/registers/activities/"' not in admin_menu  # the administrator reads no register
+    assert "Administration" in admin_menu
+    assert 'href="/admin/users/"' in admin_menu  # accounts/_admin_nav.html
+
+
+def _widget_keys(html: str) -> set[str]:
+    return set(re.findall(r'data-widget="([^"]+)"', html))
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        (Role.ADMIN, {"accounts.organisations", "catalogue.catalogue", "accounts.accounts"}),
+        (Role.DPO, {"accounts.organisations", "catalogue.catalogue"}),
+        (Role.REFERENT, {"accounts.organisations", "catalogue.catalogue"}),
+    ],
+)
+def test_the_home_page_shows_each_role_the_widgets_it_may_see(
+    world: World, login_as: Any, role: Role, expected: set[str]
+) -> None:
+    html = login_as(world.a.users[role], world.a.syndicate).get("/").get_data(as_text=True)
+    assert _widget_keys(html) == expected
+
+
+def test_a_new_domains_widget_appears_with_its_figures_without_editing_shared_files(
+    app: Flask, world: World, login_as: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What SMSI will do: a record with a widget computing a figure, and one hidden by its predicate."""
+    loader = ChoiceLoader(
+        [
+            DictLoader(
+                {
+                    "probe/_widget.html": '<p class="figure">{{ shown.context.open }} incidents</p>',
+                    "probe/_hidden.html": "<p>never</p>",
+                }
+            ),
+            app.jinja_env.loader,
+        ]
+    )
+    monkeypatch.setattr(app.jinja_env, "loader", loader)
+    probe = Domain(
+        name="probe",
+        blueprint=Blueprint("probe", __name__),
+        widgets=(
+            Widget(
+                "probe.incidents", "probe/_widget.html", Permission.SMSI_VIEW, context=lambda: {"open": 3}
+            ),
+            Widget("probe.hidden", "probe/_hidden.html", visible=lambda: False),
+        ),
+    )
+    monkeypatch.setitem(app.extensions, domains.EXTENSION, [*app.extensions[domains.EXTENSION], probe])
+
+    rssi = login_as(world.a.users[Role.RSSI], world.a.syndicate).get("/").get_data(as_text=True)
+    admin = login_as(world.a.users[Role.ADMIN], world.a.syndicate).get("/").get_data(as_text=True)
+
+    assert "probe.incidents" in _widget_keys(rssi)
+    assert '<p class="figure">3 incidents</p>' in rssi
+    assert "probe.hidden" not in _widget_keys(rssi)
+    assert "probe.incidents" not in _widget_keys(admin)  # no SMSI_VIEW
+
+
+def test_widget_keys_must_be_unique(app: Flask) -> None:
+    twice = Widget("same.key", "x.html")
+    bad = Domain(name="bad", blueprint=Blueprint("bad", __name__), widgets=(twice, twice))
+    with pytest.raises(ValueError, match="unique"):
+        domains.install(Flask("other"), [bad])
+
+
+def test_a_domain_grants_its_permissions_to_roles(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core import security  # noqa: PLC0415
+
+    monkeypatch.setitem(security.ROLE_PERMISSIONS, Role.READER, security.ROLE_PERMISSIONS[Role.READER])
+    security.grant_permissions({Role.READER: ["probe_view"]})
+    assert "probe_view" in security.ROLE_PERMISSIONS[Role.READER]
+    assert Permission.REGISTERS_VIEW in security.ROLE_PERMISSIONS[Role.READER]  # added, nothing lost
