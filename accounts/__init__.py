@@ -28,6 +28,7 @@ def setup(app: Flask) -> None:
 
 
 from . import auth, auth_views, demo, views  # noqa: E402, F401 — the views use ``bp``
+from .labels import ACTION_LABELS, PREFIX_LABELS  # noqa: E402
 
 DOMAIN = Domain(
     name="accounts",
@@ -35,6 +36,8 @@ DOMAIN = Domain(
     order=10,
     nav="accounts/_nav.html",
     admin_nav="accounts/_admin_nav.html",
+    action_labels=ACTION_LABELS,
+    action_prefix_labels=PREFIX_LABELS,
     # Who reads the journal's content about these: the organisation page's readers; accounts, roles
     # and logins (IP addresses) only the platform administrators, as on the account pages.
     object_types={

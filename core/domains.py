@@ -55,6 +55,7 @@ class Domain:
     nav: str | None = None  # menu partial (main section), e.g. "registers/_nav.html"
     admin_nav: str | None = None  # menu partial for the administration section
     action_labels: Mapping[str, Any] = field(default_factory=dict)  # journal: action code → label
+    action_prefix_labels: Mapping[str, Any] = field(default_factory=dict)  # "session.revoke." → label
     object_types: Mapping[str, str] = field(default_factory=dict)  # journal: type → read permission
     permissions: Mapping[Role, Iterable[str]] = field(default_factory=dict)  # grants the domain adds
     demo: Callable[[dict[str, Any]], None] | None = None  # `flask demo load` step, idempotent
@@ -85,6 +86,7 @@ def install(app: Flask, domains: list[Domain]) -> None:
     for domain in domains:
         app.register_blueprint(domain.blueprint)
         journal.ACTION_LABELS.update(domain.action_labels)
+        journal.PREFIX_LABELS.update(domain.action_prefix_labels)
         journal.register_object_types(domain.object_types)
         grant_permissions(domain.permissions)
         if domain.demo is not None:

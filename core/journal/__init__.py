@@ -11,8 +11,7 @@ which action and which object.
 Layout, each module importing only those above it: :mod:`~core.journal.labels` (action labels, who
 may read an entry's content), :mod:`~core.journal.filters` (filters and query),
 :mod:`~core.journal.views` (the pages and the export), :mod:`~core.journal.cli` (``flask audit``). The
-domains declare their labels and object types here: ``journal.ACTION_LABELS.update(...)``,
-``journal.register_object_types(...)``.
+domains' labels and object types come through their Domain records (core.domains).
 """
 
 from core.exports import FORMULA_STARTS, neutralise
@@ -21,6 +20,7 @@ from core.journal.filters import PLATFORM, JournalFilters, filter_choices, journ
 from core.journal.labels import (
     ACTION_LABELS,
     OBJECT_TYPE_PERMISSIONS,
+    PREFIX_LABELS,
     action_label,
     content_visible,
     register_object_types,
@@ -45,6 +45,7 @@ __all__ = [
     "FORMULA_STARTS",
     "OBJECT_TYPE_PERMISSIONS",
     "PLATFORM",
+    "PREFIX_LABELS",
     "Change",
     "JournalFilters",
     "JournalLine",

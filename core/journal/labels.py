@@ -12,54 +12,31 @@ from core.audit import PLATFORM_CHAIN
 from core.security import Permission, can
 from core.tenancy import current_org
 
+# The kernel's own actions; each domain adds its labels through its Domain record (core.domains).
 ACTION_LABELS: dict[str, Any] = {
-    "application.create": _l("Application ajoutée au catalogue"),
-    "application.update": _l("Application modifiée"),
     "audit.payload_erase": _l("Détails du journal effacés (RGPD)"),
     "journal.export": _l("Journal exporté"),
-    "login.failure": _l("Échec de connexion"),
-    "login.success": _l("Connexion"),
-    "membership.grant": _l("Rôle attribué"),
-    "membership.revoke": _l("Rôle retiré"),
-    "mfa.enrol": _l("Double authentification activée"),
-    "mfa.enrol.failure": _l("Échec d'activation de la double authentification"),
-    "mfa.failure": _l("Échec de double authentification"),
-    "mfa.recovery_codes.regenerate": _l("Codes de secours régénérés"),
-    "mfa.reset": _l("Double authentification réinitialisée"),
-    "mfa.success": _l("Double authentification réussie"),
-    "organisation.create": _l("Organisation créée"),
-    "organisation.leave": _l("Départ d'une organisation"),
-    "organisation.merge": _l("Fusion d'une organisation"),
-    "organisation.rejoin": _l("Départ annulé"),
-    "organisation.update": _l("Organisation modifiée"),
-    "password.change": _l("Mot de passe changé"),
-    "password.change.failure": _l("Échec de changement de mot de passe"),
-    "password.invitation": _l("Mot de passe choisi (invitation)"),
-    "password.reset": _l("Mot de passe réinitialisé"),
-    "password.reset.request": _l("Réinitialisation demandée"),
-    "password.reset.request.unknown": _l("Réinitialisation demandée pour une adresse inconnue"),
-    "subscription.create": _l("Abonnement ajouté"),
-    "subscription.end": _l("Fin d'abonnement"),
-    "user.create": _l("Compte créé"),
-    "user.invite": _l("Invitation envoyée"),
-    "user.unlock": _l("Compte débloqué"),
-    "user.update": _l("Compte modifié"),
 }
+
+
+# Families of actions named by a prefix (``session.revoke.logout``…), filled the same way.
+PREFIX_LABELS: dict[str, Any] = {}
 
 
 def action_label(action: str) -> str:
     """What people read for an action code; the code itself stays in the export and the filter."""
     if action in ACTION_LABELS:
         return str(ACTION_LABELS[action])
-    if action.startswith("session.revoke."):
-        return str(_l("Session fermée"))
+    for prefix, label in PREFIX_LABELS.items():
+        if action.startswith(prefix):
+            return str(label)
     return action
 
 
 # --- who may read an entry's content ----------------------------------------------------------
 
 # Object type (``AuditEvent.object_type``) → the permission that reads such objects. Each domain
-# declares its own types in its ``register(app)`` (see :func:`register_object_types`); a type nobody
+# declares its own types in its Domain record (see :func:`register_object_types`); a type nobody
 # declared shows no content to anyone (deny by default).
 OBJECT_TYPE_PERMISSIONS: dict[str, Permission] = {}
 
