@@ -14,14 +14,12 @@ from core.forms import handle_form, to_choices
 from core.pagination import paginate
 from core.params import int_arg
 from core.security import Permission, can, require
-from core.tenancy import current_org, get_scoped_or_404
+from core.tenancy import current_org, get_scoped_or_404, syndicate_only
 
 
-def _require_owner(app: Application | None = None) -> None:
+def _require_owner(app: Application) -> None:
     """Catalogue writes belong to the syndicate that owns the catalogue."""
-    if app is not None and not can(Permission.CATALOGUE_MANAGE, app):
-        abort(403)
-    if app is None and not current_org.is_syndicate:
+    if not can(Permission.CATALOGUE_MANAGE, app):
         abort(403)
 
 
@@ -77,8 +75,8 @@ def application_detail(application_id: int) -> Any:
 
 @bp.route("/applications/new", methods=["GET", "POST"])
 @require(Permission.CATALOGUE_MANAGE)
+@syndicate_only
 def application_new() -> Any:
-    _require_owner()
     syndicate = current_org._get_current_object()
     return handle_form(
         ApplicationForm(),

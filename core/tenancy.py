@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import abort, g, session
@@ -27,6 +29,7 @@ from core.extensions import db
 from core.security import Role
 
 M = TypeVar("M")
+F = TypeVar("F", bound=Callable[..., Any])
 
 SESSION_KEY = "active_org_id"
 # ``stmt.execution_options(**UNSCOPED)``: a deliberate read past the tenant filter (platform code,
@@ -100,6 +103,23 @@ def scoped(stmt: Select[Any], model: type[Any] | None = None) -> Select[Any]:
     model = model or stmt.column_descriptions[0]["entity"]
     criteria = tenant_criteria(model)
     return stmt if criteria is None else stmt.where(criteria)
+
+
+def syndicate_only(view: F) -> F:
+    """Pages and actions that exist only for a syndicate (fiche templates, the processor register,
+    the catalogue's writes): from a member or partner organisation they answer **404**, as a page
+    that does not exist from the active organisation (the 404 page says so) — one rule, one code.
+    Put it under ``@require(...)``, so that anonymous visitors still go to the login page first."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        org = _current_org()
+        if org is None or not org.is_syndicate:
+            abort(404)
+        return view(*args, **kwargs)
+
+    wrapped.__syndicate_only__ = True  # type: ignore[attr-defined] — found by the route walker's test
+    return wrapped  # type: ignore[return-value]
 
 
 def get_scoped_or_404(model: type[M], object_id: Any, *options: Any) -> M:

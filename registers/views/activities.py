@@ -14,7 +14,7 @@ from core.forms import FieldError, handle_form, to_choices
 from core.pagination import paginate
 from core.params import int_arg
 from core.security import Permission, can, require
-from core.tenancy import current_org, get_scoped_or_404
+from core.tenancy import current_org, get_scoped_or_404, syndicate_only
 from registers import bp
 from registers import display as pages
 from registers.forms.activities import (
@@ -66,9 +66,8 @@ def activity_list() -> Any:
 
 @bp.route("/models/")
 @require(Permission.REGISTERS_VIEW)
+@syndicate_only
 def model_list() -> Any:
-    if not current_org.is_syndicate:
-        abort(404)
     return _list(models=True)
 
 
@@ -102,9 +101,8 @@ def activity_new() -> Any:
 
 @bp.route("/models/new", methods=["GET", "POST"])
 @require(Permission.REGISTERS_EDIT)
+@syndicate_only
 def model_new() -> Any:
-    if not current_org.is_syndicate:
-        abort(404)
     return _new(is_model=True)
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import render_template, request
 
 from core.params import page_arg
 from core.security import Permission, require
-from core.tenancy import current_org
+from core.tenancy import current_org, syndicate_only
 from registers import bp
 from registers.services.processor import processor_register
 
@@ -17,9 +17,8 @@ PER_PAGE = 25
 
 @bp.route("/processor/", endpoint="processor_register")
 @require(Permission.REGISTERS_VIEW)
+@syndicate_only
 def processor_register_view() -> Any:
-    if not current_org.is_syndicate:
-        abort(404)
     q = request.args.get("q", "").strip()[:100]
     page = page_arg()
     register = processor_register(
