@@ -17,6 +17,7 @@ from core.data import load_json
 from core.db import utcnow
 from core.extensions import db
 from core.security import Role
+from core.tenancy import UNSCOPED
 
 DEMO_PASSWORD = "egide-demo-2026"  # noqa: S105 — printed by `make run`; demo databases only
 DEMO_TOTP_SECRET = "EGIDEDEMOEGIDEDEMOEGIDEDEMOSIIM"  # noqa: S105 — published demo key, base32
@@ -84,7 +85,8 @@ def _date(value: str | None) -> date | None:
 
 
 def _org_by_name() -> dict[str, Organisation]:
-    stmt = select(Organisation).execution_options(skip_org_scope=True)
+    # unscoped: demo loader (CLI): every organisation
+    stmt = select(Organisation).execution_options(**UNSCOPED)
     return {o.name: o for o in db.session.scalars(stmt)}
 
 

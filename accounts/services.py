@@ -23,7 +23,7 @@ from core.extensions import db
 from core.forms import FieldError, ensure_unique
 from core.pagination import Page
 from core.security import Permission, Role, permissions_for
-from core.tenancy import scoped
+from core.tenancy import UNSCOPED, scoped
 from core.text import fold
 
 ORGANISATION_FIELDS = (
@@ -404,7 +404,8 @@ def my_organisations(user: User, q: str = "", *, page: int = 1, per_page: int = 
         stmt = stmt.where(Organisation.sort_name.like(f"%{fold(q)}%"))
     total = (
         db.session.scalar(
-            select(func.count()).select_from(stmt.subquery()).execution_options(skip_org_scope=True)
+            # unscoped: the user's own memberships, most outside the active organisation
+            select(func.count()).select_from(stmt.subquery()).execution_options(**UNSCOPED)
         )
         or 0
     )
@@ -413,7 +414,8 @@ def my_organisations(user: User, q: str = "", *, page: int = 1, per_page: int = 
         stmt.order_by(Organisation.relation.desc(), Organisation.sort_name, Organisation.id)
         .offset((page - 1) * per_page)
         .limit(per_page)
-        .execution_options(skip_org_scope=True)
+        # unscoped: the user's own memberships, most outside the active organisation
+        .execution_options(**UNSCOPED)
     ).all()
     return Page(items=list(items), total=total, page=page, per_page=per_page)
 
@@ -427,6 +429,6 @@ def organisation_names(ids: Iterable[int]) -> dict[int, str]:
     rows = db.session.execute(
         select(Organisation.id, Organisation.name)
         .where(Organisation.id.in_(ids))
-        .execution_options(skip_org_scope=True)
+        .execution_options(**UNSCOPED)  # unscoped: only names, of organisations linked from a fiche
     )
     return {row.id: row.name for row in rows}

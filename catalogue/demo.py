@@ -11,13 +11,15 @@ from accounts.models import Organisation
 from catalogue.models import AppDomain, Application, Criticality, Hosting, Subscription
 from core.data import load_json
 from core.extensions import db
+from core.tenancy import UNSCOPED
 
 
 def load_catalogue(context: dict[str, Any]) -> None:
     orgs: dict[str, Organisation] = context["organisations"]
     apps = {
         (a.syndicate_id, a.name): a
-        for a in db.session.scalars(select(Application).execution_options(skip_org_scope=True))
+        # unscoped: demo loader (CLI): every catalogue
+        for a in db.session.scalars(select(Application).execution_options(**UNSCOPED))
     }
     subs = {
         (s.application_id, s.organisation_id, s.started_on)

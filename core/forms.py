@@ -23,6 +23,7 @@ from core.field_errors import FieldError as FieldError  # re-exported: services 
 from core.field_errors import FieldErrors as FieldErrors
 from core.field_errors import raise_field_errors as raise_field_errors
 from core.params import MAX_ID, date_in_range, parse_int
+from core.tenancy import UNSCOPED
 
 _DIGITS = re.compile(r"[+-]?[0-9]+")
 # WTForms' own messages, translated by WTForms' catalogue through ``field.gettext`` (named here, not
@@ -53,7 +54,8 @@ def ensure_unique(
     stmt = select(model.id).where(func.lower(column) == str(value).lower(), *where)
     if exclude_id is not None:
         stmt = stmt.where(model.id != exclude_id)
-    if db.session.scalar(stmt.execution_options(skip_org_scope=True).limit(1)) is not None:
+    # unscoped: uniqueness holds across every organisation
+    if db.session.scalar(stmt.execution_options(**UNSCOPED).limit(1)) is not None:
         raise FieldError(field, message)
 
 

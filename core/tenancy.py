@@ -7,8 +7,8 @@
 * ``scoped(select(...))``: adds the tenant criteria to a list query.
 * Safety net: a ``do_orm_execute`` listener adds ``with_loader_criteria`` for every tenant-scoped
   model whenever a session is bound to an organisation. CLI and platform code opt out explicitly
-  with ``execution_options(skip_org_scope=True)``. Raw SQL bypasses it: explicit scoping stays the
-  main mechanism, the listener is the backstop.
+  with ``execution_options(**UNSCOPED)`` — the one spelling, each use with a ``# unscoped:`` reason.
+  Raw SQL bypasses it: explicit scoping stays the main mechanism, the listener is the backstop.
 """
 
 from __future__ import annotations

@@ -103,7 +103,7 @@ def _actors(org_ids: Iterable[int]) -> dict[int, User]:
             Membership.revoked_at.is_(None),
         )
         .order_by(User.email)
-        .execution_options(**UNSCOPED)
+        .execution_options(**UNSCOPED)  # unscoped: demo loader (CLI)
     )
     best: dict[int, tuple[int, User]] = {}
     for org_id, role, user in rows:
@@ -114,7 +114,7 @@ def _actors(org_ids: Iterable[int]) -> dict[int, User]:
 
 
 def _by_reference() -> dict[tuple[int, str], ProcessingActivity]:
-    stmt = select(ProcessingActivity).execution_options(**UNSCOPED)
+    stmt = select(ProcessingActivity).execution_options(**UNSCOPED)  # unscoped: demo loader (CLI)
     return {(a.organisation_id, a.reference): a for a in db.session.scalars(stmt)}
 
 
@@ -130,6 +130,7 @@ def _load_models(
 ) -> None:
     apps = {
         (a.syndicate_id, a.name): a
+        # unscoped: demo loader (CLI)
         for a in db.session.scalars(select(Application).execution_options(**UNSCOPED))
     }
     created: dict[tuple[str, str], ProcessingActivity] = {}
@@ -272,7 +273,7 @@ def _load_registers(
         select(Subscription.organisation_id, Application.name, Application.id)
         .join(Application, Application.id == Subscription.application_id)
         .where((Subscription.ended_on.is_(None)) | (Subscription.ended_on >= today()))
-        .execution_options(**UNSCOPED)
+        .execution_options(**UNSCOPED)  # unscoped: demo loader (CLI)
     )
     for org_id, app_name, app_id in active:
         subscribed.setdefault(org_id, {})[app_name] = app_id
@@ -323,6 +324,7 @@ def _load_rights(
     spec = data["rights_requests"]
     held = {
         (r.organisation_id, r.requester_name)
+        # unscoped: demo loader (CLI)
         for r in db.session.scalars(select(RightsRequest).execution_options(**UNSCOPED))
     }
     fiches: dict[int, list[ProcessingActivity]] = {}
@@ -372,6 +374,7 @@ def _load_breaches(data: dict[str, Any], orgs: dict[str, Organisation], actors: 
     from registers.services import breaches  # noqa: PLC0415 — written beside this loader
 
     spec = data["breaches"]
+    # unscoped: demo loader (CLI)
     held = set(db.session.scalars(select(Breach.organisation_id).execution_options(**UNSCOPED)).all())
     now = utcnow().replace(second=0, microsecond=0)
     for index, org in enumerate(sorted(orgs.values(), key=lambda o: o.name)):

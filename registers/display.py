@@ -48,6 +48,7 @@ def _catalogue_choices(org: Organisation, extra_ids: list[int] | None = None) ->
         stmt = stmt.where(or_(Application.retired_on.is_(None), Application.id.in_(extra_ids or [])))
     return [
         (r.id, r.name)
+        # unscoped: the member's form lists its syndicate's applications
         for r in db.session.execute(stmt.order_by(Application.sort_name).execution_options(**UNSCOPED))
     ]
 
@@ -76,7 +77,7 @@ def _organisation_choices(org: Organisation, linked: list[int]) -> list[tuple[in
         )
         .order_by(Organisation.sort_name)
         .limit(ORGANISATION_CHOICES_MAX)
-        .execution_options(**UNSCOPED)
+        .execution_options(**UNSCOPED)  # unscoped: recipients may be any organisation of the syndicate
     )
     return [(r.id, r.name) for r in db.session.execute(stmt)]
 

@@ -33,7 +33,7 @@ from core.concurrency import check_version, flush_or_conflict, with_fresh_refere
 from core.extensions import db
 from core.forms import FieldError, FieldErrors, raise_field_errors
 from core.security import Permission, permissions_for
-from core.tenancy import scoped
+from core.tenancy import UNSCOPED, scoped
 from registers.models import ActivityStatus, ActivityVersion, ProcessingActivity, validated_versions
 from registers.services import references
 from registers.services.content import (
@@ -199,7 +199,7 @@ def _applications(org: Organisation, ids: Iterable[int]) -> list[Application]:
         db.session.scalars(
             select(Application)
             .where(Application.id.in_(ids), Application.syndicate_id == owner)
-            .execution_options(skip_org_scope=True)
+            .execution_options(**UNSCOPED)  # unscoped: the member's fiche names its syndicate's applications
         )
     )
     if len(apps) != len(set(ids)):
@@ -228,7 +228,8 @@ def add_version(activity: ProcessingActivity, actor: User | None, action: str) -
         db.session.scalar(
             select(func.max(ActivityVersion.number))
             .where(ActivityVersion.activity_id == activity.id)
-            .execution_options(skip_org_scope=True)
+            # unscoped: filtered on the fiche explicitly (inherited entries are written by the syndicate)
+            .execution_options(**UNSCOPED)
         )
         or 0
     ) + 1

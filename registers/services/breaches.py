@@ -34,7 +34,7 @@ from core.concurrency import check_version, with_fresh_reference
 from core.db import utcnow
 from core.extensions import db
 from core.forms import FieldError, raise_field_errors
-from core.tenancy import scoped
+from core.tenancy import UNSCOPED, scoped
 from registers import reference as ref
 from registers.models import Breach, NotificationDecision, RiskLevel, SubjectsDecision
 from registers.services import references
@@ -189,7 +189,7 @@ def create_breach_from_incident(
         .where(Breach.organisation_id == org.id, Breach.source_incident_id == incident_id)
         .order_by(Breach.id)
         .limit(1)
-        .execution_options(skip_org_scope=True)
+        .execution_options(**UNSCOPED)  # unscoped: the syndicate's incident opens each member's breach
     )
     if existing is not None:
         return existing

@@ -55,6 +55,7 @@ def _entry_for(model: ProcessingActivity, member_id: int) -> ProcessingActivity 
     return db.session.scalar(
         select(ProcessingActivity)
         .where(ProcessingActivity.model_id == model.id, ProcessingActivity.organisation_id == member_id)
+        # unscoped: the syndicate's template reaches the member's inherited entry
         .execution_options(**UNSCOPED)
         .limit(1)
     )
@@ -104,7 +105,7 @@ def _active_subscribers(application_id: int) -> list[Organisation]:
             Organisation.left_on.is_(None),
         )
         .order_by(Organisation.id)
-        .execution_options(**UNSCOPED)
+        .execution_options(**UNSCOPED)  # unscoped: the syndicate's template reaches its subscribers
     )
     return list(db.session.scalars(stmt).unique())
 
@@ -134,6 +135,7 @@ def flag_model_update(model: ProcessingActivity, actor: User | None) -> int:
             ProcessingActivity.status != ActivityStatus.ARCHIVED,
         )
         .values(has_model_update=True)
+        # unscoped: the syndicate's template reaches the members' inherited entries
         .execution_options(synchronize_session="fetch", **UNSCOPED)
     )
     audit.record(
@@ -244,6 +246,7 @@ def entries_of(model: ProcessingActivity) -> list[ProcessingActivity]:
             select(ProcessingActivity)
             .where(ProcessingActivity.model_id == model.id)
             .order_by(ProcessingActivity.organisation_id)
+            # unscoped: the syndicate's template reaches the members' inherited entries
             .execution_options(**UNSCOPED)
         )
     )
@@ -267,6 +270,7 @@ def on_subscription_started(sub: Subscription, actor: User | None = None, **_: A
     member = sub.organisation or db.session.get(Organisation, sub.organisation_id)
     if member is None or member.id == sub.syndicate_id:
         return
+    # unscoped: a subscription (syndicate side) creates the member's entry
     for model in db.session.scalars(models_of_application(sub.application_id).execution_options(**UNSCOPED)):
         if model.status != ActivityStatus.ARCHIVED:
             create_inherited(model, member, actor)
@@ -284,7 +288,7 @@ def on_subscription_ended(sub: Subscription, actor: User | None = None, **_: Any
             ProcessingActivity.model_id.in_(model_ids),
             ProcessingActivity.status != ActivityStatus.ARCHIVED,
         )
-        .execution_options(**UNSCOPED)
+        .execution_options(**UNSCOPED)  # unscoped: a subscription (syndicate side) ends the member's entry
     )
     for entry in entries:
         with audit.audited(

@@ -145,6 +145,7 @@ def processor_register(
     (the PDF takes them all). Four queries whatever the size: controllers, subscriptions,
     applications, models."""
     served = _served(syndicate, q).subquery()
+    # unscoped: the syndicate reads the entries of the members it serves
     total = db.session.scalar(select(func.count()).select_from(served).execution_options(**UNSCOPED)) or 0
     orgs = list(
         db.session.scalars(
@@ -153,6 +154,7 @@ def processor_register(
             .order_by(Organisation.sort_name)
             .offset(offset)
             .limit(limit)
+            # unscoped: the syndicate reads the entries of the members it serves
             .execution_options(**UNSCOPED)
         )
     )
@@ -163,7 +165,7 @@ def processor_register(
             Subscription.organisation_id.in_([o.id for o in orgs]),
             or_(Subscription.ended_on.is_(None), Subscription.ended_on >= today()),
         )
-        .execution_options(**UNSCOPED)
+        .execution_options(**UNSCOPED)  # unscoped: the syndicate reads the entries of the members it serves
     ).all()
     app_ids = sorted({row.application_id for row in subs})
     apps = {
@@ -175,6 +177,7 @@ def processor_register(
                 Application.has_personal_data.is_(True),
                 Application.retired_on.is_(None),
             )
+            # unscoped: the syndicate reads the entries of the members it serves
             .execution_options(**UNSCOPED)
         )
     }
@@ -189,7 +192,7 @@ def processor_register(
             ProcessingActivity.status != ActivityStatus.ARCHIVED,
         )
         .order_by(ProcessingActivity.sort_name)
-        .execution_options(**UNSCOPED)
+        .execution_options(**UNSCOPED)  # unscoped: the syndicate reads the entries of the members it serves
     ).all()
     for app_id, model in rows:
         models[app_id].append(model)

@@ -26,6 +26,7 @@ from core.concurrency import check_version
 from core.extensions import db
 from core.forms import FieldError, ensure_unique
 from core.pagination import Page
+from core.tenancy import UNSCOPED
 from core.text import fold
 from registers import reference as ref
 from registers.models import (
@@ -79,7 +80,8 @@ def publication_of(org: Organisation) -> RegisterPublication | None:
     return db.session.scalar(
         select(RegisterPublication)
         .where(RegisterPublication.organisation_id == org.id)
-        .execution_options(skip_org_scope=True)
+        # unscoped: filtered on the organisation explicitly (also read anonymously)
+        .execution_options(**UNSCOPED)
     )
 
 
@@ -186,7 +188,7 @@ def public_register(slug: str) -> PublicRegister | None:
             RegisterPublication.is_published.is_(True),
             Organisation.merged_into_id.is_(None),
         )
-        .execution_options(skip_org_scope=True)
+        .execution_options(**UNSCOPED)  # unscoped: public page, no logged-in organisation
     ).first()
     if row is None:
         return None
@@ -218,7 +220,7 @@ def _validated(org_id: int) -> Any:
             ProcessingActivity.status != ActivityStatus.ARCHIVED,
             ActivityVersion.activity_id == ProcessingActivity.id,
         )
-        .execution_options(skip_org_scope=True)
+        .execution_options(**UNSCOPED)  # unscoped: public page, no logged-in organisation
     )
 
 

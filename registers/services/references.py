@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from core.extensions import db
+from core.tenancy import UNSCOPED
 
 
 def next_reference(model: Any, org_id: int, prefix: str) -> str:
@@ -21,7 +22,7 @@ def next_reference(model: Any, org_id: int, prefix: str) -> str:
     refs = db.session.scalars(
         select(model.reference)
         .where(model.organisation_id == org_id, model.reference.like(f"{prefix}%"))
-        .execution_options(skip_org_scope=True)
+        .execution_options(**UNSCOPED)  # unscoped: filtered on org_id explicitly (numbering of one register)
     )
     pattern = re.compile(re.escape(prefix) + r"(\d+)")
     numbers = [int(m.group(1)) for r in refs if (m := pattern.fullmatch(r))]
@@ -33,4 +34,5 @@ def is_reference_taken(model: Any, org_id: int, reference: str, exclude_id: int 
     stmt = select(model.id).where(model.organisation_id == org_id, func.upper(model.reference) == reference)
     if exclude_id is not None:
         stmt = stmt.where(model.id != exclude_id)
-    return db.session.scalar(stmt.execution_options(skip_org_scope=True).limit(1)) is not None
+    # unscoped: filtered on org_id explicitly (uniqueness in one register)
+    return db.session.scalar(stmt.execution_options(**UNSCOPED).limit(1)) is not None

@@ -27,7 +27,7 @@ from core import audit
 from core.concurrency import check_version, with_fresh_reference
 from core.extensions import db
 from core.forms import FieldError, raise_field_errors
-from core.tenancy import scoped
+from core.tenancy import UNSCOPED, scoped
 from registers.models import ProcessingActivity, RequestStatus, RightsRequest, RightType
 from registers.services import references
 
@@ -264,7 +264,8 @@ def _is_own_activity(org_id: int, activity_id: Any) -> bool:
         ProcessingActivity.organisation_id == org_id,
         ProcessingActivity.is_model.is_(False),
     )
-    return db.session.scalar(stmt.execution_options(skip_org_scope=True)) is not None
+    # unscoped: filtered on org_id explicitly (the form's choice is checked here)
+    return db.session.scalar(stmt.execution_options(**UNSCOPED)) is not None
 
 
 def activity_choices(org_id: int, *, include_id: int | None = None) -> list[tuple[int, str]]:
@@ -276,7 +277,7 @@ def activity_choices(org_id: int, *, include_id: int | None = None) -> list[tupl
         .where(pa.organisation_id == org_id, pa.is_model.is_(False))
         .order_by(pa.sort_name, pa.id)
         .limit(ACTIVITY_CHOICES_MAX)
-        .execution_options(skip_org_scope=True)
+        .execution_options(**UNSCOPED)  # unscoped: filtered on org_id explicitly
     )
     rows = list(db.session.execute(stmt))
     if include_id is not None and all(r.id != include_id for r in rows):

@@ -39,7 +39,7 @@ def catalogue_context(org: Organisation) -> Context:
         select(Application.id, Application.name)
         .where(Application.syndicate_id == owner)
         .order_by(Application.sort_name, Application.id)
-        .execution_options(**UNSCOPED)
+        .execution_options(**UNSCOPED)  # unscoped: the member reads its syndicate's catalogue
     ).all()
     by_name: dict[str, int | None] = {}
     for app_id, name in apps:
