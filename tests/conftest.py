@@ -11,11 +11,13 @@ cached on ``g`` or in a session's identity map survives from one request to the 
 
 from __future__ import annotations
 
+import importlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pyotp
@@ -142,33 +144,7 @@ class Tenant:
     subscription: Subscription
     users: dict[Role, User] = field(default_factory=dict)
     member_referent: User | None = None
-    records: Any = None  # RegisterRecords, built on first use (see register_records)
-
-
-@dataclass
-class RegisterRecords:
-    """One object of each registers model, owned by the tenant's syndicate (where the world's users
-    hold their roles), for the route walkers."""
-
-    activity: Any
-    version: Any
-    rights_request: Any
-    breach: Any
-    report: Any
-
-
-def register_records(tenant: Tenant) -> RegisterRecords:
-    if tenant.records is None:
-        activity = f.ProcessingActivityFactory(organisation=tenant.syndicate)
-        tenant.records = RegisterRecords(
-            activity=activity,
-            version=f.ActivityVersionFactory(activity=activity),
-            rights_request=f.RightsRequestFactory(organisation=tenant.syndicate),
-            breach=f.BreachFactory(organisation=tenant.syndicate),
-            report=f.GeneratedReportFactory(organisation=tenant.syndicate),
-        )
-        f._SessionHolder.session.flush()
-    return tenant.records
+    records: dict[str, Any] = field(default_factory=dict)  # domain → its records (see domain_records)
 
 
 @dataclass
@@ -200,6 +176,65 @@ def _tenant(session: Any, label: str) -> Tenant:
 @pytest.fixture
 def world(app: Flask, session: Any) -> World:
     return World(a=_tenant(session, "A"), b=_tenant(session, "B"))
+
+
+# --- each domain's records, for the route walkers -------------------------------------------------
+# Every tests/<domain>/records.py is found here, without being named: it builds one object of each of
+# its domain's models that has an address of its own (``build(tenant)``), and says which URL argument
+# each fills (``URL_ARGUMENTS``: argument → getter on what ``build`` returned). The walkers
+# (tests/core: pages, tenancy, i18n, extreme input, CSRF) reach every route of every domain with them.
+
+
+def _record_modules() -> dict[str, ModuleType]:
+    modules = {}
+    for path in sorted(Path(__file__).parent.glob("*/records.py")):
+        module = importlib.import_module(f"tests.{path.parent.name}.records")
+        assert callable(getattr(module, "build", None)), f"{path}: no build(tenant)"
+        modules[path.parent.name] = module
+    arguments = [arg for module in modules.values() for arg in module.URL_ARGUMENTS]
+    duplicates = {arg for arg in arguments if arguments.count(arg) > 1}
+    assert not duplicates, f"URL arguments claimed by more than one domain: {sorted(duplicates)}"
+    return modules
+
+
+RECORD_MODULES = _record_modules()
+
+
+def domain_records(tenant: Tenant, domain: str) -> Any:
+    """``domain``'s records for ``tenant``, built on first use (in the test's session)."""
+    if domain not in tenant.records:
+        tenant.records[domain] = RECORD_MODULES[domain].build(tenant)
+        f._SessionHolder.session.flush()
+    return tenant.records[domain]
+
+
+def build_records(tenant: Tenant) -> None:
+    """Every domain's records for ``tenant``: call it in the test's session, before any app context."""
+    for domain in RECORD_MODULES:
+        domain_records(tenant, domain)
+
+
+def record_ids(tenant: Tenant) -> dict[str, Any]:
+    """URL argument → its value for ``tenant``'s records, for every domain."""
+    return {
+        arg: get(domain_records(tenant, domain))
+        for domain, module in RECORD_MODULES.items()
+        for arg, get in module.URL_ARGUMENTS.items()
+    }
+
+
+def record_arguments(tenant_of: Callable[[Any], Tenant] = lambda t: t) -> dict[str, Callable[[Any], Any]]:
+    """URL argument → how to fill it, for every domain (a walker's ID_SOURCES). ``tenant_of`` turns
+    what the walker passes (a tenant, or the world) into the tenant."""
+
+    def source(domain: str, get: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        return lambda x: get(domain_records(tenant_of(x), domain))
+
+    return {
+        arg: source(domain, get)
+        for domain, module in RECORD_MODULES.items()
+        for arg, get in module.URL_ARGUMENTS.items()
+    }
 
 
 # --- clients -----------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from accounts.models import Organisation
 from core.config import PROJECT_ROOT, BaseConfig, DevConfig, ProdConfig, config_for_environment
 from core.extensions import csrf
 from core.security import Role
-from tests.conftest import World, csrf_token_from, register_records
+from tests.conftest import World, build_records, csrf_token_from
 from tests.core import test_pages as pages
 
 CSRF_MESSAGE = "Le formulaire a expiré ou a été envoyé depuis une autre page."
@@ -72,7 +72,7 @@ def csrf_on(switch_csrf_on: Any) -> Flask:
 def _post_urls(app: Flask, world: World) -> dict[str, str]:
     """Every POST route, its arguments filled from world A (1 for an argument the page walker does
     not know: the CSRF check runs before the view looks anything up)."""
-    register_records(world.a)  # built in the test's session, before any app context
+    build_records(world.a)  # built in the test's session, before any app context
     urls = {}
     with app.test_request_context():
         for rule in app.url_map.iter_rules():

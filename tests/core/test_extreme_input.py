@@ -43,7 +43,7 @@ from core import params
 from core.forms import BoundedDateField, BoundedIntegerField, coerce_id, coerce_optional_int
 from core.security import PLATFORM_PERMISSIONS, PUBLIC, ROLE_PERMISSIONS, Role, access_policy
 from registers.forms.breaches import LocalDateTimeField
-from tests.conftest import World, register_records
+from tests.conftest import World, build_records, record_arguments
 
 # --- values ---------------------------------------------------------------------------------------
 
@@ -107,11 +107,7 @@ ID_SOURCES = {
     "user_id": lambda w: w.a.users[Role.READER].id,
     "membership_id": lambda w: w.a.users[Role.READER].memberships[0].id,
     "session_id": lambda w: 10**9,
-    "activity_id": lambda w: register_records(w.a).activity.id,
-    "number": lambda w: register_records(w.a).version.number,
-    "rights_request_id": lambda w: register_records(w.a).rights_request.id,
-    "breach_id": lambda w: register_records(w.a).breach.id,
-    "report_id": lambda w: register_records(w.a).report.id,
+    **record_arguments(lambda w: w.a),  # each domain's records (tests/<domain>/records.py)
 }
 ARG_RE = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
@@ -350,7 +346,7 @@ class Walker:
         self.clients: dict[Role | None, FlaskClient] = {}
         self.failures: list[str] = []
         self.statuses: dict[int, int] = {}
-        register_records(world.a)
+        build_records(world.a)
 
     def client(self, role: Role | None) -> FlaskClient:
         if role not in self.clients:

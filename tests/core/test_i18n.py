@@ -32,7 +32,7 @@ from flask.testing import FlaskClient
 from core.mail import outbox
 from core.security import Role
 from tests import factories as f
-from tests.conftest import World, full_login, login, register_records
+from tests.conftest import World, full_login, login, record_ids
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "translations"
@@ -161,23 +161,15 @@ PAGES: list[tuple[Role | None, str, int, tuple[str, ...]]] = [
 
 def _path(world: World, template: str) -> str:
     t = world.a
-    return template.format(
-        member=t.member.id,
-        application=t.application.id,
-        subscription=t.subscription.id,
-        reader=t.users[Role.READER].id,
-        **(
-            {
-                "activity": register_records(t).activity.id,
-                "rights_request": register_records(t).rights_request.id,
-                "breach": register_records(t).breach.id,
-                "report": register_records(t).report.id,
-            }
-            if "{" in template
-            and any(k in template for k in ("activity", "rights_request", "breach", "report"))
-            else {}
-        ),
-    )
+    ids = {
+        "member": t.member.id,
+        "application": t.application.id,
+        "subscription": t.subscription.id,
+        "reader": t.users[Role.READER].id,
+    }
+    if set(re.findall(r"{(\w+)}", template)) - ids.keys():  # a domain's record: {breach} ← breach_id
+        ids |= {arg.removesuffix("_id"): value for arg, value in record_ids(t).items()}
+    return template.format(**ids)
 
 
 def _client(app: Flask, login_as: Any, world: World, who: Role | None) -> FlaskClient:

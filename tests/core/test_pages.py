@@ -15,7 +15,7 @@ from sqlalchemy import make_url, select
 from accounts.models import Organisation
 from core.config import TestConfig
 from core.security import Role
-from tests.conftest import World, login, register_records
+from tests.conftest import World, build_records, login, record_arguments
 
 ON_POSTGRESQL = make_url(TestConfig.DATABASE_URL).get_backend_name() == "postgresql"
 
@@ -36,11 +36,7 @@ ID_SOURCES = {
     "membership_id": lambda w: w.a.users[Role.READER].memberships[0].id,
     "session_id": lambda w: 10**9,
     "token": lambda w: "not-a-real-token",
-    "activity_id": lambda w: register_records(w.a).activity.id,
-    "number": lambda w: register_records(w.a).version.number,
-    "rights_request_id": lambda w: register_records(w.a).rights_request.id,
-    "breach_id": lambda w: register_records(w.a).breach.id,
-    "report_id": lambda w: register_records(w.a).report.id,
+    **record_arguments(lambda w: w.a),  # each domain's records (tests/<domain>/records.py)
     "slug": lambda w: "registre-inconnu",
 }
 
@@ -231,7 +227,7 @@ def _get_rules(app: Flask) -> list[Any]:
 
 def _page_urls(app: Flask, world: World) -> dict[str, str]:
     urls = {}
-    register_records(world.a)  # built in the test's session, before any app context
+    build_records(world.a)  # built in the test's session, before any app context
     with app.test_request_context():
         for rule in _get_rules(app):
             values = {arg: ID_SOURCES[arg](world) for arg in rule.arguments}

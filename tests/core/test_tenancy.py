@@ -24,7 +24,7 @@ from core.security import (
     Role,
     access_policy,
 )
-from tests.conftest import Tenant, World, register_records
+from tests.conftest import Tenant, World, record_arguments
 
 _APP = create_app(TestConfig)  # the route inventory only; no database access
 ROLE_PREFERENCE = (Role.RSSI, Role.DPO, Role.REFERENT, Role.READER, Role.AUDITOR, Role.ADMIN)
@@ -38,11 +38,7 @@ ID_SOURCES = {
     "membership_id": lambda t: t.users[Role.READER].memberships[0].id,
     "session_id": lambda t: 10**9,
     "token": lambda t: "not-a-real-token",  # own-session routes: a foreign id answers 404 (tests/accounts)
-    "activity_id": lambda t: register_records(t).activity.id,
-    "number": lambda t: register_records(t).version.number,
-    "rights_request_id": lambda t: register_records(t).rights_request.id,
-    "breach_id": lambda t: register_records(t).breach.id,
-    "report_id": lambda t: register_records(t).report.id,
+    **record_arguments(),  # each domain's records (tests/<domain>/records.py)
     "slug": lambda t: "registre-inconnu",  # public pages only
 }
 

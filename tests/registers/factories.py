@@ -1,0 +1,101 @@
+"""Factories of the registers domain: bare rows written straight to the database (the services are
+tested through their own API)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import factory
+
+from core.db import utcnow
+from registers.models import (
+    ActivityStatus,
+    ActivityVersion,
+    Breach,
+    ProcessingActivity,
+    RightsRequest,
+    RightType,
+)
+from reports.models import GeneratedReport
+from tests.accounts.factories import OrganisationFactory
+from tests.factory_base import BaseFactory
+
+
+class ProcessingActivityFactory(BaseFactory):
+    """A bare fiche written straight to the database (services are tested through their own API)."""
+
+    class Meta:
+        model = ProcessingActivity
+
+    organisation_id = factory.LazyAttribute(lambda o: o.organisation.id)
+    reference = factory.Sequence(lambda n: f"TRT-{n + 1:03d}")
+    name = factory.Sequence(lambda n: f"Traitement {n}")
+    purpose = "Finalité CANARY-A"
+    status = ActivityStatus.DRAFT
+
+    class Params:
+        organisation = factory.SubFactory(OrganisationFactory)
+
+
+class ActivityVersionFactory(BaseFactory):
+    class Meta:
+        model = ActivityVersion
+
+    activity_id = factory.LazyAttribute(lambda o: o.activity.id)
+    organisation_id = factory.LazyAttribute(lambda o: o.activity.organisation_id)
+    number = 1
+    action = "activity.create"
+    data = factory.LazyAttribute(
+        lambda o: {"name": o.activity.name, "purpose": o.activity.purpose, "reference": o.activity.reference}
+    )
+
+    class Params:
+        activity = factory.SubFactory(ProcessingActivityFactory)
+
+
+class RightsRequestFactory(BaseFactory):
+    class Meta:
+        model = RightsRequest
+
+    organisation_id = factory.LazyAttribute(lambda o: o.organisation.id)
+    reference = factory.Sequence(lambda n: f"DRO-2026-{n + 1:03d}")
+    right = RightType.ACCES
+    requester_name = "Jeanne Martin"
+    received_on = dt.date(2026, 11, 2)
+    due_on = dt.date(2026, 12, 2)
+    is_open = True
+
+    class Params:
+        organisation = factory.SubFactory(OrganisationFactory)
+
+
+class BreachFactory(BaseFactory):
+    class Meta:
+        model = Breach
+
+    organisation_id = factory.LazyAttribute(lambda o: o.organisation.id)
+    reference = factory.Sequence(lambda n: f"VIO-2026-{n + 1:03d}")
+    title = "Courriel envoyé au mauvais destinataire"
+    discovered_at = factory.LazyFunction(utcnow)
+    natures = factory.LazyFunction(lambda: ["confidentialite"])
+
+    class Params:
+        organisation = factory.SubFactory(OrganisationFactory)
+
+
+class GeneratedReportFactory(BaseFactory):
+    """A register PDF as kept by the documents page (the report rows belong to reports.models)."""
+
+    class Meta:
+        model = GeneratedReport
+
+    organisation_id = factory.LazyAttribute(lambda o: o.organisation.id)
+    kind = "register"
+    title = "Rapport CANARY-A"
+    filename = "registre.pdf"
+    sha256 = "0" * 64
+    size = 8
+    content = b"%PDF-1.4"
+
+    class Params:
+        organisation = factory.SubFactory(OrganisationFactory)

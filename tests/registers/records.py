@@ -1,0 +1,46 @@
+"""The registers' records for the route walkers: one object of each model with an address of its
+own, owned by a tenant's syndicate (where the world's users hold their roles).
+
+Found by tests/conftest.py (every ``tests/<domain>/records.py`` is): ``build(tenant)`` makes the
+records, ``URL_ARGUMENTS`` says which URL argument each one fills.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tests.registers import factories as f
+
+if TYPE_CHECKING:
+    from tests.conftest import Tenant
+
+
+@dataclass
+class RegisterRecords:
+    activity: Any
+    version: Any
+    rights_request: Any
+    breach: Any
+    report: Any
+
+
+def build(tenant: Tenant) -> RegisterRecords:
+    activity = f.ProcessingActivityFactory(organisation=tenant.syndicate)
+    return RegisterRecords(
+        activity=activity,
+        version=f.ActivityVersionFactory(activity=activity),
+        rights_request=f.RightsRequestFactory(organisation=tenant.syndicate),
+        breach=f.BreachFactory(organisation=tenant.syndicate),
+        report=f.GeneratedReportFactory(organisation=tenant.syndicate),
+    )
+
+
+URL_ARGUMENTS: dict[str, Callable[[RegisterRecords], Any]] = {
+    "activity_id": lambda r: r.activity.id,
+    "number": lambda r: r.version.number,
+    "rights_request_id": lambda r: r.rights_request.id,
+    "breach_id": lambda r: r.breach.id,
+    "report_id": lambda r: r.report.id,
+}
