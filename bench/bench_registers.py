@@ -17,7 +17,7 @@ times each page through the WSGI app (no network) and counts its SQL queries:
 (a) the register list of the 500-fiche organisation (first page, a filtered page, a search, a later
 page); (b) the DPO portfolio (default sort, by completeness, by deadline, by breach clock, a search),
 and its service function alone; (c) the register PDF of the
-500-fiche organisation: reports.registers.register_data + reports.pdf_registers.register_pdf.
+500-fiche organisation: registers.documents.data.register_data + registers.documents.pdf.register_pdf.
 Targets: every page ≤ 100 ms at the 95th percentile; the PDF ≤ 3 s.
 """
 
@@ -533,8 +533,8 @@ def bench_portfolio_service(app: Any) -> None:
 
 
 def bench_pdf(app: Any, counter: list[int]) -> float:
-    from reports.pdf_registers import register_pdf  # noqa: PLC0415
-    from reports.registers import register_data  # noqa: PLC0415
+    from registers.documents.data import register_data  # noqa: PLC0415
+    from registers.documents.pdf import register_pdf  # noqa: PLC0415
 
     timings = []
     with app.test_request_context():

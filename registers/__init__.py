@@ -31,8 +31,9 @@ def serves_as_dpo() -> bool:
     return bool(g._egide_serves_as_dpo)
 
 
-# The views use ``bp``; inheritance listens to the catalogue's subscription signals.
-from . import demo, models, views  # noqa: E402, F401
+# The views use ``bp``; inheritance listens to the catalogue's subscription signals; documents
+# declares the registers' kinds of documents to reports.
+from . import demo, documents, models, views  # noqa: E402, F401
 from .labels import ACTION_LABELS  # noqa: E402
 from .services import activities, inheritance, portfolio  # noqa: E402, F401
 

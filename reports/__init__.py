@@ -1,21 +1,13 @@
-"""Rapports: PDF documents built with reportlab from plain data, kept with their SHA-256."""
-
-from flask import Blueprint
+"""Rapports: the shared document toolkit, at core level — the reportlab blocks (:mod:`.pdf`), the store
+of generated documents with their SHA-256 (:mod:`.models`, :mod:`.services`) and the one documents
+page (:mod:`.views`). Every domain may use it; it imports none: a domain declares its kinds of
+documents with :func:`register_document_kind` (who reads them, the button that builds one), and the
+journal reads ``GeneratedReport`` entries with the kinds' permission (:mod:`.documents`)."""
 
 from core.domains import Domain
-from core.security import Permission, login_and_org_required
+from reports.documents import DocumentKind, DocumentSection, Generate, register_document_kind
+from reports.views import bp
 
-bp = Blueprint("reports", __name__, url_prefix="/reports")
-bp.before_request(login_and_org_required)  # backstop behind the views' own policies
+__all__ = ["DOMAIN", "DocumentKind", "DocumentSection", "Generate", "register_document_kind"]
 
-from . import models, views  # noqa: E402, F401 — the views use ``bp``
-
-DOMAIN = Domain(
-    name="reports",
-    blueprint=bp,
-    order=90,
-    nav="reports/_nav.html",
-    # Every generated document is a register document so far, read under REGISTERS_VIEW
-    # (registers/views/documents.py). SMSI or risk reports will need a rule by kind.
-    object_types={"GeneratedReport": Permission.REGISTERS_VIEW},
-)
+DOMAIN = Domain(name="reports", blueprint=bp, order=90, nav="reports/_nav.html")

@@ -9,11 +9,11 @@ document cannot contain its own hash).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from accounts.models import User
 from core.db import Base, OrgScopedMixin, UTCDateTime, utcnow
 
 
@@ -34,4 +34,5 @@ class GeneratedReport(OrgScopedMixin, Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     object_id: Mapped[int | None] = mapped_column(Integer)  # e.g. the fiche of a single-fiche PDF
 
-    created_by: Mapped[User | None] = relationship(lazy="joined")
+    # Named, not imported: reports sits below the accounts (the mapper finds "User" when configured).
+    created_by: Mapped[Any] = relationship("User", lazy="joined")

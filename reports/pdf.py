@@ -1,7 +1,8 @@
 """Shared reportlab (platypus) building blocks: fonts, styles, French typography, the numbered
 canvas ("page X / Y" and the footer), the cover page, tables, and :func:`build` → bytes.
 
-Everything here takes plain values (strings, dates, dataclasses from :mod:`reports.registers`),
+Everything here takes plain values (strings, dates, the dataclasses a domain builds — e.g.
+:mod:`registers.documents.data`),
 never ORM objects. User text is always escaped (``& < >``) before it reaches a ``Paragraph``.
 
 Fonts: DejaVu Sans (shipped in ``reports/fonts/``, Bitstream Vera licence) prints every character

@@ -1,22 +1,65 @@
+"""Routes: the generated documents of the active organisation — every kind a domain declared
+(:mod:`reports.documents`), each with its page (SHA-256) and its download. The domains keep the
+POST routes that build their documents; these pages only read."""
+
 from __future__ import annotations
 
+import io
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
+from flask import Blueprint, abort, render_template, send_file
 
-from core.security import Permission, require
-from core.views import render_coming_soon
+from core.pagination import paginate
+from core.security import Permission, login_and_org_required, require
+from core.tenancy import get_scoped_or_404
+from reports import documents, services
+from reports.models import GeneratedReport
 
-from . import bp
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+bp.before_request(login_and_org_required)  # backstop behind the views' own policies
 
-TITLE = _l("Rapports")
-DESCRIPTION = _l(
-    "Rapports PDF datés et paginés : extrait de registre, déclaration d'applicabilité, registre des "
-    "risques, bilan annuel."
-)
+
+def _readable_or_403(report_id: int) -> GeneratedReport:
+    report = get_scoped_or_404(GeneratedReport, report_id)  # another organisation's: 404
+    if not documents.readable(report.kind):
+        abort(403)
+    return report
 
 
 @bp.route("/")
 @require(Permission.REPORTS_VIEW)
 def index() -> Any:
-    return render_coming_soon(TITLE, DESCRIPTION)
+    return render_template(
+        "reports/documents.html",
+        page=paginate(services.reports_query()),
+        sections=documents.sections(),
+        kind_of=documents.kind_of,
+        size_label=services.size_label,
+    )
+
+
+@bp.route("/<int:report_id>")
+@require(Permission.REPORTS_VIEW)
+def document_detail(report_id: int) -> Any:
+    report = _readable_or_403(report_id)
+    return render_template(
+        "reports/document_detail.html",
+        report=report,
+        kind=documents.kind_of(report.kind),
+        size_label=services.size_label,
+    )
+
+
+@bp.route("/<int:report_id>/download")
+@require(Permission.REPORTS_VIEW)
+def document_download(report_id: int) -> Any:
+    report = _readable_or_403(report_id)
+    response = send_file(
+        io.BytesIO(report.content),
+        mimetype=report.media_type,
+        as_attachment=True,
+        download_name=report.filename,
+        max_age=0,
+    )
+    response.headers["X-Content-SHA256"] = report.sha256
+    return response

@@ -31,10 +31,10 @@ from core.cli import run_demo_loaders
 from core.extensions import db
 from core.journal import OBJECT_TYPE_PERMISSIONS, content_visible
 from core.security import Permission, Role, permissions_for
+from registers import documents
 from registers.models import ProcessingActivity
 from registers.services import activities, dpia, publication
 from registers.services.exchange import export
-from reports import services as reports
 from tests import factories as f
 from tests.conftest import World, acting_as
 
@@ -329,7 +329,7 @@ def demo_like_journal(app: Flask, world: World, login_as: Any) -> Iterator[set[s
     as_(
         dpo,
         syndicate,
-        lambda actor: reports.generate_register(db.session.get(Organisation, syndicate.id), actor),
+        lambda actor: documents.generate_register(db.session.get(Organisation, syndicate.id), actor),
     )
     as_(
         dpo,

@@ -256,6 +256,7 @@ NON_HTML_PAGES = {
     "registers.export_xlsx",
     "registers.export_csv",
     "registers.document_download",
+    "reports.document_download",
 }
 
 # Pages that do not answer 200 to each user, and what they answer instead.
@@ -277,6 +278,7 @@ NOT_200 = {
         "registers.activity_new": 403,
         "registers.breach_edit": 403,
         "registers.breach_new": 403,
+        "registers.document_list": 302,  # the documents' list moved to reports
         "registers.import_register": 403,
         "registers.index": 302,  # redirects to the register
         "registers.model_new": 403,
@@ -324,6 +326,8 @@ NOT_200 = {
         "smsi.index": 403,
         "risks.index": 403,
         "audits.index": 403,
+        "reports.document_detail": 403,
+        "reports.document_download": 403,
         "reports.index": 403,
     },
 }

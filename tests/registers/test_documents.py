@@ -20,9 +20,11 @@ from catalogue.models import Hosting
 from core.audit import AuditEvent, AuditPayload
 from core.extensions import db
 from core.security import Role
+from registers.documents import data as registers
+from registers.documents import pdf as pdf_registers
 from registers.models import ActivityStatus, ProcessingActivity
 from registers.services import activities as acts
-from reports import pdf, pdf_registers, registers
+from reports import pdf
 from reports.models import GeneratedReport
 from tests.conftest import World, acting_as
 
@@ -351,7 +353,7 @@ def test_processor_register_pdf_lists_each_controller_served(
 
 def _report_id(response: Any) -> int:
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    match = re.fullmatch(r"/registers/documents/(\d+)", response.location)
+    match = re.fullmatch(r"/reports/(\d+)", response.location)
     assert match, response.location
     return int(match.group(1))
 
@@ -361,14 +363,14 @@ def test_reader_generates_the_register_and_the_page_shows_the_sha256_of_the_down
 ) -> None:
     client = login_as(world.a.users[Role.READER], world.a.syndicate)
     report_id = _report_id(client.post("/registers/documents/register"))
-    page = client.get(f"/registers/documents/{report_id}")
+    page = client.get(f"/reports/{report_id}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     shown = re.search(r'<code[^>]*id="sha256"[^>]*>([0-9a-f]{64})</code>', html)
     assert shown, html[:2000]
     assert "sha256sum" in html
 
-    download = client.get(f"/registers/documents/{report_id}/download")
+    download = client.get(f"/reports/{report_id}/download")
     assert download.status_code == 200
     assert download.mimetype == "application/pdf"
     assert download.headers["Content-Disposition"].startswith("attachment;")
@@ -379,9 +381,9 @@ def test_reader_generates_the_register_and_the_page_shows_the_sha256_of_the_down
     text, _pages = _text(body)
     assert "Syndicat A" in text
 
-    listing = client.get("/registers/documents/").get_data(as_text=True)
+    listing = client.get("/reports/").get_data(as_text=True)
     assert shown.group(1) in listing
-    assert f"/registers/documents/{report_id}/download" in listing
+    assert f"/reports/{report_id}/download" in listing
 
 
 def test_generating_a_document_is_journalled_with_its_sha256(
@@ -426,14 +428,14 @@ def test_single_fiche_route_stores_the_fiche_pdf(
 def test_member_gets_403_on_the_processor_register(world: World, login_as: Any) -> None:
     client = login_as(world.a.member_referent, world.a.member)
     assert client.post("/registers/documents/processor-register").status_code == 403
-    assert "registre du sous-traitant" not in client.get("/registers/documents/").get_data(as_text=True)
+    assert "registre du sous-traitant" not in client.get("/reports/").get_data(as_text=True)
 
 
 def test_syndicate_generates_its_processor_register(
     world: World, fiches: dict[str, int], login_as: Any, session: Any
 ) -> None:
     client = login_as(world.a.users[Role.DPO], world.a.syndicate)
-    assert "registre du sous-traitant" in client.get("/registers/documents/").get_data(as_text=True)
+    assert "registre du sous-traitant" in client.get("/reports/").get_data(as_text=True)
     report_id = _report_id(client.post("/registers/documents/processor-register"))
     report = session.get(GeneratedReport, report_id)
     assert report.kind == "processor_register"
@@ -448,15 +450,13 @@ def test_another_tenants_documents_and_fiches_answer_404(
         login_as(world.a.users[Role.DPO], world.a.syndicate).post("/registers/documents/register")
     )
     other = login_as(world.b.users[Role.DPO], world.b.syndicate)
-    assert other.get(f"/registers/documents/{report_id}").status_code == 404
-    assert other.get(f"/registers/documents/{report_id}/download").status_code == 404
+    assert other.get(f"/reports/{report_id}").status_code == 404
+    assert other.get(f"/reports/{report_id}/download").status_code == 404
     assert other.post(f"/registers/activities/{fiches['full']}/pdf").status_code == 404
-    assert f"/registers/documents/{report_id}" not in other.get("/registers/documents/").get_data(
-        as_text=True
-    )
+    assert f"/reports/{report_id}" not in other.get("/reports/").get_data(as_text=True)
     # and a member does not see its syndicate's documents either
     member = login_as(world.a.member_referent, world.a.member)
-    assert member.get(f"/registers/documents/{report_id}").status_code == 404
+    assert member.get(f"/reports/{report_id}").status_code == 404
 
 
 def test_anonymous_users_are_sent_to_login(app: Flask, world: World, fiches: dict[str, int]) -> None:

@@ -23,11 +23,12 @@ from sqlalchemy import event, inspect, select, text
 from accounts.models import Organisation, User
 from core.extensions import alembic, db
 from core.security import Role
+from registers.documents import data as registers
+from registers.documents import pdf as pdf_registers
 from registers.models import ActivityStatus, ActivityVersion, ProcessingActivity, validated_versions
 from registers.services import activities as acts
 from registers.services import dpia, inheritance
 from registers.services import publication as pub
-from reports import pdf_registers, registers
 from tests import factories as f
 from tests.conftest import World, acting_as, reset_database
 from tests.registers.test_activity_views import blank_form

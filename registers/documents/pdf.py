@@ -1,6 +1,6 @@
 """PDF documents of the RGPD registers: the organisation's register (Art. 30.1), a single fiche and
 the syndicate's processor register (Art. 30.2). Input: the frozen dataclasses of
-:mod:`reports.registers`; output: PDF bytes."""
+:mod:`registers.documents.data`; output: PDF bytes (with the shared blocks of :mod:`reports.pdf`)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,7 @@ from typing import Any
 from flask_babel import gettext as _
 from reportlab.platypus import Flowable, PageBreak, Spacer
 
-from registers.services.activities import FIELD_LABELS
-from reports import pdf
-from reports.pdf import fr_date, fr_datetime, para, quote, yes_no
-from reports.registers import (
+from registers.documents.data import (
     ActivityDoc,
     ControllerDoc,
     OrgHeader,
@@ -21,6 +18,9 @@ from reports.registers import (
     SingleActivityDoc,
     TransferRow,
 )
+from registers.services.activities import FIELD_LABELS
+from reports import pdf
+from reports.pdf import fr_date, fr_datetime, para, quote, yes_no
 
 mm = pdf.mm
 
@@ -97,7 +97,7 @@ def _inheritance_text(a: ActivityDoc) -> str | None:
 
 def _validation_text(a: ActivityDoc, t: dict[str, str]) -> str | None:
     """Whether the DPO validated what is printed: the register shows the last validated version of
-    a fiche changed since, and marks a fiche never validated (see reports.registers)."""
+    a fiche changed since, and marks a fiche never validated (see registers.documents.data)."""
     if a.pending_status is not None and a.validated_at is not None:
         return _(
             "Dernière version validée par le DPO, le %(date)s. Des modifications ultérieures (statut "
