@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,9 +19,10 @@ from typing import Any
 
 import pyotp
 import segno
-from flask import current_app, g, request, url_for
+from flask import after_this_request, current_app, g, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from accounts.models import AuthToken, RecoveryCode, TokenPurpose, User, UserSession
 from accounts.passwords import hash_password, needs_rehash, verify_password
@@ -29,6 +31,8 @@ from core.db import utcnow
 from core.extensions import db
 from core.forms import FieldError
 from core.mail import send_mail
+
+logger = logging.getLogger(__name__)
 
 RECOVERY_CODES = 10
 TOTP_ISSUER = "Égide"
@@ -70,30 +74,75 @@ def rotate_session(row: UserSession, *, mfa_verified: bool) -> UserSession:
     return start_session(row.user, mfa_verified=mfa_verified or row.mfa_verified_at is not None)
 
 
+# How stale ``last_seen_at`` may get: a session is written to at most this often, not on each page. The
+# idle timeout is checked against it, so a session left alone ends between SESSION_IDLE_MINUTES minus
+# this and SESSION_IDLE_MINUTES after its last page: never later than the setting says.
+SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
+
+
 def load_session(raw: str) -> User | None:
-    """Flask-Login's user loader: the user of a live session, or None (then the login page)."""
+    """Flask-Login's user loader: the user of a live session, or None (then the login page).
+
+    A page that only reads writes nothing of its own (tests/core/test_read_only_requests.py). The one
+    exception is this bookkeeping of the server-side session — ``last_seen_at``, moved forward at
+    most every :data:`SESSION_TOUCH_INTERVAL`, and the revocation of a session found idle or too old
+    — and it is kept out of the page's own transaction: see :func:`_write_session_row`.
+    """
     row = db.session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(raw)))
     if row is None or row.is_revoked or not row.user.is_enabled:
         return None
     now = utcnow()
     cfg = current_app.config
     if now - row.last_seen_at > timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]):
-        _expire(row, "idle")
+        _expire(row, "idle", now)
         return None
     if now - row.created_at > timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"]):
-        _expire(row, "expired")
+        _expire(row, "expired", now)
         return None
-    if now - row.last_seen_at > timedelta(minutes=1):
-        row.last_seen_at = now
-        g._egide_commit_session_touch = True
+    if now - row.last_seen_at >= SESSION_TOUCH_INTERVAL:
+        _write_session_row(
+            row,
+            {"last_seen_at": now},
+            # Several pages of one session at once: the first one moves it, the others write nothing.
+            UserSession.last_seen_at <= now - SESSION_TOUCH_INTERVAL,
+        )
     row.user.session_token = raw  # type: ignore[attr-defined]
     g.user_session = row
     return row.user
 
 
-def _expire(row: UserSession, reason: str) -> None:
-    row.revoke(reason)
-    g._egide_commit_session_touch = True
+def _expire(row: UserSession, reason: str, now: datetime) -> None:
+    _write_session_row(row, {"revoked_at": now, "revoked_reason": reason}, UserSession.revoked_at.is_(None))
+
+
+def _write_session_row(row: UserSession, values: dict[str, Any], *condition: Any) -> None:
+    """Write the loader's bookkeeping of a session once the page is built, in a transaction of its
+    own that begins with this one UPDATE; it never fails the request.
+
+    The page's own transaction is over by then (committed by a view that wrote; what a view left
+    uncommitted is dropped, as at the end of every request). So a page that only read never wrote in
+    its transaction, and was never refused a lock for it; the UPDATE is a short write that waits for
+    another writer (SQLite's busy timeout, a row lock on PostgreSQL) rather than failing. If it fails
+    all the same, the page is served and the next one tries again (a warning in the log).
+    """
+    # user_sessions is not a tenant's table: no tenant filter to add to this statement.
+    stmt = (
+        update(UserSession.__table__)
+        .where(UserSession.id == row.id, *condition)
+        .values(**values)
+        .execution_options(skip_org_scope=True)
+    )
+
+    @after_this_request
+    def _write_after_the_page(response: Any) -> Any:
+        try:
+            db.session.rollback()  # the page's transaction ends here (a view that wrote committed)
+            db.session.execute(stmt)
+            db.session.commit()
+        except SQLAlchemyError:
+            db.session.rollback()
+            logger.warning("session %s: bookkeeping not written, the page goes on", row.id, exc_info=True)
+        return response
 
 
 def current_session() -> UserSession | None:

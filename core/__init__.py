@@ -77,7 +77,10 @@ def configure(app: Flask, config: type[BaseConfig] | Mapping[str, Any] | None) -
         "echo": app.config.get("SQL_ECHO", False),
         "hide_parameters": not app.config.get("SQL_ECHO", False),
     }
-    if not url.startswith("sqlite"):
+    if url.startswith("sqlite"):
+        # pysqlite's own wait for a lock, in seconds (the busy timeout below says the same to SQLite).
+        engine["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    else:
         engine |= {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
     app.config["SQLALCHEMY_ENGINES"] = {"default": engine}
     alembic_cfg = app.config.setdefault("ALEMBIC", {})
@@ -91,17 +94,41 @@ def configure(app: Flask, config: type[BaseConfig] | Mapping[str, Any] | None) -
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
 
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # Foreign keys on, and take transaction control away from pysqlite so SAVEPOINTs and
-    # transactional DDL work (SQLAlchemy SQLite dialect docs, "Serializable isolation").
+    """Settings of every new SQLite connection (the embedded default, several gunicorn workers).
+
+    * Take transaction control away from pysqlite so SAVEPOINTs and transactional DDL work
+      (SQLAlchemy SQLite dialect docs, "Serializable isolation"); foreign keys on.
+    * WAL: readers never block the writer nor the writer the readers (in the default rollback
+      journal a long read made a concurrent commit wait, and two transactions that had read and
+      then wrote failed at once with "database is locked"). Kept in the file; NORMAL synchronous is
+      the setting WAL is meant for (durable at each checkpoint, never corrupt).
+    * busy_timeout: a writer waits up to 5 s for another one instead of failing at once.
+    * A larger page cache and memory-mapped reads: list pages and figures read indexes of
+      hundreds of thousands of entries (bench/bench_http.py).
+    """
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA cache_size=-32768")  # KiB: 32 MiB per connection, at most
+    cursor.execute("PRAGMA mmap_size=268435456")  # 256 MiB of the file mapped, read without copies
     cursor.close()
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # A request that may write (POST…) takes SQLite's write lock when its transaction begins, waiting
+    # for it up to the busy timeout. A deferred transaction that read first and writes later is
+    # refused at once ("database is locked") when another worker wrote in between: the busy timeout
+    # cannot help it. Pages that only read (GET) keep deferred transactions: they never write
+    # (tests/core/test_read_only_requests.py), and readers do not wait for anybody in WAL mode.
+    writing = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
 def register_extensions(app: Flask) -> None:
