@@ -11,22 +11,13 @@ import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from flask import abort, g, redirect, request, url_for
-from flask_babel import lazy_gettext as _l
+from flask import abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 
-from core.enums import LabelledEnum
+from core.roles import Role as Role  # re-exported: the vocabulary of "who may do what" is here
+from core.tenancy import current_org, current_org_roles
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Role(LabelledEnum):
-    ADMIN = "admin", _l("Administrateur de la plateforme")
-    RSSI = "rssi", _l("RSSI")
-    DPO = "dpo", _l("DPO")
-    REFERENT = "referent", _l("Référent")
-    READER = "reader", _l("Lecteur")
-    AUDITOR = "auditor", _l("Auditeur")
 
 
 class Permission(enum.StrEnum):
@@ -107,8 +98,6 @@ def current_permissions() -> frozenset[Permission]:
     if not current_user.is_authenticated:
         return frozenset()
     if "_egide_permissions" not in g:
-        from core.tenancy import current_org_roles  # noqa: PLC0415 — avoids an import cycle
-
         g._egide_permissions = permissions_for(
             current_org_roles(), is_platform_admin=current_user.is_platform_admin
         )
@@ -125,8 +114,6 @@ def can(permission: Permission | str, obj: Any = None) -> bool:
     if permission not in current_permissions():
         return False
     if obj is not None and hasattr(obj, "allows"):
-        from core.tenancy import current_org  # noqa: PLC0415
-
         return bool(obj.allows(permission, current_org._get_current_object()))
     return True
 
@@ -198,7 +185,5 @@ def login_and_org_required() -> Any:
 
 
 def access_policy_of_endpoint(endpoint: str) -> tuple[str, ...] | None:
-    from flask import current_app  # noqa: PLC0415
-
     view = current_app.view_functions.get(endpoint)
     return access_policy(view) if view else None

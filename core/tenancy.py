@@ -26,7 +26,7 @@ from werkzeug.local import LocalProxy
 
 from core.db import TenantScoped
 from core.extensions import db
-from core.security import Role
+from core.roles import Role
 
 M = TypeVar("M")
 F = TypeVar("F", bound=Callable[..., Any])

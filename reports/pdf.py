@@ -30,13 +30,15 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from reportlab import rl_config
-from reportlab.lib import colors
+from reportlab.lib import colors, rl_accel
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas as rl_canvas
+from reportlab.pdfgen import pathobject, textobject
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -83,9 +85,6 @@ def _memoise_fp_str() -> None:
     for the PDF operators (``fp_str``) is a quarter of the time of a large register. It is a pure
     function called again and again with the same few values (font sizes, column positions,
     leading), so a cache in front of it gives the same bytes, faster."""
-    from reportlab.lib import rl_accel  # noqa: PLC0415
-    from reportlab.pdfgen import canvas, pathobject, textobject  # noqa: PLC0415
-
     original = rl_accel.fp_str
     if getattr(original, "__name__", "") != "_py_fp_str":
         return  # the C accelerator is installed
@@ -97,7 +96,7 @@ def _memoise_fp_str() -> None:
         except TypeError:  # a list argument (unhashable)
             return str(original(*args))
 
-    for module in (canvas, pathobject, textobject):
+    for module in (rl_canvas, pathobject, textobject):
         module.fp_str = fp_str  # type: ignore[attr-defined]
 
 
