@@ -45,6 +45,7 @@ test-browser: $(STAMP) translations
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports  # layers, no domain in reports or core, independent domains, no import cycle (pyproject.toml)
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
