@@ -2,13 +2,14 @@
 
 from typing import Any
 
-from flask import Blueprint, Flask, g
+from flask import Flask, g
 
+from accounts import auth, auth_views, demo, views  # noqa: F401 — the views add their routes to ``bp``
+from accounts.blueprint import bp
+from accounts.labels import ACTION_LABELS, PREFIX_LABELS
 from core.domains import Domain, Widget
 from core.extensions import db, login_manager
 from core.security import Permission, authenticated_request_hooks
-
-bp = Blueprint("accounts", __name__)
 
 
 def setup(app: Flask) -> None:
@@ -26,9 +27,6 @@ def setup(app: Flask) -> None:
             db.session.commit()
         return response
 
-
-from . import auth, auth_views, demo, views  # noqa: E402, F401 — the views use ``bp``
-from .labels import ACTION_LABELS, PREFIX_LABELS  # noqa: E402
 
 DOMAIN = Domain(
     name="accounts",

@@ -13,7 +13,8 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from accounts import auth, bp
+from accounts import auth
+from accounts.blueprint import bp
 from accounts.forms import (
     LoginForm,
     PasswordChangeForm,

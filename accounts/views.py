@@ -8,7 +8,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from accounts import auth, bp, services
+from accounts import auth, services
+from accounts.blueprint import bp
 from accounts.forms import (
     DepartureForm,
     MembershipForm,

@@ -4,10 +4,9 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from audits.blueprint import bp
 from core.security import Permission, require
 from core.views import render_coming_soon
-
-from . import bp
 
 TITLE = _l("Audits")
 DESCRIPTION = _l(

@@ -1,15 +1,10 @@
 """The syndicate's application catalogue: applications and members' subscriptions."""
 
-from flask import Blueprint
-
+from catalogue import demo, views  # noqa: F401 — the views use ``bp``
+from catalogue.blueprint import bp
+from catalogue.labels import ACTION_LABELS
 from core.domains import Domain, Widget
-from core.security import Permission, login_and_org_required
-
-bp = Blueprint("catalogue", __name__, url_prefix="/catalogue")
-bp.before_request(login_and_org_required)  # backstop behind the views' own policies
-
-from . import demo, views  # noqa: E402, F401 — the views use ``bp``
-from .labels import ACTION_LABELS  # noqa: E402
+from core.security import Permission
 
 DOMAIN = Domain(
     name="catalogue",

@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from accounts.models import Organisation
-from catalogue import bp, services
+from catalogue import services
+from catalogue.blueprint import bp
 from catalogue.forms import ApplicationForm, SubscriptionEndForm, SubscriptionForm
 from catalogue.models import AppDomain, Application, Criticality, Hosting, Subscription
 from core.forms import handle_form, to_choices

@@ -1,17 +1,18 @@
 """Registre RGPD: processing activities (Art. 30.1) and their models, the processor register
 (Art. 30.2), DPIA screening, rights requests, breaches, the mutualised DPO's portfolio."""
 
-from flask import Blueprint, Flask, g
+from flask import Flask, g
 from flask_login import current_user
 from sqlalchemy import select
 
 from core import journal
 from core.domains import Domain
 from core.extensions import db
-from core.security import Permission, login_and_org_required
-
-bp = Blueprint("registers", __name__, url_prefix="/registers")
-bp.before_request(login_and_org_required)  # backstop behind the views' own policies
+from core.security import Permission
+from registers import demo, documents, models, views  # noqa: F401 — routes, kinds of documents, demo
+from registers.blueprint import bp
+from registers.labels import ACTION_LABELS
+from registers.services import activities, inheritance, portfolio  # noqa: F401 — inheritance: catalogue signals
 
 
 def setup(app: Flask) -> None:
@@ -30,12 +31,6 @@ def serves_as_dpo() -> bool:
         )
     return bool(g._egide_serves_as_dpo)
 
-
-# The views use ``bp``; inheritance listens to the catalogue's subscription signals; documents
-# declares the registers' kinds of documents to reports.
-from . import demo, documents, models, views  # noqa: E402, F401
-from .labels import ACTION_LABELS  # noqa: E402
-from .services import activities, inheritance, portfolio  # noqa: E402, F401
 
 DOMAIN = Domain(
     name="registers",

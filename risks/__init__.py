@@ -1,13 +1,7 @@
 """Risques: not built yet — the blueprint and its entry page exist so navigation is complete."""
 
-from flask import Blueprint
-
 from core.domains import Domain
-from core.security import login_and_org_required
-
-bp = Blueprint("risks", __name__, url_prefix="/risks")
-bp.before_request(login_and_org_required)  # backstop behind the views' own policies
-
-from . import views  # noqa: E402, F401
+from risks import views  # noqa: F401 — the views add their routes to ``bp``
+from risks.blueprint import bp
 
 DOMAIN = Domain(name="risks", blueprint=bp, order=70, nav="risks/_nav.html")

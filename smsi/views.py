@@ -6,8 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from core.security import Permission, require
 from core.views import render_coming_soon
-
-from . import bp
+from smsi.blueprint import bp
 
 TITLE = _l("SMSI")
 DESCRIPTION = _l(

@@ -15,8 +15,8 @@ from core.pagination import paginate
 from core.params import int_arg
 from core.security import Permission, can, require
 from core.tenancy import current_org, get_scoped_or_404, syndicate_only
-from registers import bp
 from registers import display as pages
+from registers.blueprint import bp
 from registers.forms.activities import (
     ActivityForm,
     ModelUpdateForm,

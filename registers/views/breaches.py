@@ -13,7 +13,7 @@ from core.forms import handle_form
 from core.pagination import paginate
 from core.security import Permission, require
 from core.tenancy import current_org, get_scoped_or_404
-from registers import bp
+from registers.blueprint import bp
 from registers.forms.breaches import BreachForm
 from registers.models import Breach, NotificationDecision
 from registers.services import breaches

@@ -14,7 +14,8 @@ from flask_login import current_user
 from core.extensions import db
 from core.security import Permission, require
 from core.tenancy import current_org, get_scoped_or_404
-from registers import bp, documents
+from registers import documents
+from registers.blueprint import bp
 from registers.models import ProcessingActivity
 from reports import views as report_views
 from reports.models import GeneratedReport

@@ -12,7 +12,7 @@ from core.extensions import db
 from core.forms import handle_form
 from core.security import Permission, require
 from core.tenancy import get_scoped_or_404
-from registers import bp
+from registers.blueprint import bp
 from registers.forms.dpia import DpiaForm, screening_data
 from registers.models import ProcessingActivity
 from registers.services import dpia

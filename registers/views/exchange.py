@@ -15,7 +15,7 @@ from flask_login import current_user
 from core.extensions import db
 from core.security import Permission, can, require
 from core.tenancy import current_org
-from registers import bp
+from registers.blueprint import bp
 from registers.forms.exchange import ConfirmImportForm, ImportForm
 from registers.services import exchange
 

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from core.params import page_arg
 from core.security import login_required
-from registers import bp
+from registers.blueprint import bp
 from registers.services import portfolio as service
 
 

@@ -9,7 +9,7 @@ from flask import render_template, request
 from core.params import page_arg
 from core.security import Permission, require
 from core.tenancy import current_org, syndicate_only
-from registers import bp
+from registers.blueprint import bp
 from registers.services.processor import processor_register
 
 PER_PAGE = 25

@@ -12,7 +12,7 @@ from core.forms import handle_form
 from core.params import page_arg
 from core.security import Permission, public, require
 from core.tenancy import current_org
-from registers import bp
+from registers.blueprint import bp
 from registers.forms.publication import PublicationForm
 from registers.services import publication as pub
 

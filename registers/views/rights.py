@@ -13,7 +13,7 @@ from core.pagination import paginate
 from core.params import int_arg
 from core.security import Permission, require
 from core.tenancy import current_org, get_scoped_or_404
-from registers import bp
+from registers.blueprint import bp
 from registers.forms.rights import RightsRequestForm
 from registers.models import RightsRequest, RightType
 from registers.services import rights
