@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, literal_column, select
 
 from core.extensions import db
 from core.params import int_arg, page_arg  # the app's one parser of query parameters
@@ -40,13 +40,34 @@ class Page:
         return min(self.total, self.page * self.per_page)
 
 
+def count_statement(stmt: Select[Any]) -> Select[Any]:
+    """``SELECT count(*)`` of the rows ``stmt`` would return, the cheap way: over its FROM and WHERE
+    only (no ORDER BY, no columns, so no entity, eager load or JSON column), unless the columns decide
+    the rows (DISTINCT, GROUP BY, a LIMIT). Keeps ``stmt``'s execution options (``skip_org_scope``)."""
+    inner = stmt.order_by(None)
+    if not (
+        inner._distinct
+        or inner._distinct_on
+        or inner._group_by_clauses
+        or inner._having_criteria
+        or inner._limit_clause is not None
+        or inner._offset_clause is not None
+        or inner._fetch_clause is not None
+    ):
+        inner = inner.with_only_columns(literal_column("1"), maintain_column_froms=True)
+    counted = select(func.count()).select_from(inner.subquery())
+    return counted.execution_options(**stmt.get_execution_options())
+
+
 def paginate(stmt: Select[Any], *, per_page: int | None = None, scalars: bool = True) -> Page:
-    """Run ``stmt`` for the page named by ``?page=`` (and ``?per_page=``, capped)."""
+    """Run ``stmt`` for the page named by ``?page=`` (and ``?per_page=``, capped).
+
+    ``scalars=False``: ``stmt`` selects columns (what a list shows), the page holds rows."""
     cfg = current_app.config
     per_page = per_page or int_arg("per_page", cfg["PAGE_SIZE"]) or cfg["PAGE_SIZE"]
     per_page = min(per_page, cfg["MAX_PAGE_SIZE"])
     page = page_arg()
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    total = db.session.scalar(count_statement(stmt)) or 0
     last = max(1, -(-total // per_page))
     page = min(page, last)
     limited = stmt.limit(per_page).offset((page - 1) * per_page)

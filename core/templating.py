@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, request
-from flask_babel import format_date, format_datetime, get_locale
+from flask import Flask, g, has_request_context, request, url_for
+from flask_babel import format_date, format_datetime, get_locale, get_translations
 
 from core.security import Permission, can
 
@@ -23,6 +26,60 @@ def url_with(**changes: Any) -> str:
     return request.path + (f"?{query}" if query else "")
 
 
+_PLACEHOLDER = 2**31 - 1  # an id no row will have in this page's URLs, within <int:…>'s bounds
+
+
+def url_template(endpoint: str, argument: str, **values: Any) -> Callable[[int], str]:
+    """``url_for(endpoint, **{argument: id})`` for many ids, the route built once: for the rows of a
+    list (``{% set detail = url_template("x.detail", "x_id") %}`` … ``{{ detail(row.id) }}``)."""
+    built = url_for(endpoint, **values, **{argument: _PLACEHOLDER})
+    if built.count(str(_PLACEHOLDER)) != 1:  # cannot tell the id's place: build each URL
+        return lambda value: url_for(endpoint, **values, **{argument: value})
+    before, after = built.split(str(_PLACEHOLDER))
+    return lambda value: f"{before}{int(value)}{after}"
+
+
+# --- per request: what is the same for every row -------------------------------------------------
+
+
+def _memo(name: str, compute: Callable[[Any], Any]) -> Any:
+    """``compute(locale)``, kept for the request as long as its locale stays the same (a block under
+    ``flask_babel.force_locale`` gets its own)."""
+    locale = get_locale()
+    if not has_request_context():
+        return compute(locale)
+    kept = g.get(name)
+    if kept is None or kept[0] is not locale:
+        kept = (locale, compute(locale))
+        setattr(g, name, kept)
+    return kept[1]
+
+
+def _translations() -> Any:
+    """The request's catalogue (Flask-Babel looks it up anew at each ``_()``, and a list page asks for
+    a hundred strings)."""
+    return _memo("_egide_translations", lambda _locale: get_translations())
+
+
+def _locale_key() -> str:
+    return _memo("_egide_locale_key", str)
+
+
+@lru_cache(maxsize=4096)
+def _formatted_day(day: date, fmt: str, locale: str) -> str:
+    return format_date(day, fmt)  # in ``locale``, the request's: part of the key
+
+
+def date_filter(value: Any, fmt: str = "medium") -> str:
+    """``|date``: a day in the reader's language, "—" for none. A list shows many dates and a few
+    hundred distinct days: each is formatted once per language and pattern, not once per row."""
+    if not value:
+        return "—"
+    if type(value) is date:  # not a datetime: no time zone involved, the text depends on the day alone
+        return _formatted_day(value, fmt, _locale_key())
+    return format_date(value, fmt)
+
+
 def register(app: Flask) -> None:
     from core.tenancy import current_org, current_org_roles  # noqa: PLC0415
 
@@ -32,8 +89,18 @@ def register(app: Flask) -> None:
         current_org=current_org,
         current_org_roles=current_org_roles,
         url_with=url_with,
+        url_template=url_template,
         get_locale=get_locale,
     )
-    app.jinja_env.filters["date"] = lambda v, fmt="medium": format_date(v, fmt) if v else "—"
+    app.jinja_env.filters["date"] = date_filter
+    # Flask-Babel's own callables, with the catalogue found once a request (same strings, same
+    # language: the locale is chosen once a request too).
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+    )
     app.jinja_env.filters["datetime"] = lambda v, fmt="medium": format_datetime(v, fmt) if v else "—"
     app.jinja_env.filters["dash"] = lambda v: "—" if v in (None, "") else v

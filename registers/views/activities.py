@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.concurrency import EditConflict
+from core.db import today
 from core.extensions import db
 from core.forms import FieldError, handle_form, to_choices
 from core.pagination import paginate
@@ -28,6 +29,7 @@ from registers.forms.activities import (
 from registers.models import ActivityStatus, ActivityVersion, ProcessingActivity
 from registers.services import activities as acts
 from registers.services import inheritance
+from registers.services.queries import application_names
 
 
 @bp.route("/")
@@ -48,12 +50,15 @@ def _list(models: bool) -> Any:
         models=models,
         sort=request.args.get("sort", "name"),
     )
+    page = paginate(acts.activities_query(filters), scalars=False)  # rows of LIST_COLUMNS
     return render_template(
         "registers/activity_list.html",
-        page=paginate(acts.activities_query(filters)),
+        page=page,
         filters=filters,
         models=models,
         summary=None if models else acts.register_summary(current_org.id),
+        application_names=application_names([a.id for a in page.items]) if models else {},
+        today=today(),
         **pages.list_choices(current_org),
     )
 
