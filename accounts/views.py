@@ -7,6 +7,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import func, select
 
 from accounts import auth, services
 from accounts.blueprint import bp
@@ -17,7 +18,7 @@ from accounts.forms import (
     UserCreateForm,
     UserForm,
 )
-from accounts.models import Organisation, OrgKind, OrgRelation, User
+from accounts.models import Membership, Organisation, OrgKind, OrgRelation, User
 from core.db import utcnow
 from core.extensions import db
 from core.forms import FieldError, handle_form, to_choices
@@ -36,6 +37,22 @@ def switch_organisation() -> Any:
         abort(404)
     flash(_("Organisation active : %(name)s", name=current_org.name), "info")
     return redirect(safe_target(request.form.get("next")))
+
+
+HEADER_SELECT_MAX = 30  # the header offers a select up to this many organisations, a page beyond
+
+
+@bp.app_template_global()
+def organisation_switch() -> tuple[int, dict[int, Any] | None]:
+    """What the header's organisation switch needs on every page: how many organisations the user
+    holds a role in — counted no further than one past :data:`HEADER_SELECT_MAX`: a mutualised DPO
+    serves thousands, and beyond the limit the header links to the searchable chooser — and, when
+    they fit in its select (2 to the limit), the choices (organisation, roles)."""
+    stmt = current_user._active_membership_stmt().with_only_columns(Membership.organisation_id).distinct()
+    capped = select(func.count()).select_from(stmt.limit(HEADER_SELECT_MAX + 1).subquery())
+    # Memberships and organisations are not a tenant's rows: no tenant filter to add.
+    count = db.session.scalar(capped.execution_options(skip_org_scope=True)) or 0
+    return count, current_user.organisation_roles() if 1 < count <= HEADER_SELECT_MAX else None
 
 
 @bp.route("/active-organisation")
