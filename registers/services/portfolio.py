@@ -4,15 +4,20 @@ Figures come from indexed columns kept by the services (completeness, is_dpia_re
 has_model_update, due_on/is_open, is_closed/discovered_at), aggregated per organisation in SQL.
 Sorted by name, only the page's organisations are aggregated; sorted by a figure, the aggregation
 covers every organisation served (see bench/bench_registers.py for the cost at 5,000 organisations).
+
+The statements are built once per process and sort (:func:`_statements`), with bound parameters for
+the user, the search, today and the page: the page runs them, it does not rebuild (and re-key for
+SQLAlchemy's statement cache) three nested aggregates on every request (bench/bench_http.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Date, Integer, Select, and_, bindparam, func, or_, select
 
 from accounts.models import Membership, Organisation, User
 from core.db import today, utcnow
@@ -85,10 +90,12 @@ def served_ids(user: User) -> Select[Any]:
 
 
 def _fiche_stats(org_ids: Any) -> Any:
+    """Per organisation among ``org_ids``: fiches, completeness, to review, DPIA missing (``today``
+    is a bound parameter: see :func:`_statements`)."""
     pa = ProcessingActivity
     to_review = or_(
         pa.status == ActivityStatus.IN_REVIEW,
-        pa.next_review_on < today(),
+        pa.next_review_on < bindparam("today", type_=Date),
         pa.has_model_update.is_(True),
         pa.is_archive_proposed.is_(True),
     )
@@ -168,34 +175,42 @@ def _ordering(sort: str, scope: Any) -> tuple[Any, tuple[Any, ...]]:
     return stats, (*key, Organisation.sort_name, Organisation.id)
 
 
-def _page_ids(served: Any, sort: str, page: int, per_page: int) -> list[int]:
-    """The organisations of the page, in order. Sorted by a figure, only that figure's aggregate
-    runs over every organisation served (an index-only scan, see ix_processing_activities_figures);
-    the other figures are computed for the page's organisations only."""
-    stmt = select(Organisation.id).where(Organisation.id.in_(served))
+def _served(searched: bool) -> Select[Any]:
+    """:func:`served_ids` with the user (``user_id``) and the search (``q``) as bound parameters."""
+    stmt = (
+        select(Membership.organisation_id)
+        .join(Organisation, Organisation.id == Membership.organisation_id)
+        .where(
+            Membership.user_id == bindparam("user_id", type_=Integer),
+            Membership.role == Role.DPO,
+            Membership.revoked_at.is_(None),
+            Organisation.left_on.is_(None),
+        )
+    )
+    return stmt.where(Organisation.sort_name.like(bindparam("q"))) if searched else stmt
+
+
+@lru_cache(maxsize=len(SORTS) * 2)
+def _statements(sort: str, searched: bool) -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """(how many organisations, the page's organisations in order, the page's rows) for a sort, with
+    or without a search; built once per process.
+
+    Sorted by a figure, only that figure's aggregate runs over every organisation served (an
+    index-only scan, see ix_processing_activities_figures); the other figures are computed for the
+    page's organisations only. Parameters: ``user_id``, ``q``, ``today``, ``offset``, ``limit``, ``ids``.
+    Unscoped: the DPO's organisations, whichever is active (each one checked by its membership)."""
+    served = _served(searched)
+    count = select(func.count()).select_from(served.subquery()).execution_options(**UNSCOPED)
+    ids = select(Organisation.id).where(Organisation.id.in_(served))
     if sort == "name":
-        stmt = stmt.order_by(Organisation.sort_name, Organisation.id)
+        ids = ids.order_by(Organisation.sort_name, Organisation.id)
     else:
         stats, order = _ordering(sort, served)
-        stmt = stmt.outerjoin(stats, stats.c.org_id == Organisation.id).order_by(*order)
-    return list(
-        db.session.scalars(stmt.offset((page - 1) * per_page).limit(per_page).execution_options(**UNSCOPED))
-    )
-
-
-def portfolio(user: User, *, sort: str = "name", q: str = "", page: int = 1, per_page: int = 50) -> Portfolio:
-    sort = sort if sort in SORTS else "name"
-    served = served_ids(user)
-    if q:
-        served = served.where(Organisation.sort_name.like(f"%{fold(q)}%"))
-    total = (
-        db.session.scalar(select(func.count()).select_from(served.subquery()).execution_options(**UNSCOPED))
-        or 0
-    )
-    page = max(1, min(page, max(1, -(-total // per_page))))
-    page_ids = _page_ids(served, sort, page, per_page)
+        ids = ids.outerjoin(stats, stats.c.org_id == Organisation.id).order_by(*order)
+    ids = ids.offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer))
+    page_ids = bindparam("ids", expanding=True)
     fs, rs, bs = _fiche_stats(page_ids), _request_stats(page_ids), _breach_stats(page_ids)
-    stmt = (
+    rows = (
         select(
             Organisation.id,
             Organisation.name,
@@ -213,15 +228,31 @@ def portfolio(user: User, *, sort: str = "name", q: str = "", page: int = 1, per
         .outerjoin(rs, rs.c.org_id == Organisation.id)
         .outerjoin(bs, bs.c.org_id == Organisation.id)
         .where(Organisation.id.in_(page_ids))
-        .execution_options(**UNSCOPED)
     )
+    return count, ids.execution_options(**UNSCOPED), rows.execution_options(**UNSCOPED)
+
+
+def portfolio(user: User, *, sort: str = "name", q: str = "", page: int = 1, per_page: int = 50) -> Portfolio:
+    sort = sort if sort in SORTS else "name"
+    count_stmt, ids_stmt, rows_stmt = _statements(sort, bool(q))
+    params: dict[str, Any] = {"user_id": user.id}
+    if q:
+        params["q"] = f"%{fold(q)}%"
+    total = db.session.scalar(count_stmt, params) or 0
+    page = max(1, min(page, max(1, -(-total // per_page))))
+    today_ = today()
+    ranked = {**params, "offset": (page - 1) * per_page, "limit": per_page}
+    if sort in ("completeness", "to_review", "dpia"):
+        ranked["today"] = today_
+    page_ids = list(db.session.scalars(ids_stmt, ranked))
     position = {org_id: i for i, org_id in enumerate(page_ids)}
+    kinds: dict[Any, str] = {}  # each kind's label translated once, not once a row
     rows = sorted(
         (
             PortfolioRow(
                 organisation_id=r[0],
                 name=r[1],
-                kind=r[2].label if hasattr(r[2], "label") else str(r[2]),
+                kind=kinds.get(r[2]) or kinds.setdefault(r[2], _kind_label(r[2])),
                 fiches=int(r[3]),
                 completeness=round(float(r[4] or 0)),
                 to_review=int(r[5]),
@@ -231,11 +262,15 @@ def portfolio(user: User, *, sort: str = "name", q: str = "", page: int = 1, per
                 open_breaches=int(r[9]),
                 oldest_pending_breach_at=_aware(r[10]),
             )
-            for r in db.session.execute(stmt)
+            for r in db.session.execute(rows_stmt, {"ids": page_ids, "today": today_})
         ),
         key=lambda row: position[row.organisation_id],
     )
     return Portfolio(items=rows, total=total, page=page, per_page=per_page)
+
+
+def _kind_label(kind: Any) -> str:
+    return str(kind.label) if hasattr(kind, "label") else str(kind)
 
 
 def _aware(value: Any) -> datetime | None:
