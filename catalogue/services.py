@@ -90,6 +90,31 @@ def applications_query(filters: ApplicationFilters) -> Select[Any]:
     return stmt.order_by(Application.sort_name, Application.id)
 
 
+# What the catalogue list shows of an application (templates/catalogue/application_list.html).
+LIST_COLUMNS = (
+    Application.id,
+    Application.name,
+    Application.editor,
+    Application.domain,
+    Application.hosting,
+    Application.criticality,
+    Application.has_sensitive_data,
+    Application.retired_on,
+)
+
+
+def application_rows_query(filters: ApplicationFilters) -> Select[Any]:
+    """The list's rows: :func:`applications_query` reading only the columns the list shows (no
+    application loaded, nor its syndicate joined)."""
+    return (
+        applications_query(filters)
+        .with_only_columns(*LIST_COLUMNS)
+        # Scoped explicitly (scoped() above): the ORM safety net would add criteria for every tenant
+        # model to a statement that reads one table.
+        .execution_options(skip_org_scope=True)
+    )
+
+
 def subscriber_counts(app_ids: list[int]) -> dict[int, int]:
     """Active subscriptions visible to the active organisation, per application, in one query."""
     if not app_ids:
@@ -129,10 +154,7 @@ def subscribable_members(
     ``q`` narrows by name, ``not_subscribed_to`` drops those already using an application, and
     ``limit`` keeps the list short: a syndicate may have thousands of members (see bench/).
     """
-    stmt = select(Organisation.id, Organisation.name).where(
-        or_(Organisation.syndicate_id == syndicate.id, Organisation.id == syndicate.id),
-        Organisation.left_on.is_(None),
-    )
+    stmt = select(Organisation.id, Organisation.name).where(*_members_of(syndicate))
     if q:
         stmt = stmt.where(Organisation.sort_name.like(f"%{fold(q)}%"))
     if only_id is not None:
@@ -144,6 +166,20 @@ def subscribable_members(
         stmt = stmt.where(Organisation.id.not_in(using))
     stmt = stmt.order_by(Organisation.sort_name).limit(limit)
     return [(row.id, row.name) for row in db.session.execute(stmt)]
+
+
+def _members_of(syndicate: Organisation) -> tuple[Any, ...]:
+    return (
+        or_(Organisation.syndicate_id == syndicate.id, Organisation.id == syndicate.id),
+        Organisation.left_on.is_(None),
+    )
+
+
+def subscribable_member_count(syndicate: Organisation, *, up_to: int) -> int:
+    """How many of :func:`subscribable_members` there are, counted no further than ``up_to``: the
+    list page only needs to know whether they fit in a select (a syndicate may have thousands)."""
+    stmt = select(Organisation.id).where(*_members_of(syndicate)).limit(up_to)
+    return db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
 
 
 # --- writes ------------------------------------------------------------------------------------

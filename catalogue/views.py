@@ -37,20 +37,29 @@ def application_list() -> Any:
         member_q=request.args.get("member_q", "").strip()[:100] if current_org.is_syndicate else "",
         include_retired=request.args.get("retired") == "1",
     )
-    page = paginate(services.applications_query(filters))
-    members: list[tuple[int, str]] = []
+    page = paginate(services.application_rows_query(filters), scalars=False)  # rows of LIST_COLUMNS
+    members: list[tuple[int, str]] | None = []
+    member_search = False
     if current_org.is_syndicate:
-        members = services.subscribable_members(current_org, limit=services.MEMBER_FILTER_MAX + 1)
+        # Up to MEMBER_FILTER_MAX, a select of the members; beyond, a search box (nothing loaded).
+        limit = services.MEMBER_FILTER_MAX
+        member_search = services.subscribable_member_count(current_org, up_to=limit + 1) > limit
+        members = None if member_search else services.subscribable_members(current_org)
+    # Labels translated once for the page (options and rows), not once a row.
+    domains = [(d.value, str(d.label)) for d in AppDomain]
+    hostings = [(h.value, str(h.label)) for h in Hosting]
+    criticalities = [(c.value, str(c.label)) for c in Criticality]
     return render_template(
         "catalogue/application_list.html",
         page=page,
         filters=filters,
         counts=services.subscriber_counts([a.id for a in page.items]),
-        members=members if len(members) <= services.MEMBER_FILTER_MAX else None,
-        member_search=len(members) > services.MEMBER_FILTER_MAX,
-        domains=[(d.value, d.label) for d in AppDomain],
-        hostings=[(h.value, h.label) for h in Hosting],
-        criticalities=[(c.value, c.label) for c in Criticality],
+        members=members,
+        member_search=member_search,
+        domains=domains,
+        hostings=hostings,
+        criticalities=criticalities,
+        labels={"domain": dict(domains), "hosting": dict(hostings), "criticality": dict(criticalities)},
     )
 
 
