@@ -1,0 +1,294 @@
+"""The yardstick of bench/bench_http.py: a bare Flask app that runs the same queries as Égide's list
+pages with SQLAlchemy Core and renders the same rows with Jinja — no login, no tenancy, no layout,
+no translations. What Égide costs beyond this is the price of what it adds.
+
+    BARE_DATABASE_URL=sqlite:////tmp/egide-bench-http.sqlite3 gunicorn -w 2 bench.bare_app:app
+
+Same URLs and parameters as Égide (only those the bench uses): the register list of organisation
+``BARE_ORG`` (default 2, the bench's 500-fiche organisation) with its headline figures, filtered by
+status and DPIA; the portfolio of ``BARE_USER`` (default 1, DPO of all 5,000 organisations) sorted
+by name or by completeness; the catalogue of ``BARE_SYNDICATE`` (default 1) with subscriber counts.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flask import Flask, request
+from sqlalchemy import MetaData, and_, create_engine, event, false, func, or_, select, true
+
+URL = os.environ.get("BARE_DATABASE_URL", "sqlite:////tmp/egide-bench-http.sqlite3")
+ORG, USER, SYNDICATE = (
+    int(os.environ.get(k, d)) for k, d in (("BARE_ORG", 2), ("BARE_USER", 1), ("BARE_SYNDICATE", 1))
+)
+
+engine = create_engine(URL, **({} if URL.startswith("sqlite") else {"pool_size": 5, "max_overflow": 10}))
+# Égide's SQLite settings (core/__init__.py, _sqlite_pragmas): same database, same cost of a read.
+SQLITE_PRAGMAS = ("busy_timeout=5000", "journal_mode=WAL", "synchronous=NORMAL", "cache_size=-32768")
+SQLITE_PRAGMAS += ("mmap_size=268435456",)
+if URL.startswith("sqlite"):
+
+    @event.listens_for(engine, "connect")
+    def _same_settings_as_egide(dbapi_connection: Any, _record: Any) -> None:
+        for pragma in SQLITE_PRAGMAS:
+            dbapi_connection.execute(f"PRAGMA {pragma}")
+
+
+meta = MetaData()
+meta.reflect(
+    engine,
+    only=(
+        "processing_activities",
+        "organisations",
+        "memberships",
+        "rights_requests",
+        "breaches",
+        "applications",
+        "subscriptions",
+    ),
+)
+pa, orgs, memberships = (meta.tables[n] for n in ("processing_activities", "organisations", "memberships"))
+requests_, breaches = meta.tables["rights_requests"], meta.tables["breaches"]
+apps, subs = meta.tables["applications"], meta.tables["subscriptions"]
+
+app = Flask(__name__)
+
+PAGE = """<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>{{ title }}</title></head>
+<body><h1>{{ title }}</h1>{% if summary %}<p>{{ summary.total }} · {{ summary.average }} %
+· {{ summary.complete }} · {{ summary.to_review }} · {{ summary.dpia }}</p>{% endif %}<p>{{ total }}</p>
+<table><thead><tr>{% for h in headers %}<th>{{ h }}</th>{% endfor %}</tr></thead><tbody>
+{% for row in rows %}<tr>{% for cell in row %}<td>{{ "—" if cell is none else cell }}</td>{% endfor %}</tr>
+{% endfor %}</tbody></table></body></html>"""
+TEMPLATE = app.jinja_env.from_string(PAGE)  # compiled once, like Égide's template files
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _page(stmt: Any, count_from: Any, per_page: int = 50) -> tuple[int, list[Any]]:
+    page = max(1, int(request.args.get("page", "1") or 1))
+    with engine.connect() as conn:
+        total = conn.scalar(select(func.count()).select_from(count_from.subquery())) or 0
+        rows = conn.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return total, rows
+
+
+@app.get("/healthz")
+def healthz() -> Any:
+    return {"status": "ok"}
+
+
+@app.get("/registers/activities/")
+def activity_list() -> Any:
+    where = [pa.c.organisation_id == ORG, pa.c.is_model.is_(false())]
+    if request.args.get("status"):
+        where.append(pa.c.status == request.args["status"])
+    else:
+        where.append(pa.c.status != "archived")
+    if request.args.get("dpia") == "required":
+        where.append(pa.c.is_dpia_required.is_(true()))
+    columns = (
+        pa.c.id,
+        pa.c.reference,
+        pa.c.name,
+        pa.c.status,
+        pa.c.legal_basis,
+        pa.c.completeness,
+        pa.c.next_review_on,
+        pa.c.model_id,
+        pa.c.has_model_update,
+        pa.c.is_archive_proposed,
+        pa.c.has_sensitive_data,
+        pa.c.is_dpia_required,
+        pa.c.dpia_status,
+    )
+    stmt = select(*columns).where(*where).order_by(pa.c.sort_name, pa.c.id)
+    total, rows = _page(stmt, select(pa.c.id).where(*where), int(request.args.get("per_page", "50")))
+    to_review = or_(
+        pa.c.status == "in_review",
+        pa.c.next_review_on < _today(),
+        pa.c.has_model_update.is_(true()),
+        pa.c.is_archive_proposed.is_(true()),
+    )
+    with engine.connect() as conn:
+        figures = conn.execute(
+            select(
+                func.count(pa.c.id),
+                func.coalesce(func.avg(pa.c.completeness), 0),
+                func.count(pa.c.id).filter(pa.c.completeness == 100),
+                func.count(pa.c.id).filter(to_review),
+                func.count(pa.c.id).filter(pa.c.is_dpia_required.is_(true()), pa.c.dpia_status != "done"),
+            ).where(pa.c.organisation_id == ORG, pa.c.is_model.is_(false()), pa.c.status != "archived")
+        ).one()
+    summary = {
+        "total": figures[0],
+        "average": round(float(figures[1])),
+        "complete": figures[2],
+        "to_review": figures[3],
+        "dpia": figures[4],
+    }
+    shown = [
+        (r.reference, r.name, r.status, r.legal_basis, f"{r.completeness} %", r.next_review_on) for r in rows
+    ]
+    return TEMPLATE.render(
+        title="Registre",
+        summary=summary,
+        total=total,
+        headers=("Réf.", "Traitement", "Statut", "Base légale", "Complétude", "Révision"),
+        rows=shown,
+    )
+
+
+def _served() -> Any:
+    return (
+        select(memberships.c.organisation_id)
+        .join(orgs, orgs.c.id == memberships.c.organisation_id)
+        .where(
+            memberships.c.user_id == USER,
+            memberships.c.role == "dpo",
+            memberships.c.revoked_at.is_(None),
+            orgs.c.left_on.is_(None),
+        )
+    )
+
+
+def _fiche_stats(ids: Any) -> Any:
+    to_review = or_(
+        pa.c.status == "in_review",
+        pa.c.next_review_on < _today(),
+        pa.c.has_model_update.is_(true()),
+        pa.c.is_archive_proposed.is_(true()),
+    )
+    return (
+        select(
+            pa.c.organisation_id.label("org_id"),
+            func.count().label("fiches"),
+            func.avg(pa.c.completeness).label("completeness"),
+            func.count().filter(to_review).label("to_review"),
+            func.count()
+            .filter(and_(pa.c.is_dpia_required.is_(true()), pa.c.dpia_status != "done"))
+            .label("dpia"),
+        )
+        .where(pa.c.organisation_id.in_(ids), pa.c.is_model.is_(false()), pa.c.status != "archived")
+        .group_by(pa.c.organisation_id)
+        .subquery()
+    )
+
+
+PORTFOLIO_HEADERS = (
+    *("Organisation", "Type", "Fiches", "Complétude", "À revoir", "AIPD"),
+    *("Demandes", "Échéance", "Violations", "Plus ancienne"),
+)
+
+
+@app.get("/registers/portfolio/")
+def portfolio() -> Any:
+    served = _served()
+    page = max(1, int(request.args.get("page", "1") or 1))
+    ids_stmt = select(orgs.c.id).where(orgs.c.id.in_(served))
+    if request.args.get("sort") == "completeness":
+        stats = _fiche_stats(served)
+        ids_stmt = ids_stmt.outerjoin(stats, stats.c.org_id == orgs.c.id).order_by(
+            func.coalesce(stats.c.completeness, 0), orgs.c.sort_name, orgs.c.id
+        )
+    else:
+        ids_stmt = ids_stmt.order_by(orgs.c.sort_name, orgs.c.id)
+    with engine.connect() as conn:
+        total = conn.scalar(select(func.count()).select_from(served.subquery())) or 0
+        ids = list(conn.scalars(ids_stmt.limit(50).offset((page - 1) * 50)))
+        fs = _fiche_stats(ids)
+        rs = (
+            select(
+                requests_.c.organisation_id.label("org_id"),
+                func.count().label("requests"),
+                func.min(requests_.c.due_on).label("next_due_on"),
+            )
+            .where(requests_.c.organisation_id.in_(ids), requests_.c.is_open.is_(true()))
+            .group_by(requests_.c.organisation_id)
+            .subquery()
+        )
+        bs = (
+            select(
+                breaches.c.organisation_id.label("org_id"),
+                func.count().label("breaches"),
+                func.min(breaches.c.discovered_at)
+                .filter(breaches.c.cnil_decision == "pending")
+                .label("pending_at"),
+            )
+            .where(breaches.c.organisation_id.in_(ids), breaches.c.is_closed.is_(false()))
+            .group_by(breaches.c.organisation_id)
+            .subquery()
+        )
+        stmt = (
+            select(
+                orgs.c.id,
+                orgs.c.name,
+                orgs.c.kind,
+                func.coalesce(fs.c.fiches, 0),
+                func.coalesce(fs.c.completeness, 0),
+                func.coalesce(fs.c.to_review, 0),
+                func.coalesce(fs.c.dpia, 0),
+                func.coalesce(rs.c.requests, 0),
+                rs.c.next_due_on,
+                func.coalesce(bs.c.breaches, 0),
+                bs.c.pending_at,
+            )
+            .outerjoin(fs, fs.c.org_id == orgs.c.id)
+            .outerjoin(rs, rs.c.org_id == orgs.c.id)
+            .outerjoin(bs, bs.c.org_id == orgs.c.id)
+            .where(orgs.c.id.in_(ids))
+        )
+        position = {org_id: i for i, org_id in enumerate(ids)}
+        rows = sorted(conn.execute(stmt).all(), key=lambda r: position[r[0]])
+    shown = [
+        (r[1], r[2], r[3], f"{round(float(r[4] or 0))} %", r[5], r[6], r[7], r[8], r[9], r[10]) for r in rows
+    ]
+    return TEMPLATE.render(
+        title="Portefeuille",
+        summary=None,
+        total=total,
+        headers=PORTFOLIO_HEADERS,
+        rows=shown,
+    )
+
+
+@app.get("/catalogue/")
+def catalogue() -> Any:
+    where = [
+        or_(
+            apps.c.syndicate_id == SYNDICATE,
+            apps.c.id.in_(select(subs.c.application_id).where(subs.c.organisation_id == SYNDICATE)),
+        ),
+        apps.c.retired_on.is_(None),
+    ]
+    stmt = (
+        select(apps.c.id, apps.c.name, apps.c.editor, apps.c.domain, apps.c.hosting, apps.c.criticality)
+        .add_columns(apps.c.has_sensitive_data, apps.c.retired_on)
+        .where(*where)
+        .order_by(apps.c.sort_name, apps.c.id)
+    )
+    total, rows = _page(stmt, select(apps.c.id).where(*where), int(request.args.get("per_page", "50")))
+    active = or_(subs.c.ended_on.is_(None), subs.c.ended_on >= _today())
+    with engine.connect() as conn:
+        counts = dict(
+            conn.execute(
+                select(subs.c.application_id, func.count())
+                .where(
+                    subs.c.application_id.in_([r.id for r in rows]),
+                    active,
+                    or_(subs.c.organisation_id == SYNDICATE, subs.c.syndicate_id == SYNDICATE),
+                )
+                .group_by(subs.c.application_id)
+            ).all()
+        )
+    shown = [(r.name, r.editor, r.domain, r.hosting, r.criticality, counts.get(r.id, 0)) for r in rows]
+    return TEMPLATE.render(
+        title="Catalogue",
+        summary=None,
+        total=total,
+        headers=("Application", "Éditeur", "Domaine", "Hébergement", "Criticité", "Abonnés"),
+        rows=shown,
+    )

@@ -1,0 +1,405 @@
+"""Égide's list pages measured from outside, over HTTP, against a bare app doing the same queries
+(run on demand, prints figures; not a test).
+
+    .venv/bin/python bench/bench_http.py                       # SQLite, then PostgreSQL
+    BENCH_DATABASES=sqlite .venv/bin/python bench/bench_http.py
+    BENCH_RESEED=1 BENCH_SECONDS=5 .venv/bin/python bench/bench_http.py
+
+For each database — a SQLite file (``/tmp/egide-bench-http.sqlite3``) and the PostgreSQL database
+``bench_http`` (created if missing, ``BENCH_PG_URL`` to point elsewhere) — it builds the bench data of
+bench/bench_registers.py once (5,000 organisations, 250,450 fiches, rights requests, breaches, 200
+applications; reused by the next runs unless ``BENCH_RESEED=1``), then starts, on the loopback only:
+
+* Égide under gunicorn, 2 workers (development settings, CSRF on, automatic journal anchoring on,
+  anchor and key files under /tmp);
+* bench/bare_app.py under gunicorn, 2 workers: Flask + SQLAlchemy Core + Jinja, same queries, same
+  rows, nothing else.
+
+It logs in through the real forms (password, then a TOTP code computed with pyotp) as the bench's
+DPO of all 5,000 organisations, takes a session cookie with the 500-fiche organisation active (the
+register pages) and one with the syndicate active (its catalogue), and loads each page with ``wrk``
+(2 threads, 16 connections, ``BENCH_SECONDS`` = 10 s), Égide then the bare app, then once more with a
+single connection (3 s) for the unloaded latency. Printed for each page: requests per second, p50 and
+p99 under load, p95 with one connection, answers other than 2xx (a redirect to the login page counts),
+and the ratio Égide / bare.
+
+Exit status 1 if any answer was not a 2xx (or a socket error or timeout happened): a 500 under load
+is a bug. Targets (printed, not enforced): ratio ≥ 0.5 for every list page, portfolio ≤ 100 ms p95.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pyotp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SQLITE_URL = f"sqlite:///{tempfile.gettempdir()}/egide-bench-http.sqlite3"
+PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench_http")
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+SINGLE_SECONDS = int(os.environ.get("BENCH_SINGLE_SECONDS", "3"))
+EGIDE_PORT = int(os.environ.get("BENCH_EGIDE_PORT", "8761"))
+BARE_PORT = int(os.environ.get("BENCH_BARE_PORT", "8762"))
+HOST = "127.0.0.1"
+USER_AGENT = "egide-bench-http"  # the same for login and load: Flask-Login's "strong" protection
+# The bench's settings for both processes (the seed encrypts the TOTP secret with these keys).
+BENCH_ENV = {
+    "EGIDE_ENV": "development",
+    "SECRET_KEY": "bench-http-secret-key-not-for-production",
+    "EGIDE_ENCRYPTION_KEYS": "YmVuY2gtaHR0cC1vbmx5LW5vdC1hLXNlY3JldC1rZXk=",
+    "EGIDE_AUDIT_ANCHOR_FILE": os.path.join(tempfile.gettempdir(), "egide-bench-http-anchors.jsonl"),
+    "EGIDE_AUDIT_SIGNING_KEY_FILE": os.path.join(tempfile.gettempdir(), "egide-bench-http-audit-key.pem"),
+    "EGIDE_LOG_LEVEL": "WARNING",
+}
+
+
+@dataclass(frozen=True)
+class BenchPage:
+    label: str
+    path: str
+    org: int  # the active organisation of the session that loads it
+    portfolio: bool = False
+
+
+PAGES = (
+    BenchPage("register list", "/registers/activities/?per_page=50", 2),
+    BenchPage("filtered list", "/registers/activities/?status=validated&dpia=required&per_page=50", 2),
+    BenchPage("portfolio by name", "/registers/portfolio/", 2, portfolio=True),
+    BenchPage("portfolio by completeness", "/registers/portfolio/?sort=completeness", 2, portfolio=True),
+    BenchPage("catalogue list", "/catalogue/?per_page=50", 1),
+)
+
+WRK_SCRIPT = r"""
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) bad = 0 end
+function response(status, headers, body)
+  if status < 200 or status > 299 then bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  local total_bad = 0
+  for _, t in ipairs(threads) do total_bad = total_bad + t:get("bad") end
+  local e = summary.errors
+  io.write(string.format("BENCH %d %d %d %d %d %d %d %d\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), total_bad,
+    e.connect + e.read + e.write + e.timeout, e.status))
+end
+"""
+
+
+@dataclass
+class Load:
+    requests: int
+    rps: float
+    p50: float  # ms
+    p95: float
+    p99: float
+    not_2xx: int
+    socket_errors: int
+
+    @property
+    def failed(self) -> bool:
+        return self.not_2xx > 0 or self.socket_errors > 0 or self.requests == 0
+
+
+# --- the data -------------------------------------------------------------------------------------
+
+
+def ensure_pg_database(url: str) -> None:
+    from sqlalchemy import make_url  # noqa: PLC0415
+
+    parsed = make_url(url)
+    import psycopg  # noqa: PLC0415
+
+    with psycopg.connect(
+        host=parsed.host, port=parsed.port or 5432, user=parsed.username, dbname="postgres", autocommit=True
+    ) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (parsed.database,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{parsed.database}"')
+
+
+def prepare(url: str) -> None:
+    """Seed the bench data unless the database already holds it (then only migrate it)."""
+    os.environ.update(BENCH_ENV)
+    os.environ.pop("DATABASE_URL", None)
+    if url.startswith("postgresql"):
+        ensure_pg_database(url)
+    from sqlalchemy import func, inspect, select  # noqa: PLC0415
+
+    from bench import bench_registers  # noqa: PLC0415
+    from core import create_app  # noqa: PLC0415
+    from core.extensions import alembic, db  # noqa: PLC0415
+    from registers.models import ProcessingActivity  # noqa: PLC0415
+
+    app = create_app({"DATABASE_URL": url, "AUDIT_AUTO_ANCHOR": False})
+    with app.test_request_context():  # the seed computes completeness labels (gettext)
+        seeded = False
+        if not os.environ.get("BENCH_RESEED") and inspect(db.engine).has_table("processing_activities"):
+            count = db.session.scalar(select(func.count()).select_from(ProcessingActivity).limit(1))
+            seeded = (count or 0) >= 250_000
+            db.session.rollback()
+        if seeded:
+            alembic.upgrade()
+            print(f"reusing the bench data in {url}")
+        else:
+            started = time.perf_counter()
+            sizes = bench_registers.seed()
+            print(
+                f"seeded {url} in {time.perf_counter() - started:.0f} s: "
+                + ", ".join(f"{n:,} {what}" for what, n in sizes.items())
+            )
+        db.session.close()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+# --- the servers ----------------------------------------------------------------------------------
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex((HOST, port)) != 0
+
+
+def start_server(target: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    if not _port_free(port):
+        raise SystemExit(f"port {HOST}:{port} is taken: set BENCH_EGIDE_PORT / BENCH_BARE_PORT")
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    command = [gunicorn, "--workers", "2", "--bind", f"{HOST}:{port}", "--chdir", str(ROOT), target]
+    process = subprocess.Popen(  # noqa: S603 — fixed command, loopback only
+        command,
+        env={**os.environ, **env},
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{target} did not start:\n{log.read_text()[-3000:]}")
+        try:
+            status, _headers, _body = request(port, "GET", "/healthz")
+            if status == 200:
+                return process
+        except OSError:
+            pass
+        time.sleep(0.3)
+    stop_server(process)
+    raise SystemExit(f"{target} did not answer within 60 s:\n{log.read_text()[-3000:]}")
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+# --- logging in through the forms -----------------------------------------------------------------
+
+
+def request(
+    port: int,
+    method: str,
+    path: str,
+    *,
+    cookies: dict[str, str] | None = None,
+    form: dict[str, Any] | None = None,
+) -> tuple[int, Any, str]:
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    headers = {"User-Agent": USER_AGENT}
+    if cookies:
+        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    body = None
+    if form is not None:
+        body = urlencode(form)
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        text = response.read().decode("utf-8", "replace")
+        if cookies is not None:
+            for header in response.headers.get_all("Set-Cookie") or []:
+                for name, morsel in SimpleCookie(header).items():
+                    cookies[name] = morsel.value
+        return response.status, response.headers, text
+    finally:
+        conn.close()
+
+
+CSRF_RE = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
+
+
+def _post_form(port: int, page: str, action: str, cookies: dict[str, str], data: dict[str, Any]) -> int:
+    status, _headers, text = request(port, "GET", page, cookies=cookies)
+    match = CSRF_RE.search(text)
+    if status != 200 or match is None:
+        raise SystemExit(f"GET {page}: {status}, no CSRF token")
+    status, _headers, _text = request(
+        port, "POST", action, cookies=cookies, form={**data, "csrf_token": match[1]}
+    )
+    return status
+
+
+def log_in(port: int) -> dict[int, str]:
+    """Session cookies of the bench DPO, by active organisation (the pages' ``org``)."""
+    from bench.bench_registers import DPO_EMAIL, PASSWORD, TOTP_SECRET  # noqa: PLC0415
+
+    cookies: dict[str, str] = {}
+    status = _post_form(port, "/login", "/login", cookies, {"email": DPO_EMAIL, "password": PASSWORD})
+    if status != 302:
+        raise SystemExit(f"login refused ({status})")
+    totp = pyotp.TOTP(TOTP_SECRET)
+    now = totp.timecode(time.time())  # a code is good once: a rerun within 30 s takes the next step
+    for step in (now, now + 1):
+        code = totp.generate_otp(step)
+        status = _post_form(port, "/login/second-factor", "/login/second-factor", cookies, {"code": code})
+        if status == 302:
+            break
+    else:
+        raise SystemExit("second factor refused")
+    result = {}
+    for org in sorted({page.org for page in PAGES}):
+        data = {"organisation_id": org, "next": "/"}
+        if _post_form(port, "/account/", "/active-organisation", cookies, data) != 302:
+            raise SystemExit(f"could not switch to organisation {org}")
+        result[org] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    return result
+
+
+# --- load -----------------------------------------------------------------------------------------
+
+
+def wrk(port: int, path: str, cookie: str | None, *, connections: int, seconds: int, script: Path) -> Load:
+    command = [
+        "wrk",
+        f"-t{min(2, connections)}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "--latency",
+    ]
+    command += ["-s", str(script), "-H", f"User-Agent: {USER_AGENT}"]
+    if cookie:
+        command += ["-H", f"Cookie: {cookie}"]
+    output = subprocess.run(  # noqa: S603 — fixed command, loopback only
+        [*command, f"http://{HOST}:{port}{path}"],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=False,
+    ).stdout
+    line = next((row for row in output.splitlines() if row.startswith("BENCH ")), None)
+    if line is None:
+        raise SystemExit(f"wrk gave no figures:\n{output}")
+    requests, duration, p50, p95, p99, bad, errors, _status = (int(float(x)) for x in line.split()[1:])
+    return Load(requests, requests / (duration / 1e6), p50 / 1000, p95 / 1000, p99 / 1000, bad, errors)
+
+
+def check_pages(cookies: dict[int, str]) -> None:
+    for page in PAGES:
+        status, _headers, text = request(EGIDE_PORT, "GET", page.path, cookies=_as_dict(cookies[page.org]))
+        if status != 200 or "<table" not in text:
+            raise SystemExit(f"{page.path}: {status} before the load (logged out?)")
+        status, _headers, text = request(BARE_PORT, "GET", page.path)
+        if status != 200 or "<table" not in text:
+            raise SystemExit(f"bare {page.path}: {status}")
+
+
+def _as_dict(cookie: str) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in cookie.split("; "))
+
+
+def bench_database(name: str, url: str, workdir: Path) -> bool:
+    print(f"\n=== {name}: {url}")
+    prepare(url)
+    script = workdir / "status.lua"
+    script.write_text(WRK_SCRIPT)
+    egide_log, bare_log = workdir / f"egide-{name}.log", workdir / f"bare-{name}.log"
+    egide = start_server("wsgi:app", EGIDE_PORT, {**BENCH_ENV, "DATABASE_URL": url}, egide_log)
+    try:
+        bare = start_server("bench.bare_app:app", BARE_PORT, {"BARE_DATABASE_URL": url}, bare_log)
+    except BaseException:
+        stop_server(egide)
+        raise
+    failed = False
+    try:
+        cookies = log_in(EGIDE_PORT)
+        check_pages(cookies)
+        print(
+            f"{'page':<27} {'Égide req/s':>11} {'p50':>6} {'p99':>6} {'p95 1c':>7} {'non-2xx':>7}"
+            f"  {'bare req/s':>10} {'p50':>6} {'p99':>6} {'p95 1c':>7}  {'ratio':>5}"
+        )
+        for page in PAGES:
+            cookie = cookies[page.org]
+            e = wrk(EGIDE_PORT, page.path, cookie, connections=16, seconds=SECONDS, script=script)
+            b = wrk(BARE_PORT, page.path, None, connections=16, seconds=SECONDS, script=script)
+            e1 = wrk(EGIDE_PORT, page.path, cookie, connections=1, seconds=SINGLE_SECONDS, script=script)
+            b1 = wrk(BARE_PORT, page.path, None, connections=1, seconds=SINGLE_SECONDS, script=script)
+            bad = e.not_2xx + e.socket_errors + e1.not_2xx + e1.socket_errors
+            ratio = e.rps / b.rps if b.rps else 0.0
+            notes = []
+            if ratio < 0.5:
+                notes.append("ratio < 0.5")
+            if page.portfolio and e1.p95 > 100:
+                notes.append("p95 > 100 ms")
+            if bad or b.failed or b1.failed:
+                failed = True
+                notes.append("FAILED ANSWERS" + ("" if bad else " (bare app)"))
+            print(
+                f"{page.label:<27} {e.rps:11.1f} {e.p50:6.1f} {e.p99:6.1f} {e1.p95:7.1f} {bad:7d}"
+                f"  {b.rps:10.1f} {b.p50:6.1f} {b.p99:6.1f} {b1.p95:7.1f}  {ratio:5.2f}"
+                + (f"  ← {', '.join(notes)}" if notes else "")
+            )
+    finally:
+        stop_server(bare)
+        stop_server(egide)
+    errors = [line for line in egide_log.read_text(errors="replace").splitlines() if "ERROR" in line]
+    if errors:
+        failed = True
+        print(f"Égide logged {len(errors)} error line(s), e.g.:\n  " + "\n  ".join(errors[:5]))
+        print(f"(full log: {egide_log})")
+    return failed
+
+
+def main() -> None:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed")
+    wanted = os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",")
+    databases = {"sqlite": SQLITE_URL, "postgresql": PG_URL}
+    workdir = Path(tempfile.mkdtemp(prefix="egide-bench-http-"))
+    failed = False
+    for name in wanted:
+        failed |= bench_database(name.strip(), databases[name.strip()], workdir)
+    print(
+        f"\nload: wrk -t2 -c16 -d{SECONDS}s; 'p95 1c': one connection, {SINGLE_SECONDS} s. Targets: "
+        "ratio ≥ 0.5 on every list page, portfolio ≤ 100 ms p95."
+    )
+    if failed:
+        print(f"FAILED: some answers were not 2xx (logs in {workdir})")
+        sys.exit(1)
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
