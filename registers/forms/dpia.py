@@ -62,8 +62,13 @@ _CRITERIA_FIELDS = {
 
 
 class DpiaForm(VersionedForm):
-    dpia_cnil_required = SelectField(acts.FIELD_LABELS["dpia_cnil_required"], validators=[Optional()])
-    dpia_cnil_exempt = SelectField(acts.FIELD_LABELS["dpia_cnil_exempt"], validators=[Optional()])
+    # The CNIL's lists exist in French only: marked so (screen readers, and the English-page checks).
+    dpia_cnil_required = SelectField(
+        acts.FIELD_LABELS["dpia_cnil_required"], validators=[Optional()], render_kw={"lang": "fr"}
+    )
+    dpia_cnil_exempt = SelectField(
+        acts.FIELD_LABELS["dpia_cnil_exempt"], validators=[Optional()], render_kw={"lang": "fr"}
+    )
     dpia_status = SelectField(acts.FIELD_LABELS["dpia_status"], choices=enum_choices(DpiaStatus))
     dpia_done_on = BoundedDateField(acts.FIELD_LABELS["dpia_done_on"], validators=[Optional()])
     dpia_justification = TextAreaField(
