@@ -75,7 +75,7 @@ class BaseConfig:
     ENCRYPTION_KEYS: str | None = None
     # Audit trail: the head of each chain is signed every N entries (and by `flask audit anchor`).
     AUDIT_ANCHOR_EVERY = 100
-    # … and without any operator (core/audit.py, "automatic anchoring"): on the commit that appends to
+    # … and without any operator (core/audit/anchoring.py): on the commit that appends to
     # a chain with no anchor or a last anchor older than the max age (a timedelta, or seconds), and by
     # a sweep after requests, at most every AUDIT_ANCHOR_SWEEP_MINUTES per process.
     AUDIT_AUTO_ANCHOR = True
