@@ -31,6 +31,7 @@ from core.db import utcnow
 from core.extensions import db
 from core.forms import FieldError
 from core.mail import send_mail
+from core.tenancy import UNSCOPED
 
 logger = logging.getLogger(__name__)
 
@@ -125,12 +126,11 @@ def _write_session_row(row: UserSession, values: dict[str, Any], *condition: Any
     another writer (SQLite's busy timeout, a row lock on PostgreSQL) rather than failing. If it fails
     all the same, the page is served and the next one tries again (a warning in the log).
     """
-    # user_sessions is not a tenant's table: no tenant filter to add to this statement.
     stmt = (
         update(UserSession.__table__)
         .where(UserSession.id == row.id, *condition)
         .values(**values)
-        .execution_options(skip_org_scope=True)
+        .execution_options(**UNSCOPED)  # unscoped: user_sessions is not a tenant's table
     )
 
     @after_this_request

@@ -294,7 +294,7 @@ def invitation(token: str) -> Any:
 @limiter.limit("120 per minute")
 def password_strength() -> Any:
     """htmx: the strength meter under a new-password field (computed server-side with zxcvbn)."""
-    from accounts.password_policy import strength  # noqa: PLC0415
+    from accounts.password_policy import strength  # noqa: PLC0415 — zxcvbn's dictionaries load on first use
 
     password = next((v for k, v in request.form.items() if k in ("new_password", "password")), "")
     inputs = [current_user.email, current_user.full_name] if current_user.is_authenticated else []

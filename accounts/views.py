@@ -26,7 +26,7 @@ from core.pagination import paginate
 from core.params import int_arg, page_arg
 from core.redirects import safe_target
 from core.security import Permission, Role, login_required, require
-from core.tenancy import current_org, get_scoped_or_404, set_active_org
+from core.tenancy import UNSCOPED, current_org, get_scoped_or_404, set_active_org
 
 
 @bp.route("/active-organisation", methods=["POST"])
@@ -50,8 +50,8 @@ def organisation_switch() -> tuple[int, dict[int, Any] | None]:
     they fit in its select (2 to the limit), the choices (organisation, roles)."""
     stmt = current_user._active_membership_stmt().with_only_columns(Membership.organisation_id).distinct()
     capped = select(func.count()).select_from(stmt.limit(HEADER_SELECT_MAX + 1).subquery())
-    # Memberships and organisations are not a tenant's rows: no tenant filter to add.
-    count = db.session.scalar(capped.execution_options(skip_org_scope=True)) or 0
+    # unscoped: memberships and organisations are not a tenant's rows
+    count = db.session.scalar(capped.execution_options(**UNSCOPED)) or 0
     return count, current_user.organisation_roles() if 1 < count <= HEADER_SELECT_MAX else None
 
 

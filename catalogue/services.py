@@ -16,7 +16,7 @@ from core.concurrency import check_version
 from core.db import today
 from core.extensions import db
 from core.forms import FieldError, ensure_unique
-from core.tenancy import scoped
+from core.tenancy import UNSCOPED, scoped
 from core.text import fold
 
 APPLICATION_FIELDS = (
@@ -109,9 +109,8 @@ def application_rows_query(filters: ApplicationFilters) -> Select[Any]:
     return (
         applications_query(filters)
         .with_only_columns(*LIST_COLUMNS)
-        # Scoped explicitly (scoped() above): the ORM safety net would add criteria for every tenant
-        # model to a statement that reads one table.
-        .execution_options(skip_org_scope=True)
+        # unscoped: scoped() above already; the safety net would add every tenant model's criteria
+        .execution_options(**UNSCOPED)
     )
 
 

@@ -39,12 +39,12 @@ def create_app(config: type[BaseConfig] | Mapping[str, Any] | None = None) -> Fl
     register_blueprints(app)
     register_request_hooks(app)
     register_jinja(app)
-    from core.cli import register_cli  # noqa: PLC0415
-    from core.errors import register_error_handlers  # noqa: PLC0415
+    from core.cli import register_cli  # noqa: PLC0415 — factory step
+    from core.errors import register_error_handlers  # noqa: PLC0415 — factory step
 
     register_error_handlers(app)
     register_cli(app)
-    from core.audit import init_app as init_audit  # noqa: PLC0415
+    from core.audit import init_app as init_audit  # noqa: PLC0415 — factory step
 
     init_audit(app)  # anchors the journal's chains without an operator (see core.audit)
     return app
@@ -59,7 +59,7 @@ def configure(app: Flask, config: type[BaseConfig] | Mapping[str, Any] | None) -
     else:
         app.config.from_object(config)
     if not app.config.get("TESTING"):
-        import os  # noqa: PLC0415
+        import os  # noqa: PLC0415 — factory step
 
         if os.environ.get("DATABASE_URL"):
             app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
@@ -146,7 +146,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.session_protection = "strong"
-    from flask_babel import lazy_gettext  # noqa: PLC0415
+    from flask_babel import lazy_gettext  # noqa: PLC0415 — factory step
 
     login_manager.login_message = lazy_gettext("Veuillez vous connecter pour accéder à cette page.")
     login_manager.login_message_category = "info"
@@ -182,8 +182,8 @@ def select_locale() -> str:
 
 def register_blueprints(app: Flask) -> None:
     from core.domains import discover, install  # noqa: PLC0415 — records are read at start-up
-    from core.journal import bp as journal_bp  # noqa: PLC0415
-    from core.views import bp as core_bp  # noqa: PLC0415
+    from core.journal import bp as journal_bp  # noqa: PLC0415 — factory step
+    from core.views import bp as core_bp  # noqa: PLC0415 — factory step
 
     app.register_blueprint(core_bp)
     app.register_blueprint(journal_bp)
@@ -191,10 +191,10 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from flask_login import current_user  # noqa: PLC0415
+    from flask_login import current_user  # noqa: PLC0415 — factory step
 
-    from core.security import authenticated_request_hooks  # noqa: PLC0415
-    from core.tenancy import resolve_request_org  # noqa: PLC0415
+    from core.security import authenticated_request_hooks  # noqa: PLC0415 — factory step
+    from core.tenancy import resolve_request_org  # noqa: PLC0415 — factory step
 
     @app.before_request
     def _tenant_and_hooks() -> Any:
@@ -229,7 +229,7 @@ def refuse_nul_bytes() -> None:
 
 
 def register_jinja(app: Flask) -> None:
-    from core import templating  # noqa: PLC0415
+    from core import templating  # noqa: PLC0415 — factory step
 
     templating.register(app)
 

@@ -43,7 +43,7 @@ class Page:
 def count_statement(stmt: Select[Any]) -> Select[Any]:
     """``SELECT count(*)`` of the rows ``stmt`` would return, the cheap way: over its FROM and WHERE
     only (no ORDER BY, no columns, so no entity, eager load or JSON column), unless the columns decide
-    the rows (DISTINCT, GROUP BY, a LIMIT). Keeps ``stmt``'s execution options (``skip_org_scope``)."""
+    the rows (DISTINCT, GROUP BY, a LIMIT). Keeps ``stmt``'s execution options (``UNSCOPED``)."""
     inner = stmt.order_by(None)
     if not (
         inner._distinct

@@ -12,6 +12,7 @@ from flask import Flask, g, has_request_context, request, url_for
 from flask_babel import format_date, format_datetime, get_locale, get_translations
 
 from core.security import Permission, can
+from core.tenancy import current_org, current_org_roles
 
 
 def url_with(**changes: Any) -> str:
@@ -81,8 +82,6 @@ def date_filter(value: Any, fmt: str = "medium") -> str:
 
 
 def register(app: Flask) -> None:
-    from core.tenancy import current_org, current_org_roles  # noqa: PLC0415
-
     app.jinja_env.globals.update(
         can=can,
         Permission=Permission,

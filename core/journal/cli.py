@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import click
@@ -66,8 +67,6 @@ def verify_command(org: str | None, anchors_path: str | None) -> None:
     The anchors of the anchor file (AUDIT_ANCHOR_FILE, or --anchors: a witness's copy, e.g. gathered
     with `flask audit anchor --export`) must be in the database and match its entries.
     """
-    from pathlib import Path  # noqa: PLC0415
-
     if anchors_path:
         anchor_file = audit.read_anchor_file(Path(anchors_path), complete=False)
     else:
@@ -106,8 +105,6 @@ def anchor_command(export: str | None) -> None:
     Ed25519 over the canonical JSON of {chain, hash, seq, signed_at}. E.g. from cron:
     `flask audit anchor --export - | ssh temoin 'cat >> egide-anchors.jsonl'`.
     """
-    from pathlib import Path  # noqa: PLC0415
-
     to_stdout = export == "-"
     report = click.echo if not to_stdout else lambda text: click.echo(text, err=True)
     result = audit.anchor_heads()

@@ -279,7 +279,7 @@ def _printed(activities: Sequence[ProcessingActivity]) -> dict[int, _Printed]:
             select(validated_versions.c.activity_id, ActivityVersion.id, ActivityVersion.created_at)
             .join(ActivityVersion, ActivityVersion.id == validated_versions.c.version_id)
             .where(validated_versions.c.activity_id.in_([a.id for a in activities]))
-            .execution_options(**UNSCOPED)
+            .execution_options(**UNSCOPED)  # unscoped: filtered on the fiches of the document explicitly
         ).all()
         pointers = {activity_id: version_id for activity_id, version_id, _at in rows}
         validated_at = {version_id: at for _activity_id, version_id, at in rows}
@@ -292,7 +292,7 @@ def _printed(activities: Sequence[ProcessingActivity]) -> dict[int, _Printed]:
         rows = db.session.execute(
             select(ActivityVersion.id, ActivityVersion.activity_id, ActivityVersion.data)
             .where(ActivityVersion.id.in_(set(pending.values())))
-            .execution_options(**UNSCOPED)
+            .execution_options(**UNSCOPED)  # unscoped: filtered on the fiches of the document explicitly
         ).all()
         versions = {
             version_id: _version_content(data)
@@ -305,6 +305,7 @@ def _printed(activities: Sequence[ProcessingActivity]) -> dict[int, _Printed]:
                 db.session.execute(
                     select(Application.id, Application.name)
                     .where(Application.id.in_(app_ids))
+                    # unscoped: filtered on the fiches of the document explicitly
                     .execution_options(**UNSCOPED)
                 ).all()
             )
@@ -444,7 +445,7 @@ def _models_of(activities: Sequence[ProcessingActivity]) -> dict[int, Processing
     models = db.session.scalars(
         select(ProcessingActivity)
         .where(ProcessingActivity.id.in_(ids), ProcessingActivity.is_model.is_(True))
-        .execution_options(**UNSCOPED)
+        .execution_options(**UNSCOPED)  # unscoped: the member's document shows its syndicate's templates
     )
     return {m.id: m for m in models}
 
@@ -462,12 +463,14 @@ def register_data(org: Organisation, *, generated_at: datetime | None = None) ->
             .where(*mine, pa.status != ActivityStatus.ARCHIVED)
             .options(selectinload(pa.applications))
             .order_by(pa.reference, pa.id)
+            # unscoped: filtered on the organisation explicitly (also built by the CLI)
             .execution_options(**UNSCOPED)
         )
     )
     archived = db.session.scalar(
         select(func.count(pa.id))
         .where(*mine, pa.status == ActivityStatus.ARCHIVED)
+        # unscoped: filtered on the organisation explicitly (also built by the CLI)
         .execution_options(**UNSCOPED)
     )
     printed = _printed(activities)

@@ -15,7 +15,7 @@ app starts, so the receivers are connected before any request.
 * :func:`on_subscription_ended`: the entry is proposed for archiving (never archived silently).
 
 Models belong to the syndicate's tenant; members' sessions cannot load them through the tenant
-filter, so this module reads them with ``skip_org_scope`` and only ever by the entry's ``model_id``.
+filter, so this module reads them ``UNSCOPED`` and only ever by the entry's ``model_id``.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ def model_of(entry: ProcessingActivity) -> ProcessingActivity | None:
     if entry.model_id is None:
         return None
     # session.get: the identity map answers the second time (detail page, diff, accept).
+    # unscoped: the member's entry reads its syndicate's template
     return db.session.get(ProcessingActivity, entry.model_id, execution_options=UNSCOPED)
 
 

@@ -200,6 +200,7 @@ def _statements(sort: str, searched: bool) -> tuple[Select[Any], Select[Any], Se
     page's organisations only. Parameters: ``user_id``, ``q``, ``today``, ``offset``, ``limit``, ``ids``.
     Unscoped: the DPO's organisations, whichever is active (each one checked by its membership)."""
     served = _served(searched)
+    # unscoped: the DPO's organisations, whichever is active (docstring)
     count = select(func.count()).select_from(served.subquery()).execution_options(**UNSCOPED)
     ids = select(Organisation.id).where(Organisation.id.in_(served))
     if sort == "name":
@@ -229,6 +230,7 @@ def _statements(sort: str, searched: bool) -> tuple[Select[Any], Select[Any], Se
         .outerjoin(bs, bs.c.org_id == Organisation.id)
         .where(Organisation.id.in_(page_ids))
     )
+    # unscoped: the DPO's organisations, whichever is active (docstring)
     return count, ids.execution_options(**UNSCOPED), rows.execution_options(**UNSCOPED)
 
 

@@ -4,7 +4,7 @@ The DPO chooses what is shown among a whitelist (:data:`PUBLIC_FIELDS`); the pub
 the *version validated by the DPO* of each fiche of the organisation (``validated_versions``: never
 models, archived fiches, text nobody with the validate permission has reviewed, history or journal):
 a fiche edited by a referent since its validation shows its validated content until the DPO
-validates again; a fiche never validated is absent. Explicit filters and ``skip_org_scope`` (the
+validates again; a fiche never validated is absent. Explicit filters and ``UNSCOPED`` reads (the
 visitor has no tenant, or another one); each fiche is turned into plain rows of text here, so that
 nothing else of the fiche reaches the template: no ids, no linked organisations, no security details.
 """

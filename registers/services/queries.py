@@ -16,7 +16,7 @@ from sqlalchemy import Select, func, or_, select
 from catalogue.models import Application
 from core.db import today
 from core.extensions import db
-from core.tenancy import scoped
+from core.tenancy import UNSCOPED, scoped
 from core.text import fold
 from registers import reference as ref
 from registers.models import ActivityStatus, DpiaStatus, ProcessingActivity, activity_applications
@@ -105,10 +105,9 @@ def activities_query(filters: ActivityFilters) -> Select[Any]:
                 )
             )
         )
+    # unscoped: scoped() above already; the safety net would add every tenant model's criteria
     return stmt.order_by(*SORTS.get(filters.sort, SORTS["name"]), ProcessingActivity.id).execution_options(
-        # Scoped explicitly above (scoped()): the ORM safety net would add its criteria for every
-        # tenant model to a statement that reads one table.
-        skip_org_scope=True
+        **UNSCOPED
     )
 
 
@@ -156,6 +155,7 @@ def register_summary(org_id: int) -> RegisterSummary:
             func.count(pa.id).filter(pa.is_dpia_required.is_(True), pa.dpia_status != DpiaStatus.DONE),
         )
         .where(pa.organisation_id == org_id, pa.is_model.is_(False), pa.status != ActivityStatus.ARCHIVED)
-        .execution_options(skip_org_scope=True)
+        # unscoped: already filtered on org_id; figures read from the covering index
+        .execution_options(**UNSCOPED)
     ).one()
     return RegisterSummary(int(row[0]), round(float(row[1])), int(row[2]), int(row[3]), int(row[4]))

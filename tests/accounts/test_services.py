@@ -17,6 +17,7 @@ from core.concurrency import EditConflict
 from core.extensions import db
 from core.forms import FieldError
 from core.security import Role
+from core.tenancy import UNSCOPED
 from core.validators import normalise_siren, siren_is_valid
 from tests import factories as f
 from tests.conftest import World, acting_as
@@ -59,7 +60,7 @@ def _syndicate_a(world: World) -> Organisation:
 
 
 def _count(model: type[Any]) -> int:
-    return db.session.scalar(select(func.count()).select_from(model).execution_options(skip_org_scope=True))
+    return db.session.scalar(select(func.count()).select_from(model).execution_options(**UNSCOPED))
 
 
 # --- SIREN -------------------------------------------------------------------------------------

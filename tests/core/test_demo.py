@@ -9,6 +9,7 @@ from accounts.models import Membership, Organisation, OrgRelation, User
 from catalogue.models import Application, Subscription
 from core.cli import run_demo_loaders
 from core.extensions import db
+from core.tenancy import UNSCOPED
 from core.validators import siren_is_valid
 
 MODELS = (Organisation, User, Membership, Application, Subscription)
@@ -16,9 +17,7 @@ MODELS = (Organisation, User, Membership, Application, Subscription)
 
 def _counts() -> dict[str, int]:
     return {
-        m.__name__: db.session.scalar(
-            select(func.count()).select_from(m).execution_options(skip_org_scope=True)
-        )
+        m.__name__: db.session.scalar(select(func.count()).select_from(m).execution_options(**UNSCOPED))
         for m in MODELS
     }
 

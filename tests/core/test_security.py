@@ -13,7 +13,7 @@ from accounts.models import Organisation
 from catalogue.models import Application, Subscription
 from core.extensions import db
 from core.security import PLATFORM_PERMISSIONS, ROLE_PERMISSIONS, Permission, Role, can, current_permissions
-from core.tenancy import bind_session, scoped
+from core.tenancy import UNSCOPED, bind_session, scoped
 from tests import factories as f
 from tests.conftest import World, acting_as
 
@@ -177,9 +177,9 @@ def test_safety_net_hides_another_tenants_application(world: World, app_ctx: Fla
     assert set(db.session.scalars(select(Application.id))) == {b_id}
     assert db.session.get(Application, a_id) is None
     assert db.session.get(Application, b_id) is not None
-    unscoped = select(Application.id).execution_options(skip_org_scope=True)
+    unscoped = select(Application.id).execution_options(**UNSCOPED)
     assert set(db.session.scalars(unscoped)) == {a_id, b_id}
-    skipped = db.session.get(Application, a_id, execution_options={"skip_org_scope": True})
+    skipped = db.session.get(Application, a_id, execution_options=UNSCOPED)
     assert skipped is not None
     assert skipped.name == "Application A"
 
@@ -228,8 +228,8 @@ def test_scoped_queries_follow_the_same_rules(
 ) -> None:
     other = other_subscription
     with acting_as(world.a.member_referent, world.a.member):
-        stmt = scoped(select(Subscription.id), Subscription).execution_options(skip_org_scope=True)
+        stmt = scoped(select(Subscription.id), Subscription).execution_options(**UNSCOPED)
         assert set(db.session.scalars(stmt)) == {world.a.subscription.id}
     with acting_as(world.a.users[Role.RSSI], world.a.syndicate):
-        stmt = scoped(select(Subscription.id), Subscription).execution_options(skip_org_scope=True)
+        stmt = scoped(select(Subscription.id), Subscription).execution_options(**UNSCOPED)
         assert set(db.session.scalars(stmt)) == {world.a.subscription.id, other.id}

@@ -20,6 +20,7 @@ from catalogue.models import Hosting
 from core.audit import AuditEvent, AuditPayload
 from core.extensions import db
 from core.security import Role
+from core.tenancy import UNSCOPED
 from registers.documents import data as registers
 from registers.documents import pdf as pdf_registers
 from registers.models import ActivityStatus, ProcessingActivity
@@ -92,7 +93,7 @@ def fiches(app: Flask, world: World) -> dict[str, int]:
             entry = db.session.scalar(
                 select(ProcessingActivity)
                 .where(ProcessingActivity.model_id == model.id)
-                .execution_options(skip_org_scope=True)
+                .execution_options(**UNSCOPED)
             )
             acts.update_activity(entry, None, {"purpose": "Notre finalité locale", "version": entry.version})
             full = acts.create_activity(

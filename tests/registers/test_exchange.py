@@ -23,7 +23,7 @@ from core.exports import neutralise, unneutralise
 from core.extensions import db
 from core.forms import FieldError
 from core.security import Role
-from core.tenancy import bind_session
+from core.tenancy import UNSCOPED, bind_session
 from registers.models import ActivityVersion, ProcessingActivity
 from registers.services import activities as acts
 from registers.services import exchange
@@ -124,7 +124,7 @@ def as_dpo(world: Any, app: Flask, register: Any) -> Iterator[Any]:
 def counts(session: Any = None) -> tuple[int, int]:
     """Versions of fiches and journal entries (exports aside): what an import may write."""
     session = session or db.session
-    versions = session.scalar(select(func.count(ActivityVersion.id)).execution_options(skip_org_scope=True))
+    versions = session.scalar(select(func.count(ActivityVersion.id)).execution_options(**UNSCOPED))
     events = session.scalar(
         select(func.count(AuditEvent.id)).where(
             or_(AuditEvent.action.startswith("activity."), AuditEvent.action == "register.import")
@@ -501,7 +501,7 @@ def _fiche(session: Any, reference: str) -> ProcessingActivity | None:
     return session.scalar(
         select(ProcessingActivity)
         .where(ProcessingActivity.reference == reference)
-        .execution_options(skip_org_scope=True, populate_existing=True)
+        .execution_options(**UNSCOPED, populate_existing=True)
     )
 
 
@@ -511,7 +511,7 @@ def _versions(session: Any, reference: str) -> int:
             select(func.count(ActivityVersion.id))
             .join(ProcessingActivity, ProcessingActivity.id == ActivityVersion.activity_id)
             .where(ProcessingActivity.reference == reference)
-            .execution_options(skip_org_scope=True)
+            .execution_options(**UNSCOPED)
         )
     )
 
@@ -687,7 +687,7 @@ def test_every_demo_register_round_trips_unchanged(app_ctx: Flask) -> None:
     import registers.demo  # noqa: F401, PLC0415 — its loader joins `flask demo load`
 
     run_demo_loaders()
-    organisations = list(db.session.scalars(select(Organisation).execution_options(skip_org_scope=True)))
+    organisations = list(db.session.scalars(select(Organisation).execution_options(**UNSCOPED)))
     assert len(organisations) > 10
     rows = 0
     for index, org in enumerate(organisations):

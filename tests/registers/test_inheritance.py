@@ -13,6 +13,7 @@ from core.audit import AuditEvent
 from core.concurrency import EditConflict
 from core.extensions import db
 from core.security import Role
+from core.tenancy import UNSCOPED
 from registers.models import ActivityStatus, ActivityVersion, ProcessingActivity
 from registers.services import activities as acts
 from registers.services import inheritance
@@ -42,7 +43,7 @@ MODEL = {
 
 
 def unscoped(stmt: Any) -> Any:
-    return stmt.execution_options(skip_org_scope=True)
+    return stmt.execution_options(**UNSCOPED)
 
 
 def entry_of(model: ProcessingActivity, org_id: int) -> ProcessingActivity:

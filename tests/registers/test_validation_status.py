@@ -23,6 +23,7 @@ from sqlalchemy import event, inspect, select, text
 from accounts.models import Organisation, User
 from core.extensions import alembic, db
 from core.security import Role
+from core.tenancy import UNSCOPED
 from registers.documents import data as registers
 from registers.documents import pdf as pdf_registers
 from registers.models import ActivityStatus, ActivityVersion, ProcessingActivity, validated_versions
@@ -94,9 +95,7 @@ def fresh(user: User) -> User:
 def fiche(session: Any, activity_id: int) -> ProcessingActivity:
     session.expire_all()
     return session.scalar(
-        select(ProcessingActivity)
-        .where(ProcessingActivity.id == activity_id)
-        .execution_options(skip_org_scope=True)
+        select(ProcessingActivity).where(ProcessingActivity.id == activity_id).execution_options(**UNSCOPED)
     )
 
 
@@ -106,7 +105,7 @@ def validated_version(session: Any, activity_id: int) -> ActivityVersion | None:
         select(ActivityVersion)
         .join(validated_versions, validated_versions.c.version_id == ActivityVersion.id)
         .where(validated_versions.c.activity_id == activity_id)
-        .execution_options(skip_org_scope=True, populate_existing=True)
+        .execution_options(**UNSCOPED, populate_existing=True)
     )
 
 
@@ -117,7 +116,7 @@ def latest(session: Any, where: dict[str, Any]) -> ProcessingActivity | None:
         .filter_by(**where)
         .order_by(ProcessingActivity.id.desc())
         .limit(1)
-        .execution_options(skip_org_scope=True)
+        .execution_options(**UNSCOPED)
     )
 
 
@@ -135,7 +134,7 @@ def new_model_and_entry(app: Flask, world: World) -> tuple[int, int]:
         entry = db.session.scalar(
             select(ProcessingActivity)
             .where(ProcessingActivity.model_id == model.id)
-            .execution_options(skip_org_scope=True)
+            .execution_options(**UNSCOPED)
         )
         acts.update_activity(entry, None, {"status": VALIDATED, "version": entry.version})
         return model.id, entry.id
@@ -495,7 +494,7 @@ def _entry(member: Organisation) -> ProcessingActivity:
     entry = db.session.scalar(
         select(ProcessingActivity)
         .where(ProcessingActivity.model_id == model.id)
-        .execution_options(skip_org_scope=True)
+        .execution_options(**UNSCOPED)
     )
     acts.update_activity(entry, None, {"status": VALIDATED, "version": entry.version})
     acts.update_activity(model, None, {**acts.content_of(model), "purpose": "V2", "version": model.version})
@@ -527,7 +526,7 @@ def _svc_inherit(member: Organisation, actor: User | None) -> ProcessingActivity
     entry = db.session.scalar(
         select(ProcessingActivity)
         .where(ProcessingActivity.model_id == model.id)
-        .execution_options(skip_org_scope=True)
+        .execution_options(**UNSCOPED)
     )
     db.session.delete(entry)  # created by the system when the model was written: made again by actor
     db.session.flush()

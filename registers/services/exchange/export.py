@@ -73,7 +73,7 @@ class Export:
 
 def _workbook(org: Organisation, rows: list[list[str]]) -> Any:
     from openpyxl import Workbook  # noqa: PLC0415 — heavy, used only here
-    from openpyxl.styles import Alignment, Font  # noqa: PLC0415
+    from openpyxl.styles import Alignment, Font  # noqa: PLC0415 — openpyxl loads only for XLSX files
 
     bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
     book = Workbook()
@@ -103,7 +103,7 @@ def _workbook(org: Organisation, rows: list[list[str]]) -> Any:
 
 
 def _column_letter(index: int) -> str:
-    from openpyxl.utils import get_column_letter  # noqa: PLC0415
+    from openpyxl.utils import get_column_letter  # noqa: PLC0415 — openpyxl loads only for XLSX files
 
     return str(get_column_letter(index))
 

@@ -72,7 +72,7 @@ def _cell(value: Any) -> str:
 
 
 def _read_xlsx(content: bytes) -> list[list[str]]:
-    from openpyxl import load_workbook  # noqa: PLC0415
+    from openpyxl import load_workbook  # noqa: PLC0415 — openpyxl loads only for XLSX files
 
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
