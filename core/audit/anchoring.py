@@ -154,13 +154,21 @@ def _sweep_slot(app: Flask) -> bool:
     return True
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def sweep_after_request(exc: BaseException | None = None) -> None:
     """``teardown_request``: the throttled sweep. Runs after the view, in the request's session once
-    rolled back (what the view left uncommitted is dropped at teardown anyway); never raises."""
-    if exc is not None or not has_request_context():
+    rolled back (what the view left uncommitted is dropped at teardown anyway); never raises.
+
+    Only after a request that may write (POST…): a request that only reads never writes to the
+    database (with SQLite, a GET that commits competes with the other workers for the one write
+    lock). Logins are POSTs, so a chain that moved is still anchored within a day of activity; the
+    job queue will take this over (daily schedule)."""
+    if exc is not None or not has_request_context() or request.method in SAFE_METHODS:
         return
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if not app.config.get("AUDIT_AUTO_ANCHOR") or request.endpoint == "static" or not _sweep_slot(app):
+    if not app.config.get("AUDIT_AUTO_ANCHOR") or not _sweep_slot(app):
         return
     session = db.session
     try:

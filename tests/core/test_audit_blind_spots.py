@@ -452,16 +452,19 @@ def test_the_sweep_anchors_a_chain_gone_quiet_and_costs_one_query_when_nothing_i
 
         event.listen(db.engine, "before_cursor_execute", listener)
         try:
-            with app.test_request_context("/", method="GET"):
+            with app.test_request_context("/", method="POST"):  # the sweep follows writes only
                 audit.sweep_after_request(None)
             quiet = list(seen)
             seen.clear()
             traveller.shift(dt.timedelta(hours=24))
-            with app.test_request_context("/", method="GET"):
+            with app.test_request_context("/", method="POST"):  # the sweep follows writes only
                 audit.sweep_after_request(None)  # throttled: not even a query
             throttled = list(seen)
             app.extensions["egide_audit"]["next_sweep"] = 0.0
             with app.test_request_context("/", method="GET"):
+                audit.sweep_after_request(None)  # a page that only reads: no sweep
+            after_get = list(seen)
+            with app.test_request_context("/", method="POST"):  # the sweep follows writes only
                 audit.sweep_after_request(None)
         finally:
             event.remove(db.engine, "before_cursor_execute", listener)
@@ -469,6 +472,7 @@ def test_the_sweep_anchors_a_chain_gone_quiet_and_costs_one_query_when_nothing_i
     assert anchored_seqs(org.id) == [2, 3]
     assert [s for s in quiet if s in ("SELECT", "INSERT", "UPDATE", "DELETE")] == ["SELECT"]
     assert throttled == []
+    assert after_get == throttled
     assert audit.verify(org.id)[0].ok
 
 
@@ -487,7 +491,7 @@ def test_a_failing_sweep_is_logged_and_the_request_goes_on(
     probes(org, 1)
     with caplog.at_level(logging.ERROR, logger="egide.audit"):
         db.session.commit()  # the anchoring on commit fails (logged): the chain stays due
-        with app.test_request_context("/"):
+        with app.test_request_context("/", method="POST"):  # the sweep follows writes only
             audit.sweep_after_request(None)  # raises nothing
 
     assert "anchoring sweep failed" in caplog.text
@@ -504,7 +508,7 @@ def test_init_app_registers_the_sweep_after_requests() -> None:
     assert app.extensions["egide_audit"] == {"next_sweep": 0.0}
 
 
-def test_a_get_through_the_application_anchors_a_due_chain(
+def test_a_post_through_the_application_anchors_a_due_chain_and_a_get_does_not(
     app: Flask, client: Any, auto_anchor: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if audit.sweep_after_request not in app.teardown_request_funcs.get(None, []):
@@ -516,10 +520,14 @@ def test_a_get_through_the_application_anchors_a_due_chain(
         db.session.commit()
     monkeypatch.setitem(app.config, "AUDIT_AUTO_ANCHOR", True)  # … but by the sweep
 
-    response = client.get("/")
+    read = client.get("/")
+    with app.app_context():
+        assert read.status_code in (200, 302)
+        assert anchored_seqs(org_id) == []  # a request that only reads writes nothing
+    written = client.post("/language", data={"lang": "fr", "next": "/"})
 
     with app.app_context():
-        assert response.status_code in (200, 302)
+        assert written.status_code == 302
         assert anchored_seqs(org_id) == [1]
 
 

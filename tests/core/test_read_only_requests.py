@@ -97,11 +97,6 @@ def test_no_get_page_writes_to_the_database_for_a_member_or_anonymously(
     assert _walk(app, app.test_client(), urls) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core.audit's anchoring sweep (teardown_request, at most every AUDIT_ANCHOR_SWEEP_MINUTES per "
-    "process) writes anchors after a GET, in the page's session: left to core.audit's owners",
-)
 def test_no_get_page_writes_with_automatic_anchoring_on(
     app: Flask, world: World, login_as: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
