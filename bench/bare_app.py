@@ -25,9 +25,9 @@ ORG, USER, SYNDICATE = (
 )
 
 engine = create_engine(URL, **({} if URL.startswith("sqlite") else {"pool_size": 5, "max_overflow": 10}))
-# Égide's SQLite settings (core/__init__.py, _sqlite_pragmas): same database, same cost of a read.
-SQLITE_PRAGMAS = ("busy_timeout=5000", "journal_mode=WAL", "synchronous=NORMAL", "cache_size=-32768")
-SQLITE_PRAGMAS += ("mmap_size=268435456",)
+# Égide's SQLite settings (core/__init__.py, _sqlite_pragmas): same database, same cost of a read. The
+# journal mode is the file's (Égide puts it in WAL).
+SQLITE_PRAGMAS = ("busy_timeout=5000", "synchronous=NORMAL", "cache_size=-32768", "mmap_size=268435456")
 if URL.startswith("sqlite"):
 
     @event.listens_for(engine, "connect")
@@ -155,23 +155,22 @@ def _served() -> Any:
     )
 
 
-def _fiche_stats(ids: Any) -> Any:
+def _fiche_stats(ids: Any, figures: tuple[str, ...] = ("fiches", "completeness", "to_review", "dpia")) -> Any:
+    """Égide's (registers/services/portfolio.py): the figures asked for only (a sort needs one)."""
     to_review = or_(
         pa.c.status == "in_review",
         pa.c.next_review_on < _today(),
         pa.c.has_model_update.is_(true()),
         pa.c.is_archive_proposed.is_(true()),
     )
+    columns = {
+        "fiches": func.count(),
+        "completeness": func.avg(pa.c.completeness),
+        "to_review": func.count().filter(to_review),
+        "dpia": func.count().filter(and_(pa.c.is_dpia_required.is_(true()), pa.c.dpia_status != "done")),
+    }
     return (
-        select(
-            pa.c.organisation_id.label("org_id"),
-            func.count().label("fiches"),
-            func.avg(pa.c.completeness).label("completeness"),
-            func.count().filter(to_review).label("to_review"),
-            func.count()
-            .filter(and_(pa.c.is_dpia_required.is_(true()), pa.c.dpia_status != "done"))
-            .label("dpia"),
-        )
+        select(pa.c.organisation_id.label("org_id"), *(columns[name].label(name) for name in figures))
         .where(pa.c.organisation_id.in_(ids), pa.c.is_model.is_(false()), pa.c.status != "archived")
         .group_by(pa.c.organisation_id)
         .subquery()
@@ -190,7 +189,7 @@ def portfolio() -> Any:
     page = max(1, int(request.args.get("page", "1") or 1))
     ids_stmt = select(orgs.c.id).where(orgs.c.id.in_(served))
     if request.args.get("sort") == "completeness":
-        stats = _fiche_stats(served)
+        stats = _fiche_stats(served, ("completeness",))
         ids_stmt = ids_stmt.outerjoin(stats, stats.c.org_id == orgs.c.id).order_by(
             func.coalesce(stats.c.completeness, 0), orgs.c.sort_name, orgs.c.id
         )
