@@ -1,14 +1,12 @@
 """Organisations, user accounts, roles, authentication and the active-organisation switch."""
 
-from typing import Any
-
-from flask import Flask, g
+from flask import Flask
 
 from accounts import auth, auth_views, demo, views  # noqa: F401 — the views add their routes to ``bp``
 from accounts.blueprint import bp
 from accounts.labels import ACTION_LABELS, PREFIX_LABELS
 from core.domains import Domain, Widget
-from core.extensions import db, login_manager
+from core.extensions import login_manager
 from core.security import Permission, authenticated_request_hooks
 
 
@@ -18,14 +16,6 @@ def setup(app: Flask) -> None:
     app.jinja_env.globals["second_factor_pending"] = auth_views.second_factor_pending
     if auth_views.enforce_second_factor not in authenticated_request_hooks:
         authenticated_request_hooks.append(auth_views.enforce_second_factor)
-
-    @app.after_request
-    def _commit_session_touch(response: Any) -> Any:
-        # The loader refreshed last_seen_at (at most once a minute) or expired the session: keep it,
-        # whatever the view did (GET views do not commit).
-        if g.pop("_egide_commit_session_touch", False):
-            db.session.commit()
-        return response
 
 
 DOMAIN = Domain(

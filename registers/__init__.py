@@ -9,6 +9,7 @@ from core import journal
 from core.domains import Domain
 from core.extensions import db
 from core.security import Permission
+from core.tenancy import UNSCOPED
 from registers import demo, documents, models, views  # noqa: F401 — routes, kinds of documents, demo
 from registers.blueprint import bp
 from registers.labels import ACTION_LABELS
@@ -26,9 +27,9 @@ def serves_as_dpo() -> bool:
     if not current_user.is_authenticated:
         return False
     if "_egide_serves_as_dpo" not in g:
-        g._egide_serves_as_dpo = (
-            db.session.scalar(select(portfolio.served_ids(current_user).exists())) or False
-        )
+        # unscoped: memberships only (the safety net would add every tenant model's criteria)
+        served = select(portfolio.served_ids(current_user).exists()).execution_options(**UNSCOPED)
+        g._egide_serves_as_dpo = db.session.scalar(served) or False
     return bool(g._egide_serves_as_dpo)
 
 
