@@ -22,7 +22,7 @@ from core.db import today
 from core.extensions import db
 from core.forms import FieldError, ensure_unique
 from core.pagination import Page
-from core.security import Permission, Role, permissions_for
+from core.security import Permission, Role, user_can
 from core.tenancy import UNSCOPED, scoped
 from core.text import fold
 
@@ -159,10 +159,7 @@ class StructureChangeDenied(Forbidden):
 
 def may_change_structure(actor: User | None) -> bool:
     """Whether ``actor`` holds the platform-wide organisation permission, wherever it is active."""
-    if actor is None:
-        return False
-    granted = permissions_for(set(), is_platform_admin=actor.is_platform_admin)
-    return Permission.ORGANISATIONS_MANAGE in granted
+    return user_can(actor, Permission.ORGANISATIONS_MANAGE)
 
 
 def _structural_value(name: str, value: Any) -> Any:

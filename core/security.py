@@ -93,6 +93,24 @@ def permissions_for(roles: set[Role], *, is_platform_admin: bool) -> frozenset[P
     return frozenset(granted)
 
 
+def user_can(user: Any, permission: Permission | str, org_id: int | None = None) -> bool:
+    """Whether ``user`` — an actor handed to a service, not the request — holds ``permission`` in
+    organisation ``org_id`` (None: the platform-wide permissions only). Read from the user's own
+    roles there, never from the active organisation, a form or a CLI argument; kept on the user
+    object for its lifetime (one request or one command: an import of 500 rows asks once)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if hasattr(user, "_get_current_object"):
+        user = user._get_current_object()
+    cache: dict[int | None, frozenset[Permission]] = user.__dict__.setdefault("_egide_permissions_in", {})
+    if org_id not in cache:
+        held = user.roles_in(org_id) if org_id is not None else None
+        cache[org_id] = permissions_for(
+            set(held[1]) if held else set(), is_platform_admin=user.is_platform_admin
+        )
+    return permission in cache[org_id]
+
+
 def current_permissions() -> frozenset[Permission]:
     """Permissions of the logged-in user in the active organisation (cached for the request)."""
     if not current_user.is_authenticated:

@@ -32,7 +32,7 @@ from core import audit
 from core.concurrency import check_version, flush_or_conflict, with_fresh_reference
 from core.extensions import db
 from core.forms import FieldError, FieldErrors, raise_field_errors
-from core.security import Permission, permissions_for
+from core.security import Permission, user_can
 from core.tenancy import UNSCOPED, scoped
 from registers.models import ActivityStatus, ActivityVersion, ProcessingActivity, validated_versions
 from registers.services import references
@@ -124,23 +124,9 @@ ALWAYS_RECORDED = frozenset({"activity.create", "activity.inherit", "activity.mo
 
 
 def may_validate(actor: User | None, org_id: int) -> bool:
-    """Whether ``actor`` holds ``REGISTERS_VALIDATE`` in organisation ``org_id``.
-
-    Read from the actor's own roles in that organisation (:meth:`User.roles_in`), never from the
-    request: the organisation a request has active, a form or a CLI argument change nothing. An
-    anonymous user, or one without a role there, may not. The answer is kept on the user object for
-    its lifetime (one request, or one command), so that an import of 500 rows asks once.
-    """
-    if actor is None or not getattr(actor, "is_authenticated", False):
-        return False
-    user = actor._get_current_object() if hasattr(actor, "_get_current_object") else actor
-    cache: dict[int, bool] = user.__dict__.setdefault("_egide_may_validate", {})
-    if org_id not in cache:
-        held = user.roles_in(org_id)
-        cache[org_id] = held is not None and Permission.REGISTERS_VALIDATE in permissions_for(
-            held[1], is_platform_admin=user.is_platform_admin
-        )
-    return cache[org_id]
+    """Whether ``actor`` holds ``REGISTERS_VALIDATE`` in organisation ``org_id`` (its own roles
+    there, never the request's: :func:`core.security.user_can`)."""
+    return user_can(actor, Permission.REGISTERS_VALIDATE, org_id)
 
 
 def resulting_status(
