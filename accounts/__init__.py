@@ -1,8 +1,11 @@
 """Organisations, user accounts, roles, authentication and the active-organisation switch."""
 
-from flask import Flask
+from typing import Any
 
-from accounts import auth, auth_views, demo, views  # noqa: F401 — the views add their routes to ``bp``
+from flask import Flask
+from flask_login import current_user
+
+from accounts import auth, auth_views, demo, views
 from accounts.blueprint import bp
 from accounts.labels import ACTION_LABELS, PREFIX_LABELS
 from core.domains import Domain, Widget
@@ -16,6 +19,22 @@ def setup(app: Flask) -> None:
     app.jinja_env.globals["second_factor_pending"] = auth_views.second_factor_pending
     if auth_views.enforce_second_factor not in authenticated_request_hooks:
         authenticated_request_hooks.append(auth_views.enforce_second_factor)
+
+
+def layout_facts() -> dict[str, Any]:
+    """What the header shows of the account (core/layout.py caches the header under these). Until
+    the second factor is given, a minimal frame: no menu, name or organisation (nothing to see)."""
+    if auth_views.second_factor_pending():
+        return {"frame_minimal": True}
+    count, choices = views.organisation_switch()
+    return {
+        "frame_minimal": False,
+        "user_name": current_user.full_name,
+        "organisation_count": min(count, views.HEADER_SELECT_MAX + 1),
+        "organisation_choices": tuple(
+            (org_id, org.name) for org_id, (org, _roles) in (choices or {}).items()
+        ),
+    }
 
 
 DOMAIN = Domain(
@@ -37,6 +56,7 @@ DOMAIN = Domain(
         "LocalProxy": Permission.USERS_MANAGE,
     },
     demo=demo.load,
+    layout_facts=layout_facts,
     widgets=(
         Widget(
             "accounts.organisations",

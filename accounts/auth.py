@@ -9,6 +9,7 @@ hash is right), TOTP secrets are encrypted with core.crypto, passwords hashed wi
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import logging
@@ -21,7 +22,7 @@ import pyotp
 import segno
 from flask import after_this_request, current_app, g, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from accounts.models import AuthToken, RecoveryCode, TokenPurpose, User, UserSession
@@ -81,6 +82,12 @@ def rotate_session(row: UserSession, *, mfa_verified: bool) -> UserSession:
 SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
 
 
+@functools.cache
+def _session_statement() -> Any:
+    """Built once (every page runs it; building the expression cost more than running it)."""
+    return select(UserSession).where(UserSession.token_hash == bindparam("token_hash"))
+
+
 def load_session(raw: str) -> User | None:
     """Flask-Login's user loader: the user of a live session, or None (then the login page).
 
@@ -89,7 +96,7 @@ def load_session(raw: str) -> User | None:
     most every :data:`SESSION_TOUCH_INTERVAL`, and the revocation of a session found idle or too old
     — and it is kept out of the page's own transaction: see :func:`_write_session_row`.
     """
-    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(raw)))
+    row = db.session.scalar(_session_statement(), {"token_hash": token_hash(raw)})
     if row is None or row.is_revoked or not row.user.is_enabled:
         return None
     now = utcnow()

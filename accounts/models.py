@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import functools
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -18,6 +20,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    bindparam,
     false,
     func,
     or_,
@@ -39,6 +43,7 @@ from core.db import (
 from core.enums import LabelledEnum
 from core.extensions import db
 from core.security import Role
+from core.tenancy import UNSCOPED
 
 
 def str_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
@@ -235,7 +240,9 @@ class User(UserMixin, TimestampMixin, VersionedMixin, Base):
         if org_id is None:
             return None
         memberships = list(
-            db.session.scalars(self._active_membership_stmt().where(Membership.organisation_id == org_id))
+            db.session.scalars(
+                _roles_in_statement(), {"user_id": self.id, "org_id": org_id, "today": today()}
+            )
         )
         if not memberships:
             return None
@@ -268,12 +275,61 @@ class User(UserMixin, TimestampMixin, VersionedMixin, Base):
 
     @property
     def is_platform_admin(self) -> bool:
-        # Asked on every request (permissions, tenant filter): one EXISTS, cached on the instance,
-        # rather than loading every membership of a DPO who may serve thousands of organisations.
-        if not hasattr(self, "_is_platform_admin"):
-            stmt = self._active_membership_stmt().where(Membership.role == Role.ADMIN).exists()
-            self._is_platform_admin = bool(db.session.scalar(select(stmt)))
-        return self._is_platform_admin
+        return Role.ADMIN in self.facts.roles_anywhere
+
+    @property
+    def facts(self) -> AccountFacts:
+        """What every page asks about the user, in one query kept for the request: the roles held in
+        any organisation (platform administrator, the DPO portfolio link) and how many organisations
+        the user serves, counted no further than :data:`ORGANISATION_COUNT_CAP` (the header's switch).
+        A mutualised DPO may serve thousands: the query reads indexes, never every membership."""
+        if "_facts" not in self.__dict__:
+            row = db.session.execute(_account_facts_statement(), {"user_id": self.id, "today": today()}).one()
+            held = frozenset(role for role, is_held in zip(Role, row[1:], strict=True) if is_held)
+            self.__dict__["_facts"] = AccountFacts(int(row[0] or 0), held)
+        return self.__dict__["_facts"]
+
+
+ORGANISATION_COUNT_CAP = 31  # the header offers a select up to 30 organisations, a page beyond
+
+
+@dataclass(frozen=True)
+class AccountFacts:
+    organisation_count: int  # capped at ORGANISATION_COUNT_CAP
+    roles_anywhere: frozenset[Role]
+
+
+@functools.cache
+def _roles_in_statement() -> Any:
+    """The user's memberships in one organisation, with it (every page): built once, see below."""
+    return (
+        select(Membership)
+        .join(Membership.organisation)
+        .where(
+            Membership.user_id == bindparam("user_id"),
+            Membership.organisation_id == bindparam("org_id"),
+            Membership.revoked_at.is_(None),
+            or_(Organisation.left_on.is_(None), Organisation.left_on > bindparam("today")),
+        )
+    )
+
+
+@functools.cache
+def _account_facts_statement() -> Any:
+    """Built once (then only its parameters change): SQLAlchemy caches the compiled SQL, but building
+    the expression anew on each page cost more than running it."""
+    m, o = Membership, Organisation
+    active = and_(
+        m.user_id == bindparam("user_id"),
+        m.revoked_at.is_(None),
+        or_(o.left_on.is_(None), o.left_on > bindparam("today")),
+    )
+    memberships = select(m.organisation_id).join(o, o.id == m.organisation_id).where(active)
+    served = memberships.distinct().limit(ORGANISATION_COUNT_CAP).subquery()
+    return select(
+        select(func.count()).select_from(served).scalar_subquery(),
+        *(memberships.where(m.role == role).exists() for role in Role),
+    ).execution_options(**UNSCOPED)  # unscoped: memberships are not a tenant's rows
 
 
 MFA_ROLES = frozenset({Role.ADMIN, Role.RSSI, Role.DPO, Role.AUDITOR})
@@ -344,7 +400,10 @@ class Membership(TimestampMixin, Base):
     """One role of one user in one organisation. Revoked, never deleted (the history stays)."""
 
     __tablename__ = "memberships"
-    __table_args__ = (UniqueConstraint("user_id", "organisation_id", "role"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "organisation_id", "role"),
+        Index("ix_memberships_user_id_role", "user_id", "role"),  # User.facts: roles held anywhere
+    )
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)

@@ -7,7 +7,6 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from accounts import auth, services
 from accounts.blueprint import bp
@@ -18,7 +17,7 @@ from accounts.forms import (
     UserCreateForm,
     UserForm,
 )
-from accounts.models import Membership, Organisation, OrgKind, OrgRelation, User
+from accounts.models import ORGANISATION_COUNT_CAP, Organisation, OrgKind, OrgRelation, User
 from core.db import utcnow
 from core.extensions import db
 from core.forms import FieldError, handle_form, to_choices
@@ -26,7 +25,7 @@ from core.pagination import paginate
 from core.params import int_arg, page_arg
 from core.redirects import safe_target
 from core.security import Permission, Role, login_required, require
-from core.tenancy import UNSCOPED, current_org, get_scoped_or_404, set_active_org
+from core.tenancy import current_org, get_scoped_or_404, set_active_org
 
 
 @bp.route("/active-organisation", methods=["POST"])
@@ -39,19 +38,16 @@ def switch_organisation() -> Any:
     return redirect(safe_target(request.form.get("next")))
 
 
-HEADER_SELECT_MAX = 30  # the header offers a select up to this many organisations, a page beyond
+HEADER_SELECT_MAX = ORGANISATION_COUNT_CAP - 1  # the header offers a select up to this many, a page beyond
 
 
 @bp.app_template_global()
 def organisation_switch() -> tuple[int, dict[int, Any] | None]:
     """What the header's organisation switch needs on every page: how many organisations the user
-    holds a role in — counted no further than one past :data:`HEADER_SELECT_MAX`: a mutualised DPO
-    serves thousands, and beyond the limit the header links to the searchable chooser — and, when
-    they fit in its select (2 to the limit), the choices (organisation, roles)."""
-    stmt = current_user._active_membership_stmt().with_only_columns(Membership.organisation_id).distinct()
-    capped = select(func.count()).select_from(stmt.limit(HEADER_SELECT_MAX + 1).subquery())
-    # unscoped: memberships and organisations are not a tenant's rows
-    count = db.session.scalar(capped.execution_options(**UNSCOPED)) or 0
+    holds a role in — counted no further than one past :data:`HEADER_SELECT_MAX` (``User.facts``): a
+    mutualised DPO serves thousands, and beyond the limit the header links to the searchable
+    chooser — and, when they fit in its select (2 to the limit), the choices (organisation, roles)."""
+    count = current_user.facts.organisation_count
     return count, current_user.organisation_roles() if 1 < count <= HEADER_SELECT_MAX else None
 
 

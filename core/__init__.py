@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -133,6 +134,13 @@ def _sqlite_begin(conn: Any) -> None:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
+    # Flask-SQLAlchemy-Lite also registers an *async* teardown that closes async sessions. Égide has
+    # no async engine, yet Flask runs that coroutine through asgiref at the end of every application
+    # context — a new event loop in a thread each time, about 0.7 ms a request for nothing
+    # (bench/bench_http.py). The synchronous teardown, which closes the request's session, stays.
+    app.teardown_appcontext_funcs[:] = [
+        func for func in app.teardown_appcontext_funcs if not inspect.iscoroutinefunction(func)
+    ]
     with app.app_context():
         for engine in db.engines.values():
             if engine.dialect.name == "sqlite":
@@ -229,9 +237,10 @@ def refuse_nul_bytes() -> None:
 
 
 def register_jinja(app: Flask) -> None:
-    from core import templating  # noqa: PLC0415 — factory step
+    from core import layout, templating  # noqa: PLC0415 — factory step
 
     templating.register(app)
+    layout.init_app(app)
 
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

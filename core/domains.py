@@ -60,6 +60,10 @@ class Domain:
     permissions: Mapping[Role, Iterable[str]] = field(default_factory=dict)  # grants the domain adds
     demo: Callable[[dict[str, Any]], None] | None = None  # `flask demo load` step, idempotent
     widgets: tuple[Widget, ...] = ()
+    # What the header and menu show besides the permissions, the organisation and the language:
+    # computed on every request, hashable, and part of the key under which core/layout.py caches
+    # the frame (e.g. registers: {"serves_as_dpo": True}). Menu partials read them as ``facts.<name>``.
+    layout_facts: Callable[[], Mapping[str, Any]] | None = None
     setup: Callable[[Flask], None] | None = None  # the rest: signals, login loader, Jinja helpers
 
 

@@ -46,13 +46,20 @@ def url_template(endpoint: str, argument: str, **values: Any) -> Callable[[int],
 def _memo(name: str, compute: Callable[[Any], Any]) -> Any:
     """``compute(locale)``, kept for the request as long as its locale stays the same (a block under
     ``flask_babel.force_locale`` gets its own)."""
-    locale = get_locale()
     if not has_request_context():
-        return compute(locale)
-    kept = g.get(name)
+        return compute(get_locale())
+    here = g._get_current_object().__dict__
+    # Flask-Babel keeps the request's locale on g._flask_babel (force_locale swaps it there): read
+    # it directly — get_locale() goes through three context-local lookups, and a list page asks
+    # for it a hundred times (each date, each string).
+    babel_ctx = here.get("_flask_babel")
+    locale = getattr(babel_ctx, "babel_locale", None) if babel_ctx is not None else None
+    if locale is None:
+        locale = get_locale()
+    kept = here.get(name)
     if kept is None or kept[0] is not locale:
         kept = (locale, compute(locale))
-        setattr(g, name, kept)
+        here[name] = kept
     return kept[1]
 
 

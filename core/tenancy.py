@@ -138,10 +138,23 @@ def _tenant_safety_net(state: ORMExecuteState) -> None:
     if ORG_INFO_KEY not in state.session.info:
         return  # unbound: anonymous pages, CLI, platform code (requests bind in resolve_request_org)
     org_id = state.session.info[ORG_INFO_KEY]
+    kept = state.session.info.get(_NET_KEY)
+    if kept is None or kept[0] != org_id:
+        # Built once per session and organisation (a request runs ten queries or so, each of which
+        # needs the same options), not once per query.
+        kept = (org_id, _safety_net_options(org_id))
+        state.session.info[_NET_KEY] = kept
+    state.statement = state.statement.options(*kept[1])
+
+
+_NET_KEY = "_egide_safety_net"
+
+
+def _safety_net_options(org_id: int | None) -> tuple[Any, ...]:
     options = []
     for model in TenantScoped.registry:
         if not getattr(model, "__safety_net__", True):
             continue
         criteria = false() if org_id is None else model.tenant_criteria(org_id)
         options.append(with_loader_criteria(model, criteria, include_aliases=True))
-    state.statement = state.statement.options(*options)
+    return tuple(options)

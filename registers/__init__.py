@@ -1,15 +1,12 @@
 """Registre RGPD: processing activities (Art. 30.1) and their models, the processor register
 (Art. 30.2), DPIA screening, rights requests, breaches, the mutualised DPO's portfolio."""
 
-from flask import Flask, g
+from flask import Flask
 from flask_login import current_user
-from sqlalchemy import select
 
 from core import journal
 from core.domains import Domain
-from core.extensions import db
-from core.security import Permission
-from core.tenancy import UNSCOPED
+from core.security import Permission, Role
 from registers import demo, documents, models, views  # noqa: F401 — routes, kinds of documents, demo
 from registers.blueprint import bp
 from registers.labels import ACTION_LABELS
@@ -23,14 +20,14 @@ def setup(app: Flask) -> None:
 
 
 def serves_as_dpo() -> bool:
-    """Whether the user is DPO of at least one organisation (the portfolio link)."""
-    if not current_user.is_authenticated:
-        return False
-    if "_egide_serves_as_dpo" not in g:
-        # unscoped: memberships only (the safety net would add every tenant model's criteria)
-        served = select(portfolio.served_ids(current_user).exists()).execution_options(**UNSCOPED)
-        g._egide_serves_as_dpo = db.session.scalar(served) or False
-    return bool(g._egide_serves_as_dpo)
+    """Whether the user is DPO of at least one organisation (the portfolio link): read from the
+    user's facts, which every page loads in one query (accounts.models.User.facts)."""
+    return bool(current_user.is_authenticated and Role.DPO in current_user.facts.roles_anywhere)
+
+
+def layout_facts() -> dict[str, bool]:
+    """What the menu shows of the registers besides the permissions: the portfolio link."""
+    return {"serves_as_dpo": serves_as_dpo()}
 
 
 DOMAIN = Domain(
@@ -45,5 +42,6 @@ DOMAIN = Domain(
         Permission.REGISTERS_VIEW,
     ),
     demo=demo.load_registers,
+    layout_facts=layout_facts,
     setup=setup,
 )

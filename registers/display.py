@@ -3,12 +3,13 @@ history with what changed, model diffs as text. No writes here."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 from flask import abort
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from accounts.models import Organisation
 from accounts.services import organisation_names
@@ -36,21 +37,29 @@ SORT_CHOICES = (
 def _catalogue_choices(org: Organisation, extra_ids: list[int] | None = None) -> list[tuple[int, str]]:
     """Applications an organisation may link: the catalogue for a syndicate, its subscriptions
     (current) for a member, plus those already linked."""
-    owner = org.catalogue_owner_id
-    stmt = select(Application.id, Application.name).where(Application.syndicate_id == owner)
+    params: dict[str, Any] = {"owner": org.catalogue_owner_id, "extra_ids": list(extra_ids or [])}
     if not org.is_syndicate:
-        using = select(Subscription.application_id).where(
-            Subscription.organisation_id == org.id,
-            or_(Subscription.ended_on.is_(None), Subscription.ended_on >= today()),
-        )
-        stmt = stmt.where(or_(Application.id.in_(using), Application.id.in_(extra_ids or [])))
-    else:
-        stmt = stmt.where(or_(Application.retired_on.is_(None), Application.id.in_(extra_ids or [])))
+        params.update(org_id=org.id, today=today())
     return [
-        (r.id, r.name)
-        # unscoped: the member's form lists its syndicate's applications
-        for r in db.session.execute(stmt.order_by(Application.sort_name).execution_options(**UNSCOPED))
+        (r.id, r.name) for r in db.session.execute(_catalogue_choices_statement(org.is_syndicate), params)
     ]
+
+
+@functools.cache
+def _catalogue_choices_statement(for_syndicate: bool) -> Any:
+    """Built once per kind of organisation (every register list page runs it for its filter)."""
+    stmt = select(Application.id, Application.name).where(Application.syndicate_id == bindparam("owner"))
+    linked = Application.id.in_(bindparam("extra_ids", expanding=True))
+    if for_syndicate:
+        stmt = stmt.where(or_(Application.retired_on.is_(None), linked))
+    else:
+        using = select(Subscription.application_id).where(
+            Subscription.organisation_id == bindparam("org_id"),
+            or_(Subscription.ended_on.is_(None), Subscription.ended_on >= bindparam("today")),
+        )
+        stmt = stmt.where(or_(Application.id.in_(using), linked))
+    # unscoped: the member's form lists its syndicate's applications
+    return stmt.order_by(Application.sort_name).execution_options(**UNSCOPED)
 
 
 def list_choices(org: Organisation) -> dict[str, Any]:
