@@ -5,7 +5,7 @@ from typing import Any
 from flask import Flask
 from flask_login import current_user
 
-from accounts import auth, auth_views, demo, views
+from accounts import auth, auth_views, demo, services, views
 from accounts.blueprint import bp
 from accounts.labels import ACTION_LABELS, PREFIX_LABELS
 from core.domains import Domain, Widget
@@ -64,7 +64,13 @@ DOMAIN = Domain(
             Permission.ORGANISATIONS_VIEW,
             order=10,
         ),
-        Widget("accounts.accounts", "accounts/_widget_accounts.html", Permission.USERS_MANAGE, order=90),
+        Widget(
+            "accounts.accounts",
+            "accounts/_widget_accounts.html",
+            Permission.USERS_MANAGE,
+            context=lambda: {"figures": services.admin_figures()},
+            order=5,
+        ),
     ),
     setup=setup,
 )

@@ -18,7 +18,7 @@ from accounts.models import Membership, Organisation, OrgKind, OrgRelation, User
 from accounts.passwords import hash_password
 from core import audit
 from core.concurrency import check_version
-from core.db import today
+from core.db import today, utcnow
 from core.extensions import db
 from core.forms import FieldError, ensure_unique
 from core.pagination import Page
@@ -71,6 +71,7 @@ class OrganisationFilters:
     relation: str = ""
     syndicate_id: int | None = None
     status: str = "active"  # active | left | all
+    dpo: str = ""  # "none": nobody holds the DPO role there
 
 
 def organisations_query(filters: OrganisationFilters) -> Select[Any]:
@@ -98,7 +99,22 @@ def organisations_query(filters: OrganisationFilters) -> Select[Any]:
         stmt = stmt.where(Organisation.left_on.is_(None))
     elif filters.status == "left":
         stmt = stmt.where(Organisation.left_on.is_not(None))
+    if filters.dpo == "none":
+        stmt = stmt.where(~has_dpo())
     return stmt.order_by(Organisation.relation.desc(), Organisation.sort_name, Organisation.id)
+
+
+def has_dpo() -> Any:
+    """Somebody holds the DPO role in the organisation (an active role)."""
+    return (
+        select(Membership.id)
+        .where(
+            Membership.organisation_id == Organisation.id,
+            Membership.role == Role.DPO,
+            Membership.revoked_at.is_(None),
+        )
+        .exists()
+    )
 
 
 def syndicates() -> list[Organisation]:
@@ -274,12 +290,42 @@ def cancel_departure(org: Organisation, actor: User, data: dict[str, Any]) -> Or
 # --- accounts ----------------------------------------------------------------------------------
 
 
-def users_query(q: str = "") -> Select[Any]:
+USER_STATUSES = ("locked", "invited")
+
+
+def users_query(q: str = "", status: str = "") -> Select[Any]:
+    """Accounts, searched by name or address; ``status``: ``"locked"`` (locked after failed logins,
+    until the lock expires or an administrator lifts it), ``"invited"`` (invitation not yet
+    accepted: no password chosen, account enabled)."""
     stmt = select(User)
     if q:
         like = f"%{q.lower()}%"
         stmt = stmt.where(or_(func.lower(User.full_name).like(like), func.lower(User.email).like(like)))
+    if status == "locked":
+        stmt = stmt.where(User.locked_until > utcnow())
+    elif status == "invited":
+        stmt = stmt.where(User.password_hash.is_(None), User.is_enabled.is_(True))
     return stmt.order_by(User.full_name)
+
+
+@dataclass(frozen=True)
+class AdminFigures:
+    locked: int
+    invited: int
+    without_dpo: int
+
+
+def admin_figures() -> AdminFigures:
+    """The administrator's home-page figures, counted by the very queries of the lists they link to
+    (the accounts list filtered by status, the organisation list filtered on "no DPO"): two queries."""
+    users = select(
+        func.count().filter(User.locked_until > utcnow()),
+        func.count().filter(User.password_hash.is_(None), User.is_enabled.is_(True)),
+    )
+    locked, invited = db.session.execute(users).one()
+    orphans = organisations_query(OrganisationFilters(dpo="none")).order_by(None)
+    without_dpo = db.session.scalar(select(func.count()).select_from(orphans.subquery()))
+    return AdminFigures(int(locked or 0), int(invited or 0), int(without_dpo or 0))
 
 
 def memberships_of(users: list[User]) -> dict[int, list[Membership]]:

@@ -77,6 +77,7 @@ def organisation_list() -> Any:
         relation=request.args.get("relation", ""),
         syndicate_id=int_arg("syndicate"),
         status=request.args.get("status", "active"),
+        dpo=request.args.get("dpo", ""),
     )
     page = paginate(services.organisations_query(filters))
     counts = services.member_counts([o.id for o in page.items if o.is_syndicate])
@@ -185,9 +186,16 @@ def organisation_rejoin(org_id: int) -> Any:
 @require(Permission.USERS_MANAGE)
 def user_list() -> Any:
     q = request.args.get("q", "").strip()[:100]
-    page = paginate(services.users_query(q))
+    status = request.args.get("status", "")
+    status = status if status in services.USER_STATUSES else ""
+    page = paginate(services.users_query(q, status))
     return render_template(
-        "accounts/user_list.html", page=page, q=q, memberships=services.memberships_of(page.items)
+        "accounts/user_list.html",
+        page=page,
+        q=q,
+        status=status,
+        memberships=services.memberships_of(page.items),
+        now=utcnow(),
     )
 
 

@@ -30,6 +30,7 @@ class Permission(enum.StrEnum):
     REGISTERS_VIEW = "registers_view"
     REGISTERS_EDIT = "registers_edit"
     REGISTERS_VALIDATE = "registers_validate"  # validate/archive fiches, publish the register
+    BREACHES_RECORD = "breaches_record"  # record a personal-data breach (granted by the registers domain)
     SMSI_VIEW = "smsi_view"
     SMSI_EDIT = "smsi_edit"
     RISKS_VIEW = "risks_view"

@@ -11,6 +11,7 @@ from registers import demo, documents, models, views  # noqa: F401 — routes, k
 from registers.blueprint import bp
 from registers.labels import ACTION_LABELS
 from registers.services import activities, inheritance, portfolio  # noqa: F401 — inheritance: catalogue signals
+from registers.widgets import WIDGETS
 
 
 def setup(app: Flask) -> None:
@@ -41,7 +42,11 @@ DOMAIN = Domain(
         ("ProcessingActivity", "RightsRequest", "Breach", "RegisterPublication", "Register"),
         Permission.REGISTERS_VIEW,
     ),
+    # Recording a breach: the DPO and the referent, and the RSSI who finds it while handling an
+    # incident (editing it, deciding the notification, stays with the register's editors).
+    permissions={role: {Permission.BREACHES_RECORD} for role in (Role.DPO, Role.REFERENT, Role.RSSI)},
     demo=demo.load_registers,
     layout_facts=layout_facts,
+    widgets=WIDGETS,
     setup=setup,
 )

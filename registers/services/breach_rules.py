@@ -106,6 +106,24 @@ def notification_deadline(discovered_at: datetime) -> datetime:
     return discovered_at + NOTIFICATION_DELAY
 
 
+# How urgent a running clock looks — the one place of the rule (the page's countdown script reads
+# these thresholds from the clock's data attributes, static/js/deadlines.js): at least 24 h left is
+# neutral, under 24 h amber, under 12 h red, past the deadline red with the delay.
+AMBER_BELOW = timedelta(hours=24)
+RED_BELOW = timedelta(hours=12)
+
+
+def urgency(remaining: timedelta) -> str:
+    """``"neutral"``, ``"amber"``, ``"red"`` or ``"overdue"`` for the time left before a deadline."""
+    if remaining < timedelta(0):
+        return "overdue"
+    if remaining < RED_BELOW:
+        return "red"
+    if remaining < AMBER_BELOW:
+        return "amber"
+    return "neutral"
+
+
 CLOCK_CSS = {
     "running": "warning",
     "late": "danger",
@@ -157,6 +175,33 @@ class BreachClock:
     def css(self) -> str:
         return CLOCK_CSS[self.state]
 
+    @property
+    def urgency(self) -> str:
+        """How urgent the clock looks (:func:`urgency`) while it runs; ``"done"`` once decided."""
+        return urgency(self.remaining) if self.is_running else "done"
+
+    @property
+    def as_of(self) -> datetime:
+        """When ``remaining`` was measured (a running clock: now, as the server saw it)."""
+        return self.deadline - self.remaining
+
+    @property
+    def amber_below_seconds(self) -> int:
+        return int(AMBER_BELOW.total_seconds())
+
+    @property
+    def red_below_seconds(self) -> int:
+        return int(RED_BELOW.total_seconds())
+
+
+def pending_clock(discovered_at: datetime, now: datetime | None = None) -> BreachClock:
+    """The clock of a breach still awaiting the CNIL decision, from its discovery alone (the
+    portfolio and the home page read the oldest pending discovery of an organisation)."""
+    deadline = notification_deadline(discovered_at)
+    remaining = deadline - (now or utcnow())
+    late = remaining < timedelta(0)
+    return BreachClock(deadline, remaining, late, "late" if late else "running")
+
 
 def clock(breach: Breach, now: datetime | None = None) -> BreachClock:
     deadline = notification_deadline(breach.discovered_at)
@@ -164,11 +209,9 @@ def clock(breach: Breach, now: datetime | None = None) -> BreachClock:
         remaining = deadline - breach.cnil_notified_at
         late = remaining < timedelta(0)
         return BreachClock(deadline, remaining, late, "notified_late" if late else "notified_on_time")
-    remaining = deadline - (now or utcnow())
     if breach.cnil_decision == NotificationDecision.NOT_REQUIRED:
-        return BreachClock(deadline, remaining, False, "not_required")
-    late = remaining < timedelta(0)
-    return BreachClock(deadline, remaining, late, "late" if late else "running")
+        return BreachClock(deadline, deadline - (now or utcnow()), False, "not_required")
+    return pending_clock(breach.discovered_at, now)
 
 
 # --- rules --------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from registers import reference as ref
 from registers.models import Breach, NotificationDecision, RiskLevel, SubjectsDecision
 from registers.services import references
 from registers.services.breach_rules import (
+    AMBER_BELOW,
     AUDITED_FIELDS,
     CLOCK_CSS,
     FIELDS,
@@ -47,6 +48,7 @@ from registers.services.breach_rules import (
     LIST_FIELDS,
     NOTIFICATION_DELAY,
     PARIS,
+    RED_BELOW,
     REFERENCE_RE,
     TEXT_FIELDS,
     BreachClock,
@@ -55,11 +57,14 @@ from registers.services.breach_rules import (
     local_date,
     normalise,
     notification_deadline,
+    pending_clock,
     to_utc,
+    urgency,
     validate,
 )
 
 __all__ = [
+    "AMBER_BELOW",
     "AUDITED_FIELDS",
     "CLOCK_CSS",
     "FIELDS",
@@ -68,6 +73,7 @@ __all__ = [
     "LIST_FIELDS",
     "NOTIFICATION_DELAY",
     "PARIS",
+    "RED_BELOW",
     "REFERENCE_RE",
     "TEXT_FIELDS",
     "BreachClock",
@@ -87,8 +93,10 @@ __all__ = [
     "next_reference",
     "normalise",
     "notification_deadline",
+    "pending_clock",
     "to_utc",
     "update_breach",
+    "urgency",
     "validate",
 ]
 

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Date, Integer, Select, and_, bindparam, func, or_, select
+from sqlalchemy import Date, Integer, Select, bindparam, func, select
 
 from accounts.models import Membership, Organisation, User
 from core.db import today, utcnow
@@ -26,17 +26,23 @@ from core.pagination import Page
 from core.security import Role
 from core.tenancy import UNSCOPED
 from core.text import fold
-from registers.models import (
-    ActivityStatus,
-    Breach,
-    DpiaStatus,
-    NotificationDecision,
-    ProcessingActivity,
-    RightsRequest,
-)
-from registers.services import breaches, rights
+from registers.models import Breach, NotificationDecision, ProcessingActivity, RightsRequest
+from registers.services import breaches, queries, rights
 
 SORTS = ("name", "completeness", "to_review", "dpia", "requests", "deadline", "breaches")
+# ``only``: the organisations holding at least one such item (the home page's figures link here),
+# → the aggregate and the column that says so.
+ONLY = {
+    "to_review": ("fiches", "to_review"),
+    "dpia": ("fiches", "dpia"),
+    "validation": ("fiches", "validation"),
+    "template": ("fiches", "template"),
+    "requests": ("requests", "requests"),
+    "overdue": ("requests", "overdue"),
+    "week": ("requests", "week"),
+    "breaches": ("breaches", "breaches"),
+    "pending": ("breaches", "pending"),
+}
 
 
 @dataclass(frozen=True)
@@ -52,12 +58,24 @@ class PortfolioRow:
     next_due_on: date | None
     open_breaches: int
     oldest_pending_breach_at: datetime | None
+    awaiting_validation: int = 0
+    template_decisions: int = 0
+    overdue_requests: int = 0
+    week_requests: int = 0
+    pending_breaches: int = 0
 
     @property
     def breach_deadline(self) -> datetime | None:
         if self.oldest_pending_breach_at is None:
             return None
         return breaches.notification_deadline(self.oldest_pending_breach_at)
+
+    @property
+    def breach_clock(self) -> breaches.BreachClock | None:
+        """The 72 h clock of the organisation's oldest breach awaiting the CNIL decision."""
+        if self.oldest_pending_breach_at is None:
+            return None
+        return breaches.pending_clock(self.oldest_pending_breach_at, utcnow())
 
     @property
     def breach_hours_left(self) -> int | None:
@@ -89,62 +107,70 @@ def served_ids(user: User) -> Select[Any]:
     )
 
 
-FICHE_FIGURES = ("fiches", "completeness", "to_review", "dpia")
+FICHE_FIGURES = ("fiches", "completeness", "to_review", "dpia", "validation", "template")
+REQUEST_FIGURES = ("requests", "next_due_on", "overdue", "week")
+BREACH_FIGURES = ("breaches", "pending_at", "pending")
 
 
 def _fiche_stats(org_ids: Any, figures: tuple[str, ...] = FICHE_FIGURES) -> Any:
-    """Per organisation among ``org_ids``: fiches, completeness, to review, DPIA missing — or only
-    ``figures`` (a sort needs one, and SQLite computes every aggregate asked for: over 250,000
-    fiches, all four cost twice as much as one). ``today`` is a bound parameter (:func:`_statements`)."""
+    """Per organisation among ``org_ids``: fiches, completeness, to review, DPIA missing, awaiting
+    validation, template decisions — or only ``figures`` (a sort needs one, and SQLite computes every
+    aggregate asked for: over 250,000 fiches, all four cost twice as much as one). The conditions are
+    the register list's filters (registers.services.queries). ``today`` is a bound parameter
+    (:func:`_statements`)."""
     pa = ProcessingActivity
-    to_review = or_(
-        pa.status == ActivityStatus.IN_REVIEW,
-        pa.next_review_on < bindparam("today", type_=Date),
-        pa.has_model_update.is_(True),
-        pa.is_archive_proposed.is_(True),
-    )
     columns = {
         "fiches": func.count(),
         "completeness": func.avg(pa.completeness),
-        "to_review": func.count().filter(to_review),
-        "dpia": func.count().filter(and_(pa.is_dpia_required.is_(True), pa.dpia_status != DpiaStatus.DONE)),
+        "to_review": func.count().filter(queries.is_to_review(bindparam("today", type_=Date))),
+        "dpia": func.count().filter(queries.is_dpia_missing()),
+        "validation": func.count().filter(queries.is_awaiting_validation()),
+        "template": func.count().filter(queries.is_template_decision()),
     }
     return (
         select(pa.organisation_id.label("org_id"), *(columns[name].label(name) for name in figures))
-        .where(pa.organisation_id.in_(org_ids), pa.is_model.is_(False), pa.status != ActivityStatus.ARCHIVED)
+        .where(pa.organisation_id.in_(org_ids), queries.in_register())
         .group_by(pa.organisation_id)
         .subquery("fiche_stats")
     )
 
 
-def _request_stats(org_ids: Any) -> Any:
+def _request_stats(org_ids: Any, figures: tuple[str, ...] = REQUEST_FIGURES) -> Any:
+    """Open requests, the nearest deadline, overdue and due within the week: the request list's
+    filters, on France's calendar (bound parameters ``local_today`` and ``week_end``)."""
     rr = RightsRequest
+    local_today = bindparam("local_today", type_=Date)
+    columns = {
+        "requests": func.count(),
+        "next_due_on": func.min(rr.due_on),
+        "overdue": func.count().filter(rights.is_overdue(local_today)),
+        "week": func.count().filter(rights.is_due_this_week(local_today, bindparam("week_end", type_=Date))),
+    }
     return (
-        select(
-            rr.organisation_id.label("org_id"),
-            func.count().label("requests"),
-            func.min(rr.due_on).label("next_due_on"),
-        )
+        select(rr.organisation_id.label("org_id"), *(columns[name].label(name) for name in figures))
         .where(rr.organisation_id.in_(org_ids), rr.is_open.is_(True))
         .group_by(rr.organisation_id)
         .subquery("request_stats")
     )
 
 
-def _breach_stats(org_ids: Any) -> Any:
+def _breach_stats(org_ids: Any, figures: tuple[str, ...] = BREACH_FIGURES) -> Any:
     b = Breach
+    pending = b.cnil_decision == NotificationDecision.PENDING
+    columns = {
+        "breaches": func.count(),
+        "pending_at": func.min(b.discovered_at).filter(pending),
+        "pending": func.count().filter(pending),
+    }
     return (
-        select(
-            b.organisation_id.label("org_id"),
-            func.count().label("breaches"),
-            func.min(b.discovered_at)
-            .filter(b.cnil_decision == NotificationDecision.PENDING)
-            .label("pending_at"),
-        )
+        select(b.organisation_id.label("org_id"), *(columns[name].label(name) for name in figures))
         .where(b.organisation_id.in_(org_ids), b.is_closed.is_(False))
         .group_by(b.organisation_id)
         .subquery("breach_stats")
     )
+
+
+STATS = {"fiches": _fiche_stats, "requests": _request_stats, "breaches": _breach_stats}
 
 
 class Portfolio(Page):
@@ -155,23 +181,46 @@ class Portfolio(Page):
         return self.items
 
 
-def _ordering(sort: str, scope: Any) -> tuple[Any, tuple[Any, ...]]:
-    """The one aggregate a sort needs, and its ORDER BY (figures first, then the name)."""
+def _sort_figure(sort: str) -> tuple[str, str]:
+    """The aggregate (``fiches``, ``requests``, ``breaches``) and the column a sort reads."""
     if sort in ("completeness", "to_review", "dpia"):
-        stats = _fiche_stats(scope, (sort,))
-        figure = func.coalesce(stats.c[sort], 0)
+        return "fiches", sort
+    if sort in ("requests", "deadline"):
+        return "requests", "requests" if sort == "requests" else "next_due_on"
+    return "breaches", "pending_at"
+
+
+def _ranking(sort: str, only: str, scope: Any) -> tuple[dict[str, Any], tuple[Any, ...], Any]:
+    """The aggregates a sort and an ``only`` filter need — each computing just the columns asked
+    for, each joined once — the ORDER BY (figures first, then the name) and the filter."""
+    wanted: dict[str, list[str]] = {}
+    if sort != "name":
+        family, column = _sort_figure(sort)
+        wanted.setdefault(family, []).append(column)
+        if sort == "breaches":
+            wanted[family].append("breaches")
+    if only:
+        family, column = ONLY[only]
+        if column not in wanted.setdefault(family, []):
+            wanted[family].append(column)
+    stats = {family: STATS[family](scope, tuple(columns)) for family, columns in wanted.items()}
+    key: tuple[Any, ...] = ()
+    if sort in ("completeness", "to_review", "dpia"):
+        figure = func.coalesce(stats["fiches"].c[sort], 0)
         key = (figure,) if sort == "completeness" else (figure.desc(),)
-    elif sort in ("requests", "deadline"):
-        stats = _request_stats(scope)
-        key = (
-            (func.coalesce(stats.c.requests, 0).desc(),)
-            if sort == "requests"
-            else (stats.c.next_due_on.is_(None), stats.c.next_due_on)
-        )
-    else:
-        stats = _breach_stats(scope)
-        key = (stats.c.pending_at.is_(None), stats.c.pending_at, func.coalesce(stats.c.breaches, 0).desc())
-    return stats, (*key, Organisation.sort_name, Organisation.id)
+    elif sort == "requests":
+        key = (func.coalesce(stats["requests"].c.requests, 0).desc(),)
+    elif sort == "deadline":
+        next_due = stats["requests"].c.next_due_on
+        key = (next_due.is_(None), next_due)
+    elif sort == "breaches":
+        b = stats["breaches"].c
+        key = (b.pending_at.is_(None), b.pending_at, func.coalesce(b.breaches, 0).desc())
+    condition = None
+    if only:
+        family, column = ONLY[only]
+        condition = stats[family].c[column] > 0
+    return stats, (*key, Organisation.sort_name, Organisation.id), condition
 
 
 def _served(searched: bool) -> Select[Any]:
@@ -189,24 +238,32 @@ def _served(searched: bool) -> Select[Any]:
     return stmt.where(Organisation.sort_name.like(bindparam("q"))) if searched else stmt
 
 
-@lru_cache(maxsize=len(SORTS) * 2)
-def _statements(sort: str, searched: bool) -> tuple[Select[Any], Select[Any], Select[Any]]:
+@lru_cache(maxsize=len(SORTS) * 2 * (len(ONLY) + 1))
+def _statements(sort: str, searched: bool, only: str = "") -> tuple[Select[Any], Select[Any], Select[Any]]:
     """(how many organisations, the page's organisations in order, the page's rows) for a sort, with
-    or without a search; built once per process.
+    or without a search, restricted or not to the organisations holding some ``only`` item; built
+    once per process.
 
-    Sorted by a figure, only that figure's aggregate runs over every organisation served (an
-    index-only scan, see ix_processing_activities_figures); the other figures are computed for the
-    page's organisations only. Parameters: ``user_id``, ``q``, ``today``, ``offset``, ``limit``, ``ids``.
+    Sorted by a figure (or restricted by one), only that figure's aggregate runs over every
+    organisation served (an index-only scan, see ix_processing_activities_figures); the other
+    figures are computed for the page's organisations only. Parameters: ``user_id``, ``q``,
+    ``today``, ``local_today``, ``week_end``, ``offset``, ``limit``, ``ids``.
     Unscoped: the DPO's organisations, whichever is active (each one checked by its membership)."""
     served = _served(searched)
-    # unscoped: the DPO's organisations, whichever is active (docstring)
-    count = select(func.count()).select_from(served.subquery()).execution_options(**UNSCOPED)
     ids = select(Organisation.id).where(Organisation.id.in_(served))
-    if sort == "name":
+    if sort == "name" and not only:
         ids = ids.order_by(Organisation.sort_name, Organisation.id)
+        counted = served
     else:
-        stats, order = _ordering(sort, served)
-        ids = ids.outerjoin(stats, stats.c.org_id == Organisation.id).order_by(*order)
+        stats, order, condition = _ranking(sort, only, served)
+        for table in stats.values():
+            ids = ids.outerjoin(table, table.c.org_id == Organisation.id)
+        if condition is not None:
+            ids = ids.where(condition)
+        counted = ids.with_only_columns(Organisation.id) if condition is not None else served
+        ids = ids.order_by(*order)
+    # unscoped: the DPO's organisations, whichever is active (docstring)
+    count = select(func.count()).select_from(counted.subquery()).execution_options(**UNSCOPED)
     ids = ids.offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer))
     page_ids = bindparam("ids", expanding=True)
     fs, rs, bs = _fiche_stats(page_ids), _request_stats(page_ids), _breach_stats(page_ids)
@@ -223,6 +280,11 @@ def _statements(sort: str, searched: bool) -> tuple[Select[Any], Select[Any], Se
             rs.c.next_due_on,
             func.coalesce(bs.c.breaches, 0),
             bs.c.pending_at,
+            func.coalesce(fs.c.validation, 0),
+            func.coalesce(fs.c.template, 0),
+            func.coalesce(rs.c.overdue, 0),
+            func.coalesce(rs.c.week, 0),
+            func.coalesce(bs.c.pending, 0),
         )
         .outerjoin(fs, fs.c.org_id == Organisation.id)
         .outerjoin(rs, rs.c.org_id == Organisation.id)
@@ -233,18 +295,25 @@ def _statements(sort: str, searched: bool) -> tuple[Select[Any], Select[Any], Se
     return count, ids.execution_options(**UNSCOPED), rows.execution_options(**UNSCOPED)
 
 
-def portfolio(user: User, *, sort: str = "name", q: str = "", page: int = 1, per_page: int = 50) -> Portfolio:
+def portfolio(
+    user: User, *, sort: str = "name", q: str = "", only: str = "", page: int = 1, per_page: int = 50
+) -> Portfolio:
+    """``only``: a key of :data:`ONLY` — the organisations holding at least one such item."""
     sort = sort if sort in SORTS else "name"
-    count_stmt, ids_stmt, rows_stmt = _statements(sort, bool(q))
-    params: dict[str, Any] = {"user_id": user.id}
+    only = only if only in ONLY else ""
+    count_stmt, ids_stmt, rows_stmt = _statements(sort, bool(q), only)
+    today_, local_today = today(), rights.local_today()
+    dates = {
+        "today": today_,
+        "local_today": local_today,
+        "week_end": local_today + timedelta(days=rights.WEEK),
+    }
+    params: dict[str, Any] = {"user_id": user.id, **dates}  # a statement reads the ones it holds
     if q:
         params["q"] = f"%{fold(q)}%"
     total = db.session.scalar(count_stmt, params) or 0
     page = max(1, min(page, max(1, -(-total // per_page))))
-    today_ = today()
     ranked = {**params, "offset": (page - 1) * per_page, "limit": per_page}
-    if sort == "to_review":
-        ranked["today"] = today_
     page_ids = list(db.session.scalars(ids_stmt, ranked))
     position = {org_id: i for i, org_id in enumerate(page_ids)}
     kinds: dict[Any, str] = {}  # each kind's label translated once, not once a row
@@ -262,8 +331,13 @@ def portfolio(user: User, *, sort: str = "name", q: str = "", page: int = 1, per
                 next_due_on=r[8],
                 open_breaches=int(r[9]),
                 oldest_pending_breach_at=_aware(r[10]),
+                awaiting_validation=int(r[11]),
+                template_decisions=int(r[12]),
+                overdue_requests=int(r[13]),
+                week_requests=int(r[14]),
+                pending_breaches=int(r[15]),
             )
-            for r in db.session.execute(rows_stmt, {"ids": page_ids, "today": today_})
+            for r in db.session.execute(rows_stmt, {"ids": page_ids, **dates})
         ),
         key=lambda row: position[row.organisation_id],
     )

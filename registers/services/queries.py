@@ -12,7 +12,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 
 from catalogue.models import Application
 from core.db import today
@@ -22,6 +22,46 @@ from core.text import fold
 from registers import reference as ref
 from registers.models import ActivityStatus, DpiaStatus, ProcessingActivity, activity_applications
 
+# --- what a fiche waits for: one definition each, for the list's filters, the home page's figures
+# and the portfolio's (registers.services.home, .portfolio), so a figure and its list always agree.
+# ``today_``: a date or a bound parameter (the portfolio's statements are built once).
+
+PA = ProcessingActivity
+
+
+def is_incomplete() -> ColumnElement[bool]:
+    """A fiche to complete: something the CNIL model asks for is missing."""
+    return PA.completeness < 100
+
+
+def is_awaiting_validation() -> ColumnElement[bool]:
+    """Sent for review: the DPO validates it (or sends it back)."""
+    return PA.status == ActivityStatus.IN_REVIEW
+
+
+def is_template_decision() -> ColumnElement[bool]:
+    """The syndicate's model changed, or the subscription ended: the organisation decides."""
+    return or_(PA.has_model_update.is_(True), PA.is_archive_proposed.is_(True))
+
+
+def is_dpia_missing() -> ColumnElement[bool]:
+    """A DPIA is required and not done."""
+    return and_(PA.is_dpia_required.is_(True), PA.dpia_status != DpiaStatus.DONE)
+
+
+def is_review_overdue(today_: Any) -> ColumnElement[bool]:
+    return PA.next_review_on < today_
+
+
+def is_to_review(today_: Any) -> ColumnElement[bool]:
+    """Any of the above that asks for a reading: in review, review date passed, template decision."""
+    return or_(is_awaiting_validation(), is_review_overdue(today_), is_template_decision())
+
+
+def in_register() -> ColumnElement[bool]:
+    """A fiche of the register (not a model, not archived): what the figures count."""
+    return and_(PA.is_model.is_(False), PA.status != ActivityStatus.ARCHIVED)
+
 
 @dataclass
 class ActivityFilters:
@@ -30,7 +70,8 @@ class ActivityFilters:
     legal_basis: str = ""
     sensitive: str = ""  # "1" / "0"
     dpia: str = ""  # "required" / "required_not_done"
-    review: str = ""  # "overdue" / "model_update"
+    review: str = ""  # "overdue" / "model_update" / "to_review"
+    completeness: str = ""  # "incomplete"
     application_id: int | None = None
     models: bool = False  # the syndicate's models instead of its register
     sort: str = "name"
@@ -86,18 +127,15 @@ def activities_query(filters: ActivityFilters) -> Select[Any]:
     if filters.dpia == "required":
         stmt = stmt.where(ProcessingActivity.is_dpia_required.is_(True))
     elif filters.dpia == "required_not_done":
-        stmt = stmt.where(
-            ProcessingActivity.is_dpia_required.is_(True), ProcessingActivity.dpia_status != DpiaStatus.DONE
-        )
+        stmt = stmt.where(is_dpia_missing())
     if filters.review == "overdue":
-        stmt = stmt.where(ProcessingActivity.next_review_on < today())
+        stmt = stmt.where(is_review_overdue(today()))
     elif filters.review == "model_update":
-        stmt = stmt.where(
-            or_(
-                ProcessingActivity.has_model_update.is_(True),
-                ProcessingActivity.is_archive_proposed.is_(True),
-            )
-        )
+        stmt = stmt.where(is_template_decision())
+    elif filters.review == "to_review":
+        stmt = stmt.where(is_to_review(today()))
+    if filters.completeness == "incomplete":
+        stmt = stmt.where(is_incomplete())
     if filters.application_id:
         stmt = stmt.where(
             ProcessingActivity.id.in_(
@@ -153,21 +191,10 @@ def _summary_statement() -> Any:
             func.count(pa.id),
             func.coalesce(func.avg(pa.completeness), 0),
             func.count(pa.id).filter(pa.completeness == 100),
-            func.count(pa.id).filter(
-                or_(
-                    pa.status == ActivityStatus.IN_REVIEW,
-                    pa.next_review_on < bindparam("today"),
-                    pa.has_model_update.is_(True),
-                    pa.is_archive_proposed.is_(True),
-                )
-            ),
-            func.count(pa.id).filter(pa.is_dpia_required.is_(True), pa.dpia_status != DpiaStatus.DONE),
+            func.count(pa.id).filter(is_to_review(bindparam("today"))),
+            func.count(pa.id).filter(is_dpia_missing()),
         )
-        .where(
-            pa.organisation_id == bindparam("org_id"),
-            pa.is_model.is_(False),
-            pa.status != ActivityStatus.ARCHIVED,
-        )
+        .where(pa.organisation_id == bindparam("org_id"), in_register())
         # unscoped: already filtered on org_id; figures read from the covering index
         .execution_options(**UNSCOPED)
     )

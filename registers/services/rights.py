@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from accounts.models import Organisation, User
 from core import audit
@@ -363,6 +363,21 @@ class RequestFilters:
         )
 
 
+def is_overdue(today_: Any) -> ColumnElement[bool]:
+    """An open request past its deadline (``today_``: France's date, or a bound parameter). The
+    list's filter, the home page's and the portfolio's figures share it."""
+    return and_(RightsRequest.is_open.is_(True), RightsRequest.due_on < today_)
+
+
+def is_due_this_week(today_: Any, until: Any = None) -> ColumnElement[bool]:
+    """An open request due within :data:`WEEK` days, today included (``until``: today + WEEK, given
+    as a bound parameter when ``today_`` is one — date arithmetic differs between the databases)."""
+    until = today_ + timedelta(days=WEEK) if until is None else until
+    return and_(
+        RightsRequest.is_open.is_(True), RightsRequest.due_on >= today_, RightsRequest.due_on <= until
+    )
+
+
 def requests_query(filters: RequestFilters) -> Select[Any]:
     """The active organisation's requests, nearest deadline first."""
     today = filters.today or local_today()
@@ -375,9 +390,9 @@ def requests_query(filters: RequestFilters) -> Select[Any]:
     if filters.right in RightType.__members__.values():
         stmt = stmt.where(rr.right == RightType(filters.right))
     if filters.urgency == "overdue":
-        stmt = stmt.where(rr.due_on < today)
+        stmt = stmt.where(is_overdue(today))
     elif filters.urgency == "week":
-        stmt = stmt.where(rr.due_on >= today, rr.due_on <= today + timedelta(days=WEEK))
+        stmt = stmt.where(is_due_this_week(today))
     if filters.q:
         like = f"%{filters.q.lower()}%"
         stmt = stmt.where(or_(func.lower(rr.requester_name).like(like), func.lower(rr.reference).like(like)))

@@ -46,6 +46,7 @@ def _list(models: bool) -> Any:
         sensitive=request.args.get("sensitive", ""),
         dpia=request.args.get("dpia", ""),
         review=request.args.get("review", ""),
+        completeness=request.args.get("completeness", ""),
         application_id=int_arg("application"),
         models=models,
         sort=request.args.get("sort", "name"),

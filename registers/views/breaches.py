@@ -54,7 +54,7 @@ def breach_detail(breach_id: int) -> Any:
 
 
 @bp.route("/breaches/new", methods=["GET", "POST"])
-@require(Permission.REGISTERS_EDIT)
+@require(Permission.BREACHES_RECORD)  # the DPO, the referent, and the RSSI who finds it (registers.DOMAIN)
 def breach_new() -> Any:
     org = current_org._get_current_object()
     return handle_form(

@@ -18,5 +18,9 @@ from registers.services import portfolio as service
 def portfolio() -> Any:
     sort = request.args.get("sort", "name")
     q = request.args.get("q", "").strip()[:100]
-    result = service.portfolio(current_user, sort=sort, q=q, page=page_arg())
-    return render_template("registers/portfolio.html", portfolio=result, sort=sort, q=q, sorts=service.SORTS)
+    only = request.args.get("only", "")
+    only = only if only in service.ONLY else ""
+    result = service.portfolio(current_user, sort=sort, q=q, only=only, page=page_arg())
+    return render_template(
+        "registers/portfolio.html", portfolio=result, sort=sort, q=q, only=only, sorts=service.SORTS
+    )

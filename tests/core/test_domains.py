@@ -55,8 +55,16 @@ def _widget_keys(html: str) -> set[str]:
     ("role", "expected"),
     [
         (Role.ADMIN, {"accounts.organisations", "catalogue.catalogue", "accounts.accounts"}),
-        (Role.DPO, {"accounts.organisations", "catalogue.catalogue"}),
-        (Role.REFERENT, {"accounts.organisations", "catalogue.catalogue"}),
+        (
+            Role.DPO,
+            {"accounts.organisations", "catalogue.catalogue", "registers.breaches", "registers.dpo"},
+        ),
+        (
+            Role.REFERENT,
+            {"accounts.organisations", "catalogue.catalogue", "registers.breaches", "registers.referent"},
+        ),
+        (Role.RSSI, {"accounts.organisations", "catalogue.catalogue", "registers.breaches"}),
+        (Role.READER, {"accounts.organisations", "catalogue.catalogue"}),
     ],
 )
 def test_the_home_page_shows_each_role_the_widgets_it_may_see(

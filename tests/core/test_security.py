@@ -29,6 +29,7 @@ catalogue_manage          x     x     x      .        .       .
 registers_view            .     x     x      x        x       x
 registers_edit            .     .     x      x        .       .
 registers_validate        .     .     x      .        .       .
+breaches_record           .     x     x      x        .       .
 smsi_view                 .     x     x      x        x       x
 smsi_edit                 .     x     .      .        .       .
 risks_view                .     x     x      x        x       x
@@ -59,7 +60,8 @@ def test_matrix_covers_every_role_and_permission() -> None:
 
 
 @pytest.mark.parametrize(("role", "permission"), list(EXPECTED), ids=lambda v: str(v))
-def test_role_permission_matrix(role: Role, permission: Permission) -> None:
+def test_role_permission_matrix(app: Flask, role: Role, permission: Permission) -> None:
+    """As installed: the app adds the grants of each domain's record (Domain.permissions)."""
     assert (permission in ROLE_PERMISSIONS[role]) is EXPECTED[(role, permission)]
 
 

@@ -358,8 +358,9 @@ def test_list_shows_the_clock_of_pending_breaches(world: World, app: Flask, logi
 
     assert "délai dépassé de 8 h" in row(late)
     assert "table-danger" in row(late)
-    assert "text-danger" in row(late)
+    assert "deadline-overdue" in row(late)  # red, with the delay (_breach_clock.html)
     assert "61 h 30 min restantes" in row(running)
+    assert "deadline-neutral" in row(running)  # 24 h or more left
     assert "table-danger" not in row(running)
 
 
