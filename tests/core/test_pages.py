@@ -273,11 +273,11 @@ NOT_200 = {
         "accounts.user_new": 403,
         "accounts.user_detail": 403,
         "accounts.user_edit": 403,
-        # registers: writing is for DPOs and referents, the public page needs a real slug
+        # registers: writing is for DPOs and referents — but the RSSI records a breach (not edit
+        # it): registers.breach_new answers 200 — and the public page needs a real slug
         "registers.activity_edit": 403,
         "registers.activity_new": 403,
         "registers.breach_edit": 403,
-        "registers.breach_new": 403,
         "registers.document_list": 302,  # the documents' list moved to reports
         "registers.import_register": 403,
         "registers.index": 302,  # redirects to the register

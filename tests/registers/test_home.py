@@ -455,3 +455,23 @@ def test_dpo_home_and_filtered_portfolio_queries_do_not_grow_with_the_organisati
     assert _figures(page, "registers.dpo")["dpia"][0] == 12 * 2
     assert _figures(page, "registers.breaches")["pending"][0] == 12
     assert page.count('class="deadline-clock deadline-red"') == 5  # the 5 most urgent
+
+
+def test_home_page_in_english(world: World, login_as: Any, day: dict[str, Any]) -> None:
+    client = login_as(world.a.users[Role.DPO], world.a.syndicate)
+    assert client.post("/language", data={"lang": "en", "next": "/"}).status_code == 302
+    page = _html(client.get("/"))
+    for text in (
+        "required DPIAs not done",
+        "overdue rights requests",
+        "records awaiting validation",
+        "awaiting the notification decision",
+        "in 2 organisations",
+        "Record a breach",
+    ):
+        assert text in page, text
+    clock = re.search(r'<span class="deadline-clock deadline-red"[^>]*>([^<]*)</span>', page)
+    assert clock
+    assert re.fullmatch(r"\d+ h \d+ min left", clock.group(1)), clock.group(1)
+    assert 'data-text-left="{h} h {m} min left"' in clock.group(0)
+    assert "restantes" not in page
