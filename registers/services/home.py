@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 
 from accounts.models import Organisation, User
 from core.db import utcnow
@@ -113,12 +113,14 @@ FICHE_CONDITIONS = {
 def fiche_figures(scope: Any, names: tuple[str, ...]) -> dict[str, Figure]:
     """``names`` among :data:`FICHE_CONDITIONS`, over the register fiches of ``scope``."""
     pa = ProcessingActivity
+    conditions = [FICHE_CONDITIONS[n]() for n in names]
     stats = (
         select(
             pa.organisation_id.label("org_id"),
-            *(func.count().filter(FICHE_CONDITIONS[n]()).label(n) for n in names),
+            *(func.count().filter(c).label(n) for n, c in zip(names, conditions, strict=True)),
         )
-        .where(pa.organisation_id.in_(scope), queries.in_register())
+        # Only the fiches that count somewhere are grouped (the index is read whole anyway).
+        .where(pa.organisation_id.in_(scope), queries.in_register(), or_(*conditions))
         .group_by(pa.organisation_id)
         .subquery()
     )

@@ -30,19 +30,8 @@ from registers.models import Breach, NotificationDecision, ProcessingActivity, R
 from registers.services import breaches, queries, rights
 
 SORTS = ("name", "completeness", "to_review", "dpia", "requests", "deadline", "breaches")
-# ``only``: the organisations holding at least one such item (the home page's figures link here),
-# → the aggregate and the column that says so.
-ONLY = {
-    "to_review": ("fiches", "to_review"),
-    "dpia": ("fiches", "dpia"),
-    "validation": ("fiches", "validation"),
-    "template": ("fiches", "template"),
-    "requests": ("requests", "requests"),
-    "overdue": ("requests", "overdue"),
-    "week": ("requests", "week"),
-    "breaches": ("breaches", "breaches"),
-    "pending": ("breaches", "pending"),
-}
+# ``only``: the organisations holding at least one such item (the home page's figures link here).
+ONLY = ("to_review", "dpia", "validation", "template", "requests", "overdue", "week", "breaches", "pending")
 
 
 @dataclass(frozen=True)
@@ -170,9 +159,6 @@ def _breach_stats(org_ids: Any, figures: tuple[str, ...] = BREACH_FIGURES) -> An
     )
 
 
-STATS = {"fiches": _fiche_stats, "requests": _request_stats, "breaches": _breach_stats}
-
-
 class Portfolio(Page):
     """A page of portfolio rows (core.pagination.Page; ``rows`` reads better in the template)."""
 
@@ -181,46 +167,54 @@ class Portfolio(Page):
         return self.items
 
 
-def _sort_figure(sort: str) -> tuple[str, str]:
-    """The aggregate (``fiches``, ``requests``, ``breaches``) and the column a sort reads."""
-    if sort in ("completeness", "to_review", "dpia"):
-        return "fiches", sort
-    if sort in ("requests", "deadline"):
-        return "requests", "requests" if sort == "requests" else "next_due_on"
-    return "breaches", "pending_at"
+def _holding(only: str, scope: Any) -> Select[Any]:
+    """The organisations among ``scope`` holding at least one ``only`` item: the condition of the
+    list that the figure opens (registers.services.queries, .rights), as a semi-join read from the
+    indexes. Dates are bound parameters (:func:`_statements`)."""
+    if only in ("to_review", "dpia", "validation", "template"):
+        pa = ProcessingActivity
+        condition = {
+            "to_review": lambda: queries.is_to_review(bindparam("today", type_=Date)),
+            "dpia": queries.is_dpia_missing,
+            "validation": queries.is_awaiting_validation,
+            "template": queries.is_template_decision,
+        }[only]()
+        return select(pa.organisation_id).where(
+            pa.organisation_id.in_(scope), queries.in_register(), condition
+        )
+    if only in ("requests", "overdue", "week"):
+        rr = RightsRequest
+        local_today = bindparam("local_today", type_=Date)
+        condition = {
+            "requests": lambda: rr.is_open.is_(True),
+            "overdue": lambda: rights.is_overdue(local_today),
+            "week": lambda: rights.is_due_this_week(local_today, bindparam("week_end", type_=Date)),
+        }[only]()
+        return select(rr.organisation_id).where(
+            rr.organisation_id.in_(scope), rr.is_open.is_(True), condition
+        )
+    b = Breach
+    held = select(b.organisation_id).where(b.organisation_id.in_(scope), b.is_closed.is_(False))
+    return held.where(b.cnil_decision == NotificationDecision.PENDING) if only == "pending" else held
 
 
-def _ranking(sort: str, only: str, scope: Any) -> tuple[dict[str, Any], tuple[Any, ...], Any]:
-    """The aggregates a sort and an ``only`` filter need — each computing just the columns asked
-    for, each joined once — the ORDER BY (figures first, then the name) and the filter."""
-    wanted: dict[str, list[str]] = {}
-    if sort != "name":
-        family, column = _sort_figure(sort)
-        wanted.setdefault(family, []).append(column)
-        if sort == "breaches":
-            wanted[family].append("breaches")
-    if only:
-        family, column = ONLY[only]
-        if column not in wanted.setdefault(family, []):
-            wanted[family].append(column)
-    stats = {family: STATS[family](scope, tuple(columns)) for family, columns in wanted.items()}
-    key: tuple[Any, ...] = ()
+def _ordering(sort: str, scope: Any) -> tuple[Any, tuple[Any, ...]]:
+    """The one aggregate a sort needs, and its ORDER BY (figures first, then the name)."""
     if sort in ("completeness", "to_review", "dpia"):
-        figure = func.coalesce(stats["fiches"].c[sort], 0)
+        stats = _fiche_stats(scope, (sort,))
+        figure = func.coalesce(stats.c[sort], 0)
         key = (figure,) if sort == "completeness" else (figure.desc(),)
-    elif sort == "requests":
-        key = (func.coalesce(stats["requests"].c.requests, 0).desc(),)
-    elif sort == "deadline":
-        next_due = stats["requests"].c.next_due_on
-        key = (next_due.is_(None), next_due)
-    elif sort == "breaches":
-        b = stats["breaches"].c
-        key = (b.pending_at.is_(None), b.pending_at, func.coalesce(b.breaches, 0).desc())
-    condition = None
-    if only:
-        family, column = ONLY[only]
-        condition = stats[family].c[column] > 0
-    return stats, (*key, Organisation.sort_name, Organisation.id), condition
+    elif sort in ("requests", "deadline"):
+        stats = _request_stats(scope, ("requests",) if sort == "requests" else ("next_due_on",))
+        key = (
+            (func.coalesce(stats.c.requests, 0).desc(),)
+            if sort == "requests"
+            else (stats.c.next_due_on.is_(None), stats.c.next_due_on)
+        )
+    else:
+        stats = _breach_stats(scope, ("breaches", "pending_at"))
+        key = (stats.c.pending_at.is_(None), stats.c.pending_at, func.coalesce(stats.c.breaches, 0).desc())
+    return stats, (*key, Organisation.sort_name, Organisation.id)
 
 
 def _served(searched: bool) -> Select[Any]:
@@ -241,29 +235,29 @@ def _served(searched: bool) -> Select[Any]:
 @lru_cache(maxsize=len(SORTS) * 2 * (len(ONLY) + 1))
 def _statements(sort: str, searched: bool, only: str = "") -> tuple[Select[Any], Select[Any], Select[Any]]:
     """(how many organisations, the page's organisations in order, the page's rows) for a sort, with
-    or without a search, restricted or not to the organisations holding some ``only`` item; built
+    or without a search, restricted or not to the organisations holding an ``only`` item; built
     once per process.
 
-    Sorted by a figure (or restricted by one), only that figure's aggregate runs over every
-    organisation served (an index-only scan, see ix_processing_activities_figures); the other
-    figures are computed for the page's organisations only. Parameters: ``user_id``, ``q``,
+    Sorted by a figure, only that figure's aggregate runs over every organisation concerned (an
+    index-only scan, see ix_processing_activities_figures); the other figures are computed for the
+    page's organisations only. Restricted by ``only``, the organisations come from a semi-join on
+    the items' condition, the sort's aggregate covers those organisations only, and the ordered
+    query also reads the total (a window count: no second pass). Parameters: ``user_id``, ``q``,
     ``today``, ``local_today``, ``week_end``, ``offset``, ``limit``, ``ids``.
     Unscoped: the DPO's organisations, whichever is active (each one checked by its membership)."""
-    served = _served(searched)
-    ids = select(Organisation.id).where(Organisation.id.in_(served))
-    if sort == "name" and not only:
-        ids = ids.order_by(Organisation.sort_name, Organisation.id)
-        counted = served
-    else:
-        stats, order, condition = _ranking(sort, only, served)
-        for table in stats.values():
-            ids = ids.outerjoin(table, table.c.org_id == Organisation.id)
-        if condition is not None:
-            ids = ids.where(condition)
-        counted = ids.with_only_columns(Organisation.id) if condition is not None else served
-        ids = ids.order_by(*order)
+    scope = _served(searched)
+    if only:
+        scope = select(Organisation.id).where(
+            Organisation.id.in_(scope), Organisation.id.in_(_holding(only, scope))
+        )
     # unscoped: the DPO's organisations, whichever is active (docstring)
-    count = select(func.count()).select_from(counted.subquery()).execution_options(**UNSCOPED)
+    count = select(func.count()).select_from(scope.subquery()).execution_options(**UNSCOPED)
+    ids = select(Organisation.id, *((func.count().over(),) if only else ())).where(Organisation.id.in_(scope))
+    if sort == "name":
+        ids = ids.order_by(Organisation.sort_name, Organisation.id)
+    else:
+        stats, order = _ordering(sort, scope)
+        ids = ids.outerjoin(stats, stats.c.org_id == Organisation.id).order_by(*order)
     ids = ids.offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer))
     page_ids = bindparam("ids", expanding=True)
     fs, rs, bs = _fiche_stats(page_ids), _request_stats(page_ids), _breach_stats(page_ids)
@@ -311,10 +305,22 @@ def portfolio(
     params: dict[str, Any] = {"user_id": user.id, **dates}  # a statement reads the ones it holds
     if q:
         params["q"] = f"%{fold(q)}%"
-    total = db.session.scalar(count_stmt, params) or 0
-    page = max(1, min(page, max(1, -(-total // per_page))))
-    ranked = {**params, "offset": (page - 1) * per_page, "limit": per_page}
-    page_ids = list(db.session.scalars(ids_stmt, ranked))
+    if only:  # the ordered query reads the total too; a page past the end asks for it apart
+        page = max(1, page)
+        ranked = {**params, "offset": (page - 1) * per_page, "limit": per_page}
+        found = db.session.execute(ids_stmt, ranked).all()
+        if found or page == 1:
+            total = found[0][1] if found else 0
+        else:
+            total = db.session.scalar(count_stmt, params) or 0
+            page = max(1, -(-total // per_page))
+            found = db.session.execute(ids_stmt, {**ranked, "offset": (page - 1) * per_page}).all()
+        page_ids = [row[0] for row in found]
+    else:
+        total = db.session.scalar(count_stmt, params) or 0
+        page = max(1, min(page, max(1, -(-total // per_page))))
+        ranked = {**params, "offset": (page - 1) * per_page, "limit": per_page}
+        page_ids = list(db.session.scalars(ids_stmt, ranked))
     position = {org_id: i for i, org_id in enumerate(page_ids)}
     kinds: dict[Any, str] = {}  # each kind's label translated once, not once a row
     rows = sorted(

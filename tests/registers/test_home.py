@@ -302,6 +302,10 @@ def test_portfolio_only_filter_in_the_service(world: World, day: dict[str, Any],
     assert member.breach_clock is not None
     assert member.breach_clock.urgency == "red"  # 70 h old: 2 h left
     assert portfolio.portfolio(dpo, only="nonsense").total == 2  # unknown filter: ignored
+    past_the_end = portfolio.portfolio(dpo, only="dpia", sort="dpia", page=9, per_page=1)
+    assert (past_the_end.page, past_the_end.total, len(past_the_end.rows)) == (2, 2, 1)
+    first = portfolio.portfolio(dpo, only="dpia", sort="dpia", page=1, per_page=1)
+    assert {first.rows[0].name, past_the_end.rows[0].name} == {"Syndicat A", "Ville A"}
     db.session.get(Breach, day["work"]["member"]["pending"][0].id).is_closed = True
     db.session.flush()
     assert {r.name for r in portfolio.portfolio(dpo, only="pending").rows} == {"Syndicat A"}
