@@ -67,11 +67,6 @@ class PortfolioRow:
         return breaches.pending_clock(self.oldest_pending_breach_at, utcnow())
 
     @property
-    def breach_hours_left(self) -> int | None:
-        deadline = self.breach_deadline
-        return None if deadline is None else int((deadline - utcnow()).total_seconds() // 3600)
-
-    @property
     def is_request_overdue(self) -> bool:
         # Same rule and same (Paris) calendar as the rights-request pages.
         return self.next_due_on is not None and self.next_due_on < rights.local_today()
