@@ -7,7 +7,7 @@ from flask_login import current_user
 from core import journal
 from core.domains import Domain
 from core.security import Permission, Role
-from registers import demo, documents, models, views  # noqa: F401 — routes, kinds of documents, demo
+from registers import demo, display, documents, models, views  # noqa: F401 — routes, kinds of documents, demo
 from registers.blueprint import bp
 from registers.labels import ACTION_LABELS
 from registers.services import activities, inheritance, portfolio  # noqa: F401 — inheritance: catalogue signals
@@ -18,6 +18,7 @@ def setup(app: Flask) -> None:
     app.jinja_env.filters["field_label"] = lambda name: str(activities.FIELD_LABELS.get(name, name))
     app.jinja_env.filters["action_label"] = journal.action_label
     app.jinja_env.globals["serves_as_dpo"] = serves_as_dpo
+    app.jinja_env.globals["portfolio_figure"] = display.portfolio_figure
 
 
 def serves_as_dpo() -> bool:

@@ -37,6 +37,7 @@ from core.db import (
     Base,
     OrgScopedMixin,
     SortNameMixin,
+    TenantScoped,
     TimestampMixin,
     UTCDateTime,
     VersionedMixin,
@@ -182,6 +183,26 @@ class ProcessingActivity(SortNameMixin, TimestampMixin, VersionedMixin, OrgScope
     @property
     def is_review_overdue(self) -> bool:
         return self.next_review_on is not None and self.next_review_on < today()
+
+
+class RegisterFigures(TenantScoped, Base):
+    """An organisation's register figures, kept by database triggers on processing_activities
+    (migration 20261203g): the fiches in the register (queries.in_register), the sum of their
+    completeness and how many miss a required DPIA. Read-only for the application: the portfolio
+    ranks thousands of organisations by them without reading their fiches. A test compares them with
+    the fiches after every kind of write (tests/registers/test_register_figures.py)."""
+
+    __tablename__ = "register_figures"
+
+    id = None  # type: ignore[assignment]  # keyed by the organisation: one row each
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    fiches: Mapped[int] = mapped_column(Integer, server_default="0")
+    completeness_total: Mapped[int] = mapped_column(Integer, server_default="0")
+    dpia_missing: Mapped[int] = mapped_column(Integer, server_default="0")
+
+    @classmethod
+    def tenant_criteria(cls, org_id: int) -> Any:
+        return cls.organisation_id == org_id
 
 
 class ActivityVersion(OrgScopedMixin, Base):
