@@ -188,8 +188,10 @@ class ProcessingActivity(SortNameMixin, TimestampMixin, VersionedMixin, OrgScope
 class RegisterFigures(TenantScoped, Base):
     """An organisation's register figures, kept by database triggers on processing_activities
     (migration 20261203g): the fiches in the register (queries.in_register), the sum of their
-    completeness and how many miss a required DPIA. Read-only for the application: the portfolio
-    ranks thousands of organisations by them without reading their fiches. A test compares them with
+    completeness, and how many meet each condition of the home page's figures (queries.is_dpia_missing,
+    is_incomplete, is_awaiting_validation, is_template_decision). Read-only for the application: the
+    portfolio ranks, and the DPO's home page counts, thousands of organisations without reading their
+    fiches. A test compares them with
     the fiches after every kind of write (tests/registers/test_register_figures.py)."""
 
     __tablename__ = "register_figures"
@@ -199,6 +201,9 @@ class RegisterFigures(TenantScoped, Base):
     fiches: Mapped[int] = mapped_column(Integer, server_default="0")
     completeness_total: Mapped[int] = mapped_column(Integer, server_default="0")
     dpia_missing: Mapped[int] = mapped_column(Integer, server_default="0")
+    incomplete: Mapped[int] = mapped_column(Integer, server_default="0")
+    awaiting_validation: Mapped[int] = mapped_column(Integer, server_default="0")
+    template_decisions: Mapped[int] = mapped_column(Integer, server_default="0")
 
     @classmethod
     def tenant_criteria(cls, org_id: int) -> Any:

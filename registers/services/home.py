@@ -23,14 +23,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 
 from accounts.models import Organisation, User
 from core.db import utcnow
 from core.extensions import db
 from core.tenancy import UNSCOPED
-from registers.models import Breach, NotificationDecision, ProcessingActivity, RightsRequest
-from registers.services import breaches, queries, rights
+from registers.models import Breach, NotificationDecision, RegisterFigures, RightsRequest
+from registers.services import breaches, rights
 from registers.services.portfolio import served_ids
 
 URGENT_BREACHES = 5  # the card lists this many pending breaches, most urgent first
@@ -102,26 +102,24 @@ def _read(stmt: Select[Any], names: tuple[str, ...]) -> dict[str, Figure]:
     }
 
 
-FICHE_CONDITIONS = {
-    "incomplete": queries.is_incomplete,
-    "validation": queries.is_awaiting_validation,
-    "template": queries.is_template_decision,
-    "dpia": queries.is_dpia_missing,
+# The home page's fiche figures: columns of RegisterFigures, kept by the database with the
+# conditions of registers.services.queries (is_incomplete, is_awaiting_validation,
+# is_template_decision, is_dpia_missing) — the lists the figures open use the same conditions.
+FICHE_COLUMNS = {
+    "incomplete": RegisterFigures.incomplete,
+    "validation": RegisterFigures.awaiting_validation,
+    "template": RegisterFigures.template_decisions,
+    "dpia": RegisterFigures.dpia_missing,
 }
 
 
 def fiche_figures(scope: Any, names: tuple[str, ...]) -> dict[str, Figure]:
-    """``names`` among :data:`FICHE_CONDITIONS`, over the register fiches of ``scope``."""
-    pa = ProcessingActivity
-    conditions = [FICHE_CONDITIONS[n]() for n in names]
+    """``names`` among :data:`FICHE_COLUMNS`, over the register fiches of ``scope``: read from the
+    figures the database keeps (one row an organisation), not from the fiches."""
+    rf = RegisterFigures
     stats = (
-        select(
-            pa.organisation_id.label("org_id"),
-            *(func.count().filter(c).label(n) for n, c in zip(names, conditions, strict=True)),
-        )
-        # Only the fiches that count somewhere are grouped (the index is read whole anyway).
-        .where(pa.organisation_id.in_(scope), queries.in_register(), or_(*conditions))
-        .group_by(pa.organisation_id)
+        select(rf.organisation_id.label("org_id"), *(FICHE_COLUMNS[n].label(n) for n in names))
+        .where(rf.organisation_id.in_(scope))
         .subquery()
     )
     return _read(_figures(stats, names), names)
@@ -209,7 +207,7 @@ def breach_figures(user: User | None, org_id: int | None) -> BreachWatch:
 
 
 __all__ = [
-    "FICHE_CONDITIONS",
+    "FICHE_COLUMNS",
     "BreachWatch",
     "Figure",
     "Figures",

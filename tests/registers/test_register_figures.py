@@ -18,31 +18,34 @@ from tests.registers.factories import ProcessingActivityFactory
 PA = ProcessingActivity
 
 
-def _from_fiches(session: Any) -> dict[int, tuple[int, int, int]]:
+CONDITIONS = (
+    queries.is_dpia_missing,
+    queries.is_incomplete,
+    queries.is_awaiting_validation,
+    queries.is_template_decision,
+)
+RF = RegisterFigures
+KEPT = (RF.dpia_missing, RF.incomplete, RF.awaiting_validation, RF.template_decisions)
+
+
+def _from_fiches(session: Any) -> dict[int, tuple[int, ...]]:
     stmt = (
         select(
             PA.organisation_id,
             func.count(),
             func.coalesce(func.sum(PA.completeness), 0),
-            func.sum(case((queries.is_dpia_missing(), 1), else_=0)),
+            *(func.sum(case((condition(), 1), else_=0)) for condition in CONDITIONS),
         )
         .where(queries.in_register())
         .group_by(PA.organisation_id)
     )
-    return {org: (int(n), int(total), int(dpia)) for org, n, total, dpia in session.execute(stmt)}
+    return {row[0]: tuple(int(v) for v in row[1:]) for row in session.execute(stmt)}
 
 
-def _kept(session: Any) -> dict[int, tuple[int, int, int]]:
-    rows = session.execute(
-        select(
-            RegisterFigures.organisation_id,
-            RegisterFigures.fiches,
-            RegisterFigures.completeness_total,
-            RegisterFigures.dpia_missing,
-        )
-    )
+def _kept(session: Any) -> dict[int, tuple[int, ...]]:
+    rows = session.execute(select(RF.organisation_id, RF.fiches, RF.completeness_total, *KEPT))
     # An organisation whose fiches all left the register keeps a row of zeros.
-    return {org: (n, total, dpia) for org, n, total, dpia in rows if (n, total, dpia) != (0, 0, 0)}
+    return {row[0]: tuple(row[1:]) for row in rows if any(row[1:])}
 
 
 def test_figures_follow_orm_writes(session: Any) -> None:
@@ -51,21 +54,29 @@ def test_figures_follow_orm_writes(session: Any) -> None:
     b = ProcessingActivityFactory(organisation=one, completeness=100, is_dpia_required=True)
     ProcessingActivityFactory(organisation=two, completeness=70, is_model=True)  # a model: not counted
     session.flush()
-    assert _kept(session) == _from_fiches(session) == {one.id: (2, 140, 1)}
+    assert _kept(session) == _from_fiches(session) == {one.id: (2, 140, 1, 1, 0, 0)}
     b.dpia_status = DpiaStatus.DONE
     a.completeness = 90
     session.flush()
-    assert _kept(session) == _from_fiches(session) == {one.id: (2, 190, 0)}
+    assert _kept(session) == _from_fiches(session)
+    a.status, a.has_model_update = ActivityStatus.IN_REVIEW, True  # sent for review; the model changed
+    session.flush()
+    assert _kept(session)[one.id] == (2, 190, 0, 1, 1, 1)
+    a.status, a.has_model_update = ActivityStatus.DRAFT, False
+    session.flush()
+    assert _kept(session) == _from_fiches(session) == {one.id: (2, 190, 0, 1, 0, 0)}
     a.status = ActivityStatus.ARCHIVED
     session.flush()
-    assert _kept(session) == _from_fiches(session) == {one.id: (1, 100, 0)}
+    assert _kept(session) == _from_fiches(session) == {one.id: (1, 100, 0, 0, 0, 0)}
     a.status = ActivityStatus.VALIDATED  # back from the archive
     b.organisation_id = two.id  # moved (a merge of organisations)
     session.flush()
-    assert _kept(session) == _from_fiches(session) == {one.id: (1, 90, 0), two.id: (1, 100, 0)}
+    assert (
+        _kept(session) == _from_fiches(session) == {one.id: (1, 90, 0, 1, 0, 0), two.id: (1, 100, 0, 0, 0, 0)}
+    )
     session.delete(a)
     session.flush()
-    assert _kept(session) == _from_fiches(session) == {two.id: (1, 100, 0)}
+    assert _kept(session) == _from_fiches(session) == {two.id: (1, 100, 0, 0, 0, 0)}
 
 
 def test_figures_follow_core_inserts_updates_and_deletes(session: Any) -> None:
@@ -80,6 +91,8 @@ def test_figures_follow_core_inserts_updates_and_deletes(session: Any) -> None:
             "sort_name": f"importe {i}",
             "completeness": rng.randint(0, 100),
             "is_dpia_required": rng.random() < 0.3,
+            "has_model_update": rng.random() < 0.2,
+            "is_archive_proposed": rng.random() < 0.1,
             "status": rng.choice(list(ActivityStatus)),
             "created_at": org.created_at,
             "updated_at": org.created_at,
@@ -96,6 +109,8 @@ def test_figures_follow_core_inserts_updates_and_deletes(session: Any) -> None:
         .where(and_(PA.organisation_id == org.id, PA.is_dpia_required.is_(True)))
         .values(dpia_status=DpiaStatus.DONE)
     )
+    assert _kept(session) == _from_fiches(session)
+    session.execute(update(PA).where(PA.has_model_update.is_(True)).values(has_model_update=False))
     assert _kept(session) == _from_fiches(session)
     session.execute(delete(PA).where(PA.completeness > 80))
     assert _kept(session) == _from_fiches(session)
