@@ -51,8 +51,9 @@ class BaseConfig:
     REMEMBER_COOKIE_DURATION = timedelta(hours=12)
     REMEMBER_COOKIE_HTTPONLY = True
 
-    # Requests: 16 MiB is plenty for forms and imports; larger bodies get the 413 page.
-    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    # Requests: a register import of 20 MiB (registers.services.exchange.reading) and its form;
+    # larger bodies get the 413 page.
+    MAX_CONTENT_LENGTH = 21 * 1024 * 1024
 
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     BABEL_DEFAULT_LOCALE = "fr"

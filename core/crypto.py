@@ -16,7 +16,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
 
-__all__ = ["InvalidToken", "decrypt", "encrypt", "rotate"]
+__all__ = ["InvalidToken", "decrypt", "decrypt_bytes", "encrypt", "encrypt_bytes", "rotate"]
 
 
 def _instance_keys(instance_path: str) -> str:
@@ -45,6 +45,16 @@ def encrypt(plaintext: str) -> str:
 
 def decrypt(token: str) -> str:
     return _current_ring().decrypt(token.encode()).decode()
+
+
+def encrypt_bytes(plaintext: bytes) -> bytes:
+    """Bytes sealed with the newest key of the ring (a file kept for a while, e.g. a pending import)."""
+    return _current_ring().encrypt(plaintext)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    """The bytes sealed by :func:`encrypt_bytes` (``InvalidToken`` if altered or under an unknown key)."""
+    return _current_ring().decrypt(token)
 
 
 def rotate(token: str) -> str:

@@ -7,7 +7,7 @@ from flask_login import current_user
 from core import journal
 from core.domains import Domain
 from core.security import Permission, Role
-from registers import demo, display, documents, models, views  # noqa: F401 — routes, kinds of documents, demo
+from registers import cli, demo, display, documents, models, views  # noqa: F401 — routes, commands, documents, demo
 from registers.blueprint import bp
 from registers.labels import ACTION_LABELS
 from registers.services import activities, inheritance, portfolio  # noqa: F401 — inheritance: catalogue signals
@@ -40,7 +40,15 @@ DOMAIN = Domain(
     action_labels=ACTION_LABELS,
     # The journal shows what changed in the register only to its readers (not to the platform admin).
     object_types=dict.fromkeys(
-        ("ProcessingActivity", "RightsRequest", "Breach", "RegisterPublication", "Register"),
+        (
+            "ProcessingActivity",
+            "RightsRequest",
+            "Breach",
+            "RegisterPublication",
+            "Register",
+            "RegisterImport",
+            "ImportPreset",
+        ),
         Permission.REGISTERS_VIEW,
     ),
     # Recording a breach: the DPO and the referent, and the RSSI who finds it while handling an

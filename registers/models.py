@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -152,6 +153,12 @@ class ProcessingActivity(SortNameMixin, TimestampMixin, VersionedMixin, OrgScope
     )
     dpia_done_on: Mapped[date | None] = mapped_column(Date)
 
+    # The creation and update dates the fiche had in the register it was imported from (the
+    # organisation's own dates, kept as declared): shown beside Égide's own history
+    # (created_at/updated_at and the versions), never replacing it.
+    declared_created_on: Mapped[date | None] = mapped_column(Date)
+    declared_updated_on: Mapped[date | None] = mapped_column(Date)
+
     # Derived on every save by the service (see registers.services.activities), indexed for lists.
     has_sensitive_data: Mapped[bool] = mapped_column(Boolean, default=False)
     is_dpia_required: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -243,6 +250,63 @@ validated_versions = Table(
     Column("version_id", ForeignKey("activity_versions.id", ondelete="CASCADE"), nullable=False),
     Index("ix_validated_versions_version_id", "version_id"),
 )
+
+
+# --- register imports ----------------------------------------------------------------------------
+
+
+class ImportStatus(LabelledEnum):
+    PENDING = "pending", _l("En attente de confirmation")
+    IMPORTED = "imported", _l("Importé")
+    CANCELLED = "cancelled", _l("Abandonné")
+    EXPIRED = "expired", _l("Expiré")
+
+
+class RegisterImport(VersionedMixin, OrgScopedMixin, Base):
+    """A register file on its way in: read once at upload, mapped, previewed, then confirmed.
+
+    ``payload`` holds the file's cells (compressed JSON, encrypted with the key ring of
+    :mod:`core.crypto`): personal data, kept only while the import is pending. Confirmation,
+    abandonment and expiry set it to NULL (see :mod:`registers.services.exchange.pending`); the row
+    stays, without the data, so that a second confirmation says "déjà importé" with the result.
+    """
+
+    __tablename__ = "register_imports"
+    __table_args__ = (Index("ix_register_imports_status_expires", "status", "expires_at"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[ImportStatus] = mapped_column(
+        str_enum(ImportStatus, "register_import_status"), default=ImportStatus.PENDING
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    filename: Mapped[str] = mapped_column(String(200))
+    fmt: Mapped[str] = mapped_column(String(10))
+    sha256: Mapped[str] = mapped_column(String(64))
+    row_count: Mapped[int] = mapped_column(Integer)
+    headers: Mapped[list[str]] = mapped_column(JSON, default=list)  # the file's column names
+    mapping: Mapped[list[str] | None] = mapped_column(JSON)  # target key per column ("" ignored)
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # counts of the confirmed import
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == ImportStatus.PENDING
+
+
+class ImportPreset(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
+    """A column mapping saved by name for an organisation's next files: normalised header → target."""
+
+    __tablename__ = "import_presets"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+
+    name: Mapped[str] = mapped_column(String(100))
+    mapping: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+
+    def __str__(self) -> str:
+        return self.name
 
 
 # --- rights requests ---------------------------------------------------------------------------

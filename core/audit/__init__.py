@@ -80,6 +80,7 @@ from core.audit.chain import (
     erase_personal_data,
     logger,
     record,
+    record_many,
     sinks,
     snapshot,
 )
@@ -202,6 +203,7 @@ __all__ = [
     "public_key_pem",
     "read_anchor_file",
     "record",
+    "record_many",
     "signature_checks",
     "signing_key",
     "sinks",

@@ -47,34 +47,50 @@ EXTRA_TRANSFER_ROWS = 1
 class CategoryRow(Form):
     category = HiddenField()
     selected = BooleanField(_l("Traitée"))
-    details = StringField(_l("Précisions"), validators=[Optional(), Length(max=1000)], filters=[strip])
-    active = StringField(_l("Base active"), validators=[Optional(), Length(max=1000)], filters=[strip])
-    intermediate = StringField(
-        _l("Archivage intermédiaire"), validators=[Optional(), Length(max=1000)], filters=[strip]
+    details = StringField(
+        _l("Précisions"), validators=[Optional(), Length(max=acts.MAX_ITEM_TEXT)], filters=[strip]
     )
-    final = StringField(_l("Sort final"), validators=[Optional(), Length(max=1000)], filters=[strip])
+    active = StringField(
+        _l("Base active"), validators=[Optional(), Length(max=acts.MAX_ITEM_TEXT)], filters=[strip]
+    )
+    intermediate = StringField(
+        _l("Archivage intermédiaire"),
+        validators=[Optional(), Length(max=acts.MAX_ITEM_TEXT)],
+        filters=[strip],
+    )
+    final = StringField(
+        _l("Sort final"), validators=[Optional(), Length(max=acts.MAX_ITEM_TEXT)], filters=[strip]
+    )
 
 
 class MeasureRow(Form):
     measure = HiddenField()
     selected = BooleanField(_l("Mise en œuvre"))
-    details = TextAreaField(_l("Description"), validators=[Optional(), Length(max=1000)], filters=[strip])
+    details = TextAreaField(
+        _l("Description"), validators=[Optional(), Length(max=acts.MAX_ITEM_TEXT)], filters=[strip]
+    )
 
 
 class RecipientRow(Form):
     type = SelectField(_l("Type"), validators=[Optional()])
-    name = StringField(_l("Destinataire"), validators=[Optional(), Length(max=1000)], filters=[strip])
+    name = StringField(
+        _l("Destinataire"), validators=[Optional(), Length(max=acts.MAX_ITEM_TEXT)], filters=[strip]
+    )
     organisation_id = SelectField(
         _l("Organisation Égide"), coerce=coerce_optional_int, validators=[Optional()]
     )
 
 
 class TransferRow(Form):
-    recipient = StringField(_l("Destinataire"), validators=[Optional(), Length(max=1000)], filters=[strip])
-    country = StringField(_l("Pays"), validators=[Optional(), Length(max=1000)], filters=[strip])
+    recipient = StringField(
+        _l("Destinataire"), validators=[Optional(), Length(max=acts.MAX_ITEM_TEXT)], filters=[strip]
+    )
+    country = StringField(
+        _l("Pays"), validators=[Optional(), Length(max=acts.MAX_ITEM_TEXT)], filters=[strip]
+    )
     safeguard = SelectField(_l("Garantie"), validators=[Optional()])
     documentation = StringField(
-        _l("Documentation"), validators=[Optional(), Length(max=1000)], filters=[strip]
+        _l("Documentation"), validators=[Optional(), Length(max=acts.MAX_ITEM_TEXT)], filters=[strip]
     )
 
 
@@ -91,38 +107,44 @@ class ActivityForm(VersionedForm):
     status = SelectField(acts.FIELD_LABELS["status"])
     next_review_on = BoundedDateField(acts.FIELD_LABELS["next_review_on"], validators=[Optional()])
     joint_controllers = TextAreaField(
-        acts.FIELD_LABELS["joint_controllers"], validators=[Optional(), Length(max=5000)], filters=[strip]
+        acts.FIELD_LABELS["joint_controllers"],
+        validators=[Optional(), Length(max=acts.MAX_TEXT)],
+        filters=[strip],
     )
     representative = TextAreaField(
         acts.FIELD_LABELS["representative"],
-        validators=[Optional(), Length(max=5000)],
+        validators=[Optional(), Length(max=acts.MAX_TEXT)],
         filters=[strip],
         description=_l("Seulement pour un responsable établi hors de l'Union européenne (art. 27)."),
     )
     purpose = TextAreaField(
-        acts.FIELD_LABELS["purpose"], validators=[Optional(), Length(max=5000)], filters=[strip]
+        acts.FIELD_LABELS["purpose"], validators=[Optional(), Length(max=acts.MAX_TEXT)], filters=[strip]
     )
     sub_purposes = TextAreaField(
         acts.FIELD_LABELS["sub_purposes"],
-        validators=[Optional(), Length(max=5000)],
+        validators=[Optional(), Length(max=acts.MAX_TEXT)],
         description=_l("Une sous-finalité par ligne."),
     )
     legal_basis = SelectField(acts.FIELD_LABELS["legal_basis"], validators=[Optional()])
     legal_basis_text = TextAreaField(
         acts.FIELD_LABELS["legal_basis_text"],
-        validators=[Optional(), Length(max=5000)],
+        validators=[Optional(), Length(max=acts.MAX_TEXT)],
         filters=[strip],
         description=_l("Obligatoire pour l'obligation légale et la mission d'intérêt public (art. 6.3)."),
     )
     data_subjects = MultiCheckboxField(acts.FIELD_LABELS["data_subjects"])
     data_subjects_other = StringField(
-        acts.FIELD_LABELS["data_subjects_other"], validators=[Optional(), Length(max=5000)], filters=[strip]
+        acts.FIELD_LABELS["data_subjects_other"],
+        validators=[Optional(), Length(max=acts.MAX_TEXT)],
+        filters=[strip],
     )
     categories = FieldList(FormField(CategoryRow), label=acts.FIELD_LABELS["data_categories"])
     sensitive_data = MultiCheckboxField(acts.FIELD_LABELS["sensitive_data"])
     art9_exception = SelectField(acts.FIELD_LABELS["art9_exception"], validators=[Optional()])
     sensitive_details = TextAreaField(
-        acts.FIELD_LABELS["sensitive_details"], validators=[Optional(), Length(max=5000)], filters=[strip]
+        acts.FIELD_LABELS["sensitive_details"],
+        validators=[Optional(), Length(max=acts.MAX_TEXT)],
+        filters=[strip],
     )
     recipients = FieldList(FormField(RecipientRow), label=acts.FIELD_LABELS["recipients"])
     transfers = FieldList(FormField(TransferRow), label=acts.FIELD_LABELS["transfers"])

@@ -56,6 +56,8 @@ LOCAL_FIELDS: tuple[str, ...] = (
     "representative",
     "dpia_status",
     "dpia_done_on",
+    "declared_created_on",
+    "declared_updated_on",
 )
 ALL_FIELDS = CONTENT_FIELDS + LOCAL_FIELDS
 LIST_FIELDS = frozenset(
@@ -99,29 +101,37 @@ FIELD_LABELS: dict[str, Any] = {
     "dpia_status": _l("État de l'AIPD"),
     "dpia_done_on": _l("AIPD réalisée le"),
     "application_ids": _l("Applications utilisées"),
+    "declared_created_on": _l("Date de création déclarée"),
+    "declared_updated_on": _l("Date de mise à jour déclarée"),
 }
+DATE_FIELDS = ("next_review_on", "dpia_done_on", "declared_created_on", "declared_updated_on")
 
 REFERENCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,29}$")
+# What a fiche holds, as long as a DPO writes (a security measure's precisions run to pages): past
+# these limits a save is refused with the field named — never cut (normalise keeps every character).
 MAX_LIST_ITEMS = 100
+MAX_NAME = 200  # the column's size
+MAX_TEXT = 20_000  # a text field (purpose, legal text, justification…)
+MAX_ITEM_TEXT = 10_000  # a sub-purpose, or a cell of a list row (precisions, retention, recipient…)
 
 
 # --- normalisation ------------------------------------------------------------------------------
 
 
-def _text(value: Any, limit: int = 5000) -> str | None:
+def _text(value: Any) -> str | None:
+    """Stripped text (None when empty), never shortened: :func:`validate` refuses what is too long."""
     if value is None:
         return None
-    value = str(value).strip()
-    return value[:limit] or None
+    return str(value).strip() or None
 
 
 def _strings(values: Iterable[Any] | None, allowed: frozenset[str] | None = None) -> list[str]:
     out: list[str] = []
     for value in values or ():
-        text = _text(value, 500)
+        text = _text(value)
         if text and text not in out and (allowed is None or text in allowed):
             out.append(text)
-    return out[:MAX_LIST_ITEMS]
+    return out
 
 
 def _rows(
@@ -130,10 +140,10 @@ def _rows(
     """Rows of a list field, each with exactly ``keys``; rows whose ``key`` is empty are dropped."""
     out = []
     for row in values or ():
-        clean = {k: (row.get(k) if k == "organisation_id" else _text(row.get(k), 1000)) for k in keys}
+        clean = {k: (row.get(k) if k == "organisation_id" else _text(row.get(k))) for k in keys}
         if clean.get(key):
             out.append(clean)
-    return out[:MAX_LIST_ITEMS]
+    return out
 
 
 CATEGORY_KEYS = ("category", "details", "active", "intermediate", "final")
@@ -175,12 +185,12 @@ def normalise(data: Mapping[str, Any]) -> dict[str, Any]:
             out[name] = ActivityStatus(value) if value else ActivityStatus.DRAFT
         elif name == "dpia_status":
             out[name] = DpiaStatus(value) if value else DpiaStatus.NOT_STARTED
-        elif name in ("next_review_on", "dpia_done_on"):
+        elif name in DATE_FIELDS:
             out[name] = date.fromisoformat(value) if isinstance(value, str) and value else (value or None)
         elif name == "name":
-            out[name] = _text(value, 200) or ""
+            out[name] = _text(value) or ""
         elif name == "reference":
-            out[name] = (_text(value, 30) or "").upper()
+            out[name] = (_text(value) or "").upper()
         else:
             out[name] = _text(value)
     if "application_ids" in data:
@@ -196,7 +206,7 @@ def _int_or_none(value: Any) -> int | None:
 def validate(data: Mapping[str, Any]) -> list[FieldError]:
     """Rules a fiche must follow to be saved at all (completeness is separate: a draft may be
     incomplete, never wrong). Returns every error, each tied to its field."""
-    errors: list[FieldError] = []
+    errors: list[FieldError] = _length_errors(data)
     if "name" in data and not data["name"]:
         errors.append(FieldError("name", _("Le nom du traitement est obligatoire.")))
     if "reference" in data and data["reference"] and not REFERENCE_RE.match(data["reference"]):
@@ -241,6 +251,55 @@ def validate(data: Mapping[str, Any]) -> list[FieldError]:
         errors.append(FieldError("dpia_cnil_exempt", _("Élément inconnu de la liste CNIL.")))
     if data.get("dpia_status") == DpiaStatus.DONE and not data.get("dpia_done_on"):
         errors.append(FieldError("dpia_done_on", _("Indiquez la date de réalisation de l'AIPD.")))
+    return errors
+
+
+def _too_long(name: str, limit: int, length: int) -> FieldError:
+    return FieldError(
+        name,
+        _(
+            "%(f)s : %(n)d caractères, au-delà de la limite de %(max)d. Rien n'est coupé : "
+            "raccourcissez le texte ou répartissez-le.",
+            f=FIELD_LABELS.get(name, name),
+            n=length,
+            max=limit,
+        ),
+    )
+
+
+def _length_errors(data: Mapping[str, Any]) -> list[FieldError]:
+    """Texts over their limit (:data:`MAX_TEXT`…) and lists over :data:`MAX_LIST_ITEMS`: one error per
+    field, naming the longest text — the stored content is never shortened behind the writer's back."""
+    errors: list[FieldError] = []
+    for name, value in data.items():
+        if name == "name" and isinstance(value, str) and len(value) > MAX_NAME:
+            errors.append(_too_long(name, MAX_NAME, len(value)))
+        elif name in ALL_FIELDS and name not in LIST_FIELDS and isinstance(value, str):
+            if name != "reference" and len(value) > MAX_TEXT:
+                errors.append(_too_long(name, MAX_TEXT, len(value)))
+        elif name in LIST_FIELDS and isinstance(value, list):
+            if len(value) > MAX_LIST_ITEMS:
+                errors.append(
+                    FieldError(
+                        name,
+                        _(
+                            "%(f)s : %(n)d éléments, au-delà de la limite de %(max)d.",
+                            f=FIELD_LABELS.get(name, name),
+                            n=len(value),
+                            max=MAX_LIST_ITEMS,
+                        ),
+                    )
+                )
+                continue
+            texts = [
+                str(v)
+                for item in value
+                for k, v in (item.items() if isinstance(item, Mapping) else [("", item)])
+                if isinstance(v, str) and k != "organisation_id"
+            ]
+            longest = max((len(t) for t in texts), default=0)
+            if longest > MAX_ITEM_TEXT:
+                errors.append(_too_long(name, MAX_ITEM_TEXT, longest))
     return errors
 
 

@@ -4,6 +4,7 @@ with errors by line and column, permissions and tenant isolation."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 import time
@@ -24,7 +25,7 @@ from core.extensions import db
 from core.forms import FieldError
 from core.security import Role
 from core.tenancy import UNSCOPED, bind_session
-from registers.models import ActivityVersion, ProcessingActivity
+from registers.models import ActivityVersion, ImportStatus, ProcessingActivity, RegisterImport
 from registers.services import activities as acts
 from registers.services import exchange
 from tests.conftest import acting_as
@@ -90,12 +91,6 @@ TRT_003 = {"reference": "TRT-003", "name": "Ancienne vidéoprotection", "status"
 
 
 @pytest.fixture
-def upload_dir(app: Flask, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setitem(app.config, "REGISTER_IMPORT_DIR", str(tmp_path / "imports"))
-    return tmp_path / "imports"
-
-
-@pytest.fixture
 def register(world: Any, app: Flask) -> dict[str, int]:
     """Tenant A's syndicate register: three fiches covering every kind of field (reference → id)."""
     a = world.a
@@ -131,6 +126,19 @@ def counts(session: Any = None) -> tuple[int, int]:
         )
     )
     return int(versions or 0), int(events or 0)
+
+
+def plan_of(org: Any, body: bytes, filename: str, *, may_validate: bool = True, mapping: Any = None) -> Any:
+    """Read a file and plan it with the mapping Égide proposes (what the mapping page preselects)."""
+    table = exchange.read_table(body, filename)
+    return exchange.plan_import(
+        org,
+        table,
+        mapping if mapping is not None else exchange.propose(table.header),
+        filename=filename,
+        sha256=hashlib.sha256(body).hexdigest(),
+        may_validate=may_validate,
+    )
 
 
 def csv_rows(body: bytes) -> list[list[str]]:
@@ -291,7 +299,7 @@ def test_export_of_tenant_a_never_holds_tenant_b_fiches(
         db.session.commit()
     client = login_as(world.a.users[Role.DPO])
     for url in ("/registers/export.csv", "/registers/export.xlsx"):
-        response = client.get(url)
+        response = client.post(url)
         assert response.status_code == 200
         assert "attachment" in response.headers["Content-Disposition"]
         text = _export_text(response.data, url)
@@ -299,7 +307,7 @@ def test_export_of_tenant_a_never_holds_tenant_b_fiches(
         assert "TRT-B01" not in text
         assert "Fiche secrète B" not in text
     client_b = login_as(b.users[Role.DPO])
-    text = _export_text(client_b.get("/registers/export.csv").data, ".csv")
+    text = _export_text(client_b.post("/registers/export.csv").data, ".csv")
     assert "TRT-B01" in text
     assert "TRT-001" not in text
 
@@ -326,7 +334,7 @@ def test_models_are_not_part_of_the_exported_register(world: Any, as_dpo: Any) -
 def test_export_import_export_gives_identical_files_and_writes_nothing(as_dpo: Any, fmt: str) -> None:
     first = exchange.export_register(as_dpo, None, fmt).body
     before = counts()
-    plan = exchange.plan_import(as_dpo, first, f"registre.{fmt}", may_validate=True)
+    plan = plan_of(as_dpo, first, f"registre.{fmt}", may_validate=True)
     assert plan.errors == []
     assert (plan.created, plan.updated, plan.unchanged) == (0, 0, 3)
     exchange.apply_import(as_dpo, None, plan)
@@ -371,7 +379,7 @@ def test_import_restores_every_field_exactly(as_dpo: Any, register: Any, fmt: st
             "application_ids": [],
         },
     )
-    plan = exchange.plan_import(as_dpo, body, f"registre.{fmt}", may_validate=True)
+    plan = plan_of(as_dpo, body, f"registre.{fmt}", may_validate=True)
     assert plan.errors == []
     assert (plan.created, plan.updated, plan.unchanged) == (0, 1, 2)
     exchange.apply_import(as_dpo, None, plan)
@@ -402,7 +410,7 @@ def test_an_unchanged_recipient_keeps_its_link_to_an_organisation(
     rows = csv_rows(exchange.export_register(as_dpo, None, "csv").body)
     index = rows[0].index("Finalité principale")
     rows[1][index] = "Nouvelle finalité"
-    plan = exchange.plan_import(as_dpo, csv_body(rows), "registre.csv", may_validate=True)
+    plan = plan_of(as_dpo, csv_body(rows), "registre.csv", may_validate=True)
     exchange.apply_import(as_dpo, None, plan)
     fiche = _fiche(db.session, "TRT-001")
     assert fiche.purpose == "Nouvelle finalité"
@@ -410,9 +418,7 @@ def test_an_unchanged_recipient_keeps_its_link_to_an_organisation(
     # Another recipient added in the file: the existing link is still kept.
     index = rows[0].index("Destinataires")
     rows[1][index] += "\nOrganismes externes : CAF"
-    exchange.apply_import(
-        as_dpo, None, exchange.plan_import(as_dpo, csv_body(rows), "registre.csv", may_validate=True)
-    )
+    exchange.apply_import(as_dpo, None, plan_of(as_dpo, csv_body(rows), "registre.csv", may_validate=True))
     assert [r["organisation_id"] for r in fiche.recipients] == [None, world.a.member.id, None, None]
     assert fiche.recipients[3] == {"type": "organisme_externe", "name": "CAF", "organisation_id": None}
 
@@ -425,7 +431,7 @@ def test_unknown_legal_basis_and_bad_date_are_errors_named_by_line_and_column(as
     header = rows[0]
     rows[2][header.index("Base légale")] = "Mission publique"
     rows[3][header.index("Prochaine révision")] = "31/02/2027"
-    plan = exchange.plan_import(as_dpo, csv_body(rows), "registre.csv", may_validate=True)
+    plan = plan_of(as_dpo, csv_body(rows), "registre.csv", may_validate=True)
     assert [(e.line, e.column) for e in plan.errors] == [(3, "Base légale"), (4, "Prochaine révision")]
     assert plan.errors[0].message == "Base légale inconnue : « Mission publique »."
     assert "JJ/MM/AAAA" in plan.errors[1].message
@@ -437,7 +443,7 @@ def test_a_date_out_of_range_is_an_error_named_by_line_and_column(as_dpo: Any, v
     """The same bounds as a date typed in a form (core.params): never a year-1 review date."""
     rows = csv_rows(exchange.export_register(as_dpo, None, "csv").body)
     rows[2][rows[0].index("Prochaine révision")] = value
-    plan = exchange.plan_import(as_dpo, csv_body(rows), "registre.csv", may_validate=True)
+    plan = plan_of(as_dpo, csv_body(rows), "registre.csv", may_validate=True)
     assert [(e.line, e.column) for e in plan.errors] == [(3, "Prochaine révision")]
     assert plan.errors[0].message.startswith("Date hors limites")
     assert not plan.can_confirm
@@ -453,7 +459,7 @@ def test_labels_are_read_in_any_case_or_as_ids_and_duplicate_references_are_refu
     row[header.index("Destinataires")] = "sous-traitants : Prestataire"
     duplicate = list(row)
     duplicate[header.index("Référence")] = "new-1"
-    plan = exchange.plan_import(as_dpo, csv_body([header, row, duplicate]), "r.csv", may_validate=True)
+    plan = plan_of(as_dpo, csv_body([header, row, duplicate]), "r.csv", may_validate=True)
     assert [(e.line, e.column) for e in plan.errors] == [(3, "Référence")]
     assert plan.rows[0].data["legal_basis"] == "6.1.c"
     assert plan.rows[0].data["data_subjects"] == ["agents", "elus"]
@@ -465,14 +471,14 @@ def test_labels_are_read_in_any_case_or_as_ids_and_duplicate_references_are_refu
 def test_a_referent_cannot_validate_a_fiche_through_an_import(as_dpo: Any) -> None:
     rows = csv_rows(exchange.export_register(as_dpo, None, "csv").body)
     rows[2][rows[0].index("Statut")] = "Validée"
-    plan = exchange.plan_import(as_dpo, csv_body(rows), "r.csv", may_validate=False)
+    plan = plan_of(as_dpo, csv_body(rows), "r.csv", may_validate=False)
     assert [(e.line, e.column) for e in plan.errors] == [(3, "Statut")]
 
 
 def test_a_category_written_but_not_listed_is_an_error(as_dpo: Any) -> None:
     rows = csv_rows(exchange.export_register(as_dpo, None, "csv").body)
     rows[2][rows[0].index("Données de localisation — Base active")] = "1 an"
-    plan = exchange.plan_import(as_dpo, csv_body(rows), "r.csv", may_validate=True)
+    plan = plan_of(as_dpo, csv_body(rows), "r.csv", may_validate=True)
     assert [(e.line, e.column) for e in plan.errors] == [(3, "Catégories de données")]
 
 
@@ -493,8 +499,41 @@ def _upload(client: Any, body: bytes, name: str) -> Any:
     )
 
 
+def _import_of(session: Any, import_id: int) -> RegisterImport:
+    return session.scalar(
+        select(RegisterImport)
+        .where(RegisterImport.id == import_id)
+        .execution_options(**UNSCOPED, populate_existing=True)
+    )
+
+
+def upload_and_map(
+    client: Any, session: Any, body: bytes, name: str, mapping: dict[int, str] | None = None
+) -> tuple[Any, int]:
+    """Upload a file, take the mapping Égide proposes (changed at ``mapping``'s columns) and ask for
+    the preview: (the preview's response, the import's id)."""
+    response = _upload(client, body, name)
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    import_id = int(response.location.rstrip("/").rsplit("/", 1)[1])
+    page = client.get(response.location)
+    assert page.status_code == 200
+    record = _import_of(session, import_id)
+    keys = list(record.mapping)
+    for index, key in (mapping or {}).items():
+        keys[index] = key
+    data = {f"col_{i}": key for i, key in enumerate(keys)}
+    data["version"] = str(record.version)
+    return client.post(f"/registers/import/{import_id}/preview", data=data), import_id
+
+
+def confirm(client: Any, import_id: int, page: str) -> Any:
+    return client.post(
+        f"/registers/import/{import_id}/confirm", data={"fingerprint": _hidden(page, "fingerprint")}
+    )
+
+
 def _export(client: Any) -> list[list[str]]:
-    return csv_rows(client.get("/registers/export.csv").data)
+    return csv_rows(client.post("/registers/export.csv").data)
 
 
 def _fiche(session: Any, reference: str) -> ProcessingActivity | None:
@@ -517,26 +556,23 @@ def _versions(session: Any, reference: str) -> int:
 
 
 def test_a_changed_cell_updates_exactly_that_fiche(
-    world: Any, register: Any, login_as: Any, session: Any, upload_dir: Any
+    world: Any, register: Any, login_as: Any, session: Any
 ) -> None:
     client = login_as(world.a.users[Role.DPO])
     rows = _export(client)
     rows[2][rows[0].index("Finalité principale")] = "Paie, carrière et formation"
     references = ("TRT-001", "TRT-002", "TRT-003")
     before = {r: _versions(session, r) for r in references}
-    response = _upload(client, csv_body(rows), "registre.csv")
+    response, import_id = upload_and_map(client, session, csv_body(rows), "registre.csv")
     page = response.get_data(as_text=True)
     assert response.status_code == 200, page
     assert "0 fiche(s) créée(s), 1 modifiée(s), 2 inchangée(s)." in page
     assert "<td>TRT-002</td>" in page
     assert "<td>TRT-001</td>" not in page
-    assert list(upload_dir.glob("*.upload"))  # kept for the confirmation
-    response = client.post(
-        "/registers/import/confirm",
-        data={"token": _hidden(page, "token"), "fingerprint": _hidden(page, "fingerprint")},
-    )
+    assert _import_of(session, import_id).payload is not None  # kept (encrypted) for the confirmation
+    response = confirm(client, import_id, page)
     assert response.status_code == 302, response.get_data(as_text=True)
-    assert response.location.endswith("/registers/activities/")
+    assert response.location.endswith(f"/registers/import/{import_id}")
     assert {r: _versions(session, r) for r in references} == {**before, "TRT-002": before["TRT-002"] + 1}
     fiche = _fiche(session, "TRT-002")
     assert fiche is not None
@@ -558,12 +594,14 @@ def test_a_changed_cell_updates_exactly_that_fiche(
         {k: v[1] for k, v in data["changes"].items() if k in ("format", "created", "updated", "unchanged")}
         for data in imports
     ] == [{"format": "csv", "created": 0, "updated": 1, "unchanged": 2}]
-    assert not list(upload_dir.glob("*.upload"))  # the kept file is gone
+    record = _import_of(session, import_id)
+    assert record.payload is None  # the kept cells are gone
+    assert record.status == ImportStatus.IMPORTED
     assert _export(client) == rows  # same day: "Dernière mise à jour" shows the same date
 
 
 def test_one_bad_row_among_valid_ones_writes_nothing(
-    world: Any, register: Any, login_as: Any, session: Any, upload_dir: Any
+    world: Any, register: Any, login_as: Any, session: Any
 ) -> None:
     client = login_as(world.a.users[Role.DPO])
     header = list(exchange.headers())
@@ -577,13 +615,12 @@ def test_one_bad_row_among_valid_ones_writes_nothing(
 
     body = csv_body([header, new("NEW-1", "Contrat"), new("NEW-2", "Intérêt du maire"), new("NEW-3", "")])
     before = counts(session)
-    response = _upload(client, body, "registre.csv")
+    response, _import_id = upload_and_map(client, session, body, "registre.csv")
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Base légale inconnue : « Intérêt du maire »." in page
     assert re.search(r'<td class="text-end">3</td><td>Base légale</td>', page)
-    assert 'action="/registers/import/confirm"' not in page
-    assert not list(upload_dir.glob("*.upload"))
+    assert "/confirm" not in page
     assert counts(session) == before
     assert _fiche(session, "NEW-1") is None
 
@@ -595,19 +632,19 @@ def test_a_failure_while_writing_rolls_every_row_back(as_dpo: Any, monkeypatch: 
         row = [""] * len(header)
         row[0], row[1] = f"NEW-{n}", f"Fiche {n}"
         rows.append(row)
-    plan = exchange.plan_import(as_dpo, csv_body(rows), "r.csv", may_validate=True)
+    rows[2][header.index("Applications")] = "Application A"
+    plan = plan_of(as_dpo, csv_body(rows), "r.csv", may_validate=True)
     assert plan.can_confirm
-    real = acts.create_activity
+    real = exchange.importing._check_applications
 
-    def failing(org: Any, actor: Any, data: Any, **kw: Any) -> Any:
-        if data["reference"] == "NEW-2":
-            raise FieldError("name", "Panne simulée.")
-        return real(org, actor, data, **kw)
+    def failing(org: Any, ids: Any) -> Any:
+        real(org, ids)
+        raise FieldError("application_ids", "Panne simulée.")
 
-    monkeypatch.setattr(acts, "create_activity", failing)
+    monkeypatch.setattr(exchange.importing, "_check_applications", failing)
     before = counts()
     savepoint = db.session.begin_nested()  # the view's transaction
-    with pytest.raises(exchange.ImportFailed, match="Ligne 3 : Panne simulée"):
+    with pytest.raises(exchange.ImportFailed, match="Panne simulée"):
         exchange.apply_import(as_dpo, None, plan)
     assert _fiche(db.session, "NEW-1") is not None  # written before the failure…
     savepoint.rollback()  # …and gone with the rest, as the view rolls back
@@ -616,70 +653,92 @@ def test_a_failure_while_writing_rolls_every_row_back(as_dpo: Any, monkeypatch: 
 
 
 def test_the_confirmation_writes_nothing_when_the_register_changed_after_the_preview(
-    world: Any, register: Any, login_as: Any, session: Any, upload_dir: Any
+    world: Any, register: Any, login_as: Any, session: Any
 ) -> None:
     client = login_as(world.a.users[Role.DPO])
     rows = _export(client)
     rows[2][rows[0].index("Finalité principale")] = "Changée"
-    page = _upload(client, csv_body(rows), "registre.csv").get_data(as_text=True)
-    token, fingerprint = _hidden(page, "token"), _hidden(page, "fingerprint")
+    response, import_id = upload_and_map(client, session, csv_body(rows), "registre.csv")
+    page = response.get_data(as_text=True)
+    fingerprint = _hidden(page, "fingerprint")
     before = counts(session)
-    response = client.post("/registers/import/confirm", data={"token": token, "fingerprint": "0" * 64})
+    response = client.post(f"/registers/import/{import_id}/confirm", data={"fingerprint": "0" * 64})
     assert response.status_code == 409
     assert "Le registre a changé depuis l&#39;aperçu" in response.get_data(as_text=True)
     assert counts(session) == before
-    # The token belongs to this user: another account of the organisation cannot use it.
+    # The import belongs to this user: another account of the organisation does not find it.
     other = login_as(world.a.users[Role.RSSI])
     assert (
-        other.post("/registers/import/confirm", data={"token": token, "fingerprint": fingerprint}).status_code
+        other.post(f"/registers/import/{import_id}/confirm", data={"fingerprint": fingerprint}).status_code
         == 403
     )
-    referent = world.a.users[Role.REFERENT]
-    response = login_as(referent).post(
-        "/registers/import/confirm", data={"token": token, "fingerprint": fingerprint}
+    referent = login_as(world.a.users[Role.REFERENT])
+    assert (
+        referent.post(f"/registers/import/{import_id}/confirm", data={"fingerprint": fingerprint}).status_code
+        == 404
     )
-    assert response.status_code == 302
-    assert response.location.endswith("/registers/import")
+    assert referent.get(f"/registers/import/{import_id}").status_code == 404
     assert counts(session) == before
     assert (
-        client.post(
-            "/registers/import/confirm", data={"token": token, "fingerprint": fingerprint}
-        ).status_code
+        client.post(f"/registers/import/{import_id}/confirm", data={"fingerprint": fingerprint}).status_code
         == 302
     )
     assert _fiche(session, "TRT-002").purpose == "Changée"
 
 
-def test_a_wrong_file_type_is_refused_with_a_message(world: Any, login_as: Any, upload_dir: Any) -> None:
+def test_confirming_twice_says_already_imported_with_a_link(
+    world: Any, register: Any, login_as: Any, session: Any
+) -> None:
+    client = login_as(world.a.users[Role.DPO])
+    rows = _export(client)
+    rows[2][rows[0].index("Finalité principale")] = "Changée"
+    response, import_id = upload_and_map(client, session, csv_body(rows), "registre.csv")
+    page = response.get_data(as_text=True)
+    assert confirm(client, import_id, page).status_code == 302
+    before = counts(session)
+    again = confirm(client, import_id, page)
+    assert again.status_code == 302
+    assert again.location.endswith(f"/registers/import/{import_id}")
+    result = client.get(again.location).get_data(as_text=True)
+    assert "Ce fichier a déjà été importé" in result
+    assert "Déjà importé" in result
+    assert "délai dépassé" not in result
+    assert 'href="/registers/activities/"' in result  # the link to the result
+    assert "1 modifiée(s)" in result
+    assert counts(session) == before
+
+
+def test_a_wrong_file_type_is_refused_with_a_message(world: Any, login_as: Any, session: Any) -> None:
     client = login_as(world.a.users[Role.DPO])
     response = _upload(client, b"\x89PNG\r\n\x1a\n" + b"\0" * 200, "registre.xlsx")
     assert response.status_code == 422
-    assert "n&#39;est pas un registre exporté par Égide" in response.get_data(as_text=True)
+    assert "n&#39;est pas un tableur lisible" in response.get_data(as_text=True)
     response = _upload(client, b"%PDF-1.7\n", "registre.pdf")
     assert response.status_code == 422
-    assert "Seuls les fichiers .xlsx et .csv sont acceptés." in response.get_data(as_text=True)
+    assert "Seuls les fichiers .csv, .xlsx et .ods sont acceptés." in response.get_data(as_text=True)
     response = _upload(client, b"PK\x03\x04" + b"\0" * 100, "registre.xlsx")
     assert response.status_code == 422
     assert "illisible" in response.get_data(as_text=True)
-    assert not upload_dir.exists() or not list(upload_dir.glob("*.upload"))
+    assert session.scalar(select(func.count(RegisterImport.id)).execution_options(**UNSCOPED)) == 0
 
 
 def test_the_reader_cannot_import(world: Any, login_as: Any) -> None:
     client = login_as(world.a.users[Role.READER])
     assert client.get("/registers/import").status_code == 403
     assert _upload(client, b"x", "r.csv").status_code == 403
-    assert (
-        client.post("/registers/import/confirm", data={"token": "x", "fingerprint": "y"}).status_code == 403
-    )
-    assert client.get("/registers/export.csv").status_code == 200  # reading the register is allowed
+    assert client.post("/registers/import/1/confirm", data={"fingerprint": "y"}).status_code == 403
+    assert client.post("/registers/export.csv").status_code == 200  # reading the register is allowed
 
 
-def test_the_import_page_renders(world: Any, login_as: Any) -> None:
-    response = login_as(world.a.users[Role.DPO]).get("/registers/import")
+def test_the_export_is_a_post_and_the_import_page_renders(world: Any, login_as: Any) -> None:
+    client = login_as(world.a.users[Role.DPO])
+    assert client.get("/registers/export.csv").status_code == 405  # a GET never journals
+    response = client.get("/registers/import")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert 'enctype="multipart/form-data"' in page
-    assert 'href="/registers/export.xlsx"' in page
+    assert '<form method="post" action="/registers/export.xlsx"' in page
+    assert "20 Mo et 10\u202f000 fiches au plus" in page  # the limits, stated on the form
 
 
 def test_every_demo_register_round_trips_unchanged(app_ctx: Flask) -> None:
@@ -694,7 +753,7 @@ def test_every_demo_register_round_trips_unchanged(app_ctx: Flask) -> None:
         bind_session(org.id)
         for fmt in ("csv", "xlsx") if index < 3 else ("csv",):
             body = exchange.export_register(org, None, fmt).body
-            plan = exchange.plan_import(org, body, f"registre.{fmt}", may_validate=True)
+            plan = plan_of(org, body, f"registre.{fmt}", may_validate=True)
             assert plan.errors == [], (org.name, plan.errors[:3])
             assert (plan.created, plan.updated) == (0, 0), org.name
             assert exchange.export_register(org, None, fmt).body == body, org.name

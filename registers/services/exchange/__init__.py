@@ -35,23 +35,22 @@ not be explained, and an import would lose them. "Date de création", "Dernière
 starting with ``= + - @``, a tab or a carriage return (or an apostrophe) gets a leading apostrophe,
 which the import removes (see :mod:`core.exports`).
 
-**Import.** A row whose reference is that of a fiche of the register updates it, any other row
-creates a fiche (an empty reference gets the next ``TRT-NNN``). Each row is compared with what the
-export of that fiche would write, column by column: only the columns that differ are read and
-passed to :func:`registers.services.activities.update_activity`, so a row left as exported changes
-nothing (no version, no journal entry, "Dernière mise à jour" stays), a link kept outside the file
-(a recipient's organisation) survives, and a re-import of an export gives back the same export,
-byte for byte. Everything is checked before anything is written (:func:`plan_import`); the writes
-then run in the caller's single transaction (:func:`apply_import`), which the view rolls back on
-the first failure.
+**Import** (upload → mapping → preview → confirmation). Any spreadsheet imports: a CSV file (any
+encoding Excel writes, ``,`` ``;`` or tab), an XLSX or ODS workbook (:mod:`.reading`). Égide proposes a
+field for each column — its own export's headers, the CNIL register model's and Madis's, matched
+without case, accents or punctuation (:mod:`.targets`) — and the DPO confirms or changes each one,
+and may save the mapping as a named preset of the organisation for its next files. The preview then
+lists every problem at once, by line and column with the value (:mod:`.importing`); nothing is written
+before the confirmation, and then everything or nothing. A row whose reference is that of a fiche of
+the register updates it, any other row creates a fiche (an empty reference gets the next
+``TRT-NNN``); in Égide's own layout a cell left as exported changes nothing, so a re-import of an
+export gives back the same export. Dates of creation and update found in the file are kept as the
+fiche's declared dates, beside Égide's own history.
 
-**Confirmation.** The preview and the confirmation are two requests. The uploaded file is kept
-server-side (:func:`store_upload`) in ``REGISTER_IMPORT_DIR`` (default ``<instance>/imports``)
-under a random token bound to the user and the organisation, for ``REGISTER_IMPORT_TTL_MINUTES``
-(30): the confirmation names the token, the file is read and checked again (the register may have
-changed meanwhile), and the writes happen only if the plan is still the one the person saw (its
-fingerprint). Nobody re-uploads, nothing travels through the browser twice, and a token is useless
-to another account or organisation. With several servers, the folder must be shared.
+**Between the steps** the file's cells are kept in the database, encrypted, bound to the user and
+the organisation, only until confirmation, abandonment or expiry (:mod:`.pending`); the
+confirmation checks the file again (the register may have changed meanwhile) and writes only if the
+plan is still the one the person saw (its fingerprint). A second confirmation says "déjà importé".
 """
 
 from __future__ import annotations
@@ -65,28 +64,73 @@ from registers.services.exchange.cells import (
     encode_transfers,
 )
 from registers.services.exchange.columns import headers
-from registers.services.exchange.export import export_register
-from registers.services.exchange.importing import ImportFailed, ImportPlan, apply_import, plan_import
-from registers.services.exchange.reading import MAX_UPLOAD_BYTES, ImportFileError
-from registers.services.exchange.uploads import discard_upload, plan_stored, preview_upload, store_upload
+from registers.services.exchange.export import FORMATS, export_register
+from registers.services.exchange.importing import (
+    ImportFailed,
+    ImportPlan,
+    ImportResult,
+    RowError,
+    apply_import,
+    plan_import,
+)
+from registers.services.exchange.pending import (
+    cancel_import,
+    delete_preset,
+    expire_import,
+    is_expired,
+    mark_imported,
+    presets,
+    purge_expired,
+    save_mapping,
+    save_preset,
+    store_import,
+    table_of,
+    upload_import,
+)
+from registers.services.exchange.reading import (
+    MAX_ROWS,
+    MAX_UPLOAD_BYTES,
+    ImportFileError,
+    Table,
+    limits_text,
+    read_table,
+)
+from registers.services.exchange.targets import choices, propose
 
 __all__ = [
+    "FORMATS",
+    "MAX_ROWS",
     "MAX_UPLOAD_BYTES",
     "ImportFailed",
     "ImportFileError",
     "ImportPlan",
+    "ImportResult",
+    "RowError",
+    "Table",
     "apply_import",
+    "cancel_import",
+    "choices",
     "decode_list",
     "decode_pairs",
     "decode_transfers",
-    "discard_upload",
+    "delete_preset",
     "encode_list",
     "encode_pairs",
     "encode_transfers",
+    "expire_import",
     "export_register",
     "headers",
+    "is_expired",
+    "limits_text",
+    "mark_imported",
     "plan_import",
-    "plan_stored",
-    "preview_upload",
-    "store_upload",
+    "presets",
+    "propose",
+    "purge_expired",
+    "read_table",
+    "save_mapping",
+    "save_preset",
+    "store_import",
+    "table_of",
+    "upload_import",
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +24,6 @@ INDENT = "    "  # a value going on over several lines
 SUB = "  "  # a sub-field of a transfer
 SEP = " : "
 TIMEZONE = ZoneInfo("Europe/Paris")  # dates of the file are those of the people reading it
-DATE_RE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
 
 
 # --- reference lists: French label out, any label or id in -------------------------------------
@@ -231,27 +230,219 @@ def encode_date(value: date | datetime | None) -> str:
     return f"{value:%d/%m/%Y}"
 
 
+# Dates as a DPO's spreadsheet holds them: JJ/MM/AAAA (or with - or .), ISO, with a time or not,
+# or a number of days as Excel counts them (its "serial" dates, when a date cell lost its format).
+_DMY_RE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_YMD_RE = re.compile(
+    r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
+_SERIAL_RE = re.compile(r"^\d{1,6}(?:\.\d+)?$")
+EXCEL_EPOCH = date(1899, 12, 30)  # Excel's day 0 (its 1900 leap-year bug included)
+
+
 def decode_date(cell: str) -> date | None:
-    if not cell.strip():
+    """A date from a cell: JJ/MM/AAAA, AAAA-MM-JJ (a time after it is ignored) or an Excel serial
+    number. A date that does not exist (31/02/2024) or a year out of bounds is an error."""
+    text = cell.strip()
+    if not text:
         return None
-    match = DATE_RE.match(cell)
-    try:
-        if match is None:
-            raise ValueError(cell)
+    parts: tuple[int, int, int] | None = None
+    if match := _DMY_RE.match(text):
         day, month, year = (int(g) for g in match.groups())
-        value = date(year, month, day)
+        parts = (year, month, day)
+    elif match := _YMD_RE.match(text):
+        year, month, day = (int(g) for g in match.groups())
+        parts = (year, month, day)
+    elif _SERIAL_RE.match(text):
+        serial = int(float(text))
+        if serial < 1:
+            raise CellError(_("Date invalide : « %(v)s » (attendu JJ/MM/AAAA).", v=text))
+        value = EXCEL_EPOCH + timedelta(days=serial)
+        parts = (value.year, value.month, value.day)
+    if parts is None:
+        raise CellError(
+            _(
+                "Date illisible : « %(v)s » (attendu JJ/MM/AAAA, AAAA-MM-JJ ou une date Excel).",
+                v=text,
+            )
+        )
+    try:
+        value = date(*parts)
     except ValueError:
-        raise CellError(_("Date invalide : « %(v)s » (attendu JJ/MM/AAAA).", v=cell.strip())) from None
+        raise CellError(
+            _("Date invalide : « %(v)s » n'existe pas dans le calendrier (attendu JJ/MM/AAAA).", v=text)
+        ) from None
     if not date_in_range(value):  # the same bounds as every date typed in a form (core.params)
         raise CellError(
             _(
                 "Date hors limites : « %(v)s » (années %(min)s à %(max)s).",
-                v=cell.strip(),
+                v=text,
                 min=MIN_YEAR,
                 max=MAX_YEAR,
             )
         )
     return value
+
+
+# --- forgiving values where the meaning is certain ---------------------------------------------
+
+YES = frozenset({"oui", "o", "yes", "y", "x", "1", "vrai", "true", "✓", "✔", "☑", "ok"})
+NO = frozenset({"non", "n", "no", "0", "faux", "false", "☐"})
+# What a cell says when a list is empty: certain, read as "nothing".
+NOTHING = frozenset(
+    {
+        "non",
+        "aucun",
+        "aucune",
+        "neant",
+        "sans objet",
+        "na",
+        "n/a",
+        "-",
+        "—",
+        "–",
+        "none",
+        "no",
+        "pas de transfert",
+    }
+)
+
+
+def decode_yes_no(cell: str) -> bool | None:
+    """True or False from oui/non, x, yes/no, 1/0, vrai/faux… (None: empty); anything else is an error."""
+    text = fold(cell).strip().rstrip(".")
+    if not text:
+        return None
+    if text in YES:
+        return True
+    if text in NO:
+        return False
+    raise CellError(_("Valeur illisible : « %(v)s » (attendu oui ou non).", v=cell.strip()))
+
+
+def says_nothing(cell: str) -> bool:
+    return fold(cell).strip().rstrip(".") in NOTHING
+
+
+_WORD_RE = re.compile(r"[^a-z0-9]+")
+_ARTICLE_RE = re.compile(r"(?:^|\b)6\s*[.(\s-]?\s*1\s*[.)\s-]?\s*[.(\s-]?\s*([a-f])\b\)?")
+_STOP_WORDS = frozenset(
+    {"l", "le", "la", "les", "d", "de", "du", "des", "un", "une", "a", "au", "aux", "art", "article", "rgpd"}
+)
+# Wordings of the legal bases (Art. 6.1) met in registers: the CNIL's, Madis's, Égide's, English.
+LEGAL_BASIS_WORDINGS = {
+    "6.1.a": ("consentement", "consentement de la personne", "consent"),
+    "6.1.b": (
+        "contrat",
+        "execution contrat",
+        "execution du contrat",
+        "mesures precontractuelles",
+        "execution contrat ou mesures precontractuelles",
+        "contract",
+    ),
+    "6.1.c": ("obligation legale", "respect obligation legale", "legal obligation"),
+    "6.1.d": (
+        "interet vital",
+        "interets vitaux",
+        "sauvegarde interets vitaux",
+        "sauvegarde interet vital",
+        "vital interest",
+    ),
+    "6.1.e": (
+        "mission interet public",
+        "execution mission interet public",
+        "mission service public",
+        "interet public",
+        "exercice autorite publique",
+        "mission interet public ou exercice autorite publique",
+        "mission interet public exercice autorite publique",
+        "public task",
+        "public interest",
+    ),
+    "6.1.f": ("interet legitime", "interets legitimes", "legitimate interest"),
+}
+UNDETERMINED = frozenset({"a determiner", "a definir", "non determinee", "non determine", "inconnue", "?"})
+
+
+def _words(text: str) -> str:
+    words = [w for w in _WORD_RE.split(fold(text)) if w and w not in _STOP_WORDS]
+    return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words)
+
+
+@cache
+def _legal_basis_keys() -> dict[str, str]:
+    keys = {
+        _words(wording): basis for basis, wordings in LEGAL_BASIS_WORDINGS.items() for wording in wordings
+    }
+    for item in ref.legal_bases():
+        for text in (item.label_fr, item.label_en):
+            keys[_words(text)] = item.id
+    return keys
+
+
+def decode_legal_basis(cell: str) -> str | None:
+    """The Art. 6.1 basis a cell names: "6.1.f", "Art. 6(1)(f)", "Intérêt légitime", "L'intérêt
+    légitime", "intérêts légitimes"… (None: empty). Unknown wording is an error, never a guess."""
+    text = cell.strip()
+    if not text:
+        return None
+    folded = fold(text)
+    if folded.strip(" .") in UNDETERMINED:
+        return None
+    match = _ARTICLE_RE.search(folded)
+    if match:
+        return f"6.1.{match.group(1)}"
+    found = _legal_basis_keys().get(_words(text))
+    if found is None:
+        found = vocabulary().legal_bases.find(text)
+    if found is None:
+        raise CellError(_("Base légale inconnue : « %(v)s ».", v=text))
+    return found
+
+
+_DURATION_RE = re.compile(r"^\s*([+-]?\s*\d+(?:[.,]\d+)?)\s*(.*)$")
+_UNITS = (
+    "jour",
+    "jours",
+    "j",
+    "semaine",
+    "semaines",
+    "mois",
+    "an",
+    "ans",
+    "annee",
+    "annees",
+    "year",
+    "years",
+    "month",
+    "months",
+    "day",
+    "days",
+    "week",
+    "weeks",
+)
+
+
+def check_duration(cell: str) -> str:
+    """A retention period as written ("5 ans", "durée du contrat + 2 ans", "jusqu'à la fin de la
+    scolarité"); a negative or zero number, or a bare number without its unit, is an error."""
+    text = cell.strip()
+    match = _DURATION_RE.match(fold(text))
+    if not match:
+        return cell
+    number = match.group(1).replace(" ", "").replace(",", ".")
+    rest = match.group(2).strip()
+    if float(number) <= 0 or number.startswith("-"):
+        raise CellError(_("Durée de conservation impossible : « %(v)s » (une durée est positive).", v=text))
+    unit = _WORD_RE.split(rest)[0] if rest else ""
+    if not rest or (unit and unit not in _UNITS and not rest[0].isalpha()):
+        raise CellError(
+            _(
+                "Durée de conservation illisible : « %(v)s » (précisez l'unité, par exemple « 5 ans »).",
+                v=text,
+            )
+        )
+    return cell
 
 
 Unknown = Callable[[str], str]  # the message for a label missing from its list

@@ -57,6 +57,7 @@ class Column:
     group: str  # the field it carries; the data categories' columns form one group
     encode: Encoder
     decode: Decoder | None = None  # None: computed, exported only
+    category: tuple[str, str] | None = None  # a data category's column: (category id, key)
 
 
 def _text_column(name: str, header: str) -> Column:
@@ -175,7 +176,10 @@ def category_columns() -> dict[str, tuple[str, str]]:
 
 def _category_column(header: str, category_id: str, key: str) -> Column:
     return Column(
-        header, "data_categories", lambda a: _text(_held_categories(a).get(category_id, {}).get(key))
+        header,
+        "data_categories",
+        lambda a: _text(_held_categories(a).get(category_id, {}).get(key)),
+        category=(category_id, key),
     )
 
 
@@ -222,8 +226,10 @@ def columns() -> tuple[Column, ...]:
         Column("Référence", "reference", lambda a: a.reference, lambda s, c: {"reference": s}),
         _text_column("name", "Nom du traitement"),
         Column("Statut", "status", lambda a: v().status.label(a.status.value), _status),
-        Column("Date de création", "", lambda a: encode_date(a.created_at)),
-        Column("Dernière mise à jour", "", lambda a: encode_date(a.updated_at)),
+        # The register's own dates: those declared by the register the fiche was imported from,
+        # else Égide's (imported elsewhere, they are kept as declared dates).
+        Column("Date de création", "", lambda a: encode_date(a.declared_created_on or a.created_at)),
+        Column("Dernière mise à jour", "", lambda a: encode_date(a.declared_updated_on or a.updated_at)),
         _text_column("joint_controllers", "Responsables conjoints"),
         _text_column("representative", "Représentant"),
         _text_column("purpose", "Finalité principale"),

@@ -1,49 +1,85 @@
 """Export of the register: the "Organisation" and "Registre" sheets as XLSX, or the "Registre"
-sheet as CSV (see :mod:`registers.services.exchange`)."""
+sheet as CSV (see :mod:`registers.services.exchange`).
+
+The export is streamed: :func:`export_register` journals it and returns an :class:`Export` whose
+``chunks()`` reads the fiches :data:`CHUNK` at a time (their applications with them: one query per
+chunk, never one per fiche) and writes each chunk's rows before reading the next, so memory stays
+bounded whatever the register's size (bench/bench_exchange.py measures it).
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from accounts.models import Organisation, User
 from core import audit
 from core.db import today
-from core.exports import CSV_MIMETYPE, XLSX_MIMETYPE, csv_bytes, neutralise, xlsx_bytes
+from core.exports import CSV_MIMETYPE, XLSX_MIMETYPE, Sheet, csv_stream, neutralise, xlsx_stream
 from core.extensions import db
 from core.text import fold
 from registers.models import ProcessingActivity
 from registers.services.exchange.cells import _text
-from registers.services.exchange.columns import SHEET_REGISTER, columns, headers
+from registers.services.exchange.columns import SHEET_REGISTER, _held_categories, columns, headers
 
 FORMATS = ("xlsx", "csv")
 SHEET_ORGANISATION = "Organisation"
+CHUNK = 500
 
 
 # --- export ------------------------------------------------------------------------------------
 
 
-def register_activities(org: Organisation) -> list[ProcessingActivity]:
+def _register_filter(org: Organisation) -> Any:
+    return (ProcessingActivity.organisation_id == org.id) & ProcessingActivity.is_model.is_(False)
+
+
+def register_ids(org: Organisation) -> list[int]:
     """The fiches of the register (models excluded, archived included), by reference.
 
     Sorted here rather than by the database, whose collation may differ (PostgreSQL's ignores
     punctuation): the same register gives the same file on both."""
-    activities = db.session.scalars(
-        select(ProcessingActivity).where(
-            ProcessingActivity.organisation_id == org.id, ProcessingActivity.is_model.is_(False)
-        )
-    )
-    return sorted(activities, key=lambda a: (a.reference, a.id))
+    rows = db.session.execute(
+        select(ProcessingActivity.id, ProcessingActivity.reference).where(_register_filter(org))
+    ).all()
+    return [row.id for row in sorted(rows, key=lambda r: (r.reference, r.id))]
+
+
+def register_activities(org: Organisation, ids: list[int] | None = None) -> Iterator[ProcessingActivity]:
+    """The fiches of :func:`register_ids`, in that order, loaded :data:`CHUNK` at a time."""
+    ids = register_ids(org) if ids is None else ids
+    for start in range(0, len(ids), CHUNK):
+        batch = ids[start : start + CHUNK]
+        loaded = db.session.scalars(
+            select(ProcessingActivity)
+            .where(ProcessingActivity.id.in_(batch))
+            .options(selectinload(ProcessingActivity.applications))
+        ).all()
+        by_id = {activity.id: activity for activity in loaded}
+        for activity_id in batch:
+            yield by_id[activity_id]
 
 
 def row_cells(activity: ProcessingActivity) -> list[str]:
     """The cells of a fiche's row, as written in both formats (neutralised)."""
-    return [neutralise(_text(column.encode(activity)), reversible=True) for column in columns()]
+    held = None
+    cells = []
+    for column in columns():
+        if column.category is not None:
+            held = _held_categories(activity) if held is None else held
+            category_id, key = column.category
+            value = _text(held.get(category_id, {}).get(key))
+        else:
+            value = _text(column.encode(activity))
+        cells.append(neutralise(value, reversible=True) if value else "")
+    return cells
 
 
 def organisation_rows(org: Organisation) -> list[tuple[str, str]]:
@@ -65,73 +101,59 @@ def organisation_rows(org: Organisation) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class Export:
-    body: bytes
+    chunks: Callable[[], Iterator[bytes]]  # the file, produced as it is read (a generator)
     mimetype: str
     filename: str
     rows: int
 
-
-def _workbook(org: Organisation, rows: list[list[str]]) -> Any:
-    from openpyxl import Workbook  # noqa: PLC0415 — heavy, used only here
-    from openpyxl.styles import Alignment, Font  # noqa: PLC0415 — openpyxl loads only for XLSX files
-
-    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
-    book = Workbook()
-    sheet = book.active
-    sheet.title = SHEET_ORGANISATION
-    sheet.append(["Rubrique", "Valeur"])
-    for label, value in organisation_rows(org):
-        sheet.append([label, value])
-    sheet.column_dimensions["A"].width = 48
-    sheet.column_dimensions["B"].width = 60
-    for cell in sheet[1]:
-        cell.font = bold
-    register = book.create_sheet(SHEET_REGISTER)
-    register.append(list(headers()))
-    for row in rows:
-        register.append(row)
-    for cell in register[1]:
-        cell.font = bold
-        cell.alignment = wrap
-    for line in register.iter_rows(min_row=2):
-        for cell in line:
-            cell.alignment = wrap
-    register.freeze_panes = "C2"
-    for index in range(1, len(headers()) + 1):
-        register.column_dimensions[_column_letter(index)].width = 28
-    return book
+    @property
+    def body(self) -> bytes:
+        """The whole file at once (tests, small registers)."""
+        return b"".join(self.chunks())
 
 
-def _column_letter(index: int) -> str:
-    from openpyxl.utils import get_column_letter  # noqa: PLC0415 — openpyxl loads only for XLSX files
-
-    return str(get_column_letter(index))
-
-
-def _file_time(org: Organisation, activities: Sequence[ProcessingActivity]) -> datetime:
+def _file_time(org: Organisation) -> datetime:
     """The workbook's date: the latest change of what it shows, so the same data gives the same file."""
-    moments = [a.updated_at for a in activities if a.updated_at] + (
-        [org.updated_at] if org.updated_at else []
-    )
+    latest = db.session.scalar(select(func.max(ProcessingActivity.updated_at)).where(_register_filter(org)))
+    moments = [m for m in (latest, org.updated_at) if m]
     return max(moments, default=datetime(2000, 1, 1, tzinfo=UTC))
 
 
+def _rows(org: Organisation, ids: list[int]) -> Iterator[list[str]]:
+    for activity in register_activities(org, ids):
+        yield row_cells(activity)
+
+
 def export_register(org: Organisation, actor: User | None, fmt: str) -> Export:
-    """The register as XLSX or CSV; the export is journalled ("register.export")."""
+    """The register as XLSX or CSV; the export is journalled ("register.export") when asked for,
+    the file is produced when read (``Export.chunks()``)."""
     if fmt not in FORMATS:
         raise ValueError(fmt)
-    activities = register_activities(org)
-    rows = [row_cells(activity) for activity in activities]
+    ids = register_ids(org)
     if fmt == "csv":
-        body, mimetype = csv_bytes([headers(), *rows]), CSV_MIMETYPE
+
+        def chunks() -> Iterator[bytes]:
+            yield from csv_stream(chain([headers()], _rows(org, ids)))
+
+        mimetype = CSV_MIMETYPE
     else:
-        body, mimetype = xlsx_bytes(_workbook(org, rows), _file_time(org, activities)), XLSX_MIMETYPE
+        moment = _file_time(org)
+        organisation = organisation_rows(org)
+
+        def chunks() -> Iterator[bytes]:
+            sheets = [
+                Sheet(SHEET_ORGANISATION, ["Rubrique", "Valeur"], organisation, widths=(48, 60)),
+                Sheet(SHEET_REGISTER, list(headers()), _rows(org, ids), freeze="C2"),
+            ]
+            yield from xlsx_stream(sheets, moment)
+
+        mimetype = XLSX_MIMETYPE
     audit.record(
         org,
         actor,
         "register.export",
         audit.Ref("Register", org.id),
-        {"format": (None, fmt), "rows": (None, len(rows))},
+        {"format": (None, fmt), "rows": (None, len(ids))},
     )
     stem = re.sub(r"[^A-Za-z0-9]+", "-", fold(org.short_name or org.name)).strip("-") or "registre"
-    return Export(body, mimetype, f"registre-{stem}-{today():%Y%m%d}.{fmt}", len(rows))
+    return Export(chunks, mimetype, f"registre-{stem}-{today():%Y%m%d}.{fmt}", len(ids))
