@@ -11,7 +11,7 @@ from wtforms import Form, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from core.forms import strip
+from core.forms import coerce_optional_int, strip
 from registers.services.exchange import MAX_UPLOAD_BYTES, choices, limits_text
 
 SAMPLES = 3
@@ -58,7 +58,9 @@ class PresetChoiceForm(Form):
     """The mapping page's "apply a preset" chooser (a GET form: it only reads)."""
 
     preset = SelectField(
-        _l("Appliquer un modèle de correspondance enregistré"), coerce=int, validators=[Optional()]
+        _l("Appliquer un modèle de correspondance enregistré"),
+        coerce=coerce_optional_int,
+        validators=[Optional()],
     )
 
 

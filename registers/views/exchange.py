@@ -12,6 +12,7 @@ from flask_login import current_user
 from core.concurrency import EditConflict
 from core.extensions import db
 from core.forms import FieldError
+from core.params import parse_int
 from core.security import Permission, can, require
 from core.tenancy import current_org, get_scoped_or_404
 from registers.blueprint import bp
@@ -102,7 +103,7 @@ def import_register() -> Any:
 def _mapping_page(register_import: RegisterImport, form: Any, status: int = 200) -> Any:
     presets = exchange.presets(current_org)
     chooser = PresetChoiceForm(request.args)
-    chooser.preset.choices = [(0, _("— Choisir —")), *((p.id, p.name) for p in presets)]
+    chooser.preset.choices = [(None, _("— Choisir —")), *((p.id, p.name) for p in presets)]
     return render_template(
         MAPPING_TEMPLATE,
         register_import=register_import,
@@ -122,7 +123,7 @@ def import_detail(import_id: int) -> Any:
         )
     table = exchange.table_of(register_import)
     proposal = register_import.mapping or exchange.propose(table.header)
-    preset_id = request.args.get("preset", type=int)
+    preset_id = parse_int(request.args.get("preset"))
     if preset_id:
         preset = get_scoped_or_404(ImportPreset, preset_id)
         proposal = exchange.propose(table.header, preset.mapping)

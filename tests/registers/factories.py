@@ -6,16 +6,23 @@ from __future__ import annotations
 import datetime as dt
 
 import factory
+from cryptography.fernet import Fernet, MultiFernet
 
+from core.config import TestConfig
 from core.db import utcnow
 from registers.models import (
     ActivityStatus,
     ActivityVersion,
     Breach,
+    ImportPreset,
+    ImportStatus,
     ProcessingActivity,
+    RegisterImport,
     RightsRequest,
     RightType,
 )
+from registers.services.exchange import pending
+from registers.services.exchange.reading import Table
 from reports.models import GeneratedReport
 from tests.accounts.factories import OrganisationFactory
 from tests.factory_base import BaseFactory
@@ -96,6 +103,48 @@ class GeneratedReportFactory(BaseFactory):
     sha256 = "0" * 64
     size = 8
     content = b"%PDF-1.4"
+
+    class Params:
+        organisation = factory.SubFactory(OrganisationFactory)
+
+
+def _sealed_sample() -> bytes:
+    """The cells of a small CNIL-layout file, sealed as the import keeps them (TestConfig's key)."""
+    table = Table("csv", ["Nom / sigle", "Finalité principale"], [(2, ["Paie CANARY", "Payer les agents"])])
+    return pending._seal(table, MultiFernet([Fernet(TestConfig.ENCRYPTION_KEYS.encode())]).encrypt)
+
+
+class RegisterImportFactory(BaseFactory):
+    """A pending import (its cells sealed), owned by ``user`` in ``organisation``."""
+
+    class Meta:
+        model = RegisterImport
+
+    organisation_id = factory.LazyAttribute(lambda o: o.organisation.id)
+    user_id = factory.LazyAttribute(lambda o: o.user.id)
+    status = ImportStatus.PENDING
+    created_at = factory.LazyFunction(utcnow)
+    expires_at = factory.LazyFunction(lambda: utcnow() + dt.timedelta(days=365 * 50))
+    filename = "registre-CANARY.csv"
+    fmt = "csv"
+    sha256 = "0" * 64
+    row_count = 1
+    headers = factory.LazyFunction(lambda: ["Nom / sigle", "Finalité principale"])
+    mapping = factory.LazyFunction(lambda: ["name", "purpose"])
+    payload = factory.LazyFunction(_sealed_sample)
+
+    class Params:
+        organisation = factory.SubFactory(OrganisationFactory)
+        user = None
+
+
+class ImportPresetFactory(BaseFactory):
+    class Meta:
+        model = ImportPreset
+
+    organisation_id = factory.LazyAttribute(lambda o: o.organisation.id)
+    name = factory.Sequence(lambda n: f"Modèle CANARY {n}")
+    mapping = factory.LazyFunction(lambda: {"nom sigle": "name"})
 
     class Params:
         organisation = factory.SubFactory(OrganisationFactory)

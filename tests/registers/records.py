@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from core.security import Role
 from tests.registers import factories as f
 
 if TYPE_CHECKING:
@@ -24,6 +25,8 @@ class RegisterRecords:
     rights_request: Any
     breach: Any
     report: Any
+    register_import: Any
+    import_preset: Any
 
 
 def build(tenant: Tenant) -> RegisterRecords:
@@ -34,6 +37,9 @@ def build(tenant: Tenant) -> RegisterRecords:
         rights_request=f.RightsRequestFactory(organisation=tenant.syndicate),
         breach=f.BreachFactory(organisation=tenant.syndicate),
         report=f.GeneratedReportFactory(organisation=tenant.syndicate),
+        # A pending import of the syndicate's DPO (an import is its uploader's alone: 404 to others).
+        register_import=f.RegisterImportFactory(organisation=tenant.syndicate, user=tenant.users[Role.DPO]),
+        import_preset=f.ImportPresetFactory(organisation=tenant.syndicate),
     )
 
 
@@ -43,4 +49,6 @@ URL_ARGUMENTS: dict[str, Callable[[RegisterRecords], Any]] = {
     "rights_request_id": lambda r: r.rights_request.id,
     "breach_id": lambda r: r.breach.id,
     "report_id": lambda r: r.report.id,
+    "import_id": lambda r: r.register_import.id,
+    "preset_id": lambda r: r.import_preset.id,
 }

@@ -619,7 +619,7 @@ def test_one_bad_row_among_valid_ones_writes_nothing(
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Base légale inconnue : « Intérêt du maire »." in page
-    assert re.search(r'<td class="text-end">3</td><td>Base légale</td>', page)
+    assert re.search(r'<td class="text-end">3</td><td lang="fr">Base légale</td>', page)
     assert "/confirm" not in page
     assert counts(session) == before
     assert _fiche(session, "NEW-1") is None

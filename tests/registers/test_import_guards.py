@@ -26,7 +26,7 @@ from core.extensions import db
 from core.forms import FieldError
 from core.security import Role
 from core.tenancy import UNSCOPED
-from registers.models import ImportStatus, RegisterImport
+from registers.models import RegisterImport
 from registers.services import activities as acts
 from registers.services import exchange
 from registers.services.exchange import importing, reading

@@ -11,6 +11,7 @@ never a referent's unreviewed text.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -244,9 +245,10 @@ def dpia_screening(c: Case) -> tuple[int, int | None]:
 
 
 def _import(c: Case, activity_id: int, header: str, value: str) -> int:
-    """Export the register, change one cell of the fiche, upload, confirm: the last status code."""
+    """Export the register, change one cell of the fiche, upload, keep the proposed mapping, preview,
+    confirm: the last status code."""
     reference = fiche(c.session, activity_id).reference
-    exported = c.client.get("/registers/export.csv")
+    exported = c.client.post("/registers/export.csv")
     if exported.status_code != 200:
         return exported.status_code
     rows = csv_rows(exported.data)
@@ -257,14 +259,18 @@ def _import(c: Case, activity_id: int, header: str, value: str) -> int:
         data={"file": (io.BytesIO(csv_body(rows)), "registre.csv")},
         content_type="multipart/form-data",
     )
-    if upload.status_code != 200:
+    if upload.status_code != 302:
         return upload.status_code
-    page = upload.get_data(as_text=True)
-    hidden = {
-        name: page.split(f'name="{name}"')[1].split('value="')[1].split('"')[0]
-        for name in ("token", "fingerprint")
-    }
-    return c.client.post("/registers/import/confirm", data=hidden).status_code
+    mapping = c.client.get(upload.location).get_data(as_text=True)
+    data = dict(re.findall(r'<select[^>]*name="(col_\d+)".*?<option selected value="([^"]*)"', mapping, re.S))
+    data["version"] = re.search(r'name="version" type="hidden" value="(\d+)"', mapping).group(1)
+    preview = c.client.post(f"{upload.location}/preview", data=data)
+    if preview.status_code != 200:
+        return preview.status_code
+    fingerprint = re.search(
+        r'name="fingerprint" type="hidden" value="([0-9a-f]+)"', preview.get_data(as_text=True)
+    )
+    return c.client.post(f"{upload.location}/confirm", data={"fingerprint": fingerprint.group(1)}).status_code
 
 
 def import_change(c: Case) -> tuple[int, int | None]:
@@ -416,7 +422,6 @@ def test_status_after_a_write_through_the_routes(
     code: int,
     expected: ActivityStatus | None,
 ) -> None:
-    monkeypatch.setitem(app.config, "REGISTER_IMPORT_DIR", str(tmp_path / "imports"))
     where, write = HTTP_PATHS[path]
     client = login_as(people[(where, role)], org_of(world, where))
     status_code, activity_id = write(Case(app, world, session, client, tmp_path))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ def _ttl() -> timedelta:
     return timedelta(minutes=int(current_app.config.get("REGISTER_IMPORT_TTL_MINUTES", 30)))
 
 
-def _seal(table: Table) -> bytes:
+def _seal(table: Table, encrypt: Callable[[bytes], bytes] = encrypt_bytes) -> bytes:
     data = {
         "fmt": table.fmt,
         "header": table.header,
@@ -48,7 +49,7 @@ def _seal(table: Table) -> bytes:
         "encoding": table.encoding,
         "delimiter": table.delimiter,
     }
-    return encrypt_bytes(zlib.compress(json.dumps(data, ensure_ascii=False).encode("utf-8"), 6))
+    return encrypt(zlib.compress(json.dumps(data, ensure_ascii=False).encode("utf-8"), 6))
 
 
 def table_of(register_import: RegisterImport) -> Table:

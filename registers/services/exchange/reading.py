@@ -34,6 +34,7 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_UNCOMPRESSED = 250 * 1024 * 1024  # a zip bomb is refused before the workbook is opened
 MAX_ROWS = 10_000
 MAX_COLUMNS = 500
+ROWS_SHOWN = f"{MAX_ROWS:,}".replace(",", "\u202f")  # "10 000", as French writes it
 FORMATS = ("csv", "xlsx", "ods")
 ODS_MIMETYPE = "application/vnd.oasis.opendocument.spreadsheet"
 CSV_DELIMITERS = ";,\t"
@@ -60,7 +61,7 @@ def limits_text() -> str:
     return _(
         "CSV, XLSX ou ODS, %(mb)d Mo et %(rows)s fiches au plus par fichier.",
         mb=MAX_UPLOAD_BYTES // (1024 * 1024),
-        rows=f"{MAX_ROWS:,}".replace(",", "\u202f"),
+        rows=ROWS_SHOWN,
     )
 
 
@@ -104,7 +105,7 @@ def _too_many() -> ImportFileError:
     return ImportFileError(
         _(
             "Le fichier compte plus de %(n)s fiches : découpez-le en plusieurs fichiers.",
-            n=f"{MAX_ROWS:,}".replace(",", "\u202f"),
+            n=ROWS_SHOWN,
         )
     )
 

@@ -190,12 +190,13 @@ def _build() -> Iterable[Target]:
         str(_l("Mesures de sécurité (« mesure : précisions » par ligne)")),
         security,
     )
+    details = str(_l("oui / non / précisions"))
     for item in ref.security_measures():
         yield _t(
             f"measure:{item.id}",
             "measure",
             "security_measures",
-            f"{item.label} ({_l('oui / non / précisions')!s})",
+            f"{item.label} ({details})",
             security,
             item.id,
         )
