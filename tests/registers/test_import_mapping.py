@@ -320,7 +320,8 @@ def test_an_export_imported_into_another_organisation_keeps_dates_and_matches_ap
         row[header.index("Nom du traitement")] = "Cantine"
         row[header.index("Applications")] = "application b"
         _table, plan = _plan(member, ex.csv_body([header, row]), "r.csv")
-        assert plan.warnings == [] and plan.errors == []
+        assert plan.warnings == []
+        assert plan.errors == []
         exchange.apply_import(member, None, plan)
         cantine = db.session.scalar(select(ProcessingActivity).where(ProcessingActivity.name == "Cantine"))
         assert [app_.name for app_ in cantine.applications] == ["Application B"]
