@@ -10,8 +10,10 @@ and XLSX files that are byte-identical when their content is.
 * **CSV**: UTF-8 with a byte-order mark, ``;`` between cells, CRLF between rows, quotes only where
   needed — what Excel in French expects (a comma is the decimal separator there).
 * **XLSX**: openpyxl stamps the current time into ``docProps/core.xml`` and into every zip entry;
-  :func:`xlsx_bytes` sets fixed document properties and rewrites the archive with one fixed
-  timestamp and a fixed entry order, so two exports of the same data are the same bytes.
+  :func:`xlsx_bytes` (a workbook in memory) and :func:`xlsx_file` (a streamed write-only workbook)
+  set fixed document properties and one fixed timestamp on every zip entry, so two exports of the
+  same data are the same bytes. Excel holds at most 32,767 characters in a cell: :func:`xlsx_file`
+  never cuts one, it names the cells too long (:class:`TooLongForXlsx`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
 # Characters XML 1.0 cannot hold (openpyxl refuses them): removed from XLSX and CSV alike.
@@ -104,18 +108,14 @@ def _fixed_zip(data: bytes, date_time: tuple[int, ...]) -> bytes:
 
 # --- streamed exports ----------------------------------------------------------------------------
 #
-# A large export (10,000 fiches) is written as it is read: rows go out in chunks while the next ones
-# are fetched, so memory stays bounded whatever the size. The XLSX writer below writes SpreadsheetML
-# directly (inline strings, one style for the header, one for the cells): everything is text, so a
-# cell is never a formula whatever it holds, and the bytes depend only on the content and the given
-# time, as with :func:`xlsx_bytes`. It writes what openpyxl's write-only mode writes for text cells,
-# without its per-cell objects (bench/bench_exchange.py compares the two on the same cells).
+# A large export (10,000 fiches) is written as it is read, so memory stays bounded whatever the size.
+# XLSX: openpyxl's write-only workbook (rows go to its temporary file as they come), saved into an
+# anonymous temporary file whose zip entries all carry the given time (:class:`_FixedTimeZip`), then
+# streamed from there: the same content and time give the same bytes, and nothing stays on disk.
 
 STREAM_CHUNK_ROWS = 500
-_XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+FILE_CHUNK = 1 << 16
+XLSX_CELL_LIMIT = 32_767  # the most characters (UTF-16 code units) an Excel cell holds
 
 
 @dataclass
@@ -130,217 +130,136 @@ class Sheet:
     freeze: str | None = None  # the top-left cell of the scrolling pane, e.g. "C2"
 
 
-def _xml_text(value: str) -> str:
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+@dataclass(frozen=True)
+class LongCell:
+    """A cell longer than Excel holds: its sheet, its row's first cell (the row's key), its column."""
+
+    sheet: str
+    key: str
+    column: str
+    length: int
 
 
-def _xml_attr(value: str) -> str:
-    return _xml_text(value).replace('"', "&quot;")
+class TooLongForXlsx(Exception):
+    """Some cells hold more than :data:`XLSX_CELL_LIMIT` characters: Excel would cut them."""
+
+    def __init__(self, cells: list[LongCell]) -> None:
+        super().__init__(f"{len(cells)} cell(s) longer than {XLSX_CELL_LIMIT} characters")
+        self.cells = cells
 
 
-def _column_letters(count: int) -> list[str]:
-    letters = []
-    for index in range(1, count + 1):
-        name = ""
-        while index:
-            index, rest = divmod(index - 1, 26)
-            name = chr(65 + rest) + name
-        letters.append(name)
-    return letters
+def excel_length(value: str) -> int:
+    """The length Excel counts: UTF-16 code units (a character beyond U+FFFF counts twice)."""
+    if len(value) * 2 <= XLSX_CELL_LIMIT:
+        return len(value)
+    return len(value.encode("utf-16-le")) // 2
 
 
-class _Sink:
-    """A write-only stream that hands out what was written since the last :meth:`take`."""
+class _FixedTimeZip(zipfile.ZipFile):
+    """A zip archive whose every entry carries one given time and the same attributes, whatever
+    openpyxl's ExcelWriter adds (``writestr`` for its parts, ``write`` for a sheet's rows)."""
 
-    def __init__(self) -> None:
-        self._parts: list[bytes] = []
+    def __init__(self, file: Any, date_time: tuple[int, ...]) -> None:
+        super().__init__(file, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        self._date_time = date_time
 
-    def write(self, data: bytes) -> int:
-        self._parts.append(bytes(data))
-        return len(data)
-
-    def flush(self) -> None:
-        return None
-
-    def take(self) -> bytes:
-        data, self._parts = b"".join(self._parts), []
-        return data
-
-
-def _styles_xml() -> str:
-    return (
-        f'{_XML_HEAD}<styleSheet xmlns="{_MAIN_NS}">'
-        '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
-        '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
-        '<fills count="2"><fill><patternFill patternType="none"/></fill>'
-        '<fill><patternFill patternType="gray125"/></fill></fills>'
-        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-        '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-        '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1" applyAlignment="1">'
-        '<alignment vertical="top" wrapText="1"/></xf>'
-        '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
-        '<alignment vertical="top" wrapText="1"/></xf></cellXfs>'
-        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
-        "</styleSheet>"
-    )
-
-
-def _package_parts(sheets: Sequence[Sheet], moment: datetime, creator: str) -> list[tuple[str, str]]:
-    count = len(sheets)
-    overrides = "".join(
-        f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/'
-        'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        for i in range(1, count + 1)
-    )
-    stamp = f"{moment:%Y-%m-%dT%H:%M:%S}Z"
-    who = _xml_text(creator)
-    return [
-        (
-            "[Content_Types].xml",
-            f'{_XML_HEAD}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" '
-            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" ContentType="application/'
-            'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            f"{overrides}"
-            '<Override PartName="/xl/styles.xml" ContentType="application/'
-            'vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-            '<Override PartName="/docProps/core.xml" ContentType="application/'
-            'vnd.openxmlformats-package.core-properties+xml"/>'
-            '<Override PartName="/docProps/app.xml" ContentType="application/'
-            'vnd.openxmlformats-officedocument.extended-properties+xml"/>'
-            "</Types>",
-        ),
-        (
-            "_rels/.rels",
-            f'{_XML_HEAD}<Relationships xmlns="{_PKG_REL_NS}">'
-            f'<Relationship Id="rId1" Type="{_REL_NS}/officeDocument" Target="xl/workbook.xml"/>'
-            '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/'
-            'metadata/core-properties" Target="docProps/core.xml"/>'
-            f'<Relationship Id="rId3" Type="{_REL_NS}/extended-properties" Target="docProps/app.xml"/>'
-            "</Relationships>",
-        ),
-        (
-            "docProps/app.xml",
-            f'{_XML_HEAD}<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/'
-            'extended-properties"><Application>Égide</Application></Properties>',
-        ),
-        (
-            "docProps/core.xml",
-            f'{_XML_HEAD}<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/'
-            'metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" '
-            'xmlns:dcterms="http://purl.org/dc/terms/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-            f"<dc:creator>{who}</dc:creator><cp:lastModifiedBy>{who}</cp:lastModifiedBy>"
-            f'<dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>'
-            f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified>'
-            "</cp:coreProperties>",
-        ),
-        (
-            "xl/workbook.xml",
-            f'{_XML_HEAD}<workbook xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}">'
-            "<bookViews><workbookView/></bookViews>"
-            "<sheets>"
-            + "".join(
-                f'<sheet name="{_xml_attr(sheet.title)}" sheetId="{i}" r:id="rId{i}"/>'
-                for i, sheet in enumerate(sheets, start=1)
-            )
-            + "</sheets></workbook>",
-        ),
-        (
-            "xl/_rels/workbook.xml.rels",
-            f'{_XML_HEAD}<Relationships xmlns="{_PKG_REL_NS}">'
-            + "".join(
-                f'<Relationship Id="rId{i}" Type="{_REL_NS}/worksheet" Target="worksheets/sheet{i}.xml"/>'
-                for i in range(1, count + 1)
-            )
-            + f'<Relationship Id="rId{count + 1}" Type="{_REL_NS}/styles" Target="styles.xml"/>'
-            "</Relationships>",
-        ),
-        ("xl/styles.xml", _styles_xml()),
-    ]
-
-
-def _sheet_head(sheet: Sheet, letters: list[str]) -> str:
-    pane = ""
-    if sheet.freeze:
-        col = sum(1 for c in sheet.freeze if c.isalpha())
-        letters_part, digits = sheet.freeze[:col], int(sheet.freeze[col:])
-        x_split = letters.index(letters_part) if letters_part in letters else 0
-        pane = (
-            f'<pane xSplit="{x_split}" ySplit="{digits - 1}" topLeftCell="{sheet.freeze}" '
-            'activePane="bottomRight" state="frozen"/><selection pane="bottomRight"/>'
-        )
-    widths = list(sheet.widths) or [sheet.width] * len(sheet.header)
-    cols = "".join(
-        f'<col min="{i}" max="{i}" width="{width}" customWidth="1"/>'
-        for i, width in enumerate(widths, start=1)
-    )
-    return (
-        f'{_XML_HEAD}<worksheet xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}">'
-        f'<sheetViews><sheetView workbookViewId="0">{pane}</sheetView></sheetViews>'
-        f'<sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols><sheetData>'
-    )
-
-
-def _row_xml(number: int, cells: Sequence[str | None], letters: list[str], style: int) -> str:
-    parts = [f'<row r="{number}">']
-    for letter, value in zip(letters, cells, strict=False):
-        if value:
-            parts.append(
-                f'<c r="{letter}{number}" t="inlineStr" s="{style}"><is><t xml:space="preserve">'
-                f"{_xml_text(value)}</t></is></c>"
-            )
-    parts.append("</row>")
-    return "".join(parts)
-
-
-def xlsx_stream(
-    sheets: Sequence[Sheet],
-    timestamp: datetime,
-    *,
-    creator: str = "Égide",
-    chunk_rows: int = STREAM_CHUNK_ROWS,
-) -> Iterator[bytes]:
-    """An XLSX workbook, produced chunk by chunk as its rows are read. ``timestamp`` (aware or naive
-    UTC) is the document's created/modified time and the time of every zip entry: the same content
-    and time give the same bytes. Every cell is text (never a formula): neutralise values for the
-    spreadsheet user anyway (:func:`neutralise`)."""
-    moment = (timestamp.astimezone(UTC) if timestamp.tzinfo else timestamp).replace(
-        tzinfo=None, microsecond=0
-    )
-    moment = max(moment, datetime(*ZIP_EPOCH))
-    date_time = moment.timetuple()[:6]
-    sink = _Sink()
-
-    def entry(name: str) -> zipfile.ZipInfo:
-        info = zipfile.ZipInfo(name, date_time=date_time)  # type: ignore[arg-type]
+    def _entry(self, name: str) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(name, date_time=self._date_time)  # type: ignore[arg-type]
         info.compress_type = zipfile.ZIP_DEFLATED
         info.external_attr = 0o600 << 16
         return info
 
-    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:  # type: ignore[arg-type]
-        for name, text in _package_parts(sheets, moment, creator):
-            archive.writestr(entry(name), text.encode("utf-8"))
-        yield sink.take()
-        for index, sheet in enumerate(sheets, start=1):
-            letters = _column_letters(max(len(sheet.header), len(sheet.widths), 1))
-            with archive.open(entry(f"xl/worksheets/sheet{index}.xml"), "w") as out:
-                out.write(_sheet_head(sheet, letters).encode("utf-8"))
-                out.write(_row_xml(1, sheet.header, letters, 1).encode("utf-8"))
-                batch: list[str] = []
-                for number, row in enumerate(sheet.rows, start=2):
-                    if len(row) > len(letters):
-                        letters = _column_letters(len(row))
-                    batch.append(_row_xml(number, row, letters, 2))
-                    if len(batch) >= chunk_rows:
-                        out.write("".join(batch).encode("utf-8"))
-                        batch = []
-                        yield sink.take()
-                out.write(("".join(batch) + "</sheetData></worksheet>").encode("utf-8"))
-            yield sink.take()
-    yield sink.take()
+    def writestr(self, zinfo_or_arcname: Any, data: Any, *args: Any, **kwargs: Any) -> None:
+        name = (
+            zinfo_or_arcname.filename if isinstance(zinfo_or_arcname, zipfile.ZipInfo) else zinfo_or_arcname
+        )
+        super().writestr(self._entry(name), data)
+
+    def write(self, filename: Any, arcname: Any = None, *args: Any, **kwargs: Any) -> None:
+        with open(filename, "rb") as source, self.open(self._entry(arcname or filename), "w") as target:
+            shutil.copyfileobj(source, target, FILE_CHUNK)
+
+
+def _utc_moment(timestamp: datetime) -> datetime:
+    moment = (timestamp.astimezone(UTC) if timestamp.tzinfo else timestamp).replace(
+        tzinfo=None, microsecond=0
+    )
+    return max(moment, datetime(*ZIP_EPOCH))
+
+
+def xlsx_file(sheets: Sequence[Sheet], timestamp: datetime, *, creator: str = "Égide") -> IO[bytes]:
+    """The workbook written by openpyxl in write-only mode into an anonymous temporary file (read
+    it from its start; closing it deletes it). ``timestamp`` (aware or naive UTC) is the document's
+    created/modified time and the time of every zip entry: the same content and time give the same
+    bytes. The header row is bold.
+
+    Every text cell must already be neutralised (:func:`neutralise`): openpyxl would store a text
+    starting with ``=`` as a formula, so such a cell is refused (``ValueError``). A cell longer than
+    Excel holds is never cut: :class:`TooLongForXlsx` names every such cell (all rows are read).
+    """
+    from openpyxl import Workbook  # noqa: PLC0415 — openpyxl is heavy, load on use
+    from openpyxl.cell import WriteOnlyCell  # noqa: PLC0415
+    from openpyxl.styles import Font  # noqa: PLC0415
+    from openpyxl.utils import get_column_letter  # noqa: PLC0415
+    from openpyxl.writer.excel import ExcelWriter  # noqa: PLC0415
+
+    moment = _utc_moment(timestamp)
+    book = Workbook(write_only=True)
+    props = book.properties
+    props.creator = creator
+    props.lastModifiedBy = creator
+    props.created = moment
+    props.modified = moment
+    bold = Font(bold=True)
+    too_long: list[LongCell] = []
+    for sheet in sheets:
+        ws = book.create_sheet(sheet.title)
+        widths = list(sheet.widths) or [sheet.width] * len(sheet.header)
+        for index, width in enumerate(widths, start=1):
+            ws.column_dimensions[get_column_letter(index)].width = width
+        if sheet.freeze:
+            ws.freeze_panes = sheet.freeze
+        header_cells = []
+        for title in sheet.header:
+            cell = WriteOnlyCell(ws, title)
+            cell.font = bold
+            header_cells.append(cell)
+        ws.append(header_cells)
+        for row in sheet.rows:
+            values = [value or None for value in row]
+            for index, value in enumerate(values):
+                if value is None:
+                    continue
+                if value.startswith("="):
+                    raise ValueError("a text cell starting with '=' must be neutralised first")
+                if len(value) * 2 > XLSX_CELL_LIMIT and (length := excel_length(value)) > XLSX_CELL_LIMIT:
+                    column = (
+                        sheet.header[index] if index < len(sheet.header) else get_column_letter(index + 1)
+                    )
+                    too_long.append(LongCell(sheet.title, values[0] or "", column, length))
+            if not too_long:
+                ws.append(values)
+    out = tempfile.TemporaryFile()  # noqa: SIM115 — handed to the caller, who closes it
+    try:
+        with _FixedTimeZip(out, moment.timetuple()[:6]) as archive:
+            ExcelWriter(book, archive).save()  # save_workbook() without its "modified = now"
+    except BaseException:
+        out.close()
+        raise
+    if too_long:
+        out.close()
+        raise TooLongForXlsx(too_long)
+    out.seek(0)
+    return out
+
+
+def file_chunks(file: IO[bytes]) -> Iterator[bytes]:
+    """A file from its current position, chunk by chunk; closed at the end (or when abandoned)."""
+    try:
+        while chunk := file.read(FILE_CHUNK):
+            yield chunk
+    finally:
+        file.close()
 
 
 def csv_stream(rows: Iterable[Sequence[Any]], *, chunk_rows: int = STREAM_CHUNK_ROWS) -> Iterator[bytes]:

@@ -22,7 +22,15 @@ from sqlalchemy.orm import selectinload
 from accounts.models import Organisation, User
 from core import audit
 from core.db import today
-from core.exports import CSV_MIMETYPE, XLSX_MIMETYPE, Sheet, csv_stream, neutralise, xlsx_stream
+from core.exports import (
+    CSV_MIMETYPE,
+    XLSX_MIMETYPE,
+    Sheet,
+    csv_stream,
+    file_chunks,
+    neutralise,
+    xlsx_file,
+)
 from core.extensions import db
 from core.text import fold
 from registers.models import ProcessingActivity
@@ -137,15 +145,17 @@ def export_register(org: Organisation, actor: User | None, fmt: str) -> Export:
 
         mimetype = CSV_MIMETYPE
     else:
-        moment = _file_time(org)
-        organisation = organisation_rows(org)
+        sheets = [
+            Sheet(SHEET_ORGANISATION, ["Rubrique", "Valeur"], organisation_rows(org), widths=(48, 60)),
+            Sheet(SHEET_REGISTER, list(headers()), _rows(org, ids), freeze="C2"),
+        ]
+        # Written now (a temporary file): a cell too long for Excel raises TooLongForXlsx before
+        # anything is journalled or sent.
+        file = xlsx_file(sheets, _file_time(org))
 
         def chunks() -> Iterator[bytes]:
-            sheets = [
-                Sheet(SHEET_ORGANISATION, ["Rubrique", "Valeur"], organisation, widths=(48, 60)),
-                Sheet(SHEET_REGISTER, list(headers()), _rows(org, ids), freeze="C2"),
-            ]
-            yield from xlsx_stream(sheets, moment)
+            file.seek(0)
+            yield from file_chunks(file)
 
         mimetype = XLSX_MIMETYPE
     audit.record(
