@@ -8,8 +8,10 @@ from typing import Any
 from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from core.concurrency import EditConflict
+from core.exports import XLSX_CELL_LIMIT, TooLongForXlsx, unneutralise
 from core.extensions import db
 from core.forms import FieldError
 from core.params import parse_int
@@ -25,13 +27,15 @@ from registers.forms.exchange import (
     PresetDeleteForm,
     mapping_form,
 )
-from registers.models import ImportPreset, ImportStatus, RegisterImport
+from registers.models import ImportPreset, ImportStatus, ProcessingActivity, RegisterImport
 from registers.services import exchange
+from registers.services.exchange.columns import SHEET_REGISTER
 
 FORM_TEMPLATE = "registers/import_form.html"
 MAPPING_TEMPLATE = "registers/import_mapping.html"
 PREVIEW_TEMPLATE = "registers/import_preview.html"
 RESULT_TEMPLATE = "registers/import_result.html"
+TOO_LONG_TEMPLATE = "registers/export_too_long.html"
 
 
 # --- export ------------------------------------------------------------------------------------
@@ -40,13 +44,44 @@ RESULT_TEMPLATE = "registers/import_result.html"
 def _download(fmt: str) -> Any:
     if not ExportForm().validate_on_submit():
         abort(400)
-    export = exchange.export_register(current_org, current_user, fmt)
+    try:
+        export = exchange.export_register(current_org, current_user, fmt)
+    except TooLongForXlsx as error:  # never cut: the fiches and fields are named, CSV is offered
+        return render_template(TOO_LONG_TEMPLATE, cells=_long_cells(error), limit=XLSX_CELL_LIMIT), 422
     db.session.commit()  # the journal entry of the export, before the file is streamed
     return Response(
         stream_with_context(export.chunks()),
         mimetype=export.mimetype,
         headers={"Content-Disposition": f'attachment; filename="{export.filename}"'},
     )
+
+
+def _long_cells(error: TooLongForXlsx) -> list[dict[str, Any]]:
+    """The cells too long for XLSX, with a link to their fiche (found by reference in this register)."""
+    references = {unneutralise(cell.key) for cell in error.cells if cell.sheet == SHEET_REGISTER}
+    ids = dict(
+        db.session.execute(
+            select(ProcessingActivity.reference, ProcessingActivity.id).where(
+                ProcessingActivity.organisation_id == current_org.id,
+                ProcessingActivity.reference.in_(references),
+            )
+        ).all()
+    )
+    cells = []
+    for cell in error.cells:
+        reference = unneutralise(cell.key)
+        fiche_id = ids.get(reference) if cell.sheet == SHEET_REGISTER else None
+        url = url_for("registers.activity_detail", activity_id=fiche_id) if fiche_id else None
+        cells.append(
+            {
+                "sheet": cell.sheet,
+                "reference": reference,
+                "column": cell.column,
+                "length": cell.length,
+                "url": url,
+            }
+        )
+    return cells
 
 
 @bp.post("/export.xlsx")

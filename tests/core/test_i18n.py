@@ -286,6 +286,15 @@ def _import_result_page(s: _Setup, lang: str) -> Any:
     return client.get(location)
 
 
+def _export_too_long_page(s: _Setup, lang: str) -> Any:
+    from tests.registers.factories import ProcessingActivityFactory  # noqa: PLC0415
+
+    ProcessingActivityFactory(organisation=s.world.a.syndicate, reference="TRT-LONG", purpose="x" * 40_000)
+    client = _fresh_dpo(s, "dpo.export@example.org")
+    _choose(client, lang)
+    return client.post("/registers/export.xlsx")
+
+
 def _public_register_page(s: _Setup, lang: str) -> Any:
     dpo = _fresh_dpo(s, "dpo.publication@example.org")
     settings = {"version": "", "is_published": "y", "slug": "registre-a", "fields": ["name", "purpose"]}
@@ -306,6 +315,12 @@ STATE_PAGES: list[tuple[str, Callable[[_Setup, str], Any], int, tuple[str, ...]]
     ("register import mapping", _import_mapping_page, 200, ("Map the file's columns", "Check the import")),
     ("register import preview", _import_preview_page, 200, ("Import preview", "record(s) created")),
     ("register import result", _import_result_page, 200, ("Already imported", "See the register")),
+    (
+        "register XLSX export too long",
+        _export_too_long_page,
+        422,
+        ("XLSX export not possible", "1 text is longer than an Excel cell can hold (32 767 characters)."),
+    ),
     ("public register", _public_register_page, 200, ("Record of processing activities",)),
 ]
 
@@ -388,7 +403,6 @@ def test_page_renders_in_english_once_english_is_chosen(
     assert response.status_code == status
     assert '<html lang="en">' in page
     assert [phrase for phrase in english if phrase not in html.unescape(page)] == []
-    print("FRENCH", french_left_in(page))
     assert french_left_in(page) == []
 
 

@@ -761,3 +761,61 @@ def test_every_demo_register_round_trips_unchanged(app_ctx: Flask) -> None:
             assert exchange.export_register(org, None, fmt).body == body, org.name
             rows += plan.unchanged
     assert rows > 300
+
+
+# --- Excel's cell limit ---------------------------------------------------------------------------
+
+
+def test_xlsx_export_names_the_cells_too_long_for_excel_and_offers_csv(
+    world: Any, app: Flask, login_as: Any, register: Any
+) -> None:
+    """Excel holds 32,767 characters (UTF-16 units) in a cell: never cut, the XLSX export answers
+    with a page naming the fiches and fields, writes no journal entry, and the CSV holds everything."""
+    long_purpose = "Finalité détaillée. " * 2_000  # 40,000 characters
+    emoji = "🙂" * 16_384  # 16,384 characters, but 32,768 UTF-16 units: one too many for Excel
+    with app.test_request_context(), acting_as(world.a.users[Role.DPO], world.a.syndicate):
+        db.session.get(ProcessingActivity, register["TRT-002"]).purpose = long_purpose
+        db.session.get(ProcessingActivity, register["TRT-001"]).sensitive_details = emoji
+        db.session.commit()
+    client = login_as(world.a.users[Role.DPO])
+    exports_before = _export_events(app)
+    response = client.post("/registers/export.xlsx")
+    assert response.status_code == 422
+    assert "attachment" not in response.headers.get("Content-Disposition", "")
+    page = response.get_data(as_text=True)
+    assert "Export XLSX impossible" in page
+    assert "2 textes dépassent ce qu'une cellule Excel peut contenir (32 767 caractères)." in page
+    rows = re.findall(
+        r"<tr>\s*<td><a href=\"([^\"]+)\">([^<]+)</a></td>\s*<td[^>]*>([^<]+)</td>\s*"
+        r"<td[^>]*>([^<]+)</td>",
+        page,
+    )
+    assert rows == [
+        (f"/registers/activities/{register['TRT-001']}", "TRT-001", "Précisions données sensibles", "32 768"),
+        (f"/registers/activities/{register['TRT-002']}", "TRT-002", "Finalité principale", "40 000"),
+    ]
+    assert 'action="/registers/export.csv"' in page and 'id="export-csv-instead"' in page
+    assert _export_events(app) == exports_before  # nothing journalled: nothing was exported
+    # The CSV export has no limit: every character is there.
+    csv_response = client.post("/registers/export.csv")
+    assert csv_response.status_code == 200
+    rows_csv = csv_rows(csv_response.data)
+    assert cell(rows_csv, "TRT-002", "Finalité principale") == long_purpose
+    assert cell(rows_csv, "TRT-001", "Précisions données sensibles") == emoji
+    assert _export_events(app) == exports_before + 1
+
+
+def test_a_cell_at_excels_limit_is_exported_whole(as_dpo: Any, register: Any) -> None:
+    text = "x" * 32_767
+    db.session.get(ProcessingActivity, register["TRT-002"]).purpose = text
+    db.session.flush()
+    rows = _sheet(exchange.export_register(as_dpo, None, "xlsx").body)
+    header = list(rows[0])
+    purposes = {row[0]: row[header.index("Finalité principale")] for row in rows[1:]}
+    assert purposes["TRT-002"] == text
+
+
+def _export_events(app: Flask) -> int:
+    with app.app_context():
+        query = select(func.count(AuditEvent.id)).where(AuditEvent.action == "register.export")
+        return int(db.session.scalar(query.execution_options(**UNSCOPED)) or 0)
