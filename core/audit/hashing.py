@@ -57,6 +57,13 @@ def payload_hash(data: Any) -> str:
 
 def jsonable(value: Any) -> Any:
     """A JSON value for anything a service may put in ``changes`` (dates → ISO, enums → value …)."""
+    kind = type(value)  # the common cases first, by exact type (a bulk import calls this a lot)
+    if value is None or kind is str or kind is int or kind is bool:
+        return value
+    if kind is dict:
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if kind is list:
+        return [jsonable(v) for v in value]
     if isinstance(value, Enum):
         return jsonable(value.value)
     if isinstance(value, datetime):

@@ -10,16 +10,18 @@ bounded whatever the register's size (bench/bench_exchange.py measures it).
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
 from accounts.models import Organisation, User
+from catalogue.models import Application
 from core import audit
 from core.db import today
 from core.exports import (
@@ -33,7 +35,7 @@ from core.exports import (
 )
 from core.extensions import db
 from core.text import fold
-from registers.models import ProcessingActivity
+from registers.models import ProcessingActivity, activity_applications
 from registers.services.exchange.cells import _text
 from registers.services.exchange.columns import SHEET_REGISTER, _held_categories, columns, headers
 
@@ -60,19 +62,26 @@ def register_ids(org: Organisation) -> list[int]:
     return [row.id for row in sorted(rows, key=lambda r: (r.reference, r.id))]
 
 
-def register_activities(org: Organisation, ids: list[int] | None = None) -> Iterator[ProcessingActivity]:
-    """The fiches of :func:`register_ids`, in that order, loaded :data:`CHUNK` at a time."""
+def register_activities(org: Organisation, ids: list[int] | None = None) -> Iterator[Any]:
+    """The fiches of :func:`register_ids`, in that order, read :data:`CHUNK` at a time: their columns
+    as plain rows (no ORM objects: an export reads, it never changes a fiche), each with its
+    ``applications`` (objects with a ``name``, by sort name) read in one query per chunk."""
     ids = register_ids(org) if ids is None else ids
+    table = ProcessingActivity.__table__
     for start in range(0, len(ids), CHUNK):
         batch = ids[start : start + CHUNK]
-        loaded = db.session.scalars(
-            select(ProcessingActivity)
-            .where(ProcessingActivity.id.in_(batch))
-            .options(selectinload(ProcessingActivity.applications))
-        ).all()
-        by_id = {activity.id: activity for activity in loaded}
+        rows = db.session.execute(select(table).where(table.c.id.in_(batch))).mappings().all()
+        names: dict[int, list[SimpleNamespace]] = defaultdict(list)
+        for activity_id, name in db.session.execute(
+            select(activity_applications.c.activity_id, Application.name)
+            .join(Application, Application.id == activity_applications.c.application_id)
+            .where(activity_applications.c.activity_id.in_(batch))
+            .order_by(activity_applications.c.activity_id, Application.sort_name)
+        ):
+            names[activity_id].append(SimpleNamespace(name=name))
+        by_id = {row["id"]: row for row in rows}
         for activity_id in batch:
-            yield by_id[activity_id]
+            yield SimpleNamespace(**by_id[activity_id], applications=names[activity_id])
 
 
 def row_cells(activity: ProcessingActivity) -> list[str]:
