@@ -9,6 +9,7 @@ to ``sinks`` (callables taking an :class:`AuditEntry`), for forwarding elsewhere
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -192,7 +193,8 @@ def record_many(
             "changes": {name: [before, after] for name, (before, after) in changes.items()},
             "context": context,
         }
-        data = json.loads(canonical(jsonable(data)))  # stored exactly as hashed
+        text = canonical(jsonable(data))
+        data = json.loads(text)  # stored exactly as hashed (canonical(data) == text)
         prev_seq += 1
         event = {
             "chain": chain,
@@ -203,7 +205,7 @@ def record_many(
             "action": action,
             "object_type": object_type,
             "object_id": object_id,
-            "payload_sha256": payload_hash(data),
+            "payload_sha256": hashlib.sha256(text).hexdigest(),  # payload_hash(data), hashed once
             "prev_hash": prev_hash,
         }
         event["hash"] = prev_hash = entry_hash(event["prev_hash"], chain_content(_Row(event)))

@@ -350,6 +350,17 @@ class DpiaVerdict:
     suggested: list[ref.Item] = field(default_factory=list)  # criteria the content hints at
 
 
+def dpia_required(content: Mapping[str, Any]) -> bool:
+    """``dpia_verdict(content).required`` without its reasons (no translation: a bulk import asks
+    it of every row)."""
+    if ref.by_id(ref.dpia_required_types()).get(content.get("dpia_cnil_required") or ""):
+        return True
+    if ref.by_id(ref.dpia_exempt_types()).get(content.get("dpia_cnil_exempt") or ""):
+        return False
+    criteria = ref.by_id(ref.dpia_criteria())
+    return sum(1 for c in content.get("dpia_criteria") or () if c in criteria) >= ref.DPIA_THRESHOLD
+
+
 def dpia_verdict(content: Mapping[str, Any]) -> DpiaVerdict:
     """WP248 screening: the CNIL lists prevail; otherwise two criteria or more → DPIA required."""
     criteria = ref.by_id(ref.dpia_criteria())

@@ -132,6 +132,27 @@ class TestVerdict:
         assert acts.dpia_verdict(content).required is True
         assert dpia.justification_reason(content) is not None
 
+    @pytest.mark.parametrize(
+        "content",
+        [
+            {"dpia_criteria": []},
+            {"dpia_criteria": ["grande_echelle"]},
+            {"dpia_criteria": ["grande_echelle", "croisement"]},
+            {"dpia_criteria": ["grande_echelle", "inconnu"]},
+            {"dpia_criteria": [], "dpia_cnil_required": "required-0"},
+            {"dpia_criteria": ["grande_echelle", "croisement"], "dpia_cnil_exempt": "exempt-0"},
+            {"dpia_criteria": [], "dpia_cnil_required": "required-0", "dpia_cnil_exempt": "exempt-0"},
+        ],
+    )
+    def test_dpia_required_says_what_the_verdict_says(self, content: dict) -> None:
+        """The bulk import's shortcut (no reasons, no translation) agrees with the full verdict."""
+        content = dict(content)
+        if content.get("dpia_cnil_required"):
+            content["dpia_cnil_required"] = ref.dpia_required_types()[0].id
+        if content.get("dpia_cnil_exempt"):
+            content["dpia_cnil_exempt"] = ref.dpia_exempt_types()[0].id
+        assert acts.dpia_required(content) is acts.dpia_verdict(content).required
+
     def test_content_suggests_criteria(self) -> None:
         verdict = acts.dpia_verdict(
             {"dpia_criteria": [], "sensitive_data": ["sante"], "data_subjects": ["enfants_mineurs"]}

@@ -939,7 +939,7 @@ def create_many(org: Organisation, actor: User | None, rows: list[PlannedRow]) -
                 "has_model_update": False,
                 "is_archive_proposed": False,
                 "has_sensitive_data": bool(content["sensitive_data"]),
-                "is_dpia_required": acts.dpia_verdict(content).required,
+                "is_dpia_required": acts.dpia_required(content),
                 "completeness": acts.completeness(content).score,
                 "created_at": now,
                 "updated_at": now,
