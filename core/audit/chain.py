@@ -171,11 +171,15 @@ def record_many(
     items: Sequence[tuple[str, Any, Mapping[str, tuple[Any, Any]]]],
     *,
     request_context: bool = True,
+    json_ready: bool = False,
 ) -> list[AuditEntry]:
     """Append one entry per ``(action, obj, changes)`` to the organisation's chain, in order: the
     entries :func:`record` would append one by one (same payloads, same hashes, the periodic anchors
     at the same places), written with one INSERT per table instead of one per entry — for the writes
-    of a bulk import, in the caller's transaction (flushed, never committed)."""
+    of a bulk import, in the caller's transaction (flushed, never committed).
+
+    ``json_ready``: every before/after value is already what :func:`jsonable` gives (JSON types
+    only), so it is not converted again."""
     if not items:
         return []
     organisation_id = getattr(org, "id", org)
@@ -187,13 +191,12 @@ def record_many(
     entries: list[AuditEntry] = []
     events: list[dict[str, Any]] = []
     payloads: list[Any] = []
+    context_json = jsonable(context)
     for action, obj, changes in items:
         object_type, object_id = _object_ref(obj)
-        data = {
-            "changes": {name: [before, after] for name, (before, after) in changes.items()},
-            "context": context,
-        }
-        text = canonical(jsonable(data))
+        pairs = {str(name): [before, after] for name, (before, after) in changes.items()}
+        data = {"changes": pairs if json_ready else jsonable(pairs), "context": context_json}
+        text = canonical(data)
         data = json.loads(text)  # stored exactly as hashed (canonical(data) == text)
         prev_seq += 1
         event = {

@@ -950,10 +950,9 @@ def create_many(org: Organisation, actor: User | None, rows: list[PlannedRow]) -
             {**{name: audit.jsonable(content[name]) for name in acts.ALL_FIELDS}, "application_ids": ids}
         )
         application_ids.append(ids)
+    fiches = ProcessingActivity.__table__  # a Core insert: no ORM bookkeeping per row
     new_ids = list(
-        db.session.scalars(
-            insert(ProcessingActivity).returning(ProcessingActivity.id, sort_by_parameter_order=True), values
-        )
+        db.session.scalars(insert(fiches).returning(fiches.c.id, sort_by_parameter_order=True), values)
     )
     links = [
         {"activity_id": activity_id, "application_id": app_id}
@@ -1000,6 +999,7 @@ def create_many(org: Organisation, actor: User | None, rows: list[PlannedRow]) -
             )
             for activity_id, snapshot in zip(new_ids, snapshots, strict=True)
         ],
+        json_ready=True,  # the snapshots went through audit.jsonable above
     )
     return new_ids
 
