@@ -197,7 +197,8 @@ def record_many(
         pairs = {str(name): [before, after] for name, (before, after) in changes.items()}
         data = {"changes": pairs if json_ready else jsonable(pairs), "context": context_json}
         text = canonical(data)
-        data = json.loads(text)  # stored exactly as hashed (canonical(data) == text)
+        if not json_ready:
+            data = json.loads(text)  # stored exactly as hashed (canonical(data) == text)
         prev_seq += 1
         event = {
             "chain": chain,
