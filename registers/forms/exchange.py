@@ -110,9 +110,8 @@ def mapping_form(
     names = []
     for index, header in enumerate(headers):
         samples = _samples(rows, index)
-        description = (
-            str(_l("Exemples : %(v)s", v=" ; ".join(samples))) if samples else str(_l("Colonne vide"))
-        )
+        # The file's own values (the page says "Exemples :" before them, or "Colonne vide").
+        description = " ; ".join(samples)
         label = header or str(_l("Colonne %(n)d (sans titre)", n=index + 1))
         field = SelectField(
             label,

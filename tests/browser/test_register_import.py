@@ -87,6 +87,7 @@ def test_dpo_imports_a_cnil_layout_register_after_fixing_one_cell(
     expect(mapping.get_by_label("Date de création")).to_have_value("declared_created_on")
     expect(mapping.get_by_label("Nom / sigle")).to_have_value("name")
     expect(mapping.get_by_label("Base légale")).to_have_value("legal_basis")
+    expect(page.locator("#col_0-help")).to_have_text("Exemples : RH-01 ; EDU-02 ; COM-03")
     shoot(page, screenshot_dir, "40-import-correspondance")
 
     # 2. The preview: the one error, with its line and column; nothing to confirm.

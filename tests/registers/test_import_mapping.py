@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -208,6 +209,18 @@ def test_a_cnil_layout_register_imports_with_every_value_read(syndicate: Any, fm
     assert ecole.declared_created_on == date(2020, 9, 1)
     assert lettre.declared_created_on == date(2023, 1, 1)  # Excel's day 44927
     assert paie.created_at.date() != date(2019, 3, 12)  # Égide's own history is its own
+
+
+def test_the_mapping_page_shows_each_columns_examples_once(world: World, login_as: Any) -> None:
+    client = login_as(world.a.users[Role.DPO])
+    response = ex._upload(client, _read("cnil_registre.csv"), "cnil_registre.csv")
+    assert response.status_code == 302
+    page = client.get(response.location).get_data(as_text=True)
+    helps = re.findall(r'<div id="col_\d+-help" class="form-text text-break">(.*?)</div>', page, re.S)
+    assert len(helps) == 24
+    assert helps[0] == 'Exemples : <span lang="fr">RH-01 ; EDU-02 ; COM-03</span>'
+    assert "Colonne vide" in helps  # "Responsable(s) conjoint(s)" is empty in the file
+    assert all(h.count("Exemples") == 1 for h in helps if h != "Colonne vide"), helps
 
 
 def test_the_declared_dates_are_shown_on_the_fiche_beside_egides_history(
