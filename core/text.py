@@ -5,11 +5,25 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
+# Imports fold the same labels and short values again and again: those are remembered, a bounded
+# number of short texts only (a long text is folded each time: memory stays small whatever the file).
+FOLD_CACHED_LENGTH = 120
 
-@lru_cache(maxsize=65_536)  # imports fold the same labels and values again and again
+
 def fold(text: str | None) -> str:
     """Lower case without accents: "Décisionnel" sorts between "Dalle" and "Doctolib", and a search
     for "decisionnel" finds it. Stored in ``sort_name`` columns, so it works the same on SQLite and
     PostgreSQL and stays indexable."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
+    if not text:
+        return ""
+    if len(text) <= FOLD_CACHED_LENGTH:
+        return _fold_short(text)
+    return _fold(text)
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
+
+
+_fold_short = lru_cache(maxsize=8192)(_fold)
