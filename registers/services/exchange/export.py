@@ -1,10 +1,13 @@
 """Export of the register: the "Organisation" and "Registre" sheets as XLSX, or the "Registre"
 sheet as CSV (see :mod:`registers.services.exchange`).
 
-The export is streamed: :func:`export_register` journals it and returns an :class:`Export` whose
-``chunks()`` reads the fiches :data:`CHUNK` at a time (their applications with them: one query per
-chunk, never one per fiche) and writes each chunk's rows before reading the next, so memory stays
-bounded whatever the register's size (bench/bench_exchange.py measures it).
+The export is streamed, with bounded memory whatever the register's size: the fiches are read
+:data:`CHUNK` at a time as plain rows (their applications with them: one query per chunk, never
+one per fiche). CSV: :func:`export_register` journals the export and ``Export.chunks()`` writes each
+chunk's rows before reading the next. XLSX: openpyxl's write-only workbook is written first into an
+anonymous temporary file (so a text too long for an Excel cell stops the export before anything is
+journalled or sent: :class:`core.exports.TooLongForXlsx`), then ``chunks()`` streams that file and
+closes it (deleting it). bench/bench_exchange.py measures both.
 """
 
 from __future__ import annotations
