@@ -121,7 +121,7 @@ def organisation_rows(org: Organisation) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class Export:
-    chunks: Callable[[], Iterator[bytes]]  # the file, produced as it is read (a generator)
+    chunks: Callable[[], Iterator[bytes]]  # the file, produced as it is read (a generator; read it once)
     mimetype: str
     filename: str
     rows: int
