@@ -2,7 +2,7 @@
 declared creation and update dates of imported fiches
 
 Revision ID: 20261203b
-Revises: 20261203f
+Revises: 20261203g
 Create Date: 2026-12-03 11:48:12
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 TZ = sa.DateTime(timezone=True)
 
 revision: str = "20261203b"
-down_revision: str | Sequence[str] | None = "20261203f"  # after main's 20261203f (both revised 20261203a)
+down_revision: str | Sequence[str] | None = "20261203g"  # after main's 20261203g (main moved on)
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
