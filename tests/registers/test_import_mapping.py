@@ -211,6 +211,18 @@ def test_a_cnil_layout_register_imports_with_every_value_read(syndicate: Any, fm
     assert paie.created_at.date() != date(2019, 3, 12)  # Égide's own history is its own
 
 
+def test_a_bulk_import_keeps_the_register_figures(syndicate: Any) -> None:
+    """The fiches of an import go in by one Core INSERT: the figures the database keeps follow."""
+    from tests.registers.test_register_figures import _from_fiches, _kept  # noqa: PLC0415
+
+    _table, plan = _plan(syndicate, _read("cnil_registre.csv"), "cnil_registre.csv")
+    before = _kept(db.session).get(syndicate.id, (0,))[0]
+    exchange.apply_import(syndicate, None, plan)
+    db.session.flush()
+    assert _kept(db.session)[syndicate.id][0] == before + 3
+    assert _kept(db.session) == _from_fiches(db.session)
+
+
 def test_the_mapping_page_shows_each_columns_examples_once(world: World, login_as: Any) -> None:
     client = login_as(world.a.users[Role.DPO])
     response = ex._upload(client, _read("cnil_registre.csv"), "cnil_registre.csv")
