@@ -49,9 +49,11 @@ def activity_dpia_save(activity_id: int) -> Any:
     )
 
 
-@bp.get("/activities/<int:activity_id>/pia.json")
+@bp.post("/activities/<int:activity_id>/pia-export")
 @require(Permission.REGISTERS_VIEW)
 def activity_pia_export(activity_id: int) -> Any:
+    """The PIA file, as a download. A POST action (a button with its CSRF token): handing it out is
+    journalled, and a GET never writes."""
     activity = get_scoped_or_404(ProcessingActivity, activity_id)
     content, filename = dpia.export_pia(activity, current_user)
     db.session.commit()

@@ -142,6 +142,10 @@ def test_dpo_walks_through_requests_breaches_dpia_and_a_pdf(
     page.get_by_role("link", name="Analyse AIPD").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Analyse d'impact (AIPD)")
     shoot(page, screenshot_dir, "29-aipd")
+    with page.expect_download() as pia_file:  # a POST action (journalled), not a link
+        page.get_by_role("button", name="Exporter pour le logiciel PIA de la CNIL").click()
+    assert pia_file.value.suggested_filename.endswith("-pia.json")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Analyse d'impact (AIPD)")
 
     nav.get_by_role("link", name="Documents PDF").click()
     page.get_by_role("button", name="Générer le registre (PDF)").click()

@@ -252,7 +252,6 @@ def _page_problems(page: str) -> list[str]:
 # GET routes that answer a file or JSON rather than a page.
 NON_HTML_PAGES = {
     "core.healthz",
-    "registers.activity_pia_export",
     "registers.document_download",
     "reports.document_download",
 }
@@ -300,7 +299,6 @@ NOT_200 = {
         "registers.activity_list": 403,
         "registers.activity_model_update": 403,
         "registers.activity_new": 403,
-        "registers.activity_pia_export": 403,
         "registers.activity_version": 403,
         "registers.breach_detail": 403,
         "registers.breach_edit": 403,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -310,7 +311,7 @@ def test_another_organisation_gets_404(app: Flask, world: World, login_as: Any, 
     outsider = login_as(world.b.users[Role.DPO])
     base = f"/registers/activities/{activity_id}"
     assert outsider.get(f"{base}/dpia").status_code == 404
-    assert outsider.get(f"{base}/pia.json").status_code == 404
+    assert outsider.post(f"{base}/pia-export").status_code == 404
     version = load(session, activity_id).version
     assert (
         outsider.post(
@@ -328,7 +329,7 @@ def test_another_organisation_gets_404(app: Flask, world: World, login_as: Any, 
 def test_pia_export_is_an_importable_pia_file(app: Flask, world: World, login_as: Any, session: Any) -> None:
     activity_id = make_fiche(app, world, dpia_criteria=["donnees_sensibles", "personnes_vulnerables"])
     client = login_as(world.a.users[Role.READER])
-    response = client.get(f"/registers/activities/{activity_id}/pia.json")
+    response = client.post(f"/registers/activities/{activity_id}/pia-export")
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     assert "attachment" in response.headers["Content-Disposition"]
@@ -360,3 +361,29 @@ def test_pia_export_is_an_importable_pia_file(app: Flask, world: World, login_as
     journal = events(session, "activity.pia_export", activity_id)
     assert len(journal) == 1
     assert journal[0].actor_id == world.a.users[Role.READER].id
+
+
+def test_pia_export_is_a_post_action_offered_as_a_button(
+    app: Flask, world: World, login_as: Any, session: Any
+) -> None:
+    # Handing out the file is journalled: a GET never does it (see test_read_only_requests).
+    activity_id = make_fiche(app, world)
+    client = login_as(world.a.users[Role.READER])
+    assert client.get(f"/registers/activities/{activity_id}/pia-export").status_code == 405
+    assert client.get(f"/registers/activities/{activity_id}/pia.json").status_code == 404  # the old link
+    assert events(session, "activity.pia_export", activity_id) == []
+    page = client.get(f"/registers/activities/{activity_id}/dpia").get_data(as_text=True)
+    action = f"/registers/activities/{activity_id}/pia-export"
+    form = re.search(rf'<form method="post" action="{action}">(.*?)</form>', page, re.S)
+    assert form is not None
+    assert 'name="csrf_token"' in form.group(1)
+    assert "Exporter pour le logiciel PIA de la CNIL</button>" in form.group(1)
+
+
+def test_the_administrator_cannot_export_a_pia_file(
+    app: Flask, world: World, login_as: Any, session: Any
+) -> None:
+    activity_id = make_fiche(app, world)
+    response = login_as(world.a.users[Role.ADMIN]).post(f"/registers/activities/{activity_id}/pia-export")
+    assert response.status_code == 403
+    assert events(session, "activity.pia_export", activity_id) == []
