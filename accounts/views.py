@@ -217,7 +217,7 @@ def user_new() -> Any:
 def user_detail(user_id: int) -> Any:
     user = get_scoped_or_404(User, user_id)
     form = MembershipForm()
-    form.organisation_id.choices = to_choices(services.organisation_choices())
+    form.organisation_id.choices = to_choices(services.organisation_choices(), blank=_("Choisissez…"))
     return handle_form(
         form,
         lambda data: services.grant_role(
