@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from accounts import auth, auth_views, demo, services, views
 from accounts.blueprint import bp
-from accounts.labels import ACTION_LABELS, PREFIX_LABELS
+from accounts.labels import ACTION_LABELS, JOURNAL_TYPES, PREFIX_LABELS
 from core.domains import Domain, Widget
 from core.extensions import login_manager
 from core.security import Permission, authenticated_request_hooks
@@ -55,6 +55,7 @@ DOMAIN = Domain(
         # class name: the own account of the logged-in user, on the platform chain.
         "LocalProxy": Permission.USERS_MANAGE,
     },
+    journal_types=JOURNAL_TYPES,
     demo=demo.load,
     layout_facts=layout_facts,
     widgets=(

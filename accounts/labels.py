@@ -1,8 +1,16 @@
-"""Readable journal labels for the accounts' actions (installed by the Domain record)."""
+"""How the journal reads the accounts' entries (installed by the Domain record): the actions, and the
+organisations, accounts and roles with their fields as on the forms."""
 
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+
+from accounts import services
+from accounts.forms import DepartureForm, OrganisationForm, UserForm
+from accounts.models import OrgKind, OrgRelation
+from core.forms import enum_text, form_labels
+from core.journal import JournalType
+from core.security import Permission, Role
 
 ACTION_LABELS: dict[str, Any] = {
     "login.failure": _l("Échec de connexion"),
@@ -34,3 +42,58 @@ ACTION_LABELS: dict[str, Any] = {
 
 # session.revoke.<reason>: logout, idle, expired, password change…
 PREFIX_LABELS: dict[str, Any] = {"session.revoke.": _l("Session fermée")}
+
+
+# What the sign-in entries record, in words.
+SIGN_IN_REASONS: dict[str, Any] = {
+    "unknown account": _l("adresse inconnue"),
+    "bad password": _l("mot de passe incorrect"),
+    "locked": _l("compte bloqué"),
+    "disabled": _l("compte désactivé"),
+}
+SECOND_FACTOR_METHODS: dict[str, Any] = {
+    "totp": _l("application d'authentification"),
+    "recovery code": _l("code de secours"),
+}
+
+
+def _words(table: dict[str, Any]) -> Any:
+    return lambda value: str(table.get(value, value))
+
+
+_organisation_names = services.organisation_names
+JOURNAL_TYPES: dict[str, JournalType] = {
+    "Organisation": JournalType(
+        _l("Organisation"),
+        fields=form_labels(OrganisationForm) | form_labels(DepartureForm, "left_on", "merged_into_id"),
+        values={"kind": enum_text(OrgKind), "relation": enum_text(OrgRelation)},
+        names=dict.fromkeys(("syndicate_id", "parent_id", "merged_into_id"), _organisation_names),
+        title=_organisation_names,
+        link=("accounts.organisation_detail", "org_id"),
+    ),
+    "User": JournalType(
+        _l("Compte"),
+        fields=form_labels(UserForm)
+        | {
+            "reason": _l("Motif"),
+            "failures": _l("Échecs consécutifs"),
+            "method": _l("Moyen"),
+            "totp_enabled": _l("Double authentification activée"),
+            "locked_until": _l("Bloqué jusqu'au"),
+            "session_id": _l("Session (n°)"),
+        },
+        values={"reason": _words(SIGN_IN_REASONS), "method": _words(SECOND_FACTOR_METHODS)},
+        title=services.user_names,
+        link=("accounts.user_detail", "user_id"),
+        link_permission=Permission.USERS_MANAGE,
+    ),
+    "Membership": JournalType(
+        _l("Rôle"),
+        fields={"role": _l("Rôle"), "user_id": _l("Compte")},
+        values={"role": enum_text(Role)},
+        names={"user_id": services.user_names},
+        title=services.membership_titles,
+    ),
+}
+# Entries journalled before current_user was unwrapped (core.audit.record) carry the proxy's class name.
+JOURNAL_TYPES["LocalProxy"] = JOURNAL_TYPES["User"]

@@ -475,3 +475,25 @@ def organisation_names(ids: Iterable[int]) -> dict[int, str]:
         .execution_options(**UNSCOPED)  # unscoped: only names, of organisations linked from a fiche
     )
     return {row.id: row.name for row in rows}
+
+
+def user_names(ids: Iterable[int]) -> dict[int, str]:
+    """Full names of accounts by id (the journal's "who was concerned")."""
+    ids = {int(i) for i in ids}
+    if not ids:
+        return {}
+    rows = db.session.execute(select(User.id, User.full_name).where(User.id.in_(ids)))
+    return {row.id: row.full_name for row in rows}
+
+
+def membership_titles(ids: Iterable[int]) -> dict[int, str]:
+    """ "Role — person" of memberships by id (the journal's entries about roles)."""
+    ids = {int(i) for i in ids}
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Membership.id, Membership.role, User.full_name)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.id.in_(ids))
+    )
+    return {row.id: f"{row.role.label} — {row.full_name}" for row in rows}

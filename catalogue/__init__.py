@@ -2,7 +2,7 @@
 
 from catalogue import demo, views  # noqa: F401 — the views use ``bp``
 from catalogue.blueprint import bp
-from catalogue.labels import ACTION_LABELS
+from catalogue.labels import ACTION_LABELS, JOURNAL_TYPES
 from core.domains import Domain, Widget
 from core.security import Permission
 
@@ -13,6 +13,7 @@ DOMAIN = Domain(
     nav="catalogue/_nav.html",
     action_labels=ACTION_LABELS,
     object_types={"Application": Permission.CATALOGUE_VIEW, "Subscription": Permission.CATALOGUE_VIEW},
+    journal_types=JOURNAL_TYPES,
     demo=demo.load_catalogue,
     widgets=(
         Widget(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -247,3 +248,32 @@ def end_subscription(sub: Subscription, actor: User, data: dict[str, Any]) -> Su
         sub.ended_on = data["ended_on"]
     signals.subscription_ended.send(sub, actor=actor)
     return sub
+
+
+def application_names(ids: Iterable[int]) -> dict[int, str]:
+    """Names of applications by id, whatever the tenant (a name is all that is shown: the journal,
+    a member's fiche linking its syndicate's applications)."""
+    ids = {int(i) for i in ids}
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Application.id, Application.name)
+        .where(Application.id.in_(ids))
+        .execution_options(**UNSCOPED)  # unscoped: only names, of applications an entry names
+    )
+    return {row.id: row.name for row in rows}
+
+
+def subscription_titles(ids: Iterable[int]) -> dict[int, str]:
+    """ "Application — organisation" of subscriptions by id (the journal's entries about them)."""
+    ids = {int(i) for i in ids}
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Subscription.id, Application.name, Organisation.name.label("organisation"))
+        .join(Application, Application.id == Subscription.application_id)
+        .join(Organisation, Organisation.id == Subscription.organisation_id)
+        .where(Subscription.id.in_(ids))
+        .execution_options(**UNSCOPED)  # unscoped: names of what an entry of the reader's chain is about
+    )
+    return {row.id: f"{row.name} — {row.organisation}" for row in rows}

@@ -8,7 +8,8 @@ Domain(...)`` in its ``__init__.py`` and names it in ``pyproject.toml``::
 
 The app factory reads every record (Python's standard entry points, as pytest and Flask find their
 plugins), orders them by :attr:`Domain.order` and installs each: its blueprint, its menu partial, its
-journal action labels and object types (who may read their content), the permissions it grants to
+journal action labels and object types (who may read their content, how their fields and values
+read, where their pages are), the permissions it grants to
 roles, its demo loader and its home-page widgets. Adding a domain therefore touches no shared template
 and no ``core/`` module; the route walkers, the cross-organisation test and the i18n test find its
 routes and templates through the app itself.
@@ -57,6 +58,8 @@ class Domain:
     action_labels: Mapping[str, Any] = field(default_factory=dict)  # journal: action code → label
     action_prefix_labels: Mapping[str, Any] = field(default_factory=dict)  # "session.revoke." → label
     object_types: Mapping[str, str] = field(default_factory=dict)  # journal: type → read permission
+    # journal: type → how its entries read (what it is, its fields and values as on the forms, its page)
+    journal_types: Mapping[str, journal.JournalType] = field(default_factory=dict)
     permissions: Mapping[Role, Iterable[str]] = field(default_factory=dict)  # grants the domain adds
     demo: Callable[[dict[str, Any]], None] | None = None  # `flask demo load` step, idempotent
     widgets: tuple[Widget, ...] = ()
@@ -92,6 +95,7 @@ def install(app: Flask, domains: list[Domain]) -> None:
         journal.ACTION_LABELS.update(domain.action_labels)
         journal.PREFIX_LABELS.update(domain.action_prefix_labels)
         journal.register_object_types(domain.object_types)
+        journal.register_journal_types(domain.journal_types)
         grant_permissions(domain.permissions)
         if domain.demo is not None:
             demo_loader(domain.name)(domain.demo)

@@ -15,6 +15,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import DateField, HiddenField, IntegerField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
+from wtforms.fields.core import UnboundField
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.concurrency import EditConflict, conflict_response
@@ -70,6 +71,34 @@ class VersionedForm(FlaskForm):
     """Edit forms carry the version of the record they were loaded from (see core.concurrency)."""
 
     version = HiddenField()
+
+
+def form_labels(form_class: type[Any], *names: str) -> dict[str, Any]:
+    """The labels of a form's fields (``names``, or all of them), as the form declares them: what
+    the journal shows for a stored field of the same name (see core.journal.JournalType)."""
+    fields = []
+    for name in names or dir(form_class):
+        unbound = getattr(form_class, name, None)
+        if not isinstance(unbound, UnboundField):
+            if names:
+                raise KeyError(f"{form_class.__name__} has no field {name!r}")
+            continue
+        label = unbound.kwargs.get("label", unbound.args[0] if unbound.args else None)
+        if label is not None:
+            fields.append((unbound.creation_counter, name, label))
+    return {name: label for _order, name, label in sorted(fields, key=lambda f: f[0] if not names else 0)}
+
+
+def enum_text(enum_cls: Any) -> Callable[[Any], str]:
+    """A stored enum value → its label (the value itself if the enum no longer has it)."""
+
+    def text(value: Any) -> str:
+        try:
+            return str(enum_cls(value).label)
+        except ValueError:
+            return str(value)
+
+    return text
 
 
 def enum_choices(enum_cls: Any) -> list[SelectChoice]:

@@ -9,7 +9,7 @@ from core.domains import Domain
 from core.security import Permission, Role
 from registers import cli, demo, display, documents, models, views  # noqa: F401 — routes, commands, documents, demo
 from registers.blueprint import bp
-from registers.labels import ACTION_LABELS
+from registers.labels import ACTION_LABELS, JOURNAL_TYPES
 from registers.services import activities, inheritance, portfolio  # noqa: F401 — inheritance: catalogue signals
 from registers.widgets import WIDGETS
 
@@ -54,6 +54,7 @@ DOMAIN = Domain(
     # Recording a breach: the DPO and the referent, and the RSSI who finds it while handling an
     # incident (editing it, deciding the notification, stays with the register's editors).
     permissions={role: {Permission.BREACHES_RECORD} for role in (Role.DPO, Role.REFERENT, Role.RSSI)},
+    journal_types=JOURNAL_TYPES,
     demo=demo.load_registers,
     layout_facts=layout_facts,
     widgets=WIDGETS,

@@ -4,6 +4,7 @@ history with what changed, model diffs as text. No writes here."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,16 +133,20 @@ def form_choices(
 # --- a fiche ready to display ------------------------------------------------------------------
 
 
-def fiche_view(content: dict[str, Any], org: Organisation | None = None) -> dict[str, Any]:
-    """Labels for every coded value of a fiche's content (a live fiche or a stored version)."""
+def fiche_view(
+    content: dict[str, Any], org: Organisation | None = None, names: Mapping[int, str] | None = None
+) -> dict[str, Any]:
+    """Labels for every coded value of a fiche's content (a live fiche or a stored version).
+    ``names``: the recipients' organisations, when the caller has looked them up already."""
     categories = ref.by_id(ref.data_categories())
     measures = ref.by_id(ref.security_measures())
     types = ref.by_id(ref.recipient_types())
     safeguards = ref.by_id(ref.transfer_safeguards())
     basis = ref.by_id(ref.legal_bases()).get(content.get("legal_basis") or "")
-    names = organisation_names(
-        [r["organisation_id"] for r in content.get("recipients") or () if r.get("organisation_id")]
-    )
+    if names is None:
+        names = organisation_names(
+            [r["organisation_id"] for r in content.get("recipients") or () if r.get("organisation_id")]
+        )
     return {
         "legal_basis": f"{basis.label} ({basis.article})" if basis else None,
         "data_subjects": [ref.label_of(ref.data_subjects(), s) for s in content.get("data_subjects") or ()],
@@ -185,11 +190,11 @@ def fiche_view(content: dict[str, Any], org: Organisation | None = None) -> dict
     }
 
 
-def value_text(field: str, value: Any) -> str:
-    """One field's value as plain text (diffs, history)."""
+def value_text(field: str, value: Any, names: Mapping[int, str] | None = None) -> str:
+    """One field's value as plain text (diffs, history, the journal); ``names`` as :func:`fiche_view`."""
     if value in (None, "", [], {}):
         return "—"
-    view = fiche_view({field: value})
+    view = fiche_view({field: value}, names=names)
     if field == "legal_basis":
         return view["legal_basis"] or str(value)
     if field == "data_categories":

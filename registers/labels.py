@@ -1,8 +1,27 @@
-"""Readable journal labels for the registers' actions (added to core.journal.ACTION_LABELS)."""
+"""How the journal reads the registers' entries (installed by the Domain record): the actions, and the
+fiches, rights requests, breaches, the public register and the register itself, with their fields and
+values as on the forms."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+
+from accounts.services import organisation_names
+from catalogue.services import application_names
+from core.forms import enum_text, form_labels
+from core.journal import JournalType
+from core.security import Permission
+from registers import display
+from registers import reference as ref
+from registers.forms.breaches import BreachForm
+from registers.forms.publication import PublicationForm
+from registers.forms.rights import RightsRequestForm
+from registers.models import NotificationDecision, RequestStatus, RightType, RiskLevel, SubjectsDecision
+from registers.services import activities as acts
+from registers.services import publication as pub
+from registers.services.breaches import breach_titles, breach_types
+from registers.services.rights import request_titles
 
 ACTION_LABELS: dict[str, Any] = {
     "activity.create": _l("Fiche de traitement créée"),
@@ -34,4 +53,100 @@ ACTION_LABELS: dict[str, Any] = {
     "register.import_preset_delete": _l("Modèle de correspondance d'import supprimé"),
     "register_publication.create": _l("Registre public paramétré"),
     "register_publication.update": _l("Réglages du registre public modifiés"),
+}
+
+
+# --- the objects: fields and values as on the forms -------------------------------------------
+
+
+def _describe_fiche(pairs: Sequence[tuple[str, Any]]) -> list[str | None]:
+    """A page's values of fiche fields, as the fiche and its history show them; the recipients'
+    organisations looked up once for the page."""
+    linked = [
+        row.get("organisation_id")
+        for name, value in pairs
+        if name == "recipients" and isinstance(value, list)
+        for row in value
+        if isinstance(row, dict) and isinstance(row.get("organisation_id"), int)
+    ]
+    names = organisation_names(linked)
+    texts: list[str | None] = []
+    for name, value in pairs:
+        try:
+            texts.append(display.value_text(name, value, names) if name in acts.ALL_FIELDS else None)
+        except (KeyError, TypeError, ValueError, AttributeError):  # an older shape: shown as stored
+            texts.append(None)
+    return texts
+
+
+def _labels(items: Any) -> Any:
+    """Stored codes of a reference list → their labels, one a line."""
+
+    def text(value: Any) -> str:
+        codes = value if isinstance(value, list) else [value]
+        return "\n".join(ref.label_of(items(), str(code)) for code in codes)
+
+    return text
+
+
+def _published_fields(value: Any) -> str:
+    labels = {**pub.PUBLIC_FIELDS, pub.NOINDEX: PublicationForm.noindex.args[0]}
+    return "\n".join(str(labels.get(code, code)) for code in (value if isinstance(value, list) else [value]))
+
+
+JOURNAL_TYPES: dict[str, JournalType] = {
+    "ProcessingActivity": JournalType(
+        _l("Fiche de traitement"),
+        fields={
+            **acts.FIELD_LABELS,
+            "content_version": _l("Version du modèle"),
+            "format": _l("Format"),
+        },
+        names={"application_ids": application_names},
+        describe=_describe_fiche,
+        title=acts.activity_titles,
+        link=("registers.activity_detail", "activity_id"),
+    ),
+    "RightsRequest": JournalType(
+        _l("Demande d'exercice d'un droit"),
+        fields=form_labels(RightsRequestForm) | {"due_on": _l("Échéance"), "is_open": _l("En cours")},
+        values={"right": enum_text(RightType), "status": enum_text(RequestStatus)},
+        names={"activity_id": acts.activity_titles},
+        title=request_titles,
+        link=("registers.request_detail", "rights_request_id"),
+    ),
+    "Breach": JournalType(
+        _l("Violation de données"),
+        fields=form_labels(BreachForm) | {"source_incident_id": _l("Incident SMSI (n°)")},
+        values={
+            "natures": _labels(breach_types),
+            "data_categories": _labels(ref.data_categories),
+            "data_subjects": _labels(ref.data_subjects),
+            "risk_level": enum_text(RiskLevel),
+            "cnil_decision": enum_text(NotificationDecision),
+            "subjects_decision": enum_text(SubjectsDecision),
+        },
+        title=breach_titles,
+        link=("registers.breach_detail", "breach_id"),
+    ),
+    "RegisterPublication": JournalType(
+        _l("Registre public"),
+        fields=form_labels(PublicationForm),
+        values={"fields": _published_fields},
+        link=("registers.publication_settings", None),
+        link_permission=Permission.REGISTERS_VALIDATE,
+    ),
+    "Register": JournalType(
+        _l("Registre des activités de traitement"),
+        fields={
+            "format": _l("Format"),
+            "rows": _l("Fiches exportées"),
+            "filename": _l("Fichier"),
+            "sha256": _l("Empreinte SHA-256"),
+            "created": _l("Fiches créées"),
+            "updated": _l("Fiches modifiées"),
+            "unchanged": _l("Fiches inchangées"),
+        },
+        link=("registers.activity_list", None),
+    ),
 }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from flask_babel import gettext as _
@@ -61,6 +62,19 @@ def store_report(
         {"kind": (None, kind), "filename": (None, report.filename), "sha256": (None, digest)},
     )
     return report
+
+
+def report_titles(ids: Iterable[int]) -> dict[int, str]:
+    """Titles of the active organisation's documents by id, of the kinds the user reads (the journal)."""
+    ids = {int(i) for i in ids}
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        scoped(select(GeneratedReport.id, GeneratedReport.title), GeneratedReport).where(
+            GeneratedReport.id.in_(ids), GeneratedReport.kind.in_(readable_kinds())
+        )
+    )
+    return {row.id: row.title for row in rows}
 
 
 def reports_query() -> Select[Any]:

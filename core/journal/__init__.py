@@ -8,27 +8,33 @@ organisation's chain. An entry's content (changes, IP address) is shown, on the 
 export, only to who may read its object type there (:func:`content_visible`); others see when, who,
 which action and which object.
 
-Layout, each module importing only those above it: :mod:`~core.journal.labels` (action labels, who
-may read an entry's content), :mod:`~core.journal.filters` (filters and query),
+Layout, each module importing only those above it: :mod:`~core.journal.labels` (action labels, object
+types as people read them, who may read an entry's content), :mod:`~core.journal.filters` (filters and
+query), :mod:`~core.journal.display` (an entry as people read it: labels, values, names, links),
 :mod:`~core.journal.views` (the pages and the export), :mod:`~core.journal.cli` (``flask audit``). The
-domains' labels and object types come through their Domain records (core.domains).
+domains' labels, object types and how their fields read come through their Domain records
+(core.domains).
 """
 
 from core.exports import FORMULA_STARTS, neutralise
 from core.journal.cli import anchor_command, audit_cli, public_key_command, resolve_chain, verify_command
+from core.journal.display import Change, JournalLine, plain_text, present
 from core.journal.filters import PLATFORM, JournalFilters, filter_choices, journal_query
 from core.journal.labels import (
     ACTION_LABELS,
+    JOURNAL_TYPES,
     OBJECT_TYPE_PERMISSIONS,
     PREFIX_LABELS,
+    JournalType,
     action_label,
     content_visible,
+    object_type_label,
+    register_journal_types,
     register_object_types,
 )
 from core.journal.views import (
     EXPORT_MAX_EVENTS,
-    Change,
-    JournalLine,
+    PAGE_SIZE,
     bp,
     chosen_chain,
     display_value,
@@ -43,12 +49,15 @@ __all__ = [
     "ACTION_LABELS",
     "EXPORT_MAX_EVENTS",
     "FORMULA_STARTS",
+    "JOURNAL_TYPES",
     "OBJECT_TYPE_PERMISSIONS",
+    "PAGE_SIZE",
     "PLATFORM",
     "PREFIX_LABELS",
     "Change",
     "JournalFilters",
     "JournalLine",
+    "JournalType",
     "action_label",
     "anchor_command",
     "audit_cli",
@@ -64,7 +73,11 @@ __all__ = [
     "journal_query",
     "journal_verdict",
     "neutralise",
+    "object_type_label",
+    "plain_text",
+    "present",
     "public_key_command",
+    "register_journal_types",
     "register_object_types",
     "resolve_chain",
     "verify_command",

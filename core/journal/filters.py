@@ -16,7 +16,7 @@ from core import params
 from core.audit import AuditEvent, AuditPayload
 from core.db import Base
 from core.extensions import db
-from core.journal.labels import action_label
+from core.journal.labels import action_label, object_type_label
 
 PLATFORM = "platform"  # the ``chain`` parameter that asks for the platform chain
 
@@ -117,5 +117,5 @@ def filter_choices(chain: int) -> dict[str, list[tuple[Any, str]]]:
     return {
         "users": [(row.id, row.full_name) for row in actors],
         "actions": [(a, action_label(a)) for a in actions],
-        "object_types": [(t, t) for t in types],
+        "object_types": sorted(((t, object_type_label(t)) for t in types), key=lambda c: c[1].lower()),
     }

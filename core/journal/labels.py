@@ -1,8 +1,10 @@
-"""What people read in the journal: action labels, and who may read an entry's content."""
+"""What people read in the journal: action labels, object types and their fields as on the forms,
+and who may read an entry's content."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -31,6 +33,50 @@ def action_label(action: str) -> str:
         if action.startswith(prefix):
             return str(label)
     return action
+
+
+# --- object types, their fields and values, as people read them ------------------------------
+
+# Ids → what to call each of them (a name, "TRT-004 — État civil"), asked once a page for every id
+# of the page: a lookup of the domain that owns them (its own scoping).
+Lookup = Callable[[Collection[int]], Mapping[int, str]]
+# Every (field, stored value) of a page's entries about one type → the text of each (None: not this
+# hook's, the type's ``values`` or the plain rendering then says it): one call a page, for lookups.
+Describe = Callable[[Sequence[tuple[str, Any]]], Sequence[str | None]]
+
+
+@dataclass(frozen=True)
+class JournalType:
+    """How the journal shows the entries about one object type (``AuditEvent.object_type``),
+    declared by the domain that owns the type in its Domain record (``journal_types``): labels come
+    from the domain's forms, core knows no domain. A field nobody labelled shows its stored name."""
+
+    label: Any  # what the object is: "Fiche de traitement"
+    fields: Mapping[str, Any] = field(default_factory=dict)  # stored field → label as on the form
+    values: Mapping[str, Callable[[Any], str]] = field(default_factory=dict)  # field → value as text
+    names: Mapping[str, Lookup] = field(default_factory=dict)  # field holding ids → their names
+    describe: Describe | None = None  # the page's values of this type at once (see Describe)
+    title: Lookup | None = None  # the objects' own names (shown to who may read the content)
+    link: tuple[str, str | None] | None = None  # (endpoint, URL argument given the object's id)
+    link_permission: str | None = None  # if the object's page asks more than reading the content
+
+
+JOURNAL_TYPES: dict[str, JournalType] = {}
+
+
+def register_journal_types(types: Mapping[str, JournalType]) -> None:
+    """Declare how the journal shows some object types (each domain, through its Domain record).
+    The same declaration again is harmless (one app per test); another one for a type is a bug."""
+    for object_type, declared in types.items():
+        known = JOURNAL_TYPES.setdefault(object_type, declared)
+        if known != declared:
+            raise ValueError(f"journal: {object_type} is already shown otherwise")
+
+
+def object_type_label(object_type: str) -> str:
+    """What people read for a stored object type; the type itself if nobody declared it."""
+    declared = JOURNAL_TYPES.get(object_type)
+    return str(declared.label) if declared is not None else object_type
 
 
 # --- who may read an entry's content ----------------------------------------------------------

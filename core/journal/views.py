@@ -7,21 +7,22 @@ import csv
 import io
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from core import audit
-from core.audit import PLATFORM_CHAIN, AuditEvent
+from core.audit import PLATFORM_CHAIN
 from core.db import utcnow
 from core.exports import neutralise
 from core.extensions import db
+from core.journal.display import Change, JournalLine, present, when
 from core.journal.filters import PLATFORM, JournalFilters, filter_choices, journal_query
 from core.journal.labels import action_label, content_visible
 from core.pagination import paginate
+from core.params import int_arg
 from core.security import Permission, login_and_org_required, require
 from core.tenancy import current_org
 
@@ -29,30 +30,15 @@ bp = Blueprint("journal", __name__, url_prefix="/journal")
 bp.before_request(login_and_org_required)  # backstop behind the views' own policies
 
 EXPORT_MAX_EVENTS = 50_000  # the most recent ones; a larger export is recorded as truncated
+PAGE_SIZE = 50  # entries a page (``?per_page=`` may ask otherwise, up to the app's maximum)
 
 
 # --- one line of the journal -------------------------------------------------------------------
 
 
-@dataclass
-class Change:
-    field: str
-    before: Any
-    after: Any
-
-
-@dataclass
-class JournalLine:
-    event: AuditEvent
-    actor_name: str | None
-    changes: list[Change] = field(default_factory=list)
-    ip: str | None = None
-    erased: bool = False
-    hidden: bool = False  # content not visible for the reader's role (see content_visible)
-
-
 def journal_lines(rows: list[Any]) -> list[JournalLine]:
-    """The lines to show; the payload is read only for an entry whose content the user may see."""
+    """The lines to show; the payload is read only for an entry whose content the user may see.
+    Raw values (the export's); :func:`~core.journal.display.present` adds what people read."""
     lines = []
     for row in rows:
         event, data = row.AuditEvent, row.data
@@ -103,18 +89,19 @@ def journal_verdict(chain: int, *, full: bool) -> audit.ChainVerdict:
 def event_list() -> Any:
     chain = chosen_chain(request.args)
     filters = JournalFilters.parse(request.args)
-    page = paginate(journal_query(chain, filters), scalars=False)
+    per_page = int_arg("per_page", PAGE_SIZE, maximum=current_app.config["MAX_PAGE_SIZE"])
+    page = paginate(journal_query(chain, filters), per_page=per_page, scalars=False)
     return render_template(
         "journal/event_list.html",
         page=page,
-        lines=journal_lines(page.items),
+        lines=present(journal_lines(page.items)),
         filters=filters,
         choices=filter_choices(chain),
         chain=chain,
         platform=chain == PLATFORM_CHAIN,
         verdict=journal_verdict(chain, full=request.args.get("full") == "1"),
-        display_value=display_value,
         action_label=action_label,
+        when=when,
     )
 
 

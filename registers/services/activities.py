@@ -68,6 +68,7 @@ from registers.services.queries import (
     ActivityFilters,
     RegisterSummary,
     activities_query,
+    activity_titles,
     register_summary,
 )
 
@@ -96,6 +97,7 @@ __all__ = [
     "FieldErrors",
     "RegisterSummary",
     "activities_query",
+    "activity_titles",
     "add_version",
     "completeness",
     "content_of",

@@ -347,3 +347,14 @@ def _subjects_item(breach: Breach) -> CheckItem:
             label, "warning", _("Risque élevé : informez les personnes dans les meilleurs délais.")
         )
     return CheckItem(label, "todo", _("Requise seulement en cas de risque élevé."))
+
+
+def breach_titles(ids: Iterable[int]) -> dict[int, str]:
+    """ "Reference — title" of the active organisation's breaches by id (the journal's entries)."""
+    ids = {int(i) for i in ids}
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        scoped(select(Breach.id, Breach.reference, Breach.title), Breach).where(Breach.id.in_(ids))
+    )
+    return {row.id: f"{row.reference} — {row.title}" for row in rows}

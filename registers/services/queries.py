@@ -9,6 +9,7 @@ nothing on a page that shows six columns (bench/bench_http.py measures the page)
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -198,3 +199,18 @@ def _summary_statement() -> Any:
         # unscoped: already filtered on org_id; figures read from the covering index
         .execution_options(**UNSCOPED)
     )
+
+
+def activity_titles(ids: Iterable[int]) -> dict[int, str]:
+    """ "Reference — name" of the active organisation's fiches by id (the journal's entries, a rights
+    request's fiche)."""
+    ids = {int(i) for i in ids}
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        scoped(
+            select(ProcessingActivity.id, ProcessingActivity.reference, ProcessingActivity.name),
+            ProcessingActivity,
+        ).where(ProcessingActivity.id.in_(ids))
+    )
+    return {row.id: f"{row.reference} — {row.name}" for row in rows}

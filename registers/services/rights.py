@@ -397,3 +397,17 @@ def requests_query(filters: RequestFilters) -> Select[Any]:
         like = f"%{filters.q.lower()}%"
         stmt = stmt.where(or_(func.lower(rr.requester_name).like(like), func.lower(rr.reference).like(like)))
     return stmt.order_by(rr.due_on, rr.id)
+
+
+def request_titles(ids: Iterable[int]) -> dict[int, str]:
+    """ "Reference — right" of the active organisation's requests by id (the journal: never the
+    requester's name)."""
+    ids = {int(i) for i in ids}
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        scoped(select(RightsRequest.id, RightsRequest.reference, RightsRequest.right), RightsRequest).where(
+            RightsRequest.id.in_(ids)
+        )
+    )
+    return {row.id: f"{row.reference} — {RightType(row.right).label}" for row in rows}

@@ -135,7 +135,8 @@ def test_journal_shows_who_changed_which_field_from_what_to_what(
     assert response.status_code == 200
     assert "<code>organisation.update</code>" in rows
     assert "rssi A" in rows
-    assert re.search(r"<dt[^>]*>city</dt>\s*<dd[^>]*>.*Ivry-sur-Seine.*→.*Créteil", rows, re.S)
+    # The field as on the organisation form ("Commune", not the column ``city``).
+    assert re.search(r"<dt[^>]*>Commune</dt>\s*<dd[^>]*>.*Ivry-sur-Seine.*→.*Créteil", rows, re.S)
     assert "Journal intègre" in body(response)
 
 

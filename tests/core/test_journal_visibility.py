@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from markupsafe import escape
 from sqlalchemy import select
 
 from accounts import services as accounts
@@ -29,7 +30,7 @@ from core import audit
 from core.audit import PLATFORM_CHAIN, AuditEvent, Ref
 from core.cli import run_demo_loaders
 from core.extensions import db
-from core.journal import OBJECT_TYPE_PERMISSIONS, content_visible
+from core.journal import OBJECT_TYPE_PERMISSIONS, content_visible, object_type_label
 from core.security import Permission, Role, permissions_for
 from registers import documents
 from registers.models import ProcessingActivity
@@ -123,7 +124,7 @@ def assert_page_shows_content_exactly_when_readable(
         assert "<time datetime=" in row, object_type
         assert actor_name in row, object_type
         assert f"<code>{ACTION}</code>" in row, object_type
-        assert object_type in row, object_type
+        assert str(escape(object_type_label(object_type))) in row, object_type  # as people name it
         # The content only for a reader of that object type.
         assert (f"AVANT-{object_type}" in row) is shown, object_type
         assert (f"APRES-{object_type}" in row) is shown, object_type
