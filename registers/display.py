@@ -3,13 +3,17 @@ history with what changed, model diffs as text. No writes here."""
 
 from __future__ import annotations
 
+import difflib
 import functools
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import abort
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from markupsafe import Markup
 from sqlalchemy import bindparam, or_, select
 
@@ -234,6 +238,29 @@ def value_text(field: str, value: Any, names: Mapping[int, str] | None = None) -
     return str(value)
 
 
+# A text cut into words and the spaces between them; each piece marked if it differs from the other text.
+Segments = list[tuple[str, bool]]
+WORD_RE = re.compile(r"\s+|[^\s]+")
+
+
+def word_diff(old: str, new: str) -> tuple[Segments, Segments]:
+    """Which words of ``old`` are gone and which words of ``new`` are new (difflib on words): the
+    pieces of each text, in order, with a flag for the changed ones. Plain text: the page escapes
+    it when it marks the words."""
+    a, b = WORD_RE.findall(old), WORD_RE.findall(new)
+    before: Segments = []
+    after: Segments = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        changed = tag != "equal"
+        if i2 > i1:
+            text = "".join(a[i1:i2])
+            before.append((text, changed and bool(text.strip())))  # a changed space is not shown
+        if j2 > j1:
+            text = "".join(b[j1:j2])
+            after.append((text, changed and bool(text.strip())))
+    return before, after
+
+
 @dataclass(frozen=True)
 class ChangeView:
     field: str
@@ -243,17 +270,47 @@ class ChangeView:
     local: str
     is_overridden: bool
     applies_by_default: bool
+    before_words: Segments = field(default_factory=list)  # the model's accepted value, gone words marked
+    after_words: Segments = field(default_factory=list)  # its new value, new words marked
+    local_words: Segments = field(
+        default_factory=list
+    )  # the fiche's value, words unlike the new value marked
 
 
 def change_view(change: inheritance.FieldChange, org: Organisation | None = None) -> ChangeView:
+    before = value_text(change.field, change.before)
+    after = value_text(change.field, change.after)
+    local = value_text(change.field, change.local)
+    before_words, after_words = word_diff(before, after)
+    local_words, _new = word_diff(local, after)
     return ChangeView(
         change.field,
         change.label,
-        value_text(change.field, change.before),
-        value_text(change.field, change.after),
-        value_text(change.field, change.local),
+        before,
+        after,
+        local,
         change.is_overridden,
         change.applies_by_default,
+        before_words,
+        after_words,
+        local_words,
+    )
+
+
+def model_update_message(taken: int, kept: int, later: int) -> str:
+    """What the member reads once its decisions on a model update are saved (plurals by count)."""
+    taken_text = ngettext("%(num)d champ repris du modèle", "%(num)d champs repris du modèle", taken)
+    kept_text = ngettext("%(num)d champ gardé", "%(num)d champs gardés", kept)
+    if not later:
+        return _("Mise à jour du modèle traitée : %(taken)s, %(kept)s.", taken=taken_text, kept=kept_text)
+    later_text = ngettext("%(num)d champ reste à décider", "%(num)d champs restent à décider", later)
+    if not taken and not kept:
+        return _("Aucune décision enregistrée : %(later)s.", later=later_text)
+    return _(
+        "Décisions enregistrées : %(taken)s, %(kept)s ; %(later)s.",
+        taken=taken_text,
+        kept=kept_text,
+        later=later_text,
     )
 
 

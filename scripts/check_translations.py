@@ -4,7 +4,9 @@ Fails when:
 - ``translations/messages.pot`` is out of date with the sources (a fresh extraction, with the
   options of ``scripts/translations.sh``, gives another set of msgids);
 - a catalogue (fr or en) does not hold exactly the msgids of the template (run the script);
-- an English entry is untranslated or fuzzy, or its placeholders differ from the msgid's.
+- an English entry is untranslated or fuzzy, or its placeholders differ from the msgid's;
+- a French plural entry does not carry its own forms (scripts/french_plurals.py, which the script
+  runs: without them French would write "0 champs").
 
 Run from anywhere: ``.venv/bin/python scripts/check_translations.py``.
 """
@@ -94,6 +96,12 @@ def problems() -> list[str]:
         found += differences(f"{locale} catalogue out of date", template, msgids(catalog))
         if locale == TRANSLATED_LOCALE:
             found += [f"{locale} {problem}" for problem in untranslated_or_fuzzy(catalog)]
+        else:
+            found += [
+                f"{locale} plural without its forms: {show(m.id)}"
+                for m in catalog
+                if m.id and m.pluralizable and tuple(m.string) != tuple(m.id)
+            ]
     return found
 
 

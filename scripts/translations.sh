@@ -28,5 +28,8 @@ for locale in "${LOCALES[@]}"; do
   fi
 done
 
+# (b') French plural entries take their own forms, so that French follows its plural rule ("0 champ").
+"${PYTHON:-.venv/bin/python}" scripts/french_plurals.py
+
 # (c) Compile (.mo files are git-ignored; `make translations` compiles them too).
 "$PYBABEL" compile -d translations --statistics

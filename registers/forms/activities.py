@@ -18,12 +18,13 @@ from wtforms import (
     Form,
     FormField,
     HiddenField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from core.forms import (
     BoundedDateField,
@@ -341,8 +342,42 @@ class StatusForm(VersionedForm):
     status = SelectField(acts.FIELD_LABELS["status"], choices=enum_choices(ActivityStatus))
 
 
+TAKE, KEEP, LATER = "model", "mine", "later"
+DECISIONS = (
+    (TAKE, _l("Reprendre la nouvelle valeur du modèle")),
+    (KEEP, _l("Garder ma valeur")),
+    (LATER, _l("Décider plus tard")),
+)
+DECISION_PREFIX = "decision_"
+
+
 class ModelUpdateForm(VersionedForm):
-    apply = MultiCheckboxField(_l("Reprendre la valeur du modèle"))
+    """One decision per field the model changed: take its new value, keep mine, or decide later.
+    Build it with :meth:`for_changes` (the fields are those of the pending changes)."""
+
+    @classmethod
+    def for_changes(cls, changes: list[Any], **kwargs: Any) -> ModelUpdateForm:
+        fields = {
+            f"{DECISION_PREFIX}{change.field}": RadioField(
+                change.label,
+                choices=to_choices(DECISIONS),
+                default=TAKE if change.applies_by_default else KEEP,
+                validators=[InputRequired(_l("Choisissez : reprendre, garder ou décider plus tard."))],
+            )
+            for change in changes
+        }
+        return type("ModelUpdateDecisions", (cls,), fields)(**kwargs)
+
+    def decision_fields(self) -> list[Any]:
+        return [field for name, field in self._fields.items() if name.startswith(DECISION_PREFIX)]
+
+    def chosen(self, decision: str) -> list[str]:
+        """The fields given ``decision``."""
+        return [
+            field.name.removeprefix(DECISION_PREFIX)
+            for field in self.decision_fields()
+            if field.data == decision
+        ]
 
 
 class VersionOnlyForm(VersionedForm):

@@ -10,8 +10,9 @@ This module builds on :mod:`registers.services.activities` (the one writer of a 
 not know it: the signals keep the dependency one-way. ``registers`` imports this module when the
 app starts, so the receivers are connected before any request.
 * :func:`pending_changes` / :func:`accept_model_update`: the member sees, field by field, the old
-  and new model values beside its own, and chooses which to take. Fields it did not override take
-  the new value by default; overridden fields keep the local value unless it asks otherwise.
+  and new model values beside its own, and chooses for each: take the new value, keep its own, or
+  decide later. Fields it did not override take the new value by default; overridden fields keep
+  the local value unless it asks otherwise.
 * :func:`on_subscription_ended`: the entry is proposed for archiving (never archived silently).
 
 Models belong to the syndicate's tenant; members' sessions cannot load them through the tenant
@@ -207,25 +208,41 @@ def pending_changes(entry: ProcessingActivity) -> list[FieldChange]:
 
 
 def accept_model_update(
-    entry: ProcessingActivity, actor: User | None, apply: Iterable[str], version: Any
+    entry: ProcessingActivity,
+    actor: User | None,
+    apply: Iterable[str],
+    version: Any,
+    later: Iterable[str] = (),
 ) -> ProcessingActivity:
-    """Take the model's new value for the fields in ``apply``; keep the local value elsewhere.
+    """Take the model's new value for the fields in ``apply``, leave those in ``later`` to decide
+    later, keep the local value elsewhere.
 
-    Either way the entry is now in step with the model's current version (the diff is settled).
+    A decided field is settled: the entry is in step with the model's current version for it. With
+    nothing left for later, the whole change is settled (``has_model_update`` drops); otherwise the
+    fields left for later stay pending, shown again next time, with their old model value. Nothing
+    decided: nothing is written.
     """
     check_version(entry, version)
     model = model_of(entry)
     if model is None:
         raise FieldError("apply", _("Cette fiche n'hérite d'aucun modèle."))
-    apply = set(apply)
+    apply, later = set(apply), set(later)
     changes = {c.field: c for c in pending_changes(entry)}
-    unknown = apply - set(changes)
-    if unknown:
+    if (apply | later) - set(changes) or apply & later:
         raise FieldError("apply", _("Le modèle a encore changé : relisez les différences."))
+    decided = set(changes) - later
+    if not decided:
+        return entry
     data = acts.normalise({name: getattr(model, name) for name in apply})
-    entry.model_snapshot = acts.snapshot_json(model)
-    entry.synced_model_version = model.content_version
-    entry.has_model_update = False
+    current = acts.snapshot_json(model)
+    if later:
+        accepted = dict(entry.model_snapshot or {})
+        accepted.update({name: current.get(name) for name in decided})
+        entry.model_snapshot = accepted  # still behind the model for the fields left for later
+    else:
+        entry.model_snapshot = current
+        entry.synced_model_version = model.content_version
+        entry.has_model_update = False
     return acts._save(entry.organisation_id, actor, "activity.model_accept", entry, data, tuple(apply))
 
 

@@ -11,7 +11,7 @@ from flask_login import current_user
 from core.concurrency import EditConflict
 from core.db import today
 from core.extensions import db
-from core.forms import FieldError, handle_form, to_choices
+from core.forms import FieldError, handle_form
 from core.pagination import paginate
 from core.params import int_arg
 from core.security import Permission, can, require
@@ -19,6 +19,9 @@ from core.tenancy import current_org, get_scoped_or_404, syndicate_only
 from registers import display as pages
 from registers.blueprint import bp
 from registers.forms.activities import (
+    KEEP,
+    LATER,
+    TAKE,
     ActivityForm,
     ModelUpdateForm,
     StatusForm,
@@ -233,9 +236,7 @@ def activity_restore(activity_id: int, number: int) -> Any:
 def activity_model_update(activity_id: int) -> Any:
     activity = get_scoped_or_404(ProcessingActivity, activity_id)
     changes = inheritance.pending_changes(activity)
-    form = ModelUpdateForm(version=activity.version)
-    form.apply.choices = to_choices((c.field, c.label) for c in changes)
-    form.apply.data = [c.field for c in changes if c.applies_by_default]
+    form = ModelUpdateForm.for_changes(changes, version=activity.version)
     return _model_update_page(activity, changes, form)
 
 
@@ -244,16 +245,17 @@ def activity_model_update(activity_id: int) -> Any:
 def activity_model_accept(activity_id: int) -> Any:
     activity = get_scoped_or_404(ProcessingActivity, activity_id)
     changes = inheritance.pending_changes(activity)
-    form = ModelUpdateForm()
-    form.apply.choices = to_choices((c.field, c.label) for c in changes)
+    form = ModelUpdateForm.for_changes(changes)
     if not form.validate_on_submit():
+        flash(_("Le formulaire contient des erreurs : corrigez les champs signalés."), "danger")
         return _model_update_page(activity, changes, form), 422
+    taken, kept, later = (form.chosen(d) for d in (TAKE, KEEP, LATER))
     return _act(
         activity,
         lambda: inheritance.accept_model_update(
-            activity, current_user, form.apply.data or [], form.version.data
+            activity, current_user, taken, form.version.data, later=later
         ),
-        _("Mise à jour du modèle traitée : %(n)d champ(s) repris du modèle.", n=len(form.apply.data or [])),
+        pages.model_update_message(len(taken), len(kept), len(later)),
     )
 
 
@@ -262,7 +264,7 @@ def _model_update_page(activity: ProcessingActivity, changes: list[Any], form: M
         "registers/activity_model_update.html",
         activity=activity,
         model=inheritance.model_of(activity),
-        changes=[pages.change_view(c, activity.organisation) for c in changes],
+        changes=[(pages.change_view(c, activity.organisation), form[f"decision_{c.field}"]) for c in changes],
         form=form,
     )
 

@@ -174,11 +174,12 @@ def test_model_update_accepted_through_the_page(world: Any, login_as: Any, sessi
     assert syndicate_dpo.post(f"/registers/activities/{model.id}/edit", data=data).status_code == 302
     referent = login_as(world.a.member_referent, world.a.member)
     page = referent.get(f"/registers/activities/{entry.id}/model-update").get_data(as_text=True)
-    assert "Inscriptions et facturation" in page
+    assert "Inscriptions et facturation" in re.sub(r"<[^>]+>", "", page)  # new words marked inside the text
+    assert '<ins class="diff-word"> et facturation</ins>' in page
     entry = fiche_of(session, world.a.member.id, model_id=model.id)
     response = referent.post(
         f"/registers/activities/{entry.id}/model-update",
-        data={"apply": ["purpose"], "version": entry.version},
+        data={"decision_purpose": "model", "version": entry.version},
     )
     assert response.status_code == 302
     entry = fiche_of(session, world.a.member.id, model_id=model.id)

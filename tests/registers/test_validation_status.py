@@ -296,7 +296,7 @@ def model_accept(c: Case) -> tuple[int, int | None]:
     entry = fiche(c.session, entry_id)
     response = c.client.post(
         f"/registers/activities/{entry_id}/model-update",
-        data={"apply": ["purpose"], "version": entry.version},
+        data={"decision_purpose": "model", "version": entry.version},
     )
     return response.status_code, entry_id
 
