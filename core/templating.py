@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Flask, g, has_request_context, request, url_for
-from flask_babel import format_date, format_datetime, get_locale, get_translations
+from flask_babel import format_date, format_datetime, format_time, get_locale, get_translations
 
 from core.security import Permission, can
 from core.tenancy import current_org, current_org_roles
@@ -109,4 +109,6 @@ def register(app: Flask) -> None:
         npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
     )
     app.jinja_env.filters["datetime"] = lambda v, fmt="medium": format_datetime(v, fmt) if v else "—"
+    # The time of day alone (in the readers' time zone), beside a |date: one date format on a page.
+    app.jinja_env.filters["time"] = lambda v, fmt="short": format_time(v, fmt) if v else "—"
     app.jinja_env.filters["dash"] = lambda v: "—" if v in (None, "") else v

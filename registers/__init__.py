@@ -7,7 +7,7 @@ from flask_login import current_user
 from core import journal
 from core.domains import Domain
 from core.security import Permission, Role
-from registers import cli, demo, display, documents, models, views  # noqa: F401 — routes, commands, documents, demo
+from registers import cli, demo, display, documents, models, reference, views  # noqa: F401 — routes, commands, documents, demo
 from registers.blueprint import bp
 from registers.labels import ACTION_LABELS, JOURNAL_TYPES
 from registers.services import activities, inheritance, portfolio  # noqa: F401 — inheritance: catalogue signals
@@ -17,6 +17,7 @@ from registers.widgets import WIDGETS
 def setup(app: Flask) -> None:
     app.jinja_env.filters["field_label"] = lambda name: str(activities.FIELD_LABELS.get(name, name))
     app.jinja_env.filters["action_label"] = journal.action_label
+    app.jinja_env.filters["legal_basis"] = lambda basis: reference.legal_basis_label(basis) or "—"
     app.jinja_env.globals["serves_as_dpo"] = serves_as_dpo
     app.jinja_env.globals["portfolio_figure"] = display.portfolio_figure
 

@@ -88,7 +88,7 @@ def portfolio_figure(row: Any, n: Any, url: str, what: str, classes: str = "") -
 def list_choices(org: Organisation) -> dict[str, Any]:
     return {
         "statuses": [(s.value, s.label) for s in ActivityStatus],
-        "legal_bases": ref.choices(ref.legal_bases()),
+        "legal_bases": ref.legal_basis_choices(),
         "applications": _catalogue_choices(org),
         "sorts": list(SORT_CHOICES),
     }
@@ -146,13 +146,12 @@ def fiche_view(
     measures = ref.by_id(ref.security_measures())
     types = ref.by_id(ref.recipient_types())
     safeguards = ref.by_id(ref.transfer_safeguards())
-    basis = ref.by_id(ref.legal_bases()).get(content.get("legal_basis") or "")
     if names is None:
         names = organisation_names(
             [r["organisation_id"] for r in content.get("recipients") or () if r.get("organisation_id")]
         )
     return {
-        "legal_basis": f"{basis.label} ({basis.article})" if basis else None,
+        "legal_basis": ref.legal_basis_label(content.get("legal_basis")) or None,
         "data_subjects": [ref.label_of(ref.data_subjects(), s) for s in content.get("data_subjects") or ()],
         "categories": [
             {

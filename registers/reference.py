@@ -173,6 +173,20 @@ def ids(items: tuple[Item, ...]) -> frozenset[str]:
     return frozenset(item.id for item in items)
 
 
+def legal_basis_label(basis_id: str | None) -> str:
+    """The one wording of a legal basis wherever it is shown (register list, its filter, the fiche,
+    its form, the public register, the journal): "Mission d'intérêt public (Art. 6(1)(e))". An
+    unknown id (an old value) is shown as it is; none gives ""."""
+    item = by_id(legal_bases()).get(basis_id or "")
+    if item is None:
+        return basis_id or ""
+    return f"{item.label} ({item.article})" if item.article else item.label
+
+
+def legal_basis_choices() -> list[tuple[str, str]]:
+    return [(item.id, legal_basis_label(item.id)) for item in legal_bases()]
+
+
 def legal_basis_needs_text(basis_id: str | None) -> bool:
     item = by_id(legal_bases()).get(basis_id or "")
     return bool(item and item.extra.get("requires_legal_text"))

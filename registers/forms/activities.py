@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -20,7 +21,6 @@ from wtforms import (
     HiddenField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -41,6 +41,8 @@ from registers.models import ActivityStatus
 from registers.services import activities as acts
 
 EXTRA_RECIPIENT_ROWS = 3
+ROW_INDEX = "__index__"  # the index of a row added by the page's script (replaced by the next number)
+ROW_LISTS = ("recipients", "transfers")  # the lists that take more rows without saving
 SENSITIVE_REGIMES = {"art9": "art. 9", "art10": "art. 10", "nir": "NIR"}
 EXTRA_TRANSFER_ROWS = 1
 
@@ -150,7 +152,7 @@ class ActivityForm(VersionedForm):
     recipients = FieldList(FormField(RecipientRow), label=acts.FIELD_LABELS["recipients"])
     transfers = FieldList(FormField(TransferRow), label=acts.FIELD_LABELS["transfers"])
     measures = FieldList(FormField(MeasureRow), label=acts.FIELD_LABELS["security_measures"])
-    application_ids = SelectMultipleField(acts.FIELD_LABELS["application_ids"], coerce=coerce_id)
+    application_ids = MultiCheckboxField(acts.FIELD_LABELS["application_ids"], coerce=coerce_id)
 
     def setup(
         self,
@@ -161,9 +163,7 @@ class ActivityForm(VersionedForm):
     ) -> ActivityForm:
         """Choices that depend on the organisation and the user (set by the view)."""
         self.status.choices = to_choices((s.value, s.label) for s in statuses)
-        self.legal_basis.choices = to_choices(
-            ((b.id, f"{b.label} ({b.article})") for b in ref.legal_bases()), blank=_l("— à préciser —")
-        )
+        self.legal_basis.choices = to_choices(ref.legal_basis_choices(), blank=_l("— à préciser —"))
         self.art9_exception.choices = to_choices(
             ((e.id, f"{e.id} — {e.label}") for e in ref.art9_exceptions()), blank=_l("— aucune —")
         )
@@ -175,14 +175,18 @@ class ActivityForm(VersionedForm):
         self.application_ids.choices = to_choices(applications)
         types = to_choices(ref.choices(ref.recipient_types()), blank="—")
         orgs = to_choices(((str(i), n) for i, n in organisations), blank=_l("— aucune —"))
-        for row in self.recipients:
-            row.form.type.choices = types
-            row.form.organisation_id.choices = orgs
+        # A blank row of each list, with a placeholder index: the page's <template> that a script
+        # copies to add rows without saving (the "add a row" button submits without it).
+        self.recipient_prototype = RecipientRow(prefix=f"{self.recipients.name}-{ROW_INDEX}-")
+        self.transfer_prototype = TransferRow(prefix=f"{self.transfers.name}-{ROW_INDEX}-")
+        for row in [*(r.form for r in self.recipients), self.recipient_prototype]:
+            row.type.choices = types
+            row.organisation_id.choices = orgs
         safeguards = to_choices(
             ((s.id, f"{s.label} ({s.article})") for s in ref.transfer_safeguards()), blank="—"
         )
-        for row in self.transfers:
-            row.form.safeguard.choices = safeguards
+        for row in [*(r.form for r in self.transfers), self.transfer_prototype]:
+            row.safeguard.choices = safeguards
         labels = ref.by_id(ref.data_categories())
         for row in self.categories:
             item = labels.get(row.form.category.data or "")
@@ -198,6 +202,46 @@ class ActivityForm(VersionedForm):
     def validate(self, extra_validators: Any = None) -> bool:
         fields_ok = super().validate(extra_validators)
         return row_errors(self) and fields_ok
+
+    def add_row(self, name: str) -> Any:
+        """One more blank row in ``name`` (recipients or transfers), set up like the others; the
+        row's first input, for the page to put the focus there."""
+        rows = self[name]
+        entry = rows.append_entry()
+        prototype = self.recipient_prototype if name == "recipients" else self.transfer_prototype
+        for field in entry.form:
+            if hasattr(field, "choices"):
+                field.choices = prototype[field.short_name].choices
+        return next(iter(entry.form))
+
+    def error_summary(self) -> list[tuple[str, str]]:
+        """Every error of the posted form as (id of the field, text), in the order of the page: the
+        summary above the form links each one to its field."""
+        found: list[tuple[str, str]] = []
+        for field in self:
+            if isinstance(field, FieldList):
+                for number, entry in enumerate(field, start=1):
+                    # A fixed row (a data category, a security measure) is named by its item.
+                    item = entry.form.selected.label.text if "selected" in entry.form else None
+                    for sub in entry.form:
+                        where = (
+                            f"{item} — {sub.label.text}"
+                            if item
+                            else _(
+                                "%(list)s, ligne %(n)s — %(field)s",
+                                list=field.label.text,
+                                n=number,
+                                field=sub.label.text,
+                            )
+                        )
+                        found += [(sub.id, f"{where} : {error}") for error in sub.errors]
+            elif field.errors and field.type not in ("CSRFTokenField", "HiddenField"):
+                found += [
+                    (field.id, f"{field.label.text} : {error}")
+                    for error in field.errors
+                    if isinstance(error, str)
+                ]
+        return found
 
     # Conflict page: show structured fields as text, the same way for both versions.
     def display_categories(self, rows: Any) -> str:

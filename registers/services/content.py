@@ -19,6 +19,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from core import audit
 from core.forms import FieldError
@@ -416,6 +417,16 @@ def dpia_verdict(content: Mapping[str, Any]) -> DpiaVerdict:
             _(
                 "Un seul critère est rempli : l'AIPD n'est en principe pas obligatoire, mais un critère "
                 "peut suffire lorsque le risque est élevé ; motivez la décision."
+            )
+        ]
+    elif suggested:  # never "no criterion" beside the criteria the fiche suggests
+        reasons = [
+            ngettext(
+                "Pas d'AIPD requise en principe pour l'instant, mais le contenu de la fiche suggère "
+                "%(num)d critère à examiner.",
+                "Pas d'AIPD requise en principe pour l'instant, mais le contenu de la fiche suggère "
+                "%(num)d critères à examiner.",
+                len(suggested),
             )
         ]
     else:

@@ -241,7 +241,7 @@ def _rows(content: Mapping[str, Any], fields: list[str]) -> list[PublicRow]:
     if "sub_purposes" in fields:
         values["sub_purposes"] = list(content.get("sub_purposes") or ())
     if "legal_basis" in fields:
-        basis = ref.label_of(ref.legal_bases(), content.get("legal_basis"))
+        basis = ref.legal_basis_label(content.get("legal_basis"))
         values["legal_basis"] = [v for v in (basis, content.get("legal_basis_text")) if v]
     if "data_subjects" in fields:
         values["data_subjects"] = _labels(ref.data_subjects(), content.get("data_subjects"))

@@ -21,6 +21,7 @@ from registers.blueprint import bp
 from registers.forms.activities import (
     KEEP,
     LATER,
+    ROW_LISTS,
     TAKE,
     ActivityForm,
     ModelUpdateForm,
@@ -97,6 +98,24 @@ def _form(activity: ProcessingActivity | None, *, is_model: bool = False) -> Act
     )
 
 
+def _fiche_form_page(form: ActivityForm, save: Any, success_message: str, **context: Any) -> Any:
+    """The fiche form: saved through handle_form, or — the "add a row" button of a page without
+    JavaScript — shown again with what was typed and one more blank row, nothing saved."""
+    context |= {"activity_content_fields": acts.CONTENT_FIELDS}
+    add_row = request.form.get("add_row") if request.method == "POST" else None
+    if add_row in ROW_LISTS:
+        focus = form.add_row(add_row)
+        return render_template("registers/activity_form.html", form=form, focus=focus.id, **context)
+    return handle_form(
+        form,
+        _save_with(form, save),
+        template="registers/activity_form.html",
+        success_message=success_message,
+        success_url=lambda a: url_for("registers.activity_detail", activity_id=a.id),
+        **context,
+    )
+
+
 def _save_with(form: ActivityForm, save: Any) -> Any:
     """handle_form hands over ``form.data``; fiches need their rows turned into lists first."""
     return lambda _data: save(form_data(form))
@@ -118,17 +137,12 @@ def model_new() -> Any:
 def _new(*, is_model: bool) -> Any:
     form = _form(None, is_model=is_model)
     org = current_org._get_current_object()
-    return handle_form(
+    return _fiche_form_page(
         form,
-        _save_with(form, lambda data: acts.create_activity(org, current_user, data, is_model=is_model)),
-        template="registers/activity_form.html",
-        success_message=_("Modèle créé : les adhérents abonnés ont reçu leur fiche.")
-        if is_model
-        else _("Fiche créée."),
-        success_url=lambda a: url_for("registers.activity_detail", activity_id=a.id),
+        lambda data: acts.create_activity(org, current_user, data, is_model=is_model),
+        _("Modèle créé : les adhérents abonnés ont reçu leur fiche.") if is_model else _("Fiche créée."),
         activity=None,
         is_model=is_model,
-        activity_content_fields=acts.CONTENT_FIELDS,
     )
 
 
@@ -144,16 +158,13 @@ def activity_detail(activity_id: int) -> Any:
 def activity_edit(activity_id: int) -> Any:
     activity = get_scoped_or_404(ProcessingActivity, activity_id)
     form = _form(activity, is_model=activity.is_model)
-    return handle_form(
+    return _fiche_form_page(
         form,
-        _save_with(form, lambda data: acts.update_activity(activity, current_user, data)),
-        template="registers/activity_form.html",
-        success_message=_("Fiche enregistrée."),
-        success_url=lambda a: url_for("registers.activity_detail", activity_id=a.id),
+        lambda data: acts.update_activity(activity, current_user, data),
+        _("Fiche enregistrée."),
         activity=activity,
         is_model=activity.is_model,
         overridden=inheritance.overridden_fields(activity) if activity.is_inherited else set(),
-        activity_content_fields=acts.CONTENT_FIELDS,
     )
 
 
