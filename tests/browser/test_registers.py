@@ -55,7 +55,11 @@ def test_referent_creates_a_fiche_after_fixing_a_mistake(
     page.get_by_label("Destinataire, ligne 1", exact=True).fill("Service des cimetières")
     page.get_by_role("button", name="Enregistrer").click()
     expect(page.get_by_role("alert").filter(has_text="Le formulaire contient des erreurs")).to_be_visible()
-    expect(page.get_by_text("Choisissez le type de destinataire.")).to_be_visible()
+    # Beside the row, and in the summary of errors above the form (a link to the field).
+    expect(page.get_by_text("Type : Choisissez le type de destinataire.", exact=True)).to_be_visible()
+    expect(
+        page.locator("#error-summary").get_by_role("link", name="Destinataires, ligne 1 — Type")
+    ).to_contain_text("Choisissez le type de destinataire.")
     expect(page.get_by_label("Finalité principale", exact=True)).to_have_value(
         "Gestion des concessions du cimetière communal"
     )
