@@ -17,7 +17,14 @@ from registers import reference as ref
 from registers.forms.breaches import BreachForm
 from registers.forms.publication import PublicationForm
 from registers.forms.rights import RightsRequestForm
-from registers.models import NotificationDecision, RequestStatus, RightType, RiskLevel, SubjectsDecision
+from registers.models import (
+    ImportStatus,
+    NotificationDecision,
+    RequestStatus,
+    RightType,
+    RiskLevel,
+    SubjectsDecision,
+)
 from registers.services import activities as acts
 from registers.services import publication as pub
 from registers.services.breaches import breach_titles, breach_types
@@ -135,6 +142,22 @@ JOURNAL_TYPES: dict[str, JournalType] = {
         values={"fields": _published_fields},
         link=("registers.publication_settings", None),
         link_permission=Permission.REGISTERS_VALIDATE,
+    ),
+    "RegisterImport": JournalType(
+        _l("Import de registre"),
+        fields={
+            "status": _l("Statut"),
+            "filename": _l("Fichier"),
+            "format": _l("Format"),
+            "rows": _l("Lignes du fichier"),
+            "sha256": _l("Empreinte SHA-256"),
+            "mapping": _l("Correspondance des colonnes"),
+        },
+        values={"status": enum_text(ImportStatus)},
+    ),
+    "ImportPreset": JournalType(
+        _l("Correspondance de colonnes enregistrée"),
+        fields={"name": _l("Nom"), "mapping": _l("Correspondance des colonnes")},
     ),
     "Register": JournalType(
         _l("Registre des activités de traitement"),

@@ -19,7 +19,13 @@ from core import audit
 from core.audit import AuditEvent, AuditPayload, Ref
 from core.extensions import db
 from core.forms import form_labels
-from core.journal import JOURNAL_TYPES, JournalType, plain_text, register_journal_types
+from core.journal import (
+    JOURNAL_TYPES,
+    OBJECT_TYPE_PERMISSIONS,
+    JournalType,
+    plain_text,
+    register_journal_types,
+)
 from core.security import Role
 from registers.forms.breaches import BreachForm
 from tests import factories as f
@@ -369,6 +375,11 @@ def test_plain_values_read_as_text(app: Flask) -> None:
         assert plain_text(["a", "b"]) == "a\nb"
         assert plain_text({"k": True}) == "k : Oui"
         assert plain_text(42) == "42"
+
+
+def test_every_object_type_some_domain_journals_has_a_reading(app: Flask) -> None:
+    # Who may read a type's content (OBJECT_TYPE_PERMISSIONS) and how it reads go together.
+    assert sorted(set(OBJECT_TYPE_PERMISSIONS) - set(JOURNAL_TYPES)) == []
 
 
 def test_a_type_is_declared_once(app: Flask) -> None:
