@@ -33,9 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import event
 
 from accounts.models import Organisation, OrgKind, OrgRelation
+from bench import bench_app
 from bench.bench_foundation import URL, ensure_database
 from catalogue.models import AppDomain, Application, Criticality, Hosting, Subscription
-from core import create_app
 from core.db import utcnow
 from core.extensions import alembic, db
 from core.tenancy import bind_session
@@ -240,14 +240,7 @@ def bench_export(member: Organisation) -> None:
 
 def main() -> None:
     ensure_database()
-    app = create_app(
-        {
-            "DATABASE_URL": URL,
-            "WTF_CSRF_ENABLED": False,
-            "SESSION_COOKIE_SECURE": False,
-            "AUDIT_ANCHOR_FILE": None,
-        }
-    )
+    app = bench_app(URL)
     with app.test_request_context():
         member = seed()
         bind_session(member.id)

@@ -25,8 +25,9 @@ from sqlalchemy import MetaData, event, insert, make_url, select, text
 
 from accounts.models import Membership, Organisation, User
 from accounts.passwords import hash_password
+from bench import bench_app
 from catalogue.models import Application, Subscription
-from core import create_app, crypto
+from core import crypto
 from core.extensions import alembic, db
 
 URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/egide_bench")
@@ -192,14 +193,7 @@ def measure(client, url: str, counter: list[int]) -> tuple[float, float, int]:
 
 def main() -> None:
     ensure_database()
-    app = create_app(
-        {
-            "DATABASE_URL": URL,
-            "WTF_CSRF_ENABLED": False,
-            "SESSION_COOKIE_SECURE": False,
-            "AUDIT_ANCHOR_FILE": None,
-        }
-    )
+    app = bench_app(URL)
     with app.app_context():
         started = time.perf_counter()
         sizes = seed()

@@ -45,9 +45,10 @@ from sqlalchemy import Connection, MetaData, Table, event, func, insert, select,
 
 from accounts.models import Membership, Organisation, User
 from accounts.passwords import hash_password
+from bench import bench_app
 from bench.bench_foundation import URL, ensure_database, time_now
 from catalogue.models import Application, Subscription
-from core import create_app, crypto
+from core import crypto
 from core.data import load_json
 from core.extensions import alembic, db
 from core.text import fold
@@ -599,14 +600,7 @@ def bench_pdf(app: Any, counter: list[int]) -> float:
 
 def main() -> None:
     ensure_database()
-    app = create_app(
-        {
-            "DATABASE_URL": URL,
-            "WTF_CSRF_ENABLED": False,
-            "SESSION_COOKIE_SECURE": False,
-            "AUDIT_ANCHOR_FILE": None,
-        }
-    )
+    app = bench_app(URL)
     with app.test_request_context():  # the seed computes completeness labels (gettext)
         if not os.environ.get("BENCH_SKIP_SEED"):
             started = time.perf_counter()
