@@ -101,10 +101,13 @@ def live_server_url() -> Iterator[str]:
             "EGIDE_ENV": "development",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'egide.sqlite3'}",
             # Without them the development config writes instance/secret_key, instance/encryption_keys
-            # (the TOTP secrets' key) and the audit signing key in the working tree.
+            # (the TOTP secrets' key), the audit signing key and anchors in the working tree.
             "SECRET_KEY": secrets.token_urlsafe(32),
             "EGIDE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
             "EGIDE_AUDIT_SIGNING_KEY_FILE": str(tmp_path / "audit_signing_key.pem"),
+            # The anchors of this throwaway database stay with it: written to instance/, they made
+            # `flask audit verify` of the user's own database report a tampered journal.
+            "EGIDE_AUDIT_ANCHOR_FILE": str(tmp_path / "audit_anchors.jsonl"),
             "PYTHONUNBUFFERED": "1",
         }
         env.pop("TEST_DATABASE_URL", None)
