@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
 # Imports fold the same labels and short values again and again: those are remembered, a bounded
 # number of short texts only (a long text is folded each time: memory stays small whatever the file).
 FOLD_CACHED_LENGTH = 120
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
 def fold(text: str | None) -> str:
@@ -27,3 +29,9 @@ def _fold(text: str) -> str:
 
 
 _fold_short = lru_cache(maxsize=8192)(_fold)
+
+
+def loose(text: str | None) -> str:
+    """:func:`fold`, punctuation ignored too: "Finalité(s) :" → "finalite s", "Val-de-Marne" and
+    "val de marne" the same. How a name typed in a file is matched to one Égide knows."""
+    return " ".join(_NOT_ALNUM.split(fold(text))).strip()

@@ -49,6 +49,8 @@ DOMAIN = Domain(
             "Register",
             "RegisterImport",
             "ImportPreset",
+            "Processor",
+            "ProcessorRegisterSignoff",
         ),
         Permission.REGISTERS_VIEW,
     ),

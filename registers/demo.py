@@ -35,7 +35,7 @@ from core.db import today, utcnow
 from core.extensions import db
 from core.security import Role
 from core.tenancy import UNSCOPED
-from registers.models import ActivityStatus, Breach, ProcessingActivity, RightsRequest
+from registers.models import ActivityStatus, Breach, ProcessingActivity, Processor, RightsRequest
 from registers.services import activities as acts
 from registers.services import inheritance
 
@@ -406,6 +406,56 @@ def _load_breaches(data: dict[str, Any], orgs: dict[str, Organisation], actors: 
         breaches.create_breach(org, actors.get(org.id), breach)
 
 
+def _processor_data(spec: dict[str, Any], apps: dict[str, int]) -> dict[str, Any]:
+    days = spec.get("signed_days_ago")
+    review = spec.get("review_in_days")
+    return {
+        **{
+            k: spec.get(k)
+            for k in ("name", "service", "contract_reference", "clauses", "data_location", "contact")
+        },
+        "certifications": spec.get("certifications") or [],
+        "transfers": spec.get("transfers") or [],
+        "contract_signed_on": today() - timedelta(days=days) if days is not None else None,
+        "next_review_on": today() + timedelta(days=review) if review is not None else None,
+        "application_ids": [apps[name] for name in spec.get("applications", ()) if name in apps],
+    }
+
+
+def _load_processors(spec: dict[str, Any], orgs: dict[str, Organisation], actors: dict[int, User]) -> None:
+    """The syndicates' contracts with the editors of their SaaS applications (the members' sub-
+    processors), and two members' records: one convention with the syndicate filled in, one not."""
+    from registers.services import processors as procs  # noqa: PLC0415 — written beside this loader
+
+    # unscoped: demo loader (CLI)
+    held = set(db.session.scalars(select(Processor.organisation_id).execution_options(**UNSCOPED)).all())
+    for group in ("syndicates", "members"):
+        for org_name, records in spec[group].items():
+            org = orgs.get(org_name)
+            if org is None or org.id in held:
+                continue  # whatever an organisation has already stands
+            catalogue = org.id if org.is_syndicate else org.syndicate_id
+            apps = dict(
+                db.session.execute(
+                    select(Application.name, Application.id)
+                    .where(Application.syndicate_id == catalogue)
+                    .execution_options(**UNSCOPED)  # unscoped: demo loader (CLI)
+                ).all()
+            )
+            for record in records:
+                data = _processor_data(record, apps)
+                if record.get("syndicate"):
+                    entry = procs.syndicate_entry(org)
+                    if entry is None:
+                        continue
+                    data = {
+                        **procs.syndicate_prefill(entry),
+                        **{k: v for k, v in data.items() if v or k == "clauses"},
+                    }
+                    data["name"] = entry.name
+                procs.create_processor(org, actors.get(org.id), data)
+
+
 # --- the loader ----------------------------------------------------------------------------------
 
 
@@ -423,3 +473,4 @@ def load_registers(context: dict[str, Any]) -> None:
     _load_registers(data, orgs, orgs_by_id, actors, existing)
     _load_rights(data, orgs, actors, existing)
     _load_breaches(data, orgs, actors)
+    _load_processors(data["processors"], orgs, actors)

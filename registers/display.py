@@ -29,6 +29,7 @@ from registers.forms.activities import StatusForm, VersionOnlyForm
 from registers.models import ActivityStatus, ActivityVersion, DpiaStatus, ProcessingActivity
 from registers.services import activities as acts
 from registers.services import inheritance
+from registers.services import processors as procs
 
 ORGANISATION_CHOICES_MAX = 300
 SORT_CHOICES = (
@@ -131,6 +132,15 @@ def form_choices(
         "statuses": statuses,
         "applications": _catalogue_choices(org, linked_apps),
         "organisations": _organisation_choices(org, linked_orgs),
+        # A model's recipients name no processor: its copies live in the members' registers.
+        "processors": []
+        if is_model or (activity is not None and activity.is_model)
+        else procs.recipient_choices(
+            org.id,
+            include=[
+                r["processor_id"] for r in (activity.recipients if activity else []) if r.get("processor_id")
+            ],
+        ),
     }
 
 
@@ -150,6 +160,9 @@ def fiche_view(
         names = organisation_names(
             [r["organisation_id"] for r in content.get("recipients") or () if r.get("organisation_id")]
         )
+    processors = procs.processor_names(
+        r["processor_id"] for r in content.get("recipients") or () if r.get("processor_id")
+    )
     return {
         "legal_basis": ref.legal_basis_label(content.get("legal_basis")) or None,
         "data_subjects": [ref.label_of(ref.data_subjects(), s) for s in content.get("data_subjects") or ()],
@@ -170,6 +183,8 @@ def fiche_view(
                 "name": row.get("name"),
                 "organisation": names.get(row.get("organisation_id") or 0),
                 "organisation_id": row.get("organisation_id"),
+                "processor": processors.get(row.get("processor_id") or 0),
+                "processor_id": row.get("processor_id") if row.get("processor_id") in processors else None,
             }
             for row in content.get("recipients") or ()
         ],

@@ -18,6 +18,7 @@ from registers.forms.breaches import BreachForm
 from registers.forms.publication import PublicationForm
 from registers.forms.rights import RightsRequestForm
 from registers.models import (
+    ClauseAnswer,
     ImportStatus,
     NotificationDecision,
     RequestStatus,
@@ -26,6 +27,7 @@ from registers.models import (
     SubjectsDecision,
 )
 from registers.services import activities as acts
+from registers.services import processors as procs
 from registers.services import publication as pub
 from registers.services.breaches import breach_titles, breach_types
 from registers.services.rights import request_titles
@@ -42,6 +44,10 @@ ACTION_LABELS: dict[str, Any] = {
     "activity.revert_field": _l("Champ rendu au modèle"),
     "activity.archive_proposed": _l("Archivage de fiche proposé"),
     "activity.pia_export": _l("Fiche exportée vers le logiciel PIA de la CNIL"),
+    "processor.create": _l("Sous-traitant enregistré"),
+    "processor.update": _l("Sous-traitant modifié"),
+    "processor.delete": _l("Sous-traitant supprimé"),
+    "processor_register.signoff": _l("Registre de sous-traitant validé par le DPO"),
     "rights_request.create": _l("Demande d'exercice d'un droit enregistrée"),
     "rights_request.update": _l("Demande d'exercice d'un droit modifiée"),
     "breach.create": _l("Violation de données consignée"),
@@ -96,6 +102,16 @@ def _labels(items: Any) -> Any:
     return text
 
 
+def _clauses(value: Any) -> str:
+    """A processor's Art. 28.3 answers, one clause a line."""
+    if not isinstance(value, dict):
+        return str(value)
+    answers = {a.value: a.label for a in ClauseAnswer}
+    return "\n".join(
+        f"{ref.label_of(ref.processor_clauses(), k)} : {answers.get(v, v)}" for k, v in value.items()
+    )
+
+
 def _published_fields(value: Any) -> str:
     labels = {**pub.PUBLIC_FIELDS, pub.NOINDEX: PublicationForm.noindex.args[0]}
     return "\n".join(str(labels.get(code, code)) for code in (value if isinstance(value, list) else [value]))
@@ -113,6 +129,28 @@ JOURNAL_TYPES: dict[str, JournalType] = {
         describe=_describe_fiche,
         title=acts.activity_titles,
         link=("registers.activity_detail", "activity_id"),
+    ),
+    "Processor": JournalType(
+        _l("Sous-traitant"),
+        fields=dict(procs.FIELD_LABELS),
+        values={
+            "clauses": _clauses,
+            "certifications": _labels(ref.processor_certifications),
+        },
+        names={"application_ids": application_names, "linked_organisation_id": organisation_names},
+        title=procs.processor_titles,
+        link=("registers.processor_detail", "processor_id"),
+    ),
+    "ProcessorRegisterSignoff": JournalType(
+        _l("Validation du registre de sous-traitant"),
+        fields={
+            "signed_by_name": _l("Validé par"),
+            "signed_at": _l("Le"),
+            "controllers": _l("Responsables de traitement servis"),
+            "to_complete": _l("Points à compléter"),
+            "note": _l("Observation"),
+        },
+        link=("registers.processor_register", None),
     ),
     "RightsRequest": JournalType(
         _l("Demande d'exercice d'un droit"),

@@ -136,7 +136,7 @@ class ProcessingActivity(SortNameMixin, TimestampMixin, VersionedMixin, OrgScope
     sensitive_data: Mapped[list[str]] = mapped_column(JSON, default=list)
     art9_exception: Mapped[str | None] = mapped_column(String(10))
     sensitive_details: Mapped[str | None] = mapped_column(Text)
-    # (d) recipients: [{"type", "name", "organisation_id"}]; (e) transfers:
+    # (d) recipients: [{"type", "name", "organisation_id", "processor_id"}]; (e) transfers:
     # [{"recipient", "country", "safeguard", "documentation"}]
     recipients: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     transfers: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
@@ -307,6 +307,100 @@ class ImportPreset(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- processors (Art. 28) and the processor register's sign-off (Art. 30.2) -----------------------
+
+
+class ClauseAnswer(LabelledEnum):
+    """Whether the contract with a processor stipulates one of the Art. 28.3 clauses."""
+
+    YES = "yes", _l("Oui")
+    NO = "no", _l("Non")
+    UNKNOWN = "unknown", _l("Non vérifié")
+
+
+processor_applications = Table(
+    "processor_applications",
+    Base.metadata,
+    Column("processor_id", ForeignKey("processors.id", ondelete="CASCADE"), primary_key=True),
+    Column("application_id", ForeignKey("applications.id", ondelete="RESTRICT"), primary_key=True),
+    Index("ix_processor_applications_application_id", "application_id"),
+)
+
+# The fiches whose recipients name a processor: kept by the fiche's single writer
+# (registers.services.activities._save) from the recipients' ``processor_id``, so that a processor's
+# page lists the fiches relying on it without reading every fiche's JSON.
+activity_processors = Table(
+    "activity_processors",
+    Base.metadata,
+    Column("activity_id", ForeignKey("processing_activities.id", ondelete="CASCADE"), primary_key=True),
+    Column("processor_id", ForeignKey("processors.id", ondelete="RESTRICT"), primary_key=True),
+    Index("ix_activity_processors_processor_id", "processor_id"),
+)
+
+
+class Processor(SortNameMixin, TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
+    """A processor ("sous-traitant", Art. 28) an organisation uses: who, for what, under which
+    contract, where the data goes, and when to review it.
+
+    ``clauses`` maps each Art. 28.3 clause id (``registers.reference.processor_clauses``) to a
+    :class:`ClauseAnswer` value; a clause not in the dict has not been looked at. ``transfers`` has
+    the fiche's transfer shape minus the recipient: ``[{"country", "safeguard", "documentation"}]``.
+    ``linked_organisation_id``: the processor is an organisation of Égide (a member's syndicate).
+    The syndicate itself, processor of its members for the hosted applications, is not stored in
+    the members' lists: :mod:`registers.services.processors` derives it from the subscriptions.
+    """
+
+    __tablename__ = "processors"
+    __table_args__ = (
+        Index("ix_processors_org_sort_name", "organisation_id", "sort_name"),
+        Index("ix_processors_org_review", "organisation_id", "next_review_on"),
+        Index("ix_processors_org_to_complete", "organisation_id", "to_complete"),
+    )
+
+    name: Mapped[str] = mapped_column(String(200))
+    service: Mapped[str | None] = mapped_column(Text)
+    siren: Mapped[str | None] = mapped_column(String(14))
+    contact: Mapped[str | None] = mapped_column(String(300))
+    linked_organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
+    contract_reference: Mapped[str | None] = mapped_column(String(100))
+    contract_signed_on: Mapped[date | None] = mapped_column(Date)
+    contract_ends_on: Mapped[date | None] = mapped_column(Date)
+    clauses: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    data_location: Mapped[str | None] = mapped_column(String(300))
+    transfers: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    certifications: Mapped[list[str]] = mapped_column(JSON, default=list)
+    certifications_other: Mapped[str | None] = mapped_column(String(300))
+    next_review_on: Mapped[date | None] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(Text)
+    # What the record lacks (registers.services.processors.missing), counted on save: the list filters
+    # on it. A review date passing is read against today, not counted here.
+    to_complete: Mapped[int] = mapped_column(Integer, default=0)
+
+    applications: Mapped[list[Application]] = relationship(
+        secondary=processor_applications, order_by="Application.sort_name", lazy="selectin"
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProcessorRegisterSignoff(OrgScopedMixin, Base):
+    """The syndicate's DPO signing off the processor register (Art. 30.2) as it stands: the PDF
+    prints the last sign-off (name, role, date). The signer's name is kept as written then."""
+
+    __tablename__ = "processor_register_signoffs"
+    __table_args__ = (Index("ix_processor_register_signoffs_org_at", "organisation_id", "signed_at"),)
+
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    signed_by_name: Mapped[str] = mapped_column(String(200))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    controllers: Mapped[int] = mapped_column(Integer, default=0)
+    to_complete: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 # --- rights requests ---------------------------------------------------------------------------

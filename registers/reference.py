@@ -195,3 +195,14 @@ def legal_basis_needs_text(basis_id: str | None) -> bool:
 def sensitive_regime(item_id: str) -> str:
     item = by_id(sensitive_data()).get(item_id)
     return str(item.extra.get("regime", "")) if item else ""
+
+
+@cache
+def processor_clauses() -> tuple[Item, ...]:
+    """What the contract with a processor must stipulate (Art. 28.3), one answer each."""
+    return _items(_data()["processor_clauses"]["clauses"])
+
+
+@cache
+def processor_certifications() -> tuple[Item, ...]:
+    return _items(_data()["processor_certifications"])

@@ -82,6 +82,7 @@ class RecipientRow(Form):
     organisation_id = SelectField(
         _l("Organisation Égide"), coerce=coerce_optional_int, validators=[Optional()]
     )
+    processor_id = SelectField(_l("Sous-traitant"), coerce=coerce_optional_int, validators=[Optional()])
 
 
 class TransferRow(Form):
@@ -160,6 +161,7 @@ class ActivityForm(VersionedForm):
         statuses: list[ActivityStatus],
         applications: list[tuple[int, str]],
         organisations: list[tuple[int, str]],
+        processors: list[tuple[int, str]] = (),  # type: ignore[assignment]
     ) -> ActivityForm:
         """Choices that depend on the organisation and the user (set by the view)."""
         self.status.choices = to_choices((s.value, s.label) for s in statuses)
@@ -179,9 +181,12 @@ class ActivityForm(VersionedForm):
         # copies to add rows without saving (the "add a row" button submits without it).
         self.recipient_prototype = RecipientRow(prefix=f"{self.recipients.name}-{ROW_INDEX}-")
         self.transfer_prototype = TransferRow(prefix=f"{self.transfers.name}-{ROW_INDEX}-")
+        procs = to_choices(((str(i), n) for i, n in processors), blank=_l("— aucun —"))
+        self.has_processors = bool(processors)
         for row in [*(r.form for r in self.recipients), self.recipient_prototype]:
             row.type.choices = types
             row.organisation_id.choices = orgs
+            row.processor_id.choices = procs
         safeguards = to_choices(
             ((s.id, f"{s.label} ({s.article})") for s in ref.transfer_safeguards()), blank="—"
         )

@@ -35,7 +35,7 @@ from core.forms import FieldError, FieldErrors, raise_field_errors
 from core.security import Permission, user_can
 from core.tenancy import UNSCOPED, scoped
 from registers.models import ActivityStatus, ActivityVersion, ProcessingActivity, validated_versions
-from registers.services import references
+from registers.services import processors, references
 from registers.services.content import (
     ALL_FIELDS,
     AUDITED_FIELDS,
@@ -283,6 +283,10 @@ def _save(
     data = {**data, "status": resulting_status(activity, actor, requested, fiche_org)}
     if "status" not in fields:
         fields = (*fields, "status")
+    if "recipients" in data and "recipients" in fields:
+        # A recipient may point only to a processor of the fiche's own organisation.
+        data["recipients"] = [dict(row) for row in data["recipients"]]
+        processors.clean_recipient_links(fiche_org, data["recipients"], is_model=activity.is_model)
     _apply(activity, data, fields)
     if "application_ids" in data:
         activity.applications = _applications(
@@ -297,6 +301,8 @@ def _save(
     ):
         activity.content_version += 1
     flush_or_conflict(activity)
+    if "recipients" in fields:
+        processors.sync_fiche_links(activity)
     after = {
         **audit.snapshot(activity, ALL_FIELDS),
         "application_ids": sorted(a.id for a in activity.applications),

@@ -141,14 +141,15 @@ def _rows(
     """Rows of a list field, each with exactly ``keys``; rows whose ``key`` is empty are dropped."""
     out = []
     for row in values or ():
-        clean = {k: (row.get(k) if k == "organisation_id" else _text(row.get(k))) for k in keys}
+        clean = {k: (row.get(k) if k in ID_KEYS else _text(row.get(k))) for k in keys}
         if clean.get(key):
             out.append(clean)
     return out
 
 
 CATEGORY_KEYS = ("category", "details", "active", "intermediate", "final")
-RECIPIENT_KEYS = ("type", "name", "organisation_id")
+RECIPIENT_KEYS = ("type", "name", "organisation_id", "processor_id")
+ID_KEYS = frozenset({"organisation_id", "processor_id"})  # ids in list rows: kept as numbers
 TRANSFER_KEYS = ("recipient", "country", "safeguard", "documentation")
 MEASURE_KEYS = ("measure", "details")
 
@@ -178,6 +179,7 @@ def normalise(data: Mapping[str, Any]) -> dict[str, Any]:
             out[name] = _rows(value, RECIPIENT_KEYS, "type")
             for row in out[name]:
                 row["organisation_id"] = _int_or_none(row.get("organisation_id"))
+                row["processor_id"] = _int_or_none(row.get("processor_id"))
         elif name == "transfers":
             out[name] = _rows(value, TRANSFER_KEYS, "recipient")
         elif name == "security_measures":

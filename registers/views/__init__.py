@@ -1,3 +1,14 @@
 """Routes of the RGPD registers, one module per capability (all on the ``registers`` blueprint)."""
 
-from . import activities, breaches, documents, dpia, exchange, portfolio, processor, publication, rights  # noqa: F401
+from . import (  # noqa: F401 — importing a module declares its routes
+    activities,
+    breaches,
+    documents,
+    dpia,
+    exchange,
+    portfolio,
+    processor,
+    processors,
+    publication,
+    rights,
+)

@@ -280,6 +280,8 @@ NOT_200 = {
         "registers.import_register": 403,
         "registers.index": 302,  # redirects to the register
         "registers.model_new": 403,
+        "registers.processor_edit": 403,
+        "registers.processor_new": 403,
         "registers.public_register": 404,  # unknown slug
         "registers.publication_settings": 403,
         "registers.request_edit": 403,
@@ -312,6 +314,10 @@ NOT_200 = {
         "registers.index": 403,
         "registers.model_list": 403,
         "registers.model_new": 403,
+        "registers.processor_detail": 403,
+        "registers.processor_edit": 403,
+        "registers.processor_list": 403,
+        "registers.processor_new": 403,
         "registers.processor_register": 403,
         "registers.public_register": 404,  # unknown slug
         "registers.publication_settings": 403,

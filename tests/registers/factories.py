@@ -17,6 +17,7 @@ from registers.models import (
     ImportPreset,
     ImportStatus,
     ProcessingActivity,
+    Processor,
     RegisterImport,
     RightsRequest,
     RightType,
@@ -71,6 +72,21 @@ class RightsRequestFactory(BaseFactory):
     received_on = dt.date(2026, 11, 2)
     due_on = dt.date(2026, 12, 2)
     is_open = True
+
+    class Params:
+        organisation = factory.SubFactory(OrganisationFactory)
+
+
+class ProcessorFactory(BaseFactory):
+    class Meta:
+        model = Processor
+
+    organisation_id = factory.LazyAttribute(lambda o: o.organisation.id)
+    name = factory.Sequence(lambda n: f"Prestataire {n + 1}")
+    service = "Hébergement des données"
+    clauses = factory.LazyFunction(dict)
+    transfers = factory.LazyFunction(list)
+    certifications = factory.LazyFunction(list)
 
     class Params:
         organisation = factory.SubFactory(OrganisationFactory)

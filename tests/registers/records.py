@@ -27,6 +27,7 @@ class RegisterRecords:
     report: Any
     register_import: Any
     import_preset: Any
+    processor: Any
 
 
 def build(tenant: Tenant) -> RegisterRecords:
@@ -40,6 +41,7 @@ def build(tenant: Tenant) -> RegisterRecords:
         # A pending import of the syndicate's DPO (an import is its uploader's alone: 404 to others).
         register_import=f.RegisterImportFactory(organisation=tenant.syndicate, user=tenant.users[Role.DPO]),
         import_preset=f.ImportPresetFactory(organisation=tenant.syndicate),
+        processor=f.ProcessorFactory(organisation=tenant.syndicate),
     )
 
 
@@ -51,4 +53,5 @@ URL_ARGUMENTS: dict[str, Callable[[RegisterRecords], Any]] = {
     "report_id": lambda r: r.report.id,
     "import_id": lambda r: r.register_import.id,
     "preset_id": lambda r: r.import_preset.id,
+    "processor_id": lambda r: r.processor.id,
 }

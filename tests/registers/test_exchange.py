@@ -422,7 +422,42 @@ def test_an_unchanged_recipient_keeps_its_link_to_an_organisation(
     rows[1][index] += "\nOrganismes externes : CAF"
     exchange.apply_import(as_dpo, None, plan_of(as_dpo, csv_body(rows), "registre.csv", may_validate=True))
     assert [r["organisation_id"] for r in fiche.recipients] == [None, world.a.member.id, None, None]
-    assert fiche.recipients[3] == {"type": "organisme_externe", "name": "CAF", "organisation_id": None}
+    assert fiche.recipients[3] == {
+        "type": "organisme_externe",
+        "name": "CAF",
+        "organisation_id": None,
+        "processor_id": None,
+    }
+
+
+def test_a_processor_recipient_named_as_one_of_the_organisations_processors_points_to_it(
+    as_dpo: Any, register: Any, world: Any
+) -> None:
+    from registers.models import activity_processors  # noqa: PLC0415
+    from registers.services import processors  # noqa: PLC0415
+
+    hosting = processors.create_processor(as_dpo, None, {"name": "Hébergeur Val-de-Marne"})
+    rows = csv_rows(exchange.export_register(as_dpo, None, "csv").body)
+    index = rows[0].index("Destinataires")
+    rows[1][index] += (
+        "\nSous-traitants (hébergeurs, éditeurs, prestataires de maintenance) : hebergeur val de marne"
+    )
+    rows[1][rows[0].index("Référence")] = "TRT-NEW"  # a new fiche: the one-INSERT path
+    rows[2][index] += (
+        "\nSous-traitants (hébergeurs, éditeurs, prestataires de maintenance) : Hébergeur Val-de-Marne"
+    )
+    plan = plan_of(as_dpo, csv_body(rows[:3]), "registre.csv", may_validate=True)
+    assert plan.errors == []
+    exchange.apply_import(as_dpo, None, plan)
+    created, updated = _fiche(db.session, "TRT-NEW"), _fiche(db.session, rows[2][rows[0].index("Référence")])
+    assert [r["processor_id"] for r in created.recipients if r["name"] == "hebergeur val de marne"] == [
+        hosting.id
+    ]
+    assert [r["processor_id"] for r in updated.recipients if r["name"] == "Hébergeur Val-de-Marne"] == [
+        hosting.id
+    ]
+    links = {(row.activity_id, row.processor_id) for row in db.session.execute(select(activity_processors))}
+    assert links == {(created.id, hosting.id), (updated.id, hosting.id)}
 
 
 # --- import: validation --------------------------------------------------------------------------
@@ -466,7 +501,7 @@ def test_labels_are_read_in_any_case_or_as_ids_and_duplicate_references_are_refu
     assert plan.rows[0].data["legal_basis"] == "6.1.c"
     assert plan.rows[0].data["data_subjects"] == ["agents", "elus"]
     assert plan.rows[0].data["recipients"] == [
-        {"type": "sous_traitant", "name": "Prestataire", "organisation_id": None}
+        {"type": "sous_traitant", "name": "Prestataire", "organisation_id": None, "processor_id": None}
     ]
 
 

@@ -192,10 +192,20 @@ def test_a_cnil_layout_register_imports_with_every_value_read(syndicate: Any, fm
         },
     ]
     assert paie.recipients == [
-        {"type": "interne", "name": "Service des ressources humaines", "organisation_id": None},
-        {"type": "organisme_externe", "name": "URSSAF", "organisation_id": None},
-        {"type": "organisme_externe", "name": "Trésor public", "organisation_id": None},
-        {"type": "sous_traitant", "name": "Éditeur du logiciel de paie", "organisation_id": None},
+        {
+            "type": "interne",
+            "name": "Service des ressources humaines",
+            "organisation_id": None,
+            "processor_id": None,
+        },
+        {"type": "organisme_externe", "name": "URSSAF", "organisation_id": None, "processor_id": None},
+        {"type": "organisme_externe", "name": "Trésor public", "organisation_id": None, "processor_id": None},
+        {
+            "type": "sous_traitant",
+            "name": "Éditeur du logiciel de paie",
+            "organisation_id": None,
+            "processor_id": None,
+        },
     ]
     assert paie.transfers == []  # "Non": no transfer
     assert paie.security_measures == [
@@ -298,7 +308,12 @@ def test_a_madis_export_is_mapped_and_imported(syndicate: Any) -> None:
     assert video.legal_basis == "6.1.e"  # "L'exécution d'une mission d'intérêt public"
     assert video.data_subjects == ["agents", "usagers"]
     assert video.recipients == [
-        {"type": "sous_traitant", "name": "Installateur des caméras", "organisation_id": None}
+        {
+            "type": "sous_traitant",
+            "name": "Installateur des caméras",
+            "organisation_id": None,
+            "processor_id": None,
+        }
     ]
 
 

@@ -4,13 +4,13 @@ that carry one field of a fiche (see :mod:`registers.services.exchange`)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 from flask_babel import gettext as _
 
-from core.text import fold
+from core.text import fold, loose
 from registers import reference as ref
 from registers.models import ActivityStatus, DpiaStatus, ProcessingActivity
 from registers.services import activities as acts
@@ -45,7 +45,12 @@ class Context:
 
     application_ids: dict[str, int | None]  # folded name → id (None: two applications share it)
     activity: ProcessingActivity | None = None
+    # The organisation's processors, core.text.loose name → id (None: two share it): a "Sous-traitants"
+    # recipient of that name points to the processor.
+    processor_ids: dict[str, int | None] = field(default_factory=dict)
 
+
+PROCESSOR_TYPE = "sous_traitant"  # the recipient type of processors (reference list id)
 
 Encoder = Callable[[ProcessingActivity], str]
 Decoder = Callable[[str, Context], dict[str, Any]]
@@ -104,10 +109,11 @@ def _encode_recipients(activity: ProcessingActivity) -> str:
 
 
 def _decode_recipients(cell: str, ctx: Context) -> dict[str, Any]:
-    # The organisation a recipient is linked to is not in the file: it is kept when the same
-    # recipient (type and name) is already on the fiche.
+    # The organisation and the processor a recipient is linked to are not in the file: they are
+    # kept when the same recipient (type and name) is already on the fiche; a processor recipient
+    # named as one of the organisation's processors points to it.
     linked = {
-        (r.get("type"), _text(r.get("name"))): r.get("organisation_id")
+        (r.get("type"), _text(r.get("name"))): (r.get("organisation_id"), r.get("processor_id"))
         for r in (ctx.activity.recipients if ctx.activity is not None else None) or ()
     }
     rows = []
@@ -115,8 +121,16 @@ def _decode_recipients(cell: str, ctx: Context) -> dict[str, Any]:
         found = vocabulary().recipient_types.find(label)
         if found is None:
             raise CellError(_("Type de destinataire inconnu : « %(v)s ».", v=label))
+        organisation_id, processor_id = linked.get((found, name.strip()), (None, None))
+        if processor_id is None and found == PROCESSOR_TYPE and name:
+            processor_id = ctx.processor_ids.get(loose(name))
         rows.append(
-            {"type": found, "name": name or None, "organisation_id": linked.get((found, name.strip()))}
+            {
+                "type": found,
+                "name": name or None,
+                "organisation_id": organisation_id,
+                "processor_id": processor_id,
+            }
         )
     return {"recipients": rows}
 

@@ -54,10 +54,11 @@ from registers.models import (
     DpiaStatus,
     ProcessingActivity,
     activity_applications,
+    activity_processors,
     validated_versions,
 )
 from registers.services import activities as acts
-from registers.services import references
+from registers.services import processors, references
 from registers.services.exchange.cells import (
     TIMEZONE,
     CellError,
@@ -746,7 +747,7 @@ def plan_import(
     plan = ImportPlan(table.fmt, filename, sha256, list(mapping))
     columns, plan.errors = mapped_columns(table.header, mapping)
     plan.warnings = ignored_warnings(table, mapping)
-    ctx = Context(application_ids={})
+    ctx = Context(application_ids={}, processor_ids=processors.ids_by_name(org.id))
     catalogue = catalogue_of(org)
     existing = {
         a.reference.upper(): a
@@ -918,8 +919,21 @@ def create_many(org: Organisation, actor: User | None, rows: list[PlannedRow]) -
     values: list[dict[str, Any]] = []
     snapshots: list[dict[str, Any]] = []
     application_ids: list[list[int]] = []
+    named: list[set[int]] = []
+    own = processors.own_processor_ids(
+        org.id,
+        {
+            r["processor_id"]
+            for row in rows
+            for r in row.data.get("recipients") or ()
+            if isinstance(r.get("processor_id"), int)
+        },
+    )
     for row in rows:
         data = acts.normalise(row.data)
+        for recipient in data.get("recipients") or ():
+            if recipient.get("processor_id") not in own:
+                recipient["processor_id"] = None  # a recipient names only the organisation's processors
         data["reference"] = data.get("reference") or next(fresh)
         data["status"] = _status_for(data.get("status"), may)
         errors = acts.validate(data)
@@ -950,6 +964,7 @@ def create_many(org: Organisation, actor: User | None, rows: list[PlannedRow]) -
             {**{name: audit.jsonable(content[name]) for name in acts.ALL_FIELDS}, "application_ids": ids}
         )
         application_ids.append(ids)
+        named.append({r["processor_id"] for r in content["recipients"] if r.get("processor_id")})
     fiches = ProcessingActivity.__table__  # a Core insert: no ORM bookkeeping per row
     new_ids = list(
         db.session.scalars(insert(fiches).returning(fiches.c.id, sort_by_parameter_order=True), values)
@@ -962,6 +977,13 @@ def create_many(org: Organisation, actor: User | None, rows: list[PlannedRow]) -
     if links:
         _check_applications(org, {link["application_id"] for link in links})
         db.session.execute(insert(activity_applications), links)
+    processor_links = [
+        {"activity_id": activity_id, "processor_id": processor_id}
+        for activity_id, ids in zip(new_ids, named, strict=True)
+        for processor_id in sorted(ids)
+    ]
+    if processor_links:  # what the fiche's single writer keeps for a fiche written one at a time
+        db.session.execute(insert(activity_processors), processor_links)
     actor_id = getattr(actor, "id", None)
     versions = ActivityVersion.__table__
     version_ids = list(

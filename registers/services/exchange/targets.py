@@ -15,7 +15,6 @@ A target key is a short string stored in the pending import and in presets: a fi
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -24,7 +23,7 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from core.text import fold
+from core.text import loose
 from registers import reference as ref
 from registers.services import activities as acts
 from registers.services.exchange.cells import short
@@ -53,7 +52,7 @@ _MULTIPLE_KINDS = frozenset(
 
 def normalise_header(text: str) -> str:
     """ "Finalité(s) principale(s) :" → "finalite s principale s": case, accents, punctuation ignored."""
-    return " ".join(re.split(r"[^a-z0-9]+", fold(text))).strip()
+    return loose(text)
 
 
 def _t(key: str, kind: str, field: str, label: str, group: str, item: str = "", part: str = "") -> Target:
