@@ -168,18 +168,39 @@ class SingleActivityDoc:
 
 
 @dataclass(frozen=True)
-class ProcessingDoc:
-    application: str
-    editor: str | None
-    hosting: str
-    is_saas: bool
-    model_reference: str | None
+class CategoryDoc:
+    """A processing category carried out for the subscribers of an application (one model)."""
+
+    reference: str
     name: str
     purpose: str | None
     data_categories: tuple[str, ...]
     has_sensitive_data: bool
+    measures: tuple[tuple[str, str], ...]  # (measure, its description): described ones only
     transfers: tuple[TransferRow, ...]
-    security_measures: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SubProcessorDoc:
+    name: str
+    service: str | None
+    contract_reference: str | None
+    contract_signed_on: date | None
+    clauses_present: int
+    clauses_total: int
+    data_location: str | None
+    certifications: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ServedApplicationDoc:
+    name: str
+    hosting: str
+    editor: str | None
+    controllers: int
+    categories: tuple[CategoryDoc, ...]
+    sub_processors: tuple[SubProcessorDoc, ...]
+    transfers: tuple[TransferRow, ...]
 
 
 @dataclass(frozen=True)
@@ -188,17 +209,24 @@ class ControllerDoc:
     siren: str | None
     address: str
     dpo: str
-    processings: tuple[ProcessingDoc, ...]
-    transfers: tuple[TransferRow, ...]
-    security_measures: tuple[str, ...]
-    sub_processors: tuple[str, ...]
+    applications: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SignoffDoc:
+    name: str
+    signed_at: datetime
+    note: str | None
 
 
 @dataclass(frozen=True)
 class ProcessorDoc:
     syndicate: OrgHeader
     generated_at: datetime
+    applications: tuple[ServedApplicationDoc, ...]
     controllers: tuple[ControllerDoc, ...]
+    to_complete: int  # what the register lacks (listed on its page, never printed as placeholders)
+    signoff: SignoffDoc | None
 
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -495,36 +523,60 @@ def activity_data(activity: ProcessingActivity, *, generated_at: datetime | None
 
 
 def processor_register_data(syndicate: Organisation, *, generated_at: datetime | None = None) -> ProcessorDoc:
-    """The syndicate's register as processor (Art. 30.2): every controller it serves."""
+    """The syndicate's register as processor (Art. 30.2): the applications served, each described
+    once, and every controller served with the applications it uses."""
     register = processor_service.processor_register(syndicate)
+    applications = tuple(
+        ServedApplicationDoc(
+            name=a.name,
+            hosting=a.hosting,
+            editor=a.editor,
+            controllers=a.controllers,
+            categories=tuple(
+                CategoryDoc(
+                    reference=c.reference,
+                    name=c.name,
+                    purpose=c.purpose,
+                    data_categories=c.data_categories,
+                    has_sensitive_data=c.has_sensitive_data,
+                    measures=tuple((m.label, m.details or "") for m in c.measures),
+                    transfers=_transfers(c.transfers),
+                )
+                for c in a.categories
+            ),
+            sub_processors=tuple(
+                SubProcessorDoc(
+                    name=sp.name,
+                    service=sp.service,
+                    contract_reference=sp.contract_reference,
+                    contract_signed_on=sp.contract_signed_on,
+                    clauses_present=sp.clauses_present,
+                    clauses_total=sp.clauses_total,
+                    data_location=sp.data_location,
+                    certifications=sp.certifications,
+                )
+                for sp in a.sub_processors
+            ),
+            transfers=_transfers(a.transfers),
+        )
+        for a in register.applications.values()
+    )
     controllers = tuple(
         ControllerDoc(
             name=c.name,
             siren=c.siren,
             address=c.address,
             dpo=c.dpo,
-            processings=tuple(
-                ProcessingDoc(
-                    application=p.application,
-                    editor=p.editor,
-                    hosting=p.hosting,
-                    is_saas=p.is_saas,
-                    model_reference=p.model_reference,
-                    name=p.name,
-                    purpose=p.purpose,
-                    data_categories=tuple(p.data_categories),
-                    has_sensitive_data=p.has_sensitive_data,
-                    transfers=_transfers(p.transfers),
-                    security_measures=tuple(p.security_measures),
-                )
-                for p in c.processings
-            ),
-            transfers=_transfers(c.transfers),
-            security_measures=tuple(c.security_measures),
-            sub_processors=tuple(c.sub_processors),
+            applications=tuple(register.applications[i].name for i in c.application_ids),
         )
         for c in register.controllers
     )
+    signoff = register.signoff
     return ProcessorDoc(
-        syndicate=org_header(syndicate), generated_at=generated_at or utcnow(), controllers=controllers
+        syndicate=org_header(syndicate),
+        generated_at=generated_at or utcnow(),
+        applications=applications,
+        controllers=controllers,
+        to_complete=len(register.gaps),
+        signoff=SignoffDoc(signoff.signed_by_name, signoff.signed_at, signoff.note) if signoff else None,
     )

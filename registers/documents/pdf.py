@@ -7,15 +7,17 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from reportlab.platypus import Flowable, PageBreak, Spacer
 
 from registers.documents.data import (
     ActivityDoc,
-    ControllerDoc,
     OrgHeader,
     ProcessorDoc,
     RegisterDoc,
+    ServedApplicationDoc,
     SingleActivityDoc,
+    SubProcessorDoc,
     TransferRow,
 )
 from registers.services.activities import FIELD_LABELS
@@ -367,63 +369,92 @@ def activity_pdf(doc: SingleActivityDoc) -> bytes:
 # --- the processor register (Art. 30.2) -----------------------------------------------------------
 
 
-def controller_section(c: ControllerDoc) -> list[Flowable]:
+def _sub_processor_text(sp: SubProcessorDoc) -> str:
+    contract = [sp.contract_reference]
+    if sp.contract_signed_on:
+        contract.append(_("signé le %(d)s", d=fr_date(sp.contract_signed_on)))
+    return "\n".join(
+        x
+        for x in (
+            " — ".join(c for c in contract if c),
+            _(
+                "Clauses de l'article 28.3 présentes : %(n)d sur %(t)d",
+                n=sp.clauses_present,
+                t=sp.clauses_total,
+            ),
+            sp.data_location,
+            ", ".join(sp.certifications),
+        )
+        if x
+    )
+
+
+def application_section(a: ServedApplicationDoc) -> list[Flowable]:
+    """One application served: its processing categories (what is known, nothing standing in for
+    what is not), its transfers, its sub-processors and their contracts."""
     st = pdf.styles()
-    story: list[Flowable] = [
-        pdf.line(c.name, st.h1),
-        pdf.field_table(
-            [
-                (_("Responsable du traitement"), c.name),
-                (_("SIREN"), c.siren),
-                (_("Adresse"), c.address),
-                (_("Délégué à la protection des données"), c.dpo),
-            ]
-        ),
-    ]
-    story += pdf.heading(_("Catégories de traitements effectués pour son compte"), st.h2, keep=30 * mm)
+    story: list[Flowable] = pdf.heading(a.name, st.h2, keep=35 * mm)
     story.append(
-        pdf.table_of(
-            c.processings,
-            [
-                (
-                    _("Application"),
-                    3,
-                    lambda p: pdf.rich(
-                        [("b", p.application), ("", "\n" + ", ".join(x for x in (p.hosting, p.editor) if x))],
-                        st.cell,
+        para(
+            " · ".join(
+                x
+                for x in (
+                    a.hosting,
+                    a.editor,
+                    ngettext(
+                        "%(num)d responsable de traitement",
+                        "%(num)d responsables de traitement",
+                        a.controllers,
                     ),
-                ),
-                (
-                    _("Traitement"),
-                    3,
-                    lambda p: f"{p.model_reference} — {p.name}" if p.model_reference else p.name,
-                ),
-                (_("Finalité"), 4, lambda p: p.purpose),
-                (_("Catégories de données"), 4, lambda p: pdf.bullets(p.data_categories)),
-                (_("Données sensibles"), 1.6, lambda p: yes_no(p.has_sensitive_data)),
-            ],
-            _("Aucun traitement."),
+                )
+                if x
+            ),
+            st.muted,
         )
     )
-    story += pdf.heading(_("Transferts hors de l'Union européenne"), st.h2, keep=25 * mm)
-    story.append(_transfers_table(c.transfers, texts()))
-    story += pdf.heading(_("Mesures de sécurité techniques et organisationnelles"), st.h2, keep=20 * mm)
-    story.append(
-        para(pdf.bullets(c.security_measures), st.small)
-        if c.security_measures
-        else para(_("Aucune mesure décrite dans les modèles des applications."), st.muted)
-    )
-    story += pdf.heading(_("Sous-traitants ultérieurs (éditeurs hébergeant en SaaS)"), st.h2, keep=20 * mm)
-    story.append(
-        para(pdf.bullets(c.sub_processors), st.small)
-        if c.sub_processors
-        else para(_("Aucun sous-traitant ultérieur."), st.muted)
-    )
+    for c in a.categories:
+        rows: list[tuple[str, Any]] = [(_("Traitement"), f"{c.reference} — {c.name}")]
+        if c.purpose:
+            rows.append((_("Finalité"), c.purpose))
+        if c.data_categories:
+            rows.append((_("Catégories de données"), pdf.bullets(c.data_categories)))
+        rows.append((_("Données sensibles"), yes_no(c.has_sensitive_data)))
+        if c.measures:
+            rows.append(
+                (_("Mesures de sécurité"), "\n".join(f"{label} : {details}" for label, details in c.measures))
+            )
+        story += [Spacer(1, 2 * mm), pdf.field_table(rows)]
+    if a.transfers:
+        story += [Spacer(1, 2 * mm), _transfers_table(a.transfers, texts())]
+    if a.sub_processors:
+        story.append(Spacer(1, 2 * mm))
+        story.append(
+            pdf.table_of(
+                a.sub_processors,
+                [
+                    (_("Sous-traitant ultérieur"), 3, lambda sp: sp.name),
+                    (_("Prestation"), 4, lambda sp: sp.service or ""),
+                    (_("Contrat"), 5, _sub_processor_text),
+                ],
+                "",
+            )
+        )
     return story
+
+
+def _signoff_text(doc: ProcessorDoc) -> str:
+    if doc.signoff is None:
+        return _("Non validé par le délégué à la protection des données à la date de génération.")
+    return _(
+        "Validé par %(name)s, délégué à la protection des données, le %(when)s.",
+        name=doc.signoff.name,
+        when=fr_datetime(doc.signoff.signed_at),
+    )
 
 
 def processor_register_pdf(doc: ProcessorDoc) -> bytes:
     org = doc.syndicate
+    st = pdf.styles()
     title = _("Registre des activités de traitement du sous-traitant — article 30.2 du RGPD")
     facts = [
         (_("Sous-traitant"), org.name),
@@ -434,21 +465,54 @@ def processor_register_pdf(doc: ProcessorDoc) -> bytes:
         (_("Numéro de désignation CNIL du DPO"), org.cnil_dpo_number),
         (_("Date de génération"), fr_datetime(doc.generated_at)),
         (_("Responsables de traitement servis"), str(len(doc.controllers))),
+        (_("Applications concernées"), str(len(doc.applications))),
+        (_("Validation"), _signoff_text(doc)),
     ]
     notes = [
         _(
-            "Établi à partir du catalogue des applications et des abonnements en cours des adhérents : "
-            "pour chaque responsable de traitement, les traitements décrits par les modèles du syndicat "
-            "sur les applications qu'il utilise."
+            "Établi à partir du catalogue des applications hébergées par le syndicat ou fournies en SaaS, "
+            "des abonnements en cours des adhérents, des modèles de fiches du syndicat et de ses contrats "
+            "de sous-traitance : chaque application est décrite une fois (partie 1), puis chaque "
+            "responsable de traitement avec les applications qu'il utilise (partie 2)."
         )
     ]
-    story = pdf.cover_page(title, org.name, facts, notes)
-    if not doc.controllers:
-        story.append(para(_("Aucun responsable de traitement servi à ce jour."), pdf.styles().body))
-    for i, controller in enumerate(doc.controllers):
-        if i:
-            story.append(PageBreak())
-        story += controller_section(controller)
+    if doc.to_complete:
+        notes.append(
+            ngettext(
+                "À la date de génération, %(num)d point reste à compléter dans Égide (page du registre de "
+                "sous-traitant) : il n'est pas imprimé ici.",
+                "À la date de génération, %(num)d points restent à compléter dans Égide (page du registre de "
+                "sous-traitant) : ils ne sont pas imprimés ici.",
+                doc.to_complete,
+            )
+        )
+    if doc.signoff is not None and doc.signoff.note:
+        notes.append(_("Observation du DPO : %(note)s", note=doc.signoff.note))
+    story = pdf.cover_page(title, org.name, [(k, v) for k, v in facts if v], notes)
+    story += pdf.heading(_("1. Catégories de traitements effectués pour le compte des adhérents"), st.h1)
+    if not doc.applications:
+        story.append(para(_("Aucun responsable de traitement servi à ce jour."), st.body))
+    for application in doc.applications:
+        story += application_section(application)
+    story.append(PageBreak())
+    story += pdf.heading(_("2. Responsables de traitement servis"), st.h1)
+    story.append(
+        pdf.table_of(
+            doc.controllers,
+            [
+                (
+                    _("Responsable du traitement"),
+                    4,
+                    lambda c: "\n".join(
+                        x for x in (c.name, f"SIREN {c.siren}" if c.siren else "", c.address) if x
+                    ),
+                ),
+                (_("Délégué à la protection des données"), 4, lambda c: c.dpo or _("non désigné")),
+                (_("Applications utilisées"), 5, lambda c: ", ".join(c.applications)),
+            ],
+            _("Aucun responsable de traitement servi à ce jour."),
+        )
+    )
     info = pdf.DocInfo(
         title=f"{title} — {org.name}",
         subject=_(

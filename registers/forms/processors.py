@@ -8,7 +8,16 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import FieldList, Form, FormField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from core.db import today
@@ -151,3 +160,14 @@ class ProcessorDeleteForm(FlaskForm):
     """Deleting a processor: the version the page showed (a changed record is not deleted blind)."""
 
     version = HiddenField(validators=[DataRequired()])
+
+
+class SignoffForm(FlaskForm):
+    """The syndicate's DPO signing off the processor register as it stands."""
+
+    confirm = BooleanField(
+        _l("Je valide ce registre tel qu'il figure sur cette page."), validators=[DataRequired()]
+    )
+    note = TextAreaField(
+        _l("Observation (facultative)"), validators=[Optional(), Length(max=2000)], filters=[strip]
+    )

@@ -85,7 +85,9 @@ def _form(activity: ProcessingActivity | None, *, is_model: bool = False) -> Act
     if request.method == "POST":
         form = ActivityForm()
     elif activity is None:
-        form = ActivityForm(data=initial_data(None))
+        # ?application_id=: a model asked for by the processor register's "à compléter" link
+        chosen = int_arg("application_id")
+        form = ActivityForm(data=initial_data(None, [chosen] if chosen else None))
     else:
         content = acts.content_of(activity)
         form = ActivityForm(

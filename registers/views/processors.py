@@ -13,6 +13,7 @@ from core.concurrency import EditConflict, check_version
 from core.extensions import db
 from core.forms import handle_form
 from core.pagination import paginate
+from core.params import int_arg
 from core.security import Permission, require
 from core.tenancy import current_org, get_scoped_or_404
 from registers.blueprint import bp
@@ -71,10 +72,14 @@ def processor_detail(processor_id: int) -> Any:
 @require(Permission.REGISTERS_EDIT)
 def processor_new() -> Any:
     org = current_org._get_current_object()
-    prefill = None
+    prefill: dict[str, Any] | None = None
     if request.args.get("from") == "syndicate":
         entry = procs.syndicate_entry(org)
         prefill = procs.syndicate_prefill(entry) if entry else None
+    elif request.method == "GET" and (request.args.get("name") or request.args.get("application_id")):
+        # the processor register's "à compléter" link: the editor of a SaaS application
+        app_id = int_arg("application_id")
+        prefill = {"name": request.args.get("name", "")[:200], "application_ids": [app_id] if app_id else []}
     return handle_form(
         _form(prefill),
         lambda data: procs.create_processor(org, current_user, data),

@@ -37,11 +37,15 @@ def test_processor_register_follows_the_subscriptions(world: Any) -> None:
         acts.create_activity(syndicate, None, {**MODEL, "application_ids": [app.id]}, is_model=True)
         register = processor.processor_register(syndicate)
         assert [c.name for c in register.controllers] == ["Ville A"]
-        [category] = register.controllers[0].processings
+        assert register.controllers[0].application_ids == (app.id,)
+        [category] = register.applications[app.id].categories
         assert category.name == "Portail famille"
         assert category.data_categories
-        assert category.security_measures
-        assert register.controllers[0].sub_processors == [app.editor]
+        assert [(m.label, m.details) for m in category.measures] == [
+            ("Sauvegarde des données", "quotidienne")
+        ]
+        assert register.applications[app.id].sub_processors == []  # the editor's contract: not described
+        assert any(app.editor in g.text for g in register.gaps)
         # A new member subscribes: it appears; the first one leaves the application: it disappears.
         newcomer = f.OrganisationFactory(name="Ville nouvelle", syndicate=syndicate)
         db.session.flush()
