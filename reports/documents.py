@@ -40,6 +40,9 @@ class Generate:
     label: Any
     available: Callable[[], bool] | None = None  # e.g. only a syndicate has a processor register
     primary: bool = True
+    # The choices the person generating makes (e.g. whether drafts are printed): a FlaskForm class
+    # whose fields are shown beside the button and posted with it (its CSRF token too).
+    form: Callable[[], Any] | None = None
 
 
 @dataclass(frozen=True)

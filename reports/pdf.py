@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache, lru_cache
@@ -28,6 +28,8 @@ from typing import Any
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from reportlab import rl_config
 from reportlab.lib import colors, rl_accel
@@ -193,6 +195,34 @@ def fr_datetime(value: datetime | None, empty: str = "—") -> str:
         return empty
     local = paris(value)
     return _("%(date)s à %(time)s", date=fr_date(local.date()), time=f"{local.hour}{NBSP}h{NBSP}{local:%M}")
+
+
+def _in_french() -> bool:
+    locale = get_locale()
+    return locale is None or locale.language == "fr"
+
+
+def long_date(value: date | None, empty: str = "—") -> str:
+    """A date in words, in the language of the document (the request's): ``24 novembre 2026``
+    (:func:`fr_date`) or ``24 November 2026``. Every date a document prints goes through this
+    function or :func:`long_datetime`."""
+    if value is None:
+        return empty
+    if _in_french():
+        return fr_date(value)
+    if isinstance(value, datetime):
+        value = value.astimezone(PARIS).date() if value.tzinfo else value.date()
+    return format_date(value, "d MMMM y", locale=get_locale()).replace(" ", NBSP, 1)
+
+
+def long_datetime(value: datetime | None, empty: str = "—") -> str:
+    """``24 novembre 2026 à 14 h 05`` or ``24 November 2026 at 14:05`` (Paris time)."""
+    if value is None:
+        return empty
+    if _in_french():
+        return fr_datetime(value)
+    local = paris(value)
+    return _("%(date)s à %(time)s", date=long_date(local.date()), time=f"{local:%H:%M}")
 
 
 def yes_no(value: bool) -> str:
@@ -562,7 +592,7 @@ def _numbered_canvas(info: DocInfo) -> type[Canvas]:
         _(
             "%(org)s — généré le %(when)s (heure de Paris)",
             org=info.author,
-            when=fr_datetime(info.generated_at),
+            when=long_datetime(info.generated_at),
         )
     )
     running = printable(info.running_title)
@@ -611,14 +641,58 @@ def _numbered_canvas(info: DocInfo) -> type[Canvas]:
     return NumberedCanvas
 
 
-def build(story: list[Flowable], info: DocInfo) -> bytes:
-    """Lay out ``story`` on A4 pages and return the PDF bytes."""
+def anchored(flowable: Flowable, key: Hashable) -> Flowable:
+    """Mark ``flowable`` (a section's heading) so that :func:`build_with_pages` learns the page it
+    lands on, under ``key``."""
+    flowable.page_anchor = key  # type: ignore[attr-defined]
+    return flowable
+
+
+class _AnchorsDocTemplate(BaseDocTemplate):
+    """Notes the page of each anchored flowable as it is laid out (reportlab's ``afterFlowable``)."""
+
+    def __init__(self, *args: Any, anchors: dict[Hashable, int] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.anchors = anchors if anchors is not None else {}
+
+    def afterFlowable(self, flowable: Flowable) -> None:  # noqa: N802 — reportlab API
+        key = getattr(flowable, "page_anchor", None)
+        if key is not None:
+            self.anchors.setdefault(key, self.page)
+
+
+# A table of contents settles in two passes when its page numbers do not change its own length
+# (one line each, in a column of fixed width): the first pass finds the pages, the second prints
+# them and finds the same. A third is allowed in case a number did move a line.
+MAX_PASSES = 3
+
+
+def build_with_pages(make_story: Callable[[Mapping[Hashable, int]], list[Flowable]], info: DocInfo) -> bytes:
+    """:func:`build` for a document that prints the pages its sections start on (a summary):
+    ``make_story(pages)`` builds the story with ``pages`` (anchor key → page number, empty at first)
+    and anchors its sections with :func:`anchored`. The story is laid out again until the pages it
+    prints are the pages it finds: the numbers are read from the layout, never estimated."""
+    pages: dict[Hashable, int] = {}
+    data = b""
+    for _pass in range(MAX_PASSES):
+        found: dict[Hashable, int] = {}
+        data = build(make_story(pages), info, anchors=found)
+        if found == pages:
+            break
+        pages = found
+    return data
+
+
+def build(story: list[Flowable], info: DocInfo, *, anchors: dict[Hashable, int] | None = None) -> bytes:
+    """Lay out ``story`` on A4 pages and return the PDF bytes (``anchors``: filled with the page of
+    each flowable marked by :func:`anchored`)."""
     fonts()
     # Binary (Flate only) streams: smaller and faster than reportlab's default ASCII85 wrapping.
     rl_config.useA85 = 0
     buffer = io.BytesIO()
-    doc = BaseDocTemplate(
+    doc = _AnchorsDocTemplate(
         buffer,
+        anchors=anchors,
         pagesize=A4,
         leftMargin=MARGIN,
         rightMargin=MARGIN,
@@ -629,7 +703,7 @@ def build(story: list[Flowable], info: DocInfo) -> bytes:
         author=printable(info.author),
         creator="Égide",
         producer="Égide (reportlab)",
-        lang="fr-FR",
+        lang="fr-FR" if _in_french() else "en-GB",
         invariant=1,
     )
     frame = Frame(

@@ -17,6 +17,7 @@ from core.db import utcnow
 from core.security import Permission
 from core.tenancy import current_org
 from registers.documents import data, pdf
+from registers.forms.documents import RegisterDocumentForm
 from registers.models import ProcessingActivity
 from reports.documents import DocumentKind, DocumentSection, Generate, register_document_kind
 from reports.models import GeneratedReport
@@ -42,7 +43,9 @@ for _kind in (
         _l("Registre des activités de traitement"),
         Permission.REGISTERS_VIEW,
         section=REGISTER_DOCUMENTS,
-        generate=Generate("registers.document_register", _l("Générer le registre (PDF)")),
+        generate=Generate(
+            "registers.document_register", _l("Générer le registre (PDF)"), form=RegisterDocumentForm
+        ),
     ),
     DocumentKind("activity", _l("PDF de la fiche"), Permission.REGISTERS_VIEW, section=REGISTER_DOCUMENTS),
     DocumentKind(
@@ -61,15 +64,22 @@ for _kind in (
     register_document_kind(_kind)
 
 
-def generate_register(org: Organisation, actor: User | None) -> GeneratedReport:
-    """The organisation's register (Art. 30.1) as a PDF, stored and journalled."""
+def generate_register(
+    org: Organisation, actor: User | None, *, include_drafts: bool = False
+) -> GeneratedReport:
+    """The organisation's register (Art. 30.1) as a PDF, stored and journalled. Drafts are left out
+    unless ``include_drafts`` (then printed, marked); the title of the stored document says which."""
     at = utcnow()
-    content = pdf.register_pdf(data.register_data(org, generated_at=at))
+    content = pdf.register_pdf(data.register_data(org, generated_at=at, include_drafts=include_drafts))
+    if include_drafts:
+        title = _("Registre des activités de traitement — %(org)s (brouillons inclus)", org=org.name)
+    else:
+        title = _("Registre des activités de traitement — %(org)s (sans les brouillons)", org=org.name)
     return store_report(
         org,
         actor,
         kind="register",
-        title=_("Registre des activités de traitement — %(org)s", org=org.name),
+        title=title,
         filename=document_filename("registre", org.short_name or org.name, at=at),
         content=content,
     )

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from accounts.models import Organisation
+from accounts.models import Organisation, User
 from accounts.services import organisation_names
 from catalogue.models import Application
 from core.db import utcnow
@@ -144,6 +144,11 @@ class ActivityDoc:
     validated_at: datetime | None = None
     is_validated: bool = False
     pending_status: str | None = None
+    # Who recorded the validated version (None: a system write — demo, import, command line — or
+    # never validated), and whether the fiche is a draft printed at the request of whoever generated
+    # the register (marked as such: see register_data's ``include_drafts``).
+    validated_by: str | None = None
+    is_draft: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,10 @@ class RegisterDoc:
     generated_at: datetime
     activities: tuple[ActivityDoc, ...]
     archived_count: int
+    # Drafts: printed (marked) when whoever generates the register asks for them, else left out
+    # and counted here (see :func:`register_data`).
+    include_drafts: bool = False
+    drafts_left_out: int = 0
 
     @property
     def average_completeness(self) -> int:
@@ -287,6 +296,7 @@ class _Printed:
     updated_at: datetime
     validated_at: datetime | None
     pending_status: str | None  # set when the content is the last validated version
+    validated_by: str | None = None  # the name of whoever recorded the validated version
 
 
 def _version_content(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -302,15 +312,23 @@ def _printed(activities: Sequence[ProcessingActivity]) -> dict[int, _Printed]:
     number of fiches."""
     pointers: dict[int, int] = {}  # fiche id → id of its validated version
     validated_at: dict[int, datetime] = {}  # version id → when it was recorded
+    validated_by: dict[int, str] = {}  # version id → who recorded it (no entry: a system write)
     if activities:
         rows = db.session.execute(
-            select(validated_versions.c.activity_id, ActivityVersion.id, ActivityVersion.created_at)
+            select(
+                validated_versions.c.activity_id,
+                ActivityVersion.id,
+                ActivityVersion.created_at,
+                User.full_name,
+            )
             .join(ActivityVersion, ActivityVersion.id == validated_versions.c.version_id)
+            .outerjoin(User, User.id == ActivityVersion.actor_id)
             .where(validated_versions.c.activity_id.in_([a.id for a in activities]))
             .execution_options(**UNSCOPED)  # unscoped: filtered on the fiches of the document explicitly
         ).all()
-        pointers = {activity_id: version_id for activity_id, version_id, _at in rows}
-        validated_at = {version_id: at for _activity_id, version_id, at in rows}
+        pointers = {activity_id: version_id for activity_id, version_id, _at, _by in rows}
+        validated_at = {version_id: at for _activity_id, version_id, at, _by in rows}
+        validated_by = {version_id: by for _activity_id, version_id, _at, by in rows if by}
     pending = {
         a.id: pointers[a.id] for a in activities if a.id in pointers and a.status != ActivityStatus.VALIDATED
     }
@@ -349,14 +367,17 @@ def _printed(activities: Sequence[ProcessingActivity]) -> dict[int, _Printed]:
                 validated_at[version_id],
                 validated_at[version_id],
                 str(a.status.label),
+                validated_by.get(version_id),
             )
         else:
+            is_validated = a.status == ActivityStatus.VALIDATED
             out[a.id] = _Printed(
                 acts.content_of(a, acts.ALL_FIELDS),
                 tuple(app.name for app in a.applications),
                 a.updated_at,
-                validated_at.get(pointers.get(a.id, 0)) if a.status == ActivityStatus.VALIDATED else None,
+                validated_at.get(pointers.get(a.id, 0)) if is_validated else None,
                 None,
+                validated_by.get(pointers.get(a.id, 0)) if is_validated else None,
             )
     return out
 
@@ -452,7 +473,15 @@ def _activity(
         validated_at=printed.validated_at,
         is_validated=status == ActivityStatus.VALIDATED,
         pending_status=printed.pending_status,
+        validated_by=printed.validated_by,
+        is_draft=_is_draft(printed),
     )
+
+
+def _is_draft(printed: _Printed) -> bool:
+    """Whether what is printed of a fiche is a draft: a fiche in draft that was never validated. (A
+    fiche set back to draft after a validation prints its validated version, which is not a draft.)"""
+    return printed.pending_status is None and printed.content["status"] == ActivityStatus.DRAFT
 
 
 def _recipient_org_names(printed: Iterable[_Printed]) -> dict[int, str]:
@@ -481,8 +510,14 @@ def _models_of(activities: Sequence[ProcessingActivity]) -> dict[int, Processing
 # --- entry points ---------------------------------------------------------------------------------
 
 
-def register_data(org: Organisation, *, generated_at: datetime | None = None) -> RegisterDoc:
-    """The register of ``org``: its fiches (not its models), archived ones left out, by reference."""
+def register_data(
+    org: Organisation, *, generated_at: datetime | None = None, include_drafts: bool = False
+) -> RegisterDoc:
+    """The register of ``org``: its fiches (not its models), archived ones left out, by reference.
+
+    Drafts (fiches never validated whose status is "draft") are left out and counted, unless
+    ``include_drafts``: they are then printed, marked as drafts. Fiches in review stay in either way
+    (as their last validated version when they have one, else marked as not validated)."""
     pa = ProcessingActivity
     mine = (pa.organisation_id == org.id, pa.is_model.is_(False))
     activities = list(
@@ -502,6 +537,10 @@ def register_data(org: Organisation, *, generated_at: datetime | None = None) ->
         .execution_options(**UNSCOPED)
     )
     printed = _printed(activities)
+    drafts = {a.id for a in activities if _is_draft(printed[a.id])}
+    if not include_drafts:
+        activities = [a for a in activities if a.id not in drafts]
+        printed = {a.id: printed[a.id] for a in activities}
     org_names = _recipient_org_names(printed.values())
     models = _models_of(activities)
     return RegisterDoc(
@@ -509,6 +548,8 @@ def register_data(org: Organisation, *, generated_at: datetime | None = None) ->
         generated_at=generated_at or utcnow(),
         activities=tuple(_activity(a, printed[a.id], org_names, models) for a in activities),
         archived_count=int(archived or 0),
+        include_drafts=include_drafts,
+        drafts_left_out=0 if include_drafts else len(drafts),
     )
 
 

@@ -4,12 +4,14 @@ the syndicate's processor register (Art. 30.2). Input: the frozen dataclasses of
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from reportlab.platypus import Flowable, PageBreak, Spacer
 
+from core.text import of
 from registers.documents.data import (
     ActivityDoc,
     OrgHeader,
@@ -22,7 +24,7 @@ from registers.documents.data import (
 )
 from registers.services.activities import FIELD_LABELS
 from reports import pdf
-from reports.pdf import fr_date, fr_datetime, para, quote, yes_no
+from reports.pdf import fr_datetime, long_date, long_datetime, para, quote, yes_no
 
 mm = pdf.mm
 
@@ -43,6 +45,11 @@ def texts() -> dict[str, str]:
         "inheritance": _("Héritage"),
         "validation": _("Validation"),
         "not_validated": _("Non validée par le DPO : contenu provisoire, susceptible de changer."),
+        "draft": _("BROUILLON"),
+        "draft_note": _(
+            "Brouillon : fiche en cours de rédaction, jamais validée. Elle figure dans ce document à la "
+            "demande de la personne qui l'a généré."
+        ),
         "controllers": _("Responsables du traitement"),
         "purposes": _("Finalités et base légale"),
         "subjects": _("Personnes concernées"),
@@ -97,21 +104,31 @@ def _inheritance_text(a: ActivityDoc) -> str | None:
     return text
 
 
-def _validation_text(a: ActivityDoc, t: dict[str, str]) -> str | None:
-    """Whether the DPO validated what is printed: the register shows the last validated version of
-    a fiche changed since, and marks a fiche never validated (see registers.documents.data)."""
+def _validated_by(a: ActivityDoc) -> str:
+    """« Validée par Jeanne Martin le 3 décembre 2026 à 10 h 05 » (when the validated version was
+    written by the system — demo, import, command line — nobody is named)."""
+    if a.validated_at is None:
+        return _("Validée (date et auteur de la validation non enregistrés)")
+    when = long_datetime(a.validated_at)
+    if a.validated_by:
+        return _("Validée par %(name)s le %(date)s", name=a.validated_by, date=when)
+    return _("Validée le %(date)s (écriture du système, sans auteur nommé)", date=when)
+
+
+def _validation_text(a: ActivityDoc, t: dict[str, str]) -> str:
+    """Who validated what is printed, and when: the register shows the last validated version of
+    a fiche changed since, and says plainly that a fiche never validated is not (see
+    registers.documents.data)."""
     if a.pending_status is not None and a.validated_at is not None:
         return _(
-            "Dernière version validée par le DPO, le %(date)s. Des modifications ultérieures (statut "
-            "actuel : %(status)s) attendent sa validation : elles ne figurent pas dans ce document.",
-            date=fr_datetime(a.validated_at),
+            "Dernière version : %(validated)s. Des modifications ultérieures (statut actuel : "
+            "%(status)s) attendent la validation du DPO : elles ne figurent pas dans ce document.",
+            validated=_validated_by(a),
             status=a.pending_status,
         )
     if not a.is_validated:
         return t["not_validated"]
-    if a.validated_at is not None:
-        return _("Validée par le DPO le %(date)s.", date=fr_datetime(a.validated_at))
-    return None
+    return _validated_by(a) + "."
 
 
 def _completeness_text(a: ActivityDoc) -> str:
@@ -138,7 +155,12 @@ def activity_section(a: ActivityDoc, t: dict[str, str] | None = None) -> list[Fl
     t = t or texts()
     st = pdf.styles()
     yes_no = {True: t["yes"], False: t["no"]}
-    story: list[Flowable] = [pdf.line(f"{a.reference} — {a.name}", st.h1)]
+    title = f"{a.reference}{pdf.NBSP}— {a.name}"  # the reference never ends a line alone
+    if a.is_draft:
+        title += f" — {t['draft']}"
+    story: list[Flowable] = [pdf.anchored(pdf.line(title, st.h1), a.id)]
+    if a.is_draft:
+        story.append(para(t["draft_note"], st.muted))
     if a.is_model:
         story.append(para(t["model"], st.muted))
 
@@ -146,15 +168,13 @@ def activity_section(a: ActivityDoc, t: dict[str, str] | None = None) -> list[Fl
         (t["reference"], a.reference),
         (t["name"], a.name),
         (t["status"], a.status),
-        (t["next_review_on"], fr_date(a.next_review_on)),
+        (t["validation"], _validation_text(a, t)),
+        (t["next_review_on"], long_date(a.next_review_on)),
         (t["application_ids"], pdf.bullets(a.applications)),
-        (t["created"], fr_datetime(a.created_at)),
-        (t["updated"], fr_datetime(a.updated_at)),
+        (t["created"], long_datetime(a.created_at)),
+        (t["updated"], long_datetime(a.updated_at)),
         (t["completeness"], _completeness_text(a)),
     ]
-    validation = _validation_text(a, t)
-    if validation:
-        identity.insert(3, (t["validation"], validation))
     inherited = _inheritance_text(a)
     if inherited:
         identity.append((t["inheritance"], inherited))
@@ -252,7 +272,7 @@ def activity_section(a: ActivityDoc, t: dict[str, str] | None = None) -> list[Fl
                 (t["verdict"], "\n".join((verdict, *a.dpia_reasons))),
                 (t["dpia_justification"], a.dpia_justification),
                 (t["dpia_status"], a.dpia_status),
-                (t["dpia_done_on"], fr_date(a.dpia_done_on)),
+                (t["dpia_done_on"], long_date(a.dpia_done_on)),
             ]
         )
     )
@@ -280,23 +300,48 @@ def _org_rows(org: OrgHeader) -> list[tuple[str, Any]]:
     return rows
 
 
-def _summary(doc: RegisterDoc) -> list[Flowable]:
+def _fitting_width(header: str, values: Iterable[str]) -> float:
+    """The width of a summary column in which no word is cut: the widest word of its header (bold)
+    and of its values. A reference is one word: "SIIM94-TRT-001" never spreads over two lines,
+    where it would read as two references. At most a third of the page (a 30-character reference
+    fits in less)."""
+    f = pdf.fonts()
+    widest = max(
+        [pdf.pdfmetrics.stringWidth(word, f.bold, pdf.CELL_SIZE) for word in pdf.plain(header).split()]
+        + [
+            pdf.pdfmetrics.stringWidth(word, f.regular, pdf.CELL_SIZE)
+            for value in values
+            for word in pdf.plain(value).split()
+        ]
+    )
+    return min(widest + 2 * pdf.PADDING + 1, pdf.CONTENT_WIDTH / 3)
+
+
+def _summary(doc: RegisterDoc, pages: Mapping[Hashable, int], t: dict[str, str]) -> list[Flowable]:
+    """The table of the fiches, with the page each one starts on (``pages``: fiche id → page, found
+    by laying the document out: :func:`reports.pdf.build_with_pages`)."""
     st = pdf.styles()
+    fixed: list[tuple[str, Callable[[ActivityDoc], str]]] = [
+        (_("Référence"), lambda a: a.reference),
+        (_("Statut"), lambda a: t["draft"] if a.is_draft else a.status),
+        (_("Données sensibles"), lambda a: yes_no(a.has_sensitive_data)),
+        (_("AIPD requise"), lambda a: yes_no(a.dpia_required)),
+        (_("Complétude"), lambda a: _percent(a.completeness)),
+        (_("Page"), lambda a: str(pages[a.id]) if a.id in pages else "…"),
+    ]
+    # Short columns take what their words need (a page number up to 9999); the name and the legal
+    # basis share the rest.
+    widths = [
+        _fitting_width(header, [*(value(a) for a in doc.activities), "9999" if i == len(fixed) - 1 else ""])
+        for i, (header, value) in enumerate(fixed)
+    ]
+    rest = pdf.CONTENT_WIDTH - sum(widths)
+    columns = [(header, width, value) for (header, value), width in zip(fixed, widths, strict=True)]
+    columns.insert(1, (_("Nom du traitement"), rest * 0.6, lambda a: a.name))
+    columns.insert(3, (_("Base légale"), rest * 0.4, lambda a: a.legal_basis))
     return [
         pdf.line(_("Synthèse des fiches"), st.h1),
-        pdf.table_of(
-            doc.activities,
-            [
-                (_("Référence"), 1.9, lambda a: a.reference),
-                (_("Nom du traitement"), 4.7, lambda a: a.name),
-                (_("Statut"), 1.8, lambda a: a.status),
-                (_("Base légale"), 3.3, lambda a: a.legal_basis),
-                (_("Données sensibles"), 2.0, lambda a: yes_no(a.has_sensitive_data)),
-                (_("AIPD requise"), 1.6, lambda a: yes_no(a.dpia_required)),
-                (_("Complétude"), 2.4, lambda a: _percent(a.completeness)),
-            ],
-            _("Ce registre ne contient aucune fiche."),
-        ),
+        pdf.table_of(doc.activities, columns, _("Ce registre ne contient aucune fiche.")),
     ]
 
 
@@ -306,10 +351,15 @@ def register_pdf(doc: RegisterDoc) -> bytes:
     count = len(doc.activities)
     facts = [
         *_org_rows(org),
-        (_("Date de génération"), fr_datetime(doc.generated_at)),
+        (_("Date de génération"), long_datetime(doc.generated_at)),
         (_("Nombre de fiches"), str(count)),
         (_("Complétude moyenne"), _percent(doc.average_completeness)),
     ]
+    t = texts()
+    if doc.include_drafts:
+        facts.append((_("Brouillons"), _("Repris, marqués %(mark)s", mark=t["draft"])))
+    else:
+        facts.append((_("Brouillons"), _("Non repris (%(n)d brouillon(s) écarté(s))", n=doc.drafts_left_out)))
     notes = [
         _(
             "Les fiches archivées ne figurent pas dans ce registre (%(n)d fiche(s) archivée(s)).",
@@ -324,20 +374,42 @@ def register_pdf(doc: RegisterDoc) -> bytes:
             "téléchargement et consignée dans le journal de l'organisation."
         ),
     ]
-    story = pdf.cover_page(title, org.name, facts, notes)
-    story += _summary(doc)
-    t = texts()
-    for activity in doc.activities:
-        story.append(PageBreak())
-        story += activity_section(activity, t)
+    if doc.include_drafts:
+        notes.insert(
+            1,
+            _(
+                "À la demande de la personne qui l'a généré, ce document reprend aussi les brouillons "
+                "(fiches en cours de rédaction, jamais validées), marqués %(mark)s dans la synthèse et "
+                "en tête de leur fiche.",
+                mark=t["draft"],
+            ),
+        )
+    else:
+        notes.insert(
+            1,
+            _(
+                "Les brouillons (fiches en cours de rédaction, jamais validées) ne figurent pas dans ce "
+                "registre ; les fiches en relecture y figurent, dans leur dernière version validée quand "
+                "elles en ont une."
+            ),
+        )
+
+    def story(pages: Mapping[Hashable, int]) -> list[Flowable]:
+        flowables = pdf.cover_page(title, org.name, facts, notes)
+        flowables += _summary(doc, pages, t)
+        for activity in doc.activities:
+            flowables.append(PageBreak())
+            flowables += activity_section(activity, t)
+        return flowables
+
     info = pdf.DocInfo(
         title=f"{title} — {org.name}",
-        subject=_("Registre RGPD de %(org)s : %(n)d fiche(s)", org=org.name, n=count),
+        subject=_("Registre RGPD %(of_org)s : %(n)d fiche(s)", of_org=of(org.name), n=count),
         author=org.name,
         generated_at=doc.generated_at,
-        running_title=f"{org.name} — {_('Registre des activités de traitement')}",
+        running_title=_("Registre des activités de traitement %(of_org)s", of_org=of(org.name)),
     )
-    return pdf.build(story, info)
+    return pdf.build_with_pages(story, info)
 
 
 # --- a single fiche -------------------------------------------------------------------------------
@@ -349,7 +421,7 @@ def activity_pdf(doc: SingleActivityDoc) -> bytes:
     story: list[Flowable] = [
         para(_("Fiche de traitement — extrait du registre (article 30.1 du RGPD)"), st.title),
         para(
-            _("%(org)s — généré le %(when)s", org=org.name, when=fr_datetime(doc.generated_at)), st.subtitle
+            _("%(org)s — généré le %(when)s", org=org.name, when=long_datetime(doc.generated_at)), st.subtitle
         ),
         Spacer(1, 3 * mm),
         pdf.field_table(_org_rows(org)),
@@ -358,7 +430,7 @@ def activity_pdf(doc: SingleActivityDoc) -> bytes:
     ]
     info = pdf.DocInfo(
         title=_("Fiche %(ref)s — %(name)s", ref=a.reference, name=a.name),
-        subject=_("Fiche de traitement du registre RGPD de %(org)s", org=org.name),
+        subject=_("Fiche de traitement du registre RGPD %(of_org)s", of_org=of(org.name)),
         author=org.name,
         generated_at=doc.generated_at,
         running_title=f"{org.name} — {a.reference} — {a.name}",

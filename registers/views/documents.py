@@ -16,6 +16,7 @@ from core.security import Permission, require
 from core.tenancy import current_org, get_scoped_or_404
 from registers import documents
 from registers.blueprint import bp
+from registers.forms.documents import RegisterDocumentForm
 from registers.models import ProcessingActivity
 from reports import views as report_views
 from reports.models import GeneratedReport
@@ -30,7 +31,15 @@ def _generated(report: GeneratedReport) -> Any:
 @bp.route("/documents/register", methods=["POST"])
 @require(Permission.REGISTERS_VIEW)  # a reader or an auditor may print the register
 def document_register() -> Any:
-    return _generated(documents.generate_register(current_org._get_current_object(), current_user))
+    form = RegisterDocumentForm()
+    if not form.validate_on_submit():
+        flash(_("Choix des brouillons non reconnu : le registre n'a pas été généré."), "danger")
+        return redirect(url_for("reports.index"))
+    return _generated(
+        documents.generate_register(
+            current_org._get_current_object(), current_user, include_drafts=form.include_drafts
+        )
+    )
 
 
 @bp.route("/activities/<int:activity_id>/pdf", methods=["POST"])

@@ -170,7 +170,7 @@ def test_bundled_fonts_print_french_spacing() -> None:
 def test_register_data_leaves_out_models_and_archived_fiches(
     world: World, fiches: dict[str, int], in_member_a: Any
 ) -> None:
-    doc = registers.register_data(in_member_a, generated_at=AT)
+    doc = registers.register_data(in_member_a, generated_at=AT, include_drafts=True)
     assert {a.id for a in doc.activities} == {fiches["entry"], fiches["full"], fiches["tricky"]}
     assert doc.archived_count == 1
     assert doc.organisation.name == "Ville A"
@@ -227,7 +227,7 @@ def test_register_data_runs_the_same_queries_whatever_the_number_of_fiches(
 def test_register_pdf_prints_every_fiche_with_page_numbers(
     world: World, fiches: dict[str, int], in_member_a: Any, tmp_path: Any
 ) -> None:
-    doc = registers.register_data(in_member_a, generated_at=AT)
+    doc = registers.register_data(in_member_a, generated_at=AT, include_drafts=True)
     data = pdf_registers.register_pdf(doc)
     text, pages = _text(data)
     assert "Ville A" in text
@@ -305,7 +305,9 @@ def test_long_texts_wrap_and_split_across_pages(world: World, in_member_a: Any, 
             * 40,
         },
     )
-    data = pdf_registers.register_pdf(registers.register_data(in_member_a, generated_at=AT))
+    data = pdf_registers.register_pdf(
+        registers.register_data(in_member_a, generated_at=AT, include_drafts=True)
+    )
     text, pages = _text(data)
     assert pages >= 6
     assert "mot399 <&>" in text
