@@ -337,8 +337,8 @@ def _summary(doc: RegisterDoc, pages: Mapping[Hashable, int], t: dict[str, str])
     ]
     rest = pdf.CONTENT_WIDTH - sum(widths)
     columns = [(header, width, value) for (header, value), width in zip(fixed, widths, strict=True)]
-    columns.insert(1, (_("Nom du traitement"), rest * 0.6, lambda a: a.name))
-    columns.insert(3, (_("Base légale"), rest * 0.4, lambda a: a.legal_basis))
+    columns.insert(1, (_("Nom du traitement"), rest * 0.5, lambda a: a.name))
+    columns.insert(3, (_("Base légale"), rest * 0.5, lambda a: a.legal_basis))
     return [
         pdf.line(_("Synthèse des fiches"), st.h1),
         pdf.table_of(doc.activities, columns, _("Ce registre ne contient aucune fiche.")),
