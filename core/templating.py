@@ -13,6 +13,7 @@ from flask_babel import format_date, format_datetime, format_time, get_locale, g
 
 from core.security import Permission, can
 from core.tenancy import current_org, current_org_roles
+from core.text import of
 
 
 def url_with(**changes: Any) -> str:
@@ -112,3 +113,5 @@ def register(app: Flask) -> None:
     # The time of day alone (in the readers' time zone), beside a |date: one date format on a page.
     app.jinja_env.filters["time"] = lambda v, fmt="short": format_time(v, fmt) if v else "—"
     app.jinja_env.filters["dash"] = lambda v: "—" if v in (None, "") else v
+    # "de <name>" in the page's language, elided in French: _("Le registre %(of_org)s.", of_org=org.name|of)
+    app.jinja_env.filters["of"] = of

@@ -276,3 +276,13 @@ def test_the_register_pdf_elides_de(ivry: Organisation) -> None:
     assert "de Ivry" not in text
     meta = PdfReader(io.BytesIO(data)).metadata
     assert meta.subject == "Registre RGPD d'Ivry-sur-Seine : 5 fiche(s)"
+
+
+def test_the_referents_home_card_elides_de(world: World, login_as: Any, session: Any) -> None:
+    arcueil = f.OrganisationFactory(name="Arcueil", syndicate=world.a.syndicate)
+    referent = f.UserFactory(email="referent@arcueil.example.org")
+    f.MembershipFactory(user=referent, organisation=arcueil, role=Role.REFERENT)
+    session.flush()
+    page = login_as(referent, arcueil).get("/").get_data(as_text=True)
+    assert "Le registre d&#39;Arcueil." in page
+    assert "de Arcueil" not in page
