@@ -358,6 +358,10 @@ class FastTable(Table):
     """A Table that draws a plain-text cell as one PDF text object rather than one per line
     (reportlab's ``drawString`` also measures every line, which left-aligned text never needs)."""
 
+    def draw(self) -> None:
+        if not getattr(self.canv, "layout_only", False):  # a first pass finds pages, draws nothing
+            super().draw()
+
     def _drawCell(self, cellval: Any, cellstyle: Any, pos: Any, size: Any) -> None:  # noqa: N802 — reportlab's
         if not (
             isinstance(cellval, str)
@@ -526,6 +530,8 @@ class TextLines(Flowable):
         return avail_width, self.leading * len(self.lines)
 
     def draw(self) -> None:
+        if getattr(self.canv, "layout_only", False):  # a first pass finds pages, draws nothing
+            return
         self.canv.setFont(self.font, self.size)
         self.canv.setFillColor(self.colour)
         y = self.leading * len(self.lines) - self.size
@@ -661,9 +667,22 @@ class _AnchorsDocTemplate(BaseDocTemplate):
             self.anchors.setdefault(key, self.page)
 
 
-# A table of contents settles in two passes when its page numbers do not change its own length
-# (one line each, in a column of fixed width): the first pass finds the pages, the second prints
-# them and finds the same. A third is allowed in case a number did move a line.
+class _LayoutCanvas(Canvas):
+    """The canvas of a first pass that only finds where pages break: our tables and headings draw
+    nothing on it (``layout_only``), its pages are dropped and nothing is written."""
+
+    layout_only = True
+
+    def showPage(self) -> None:  # noqa: N802 — reportlab API
+        self._startPage()
+
+    def save(self) -> None:
+        pass
+
+
+# A summary settles in two passes when its page numbers do not change its own length (one line
+# each, in a column of fixed width): a first pass that only lays out finds the pages, the second
+# prints them and finds the same. More are allowed in case a number did move a line.
 MAX_PASSES = 3
 
 
@@ -671,8 +690,11 @@ def build_with_pages(make_story: Callable[[Mapping[Hashable, int]], list[Flowabl
     """:func:`build` for a document that prints the pages its sections start on (a summary):
     ``make_story(pages)`` builds the story with ``pages`` (anchor key → page number, empty at first)
     and anchors its sections with :func:`anchored`. The story is laid out again until the pages it
-    prints are the pages it finds: the numbers are read from the layout, never estimated."""
+    prints are the pages it finds: the numbers are read from the layout (reportlab's
+    ``afterFlowable``), never estimated. The first pass draws nothing (about a third of the cost of
+    a full one); ``make_story`` may hand back the same section flowables each time."""
     pages: dict[Hashable, int] = {}
+    build(make_story(pages), info, anchors=pages, layout_only=True)
     data = b""
     for _pass in range(MAX_PASSES):
         found: dict[Hashable, int] = {}
@@ -683,9 +705,15 @@ def build_with_pages(make_story: Callable[[Mapping[Hashable, int]], list[Flowabl
     return data
 
 
-def build(story: list[Flowable], info: DocInfo, *, anchors: dict[Hashable, int] | None = None) -> bytes:
+def build(
+    story: list[Flowable],
+    info: DocInfo,
+    *,
+    anchors: dict[Hashable, int] | None = None,
+    layout_only: bool = False,
+) -> bytes:
     """Lay out ``story`` on A4 pages and return the PDF bytes (``anchors``: filled with the page of
-    each flowable marked by :func:`anchored`)."""
+    each flowable marked by :func:`anchored`; ``layout_only``: only that, no PDF — returns b"")."""
     fonts()
     # Binary (Flate only) streams: smaller and faster than reportlab's default ASCII85 wrapping.
     rl_config.useA85 = 0
@@ -710,7 +738,9 @@ def build(story: list[Flowable], info: DocInfo, *, anchors: dict[Hashable, int] 
         MARGIN, MARGIN, CONTENT_WIDTH, PAGE_HEIGHT - 2 * MARGIN, id="body", leftPadding=0, rightPadding=0
     )
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame])])
-    doc.build(story, canvasmaker=_numbered_canvas(info))
+    doc.build(story, canvasmaker=_LayoutCanvas if layout_only else _numbered_canvas(info))
+    if layout_only:
+        return b""
     return _fix_id(buffer.getvalue(), info)
 
 

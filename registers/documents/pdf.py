@@ -394,13 +394,14 @@ def register_pdf(doc: RegisterDoc) -> bytes:
             ),
         )
 
+    # The fiches are built once: every pass lays out the same flowables (only the summary changes).
+    sections: list[Flowable] = []
+    for activity in doc.activities:
+        sections.append(PageBreak())
+        sections += activity_section(activity, t)
+
     def story(pages: Mapping[Hashable, int]) -> list[Flowable]:
-        flowables = pdf.cover_page(title, org.name, facts, notes)
-        flowables += _summary(doc, pages, t)
-        for activity in doc.activities:
-            flowables.append(PageBreak())
-            flowables += activity_section(activity, t)
-        return flowables
+        return [*pdf.cover_page(title, org.name, facts, notes), *_summary(doc, pages, t), *sections]
 
     info = pdf.DocInfo(
         title=f"{title} — {org.name}",
