@@ -26,9 +26,9 @@ from reports.services import document_filename, store_report
 REGISTER_DOCUMENTS = DocumentSection(
     _l("Documents du registre"),
     note=_l(
-        "Le registre ne reprend pas les fiches archivées. Chaque document généré est inscrit au journal "
-        "de l'organisation avec son empreinte : un auditeur peut vérifier qu'un fichier reçu est bien "
-        "celui-ci."
+        "Le registre ne reprend pas les fiches archivées, ni les brouillons sauf si vous le demandez "
+        "(ils sont alors marqués). Chaque document généré est inscrit au journal de l'organisation avec "
+        "son empreinte : un auditeur peut vérifier qu'un fichier reçu est bien celui-ci."
     ),
 )
 

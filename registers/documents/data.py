@@ -1,6 +1,7 @@
 """RGPD registers as plain, frozen data for the PDF layer (no ORM object leaves this module).
 
-* :func:`register_data` — an organisation's register (Art. 30.1), archived fiches left out.
+* :func:`register_data` — an organisation's register (Art. 30.1), archived fiches left out (and
+  drafts, unless asked for).
 * :func:`activity_data` — one fiche (an extract of the register: printed by the same rule).
 * :func:`processor_register_data` — the syndicate's processor register (Art. 30.2), from
   :func:`registers.services.processor.processor_register`.
@@ -8,8 +9,10 @@
 The register is an official document: it prints what the DPO validated. A fiche changed since its
 validation (by someone without the validate permission: see
 :func:`registers.services.activities.resulting_status`) is printed as its last validated version
-(``validated_versions``), with a note that changes await validation; a fiche never validated is
-printed as it stands, marked as not validated.
+(``validated_versions``), with a note that changes await validation, and who validated it; a fiche
+never validated is printed as it stands, marked as not validated. Drafts (never validated, status
+"draft") are left out of the register unless whoever generates it asks for them; they are then
+printed marked as drafts.
 
 Labels are resolved here, in the locale of the request, so the PDF layer only prints strings.
 Queries do not grow with the number of fiches: fiches in one query (their applications by
