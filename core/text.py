@@ -7,8 +7,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from flask_babel import get_locale
-from flask_babel import gettext as _
+from flask_babel import get_locale, pgettext
 
 # Imports fold the same labels and short values again and again: those are remembered, a bounded
 # number of short texts only (a long text is folded each time: memory stays small whatever the file).
@@ -78,4 +77,6 @@ def of(name: str | None) -> str:
     locale = get_locale()
     if locale is None or locale.language == "fr":
         return de(name)
-    return _("de %(name)s", name=" ".join((name or "").split()))
+    # One word, in context: a msgid "de %(name)s" would read as French in any English text holding "de ".
+    word = pgettext("devant un nom de lieu ou d'organisation", "de")
+    return f"{word} {' '.join((name or '').split())}"
