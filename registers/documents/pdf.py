@@ -24,7 +24,7 @@ from registers.documents.data import (
 )
 from registers.services.activities import FIELD_LABELS
 from reports import pdf
-from reports.pdf import fr_datetime, long_date, long_datetime, para, quote, yes_no
+from reports.pdf import long_date, long_datetime, para, quote, yes_no
 
 mm = pdf.mm
 
@@ -445,7 +445,7 @@ def activity_pdf(doc: SingleActivityDoc) -> bytes:
 def _sub_processor_text(sp: SubProcessorDoc) -> str:
     contract = [sp.contract_reference]
     if sp.contract_signed_on:
-        contract.append(_("signé le %(d)s", d=fr_date(sp.contract_signed_on)))
+        contract.append(_("signé le %(d)s", d=long_date(sp.contract_signed_on)))
     return "\n".join(
         x
         for x in (
@@ -521,7 +521,7 @@ def _signoff_text(doc: ProcessorDoc) -> str:
     return _(
         "Validé par %(name)s, délégué à la protection des données, le %(when)s.",
         name=doc.signoff.name,
-        when=fr_datetime(doc.signoff.signed_at),
+        when=long_datetime(doc.signoff.signed_at),
     )
 
 
@@ -536,7 +536,7 @@ def processor_register_pdf(doc: ProcessorDoc) -> bytes:
         (_("Délégué à la protection des données"), org.dpo_name),
         (_("Coordonnées du DPO"), org.dpo_contact),
         (_("Numéro de désignation CNIL du DPO"), org.cnil_dpo_number),
-        (_("Date de génération"), fr_datetime(doc.generated_at)),
+        (_("Date de génération"), long_datetime(doc.generated_at)),
         (_("Responsables de traitement servis"), str(len(doc.controllers))),
         (_("Applications concernées"), str(len(doc.applications))),
         (_("Validation"), _signoff_text(doc)),
