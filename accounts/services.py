@@ -477,6 +477,29 @@ def organisation_names(ids: Iterable[int]) -> dict[int, str]:
     return {row.id: row.name for row in rows}
 
 
+def people_holding(
+    org_id: int, roles: Iterable[Role], *, include: int | None = None
+) -> list[tuple[int, str]]:
+    """(id, name) of the enabled accounts holding one of ``roles`` in an organisation, by name
+    (whom a piece of work there can be given to); ``include``: the current holder, kept even if
+    he no longer qualifies."""
+    holding = (
+        select(Membership.user_id)
+        .where(
+            Membership.organisation_id == org_id,
+            Membership.role.in_(list(roles)),
+            Membership.revoked_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+    stmt = select(User.id, User.full_name).where(User.is_enabled.is_(True), User.id.in_(holding))
+    if include is not None:
+        stmt = select(User.id, User.full_name).where(
+            (User.id == include) | (User.is_enabled.is_(True) & User.id.in_(holding))
+        )
+    return [(r.id, r.full_name) for r in db.session.execute(stmt.order_by(User.full_name, User.id))]
+
+
 def user_names(ids: Iterable[int]) -> dict[int, str]:
     """Full names of accounts by id (the journal's "who was concerned")."""
     ids = {int(i) for i in ids}

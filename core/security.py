@@ -85,6 +85,11 @@ def grant_permissions(grants: Mapping[Role, Iterable[str]]) -> None:
         ROLE_PERMISSIONS[role] = ROLE_PERMISSIONS[role] | frozenset(permissions)  # type: ignore[arg-type]
 
 
+def roles_granting(permission: Permission | str) -> frozenset[Role]:
+    """The roles whose holders have ``permission`` in their organisation."""
+    return frozenset(role for role, granted in ROLE_PERMISSIONS.items() if permission in granted)
+
+
 def permissions_for(roles: set[Role], *, is_platform_admin: bool) -> frozenset[Permission]:
     granted: set[Permission] = set()
     for role in roles:

@@ -91,9 +91,10 @@ def _syndicate_of(org: Organisation, orgs_by_id: dict[int, Organisation]) -> Org
     return orgs_by_id[org.syndicate_id]
 
 
-def _actors(org_ids: Iterable[int]) -> dict[int, User]:
-    """Who writes an organisation's demo fiches: its DPO, else its referent, else nobody (system)."""
-    rank = {Role.DPO: 0, Role.REFERENT: 1}
+def _actors(org_ids: Iterable[int], rank: dict[Role, int] | None = None) -> dict[int, User]:
+    """Who writes an organisation's demo fiches: its DPO, else its referent, else nobody (system).
+    ``rank``: the roles considered, the first preferred."""
+    rank = rank or {Role.DPO: 0, Role.REFERENT: 1}
     rows = db.session.execute(
         select(Membership.organisation_id, Membership.role, User)
         .join(User, User.id == Membership.user_id)
@@ -322,6 +323,7 @@ def _load_rights(
     from registers.services import rights  # noqa: PLC0415 — written beside this loader
 
     spec = data["rights_requests"]
+    referents = _actors(list(actors) + [o.id for o in orgs.values()], {Role.REFERENT: 0})
     held = {
         (r.organisation_id, r.requester_name)
         # unscoped: demo loader (CLI)
@@ -339,7 +341,10 @@ def _load_rights(
         )
         names = rng.sample(spec["requesters"], len(scenarios))
         own = sorted(fiches.get(org.id, []), key=lambda a: a.reference)
-        for name, scenario in zip(names, scenarios, strict=True):
+        # Who handles them: in turn the organisation's referent (his home page lists his own) and
+        # the writer of its fiches.
+        handlers = [u.id for u in (referents.get(org.id), actors.get(org.id)) if u is not None]
+        for index, (name, scenario) in enumerate(zip(names, scenarios, strict=True)):
             if (org.id, name) in held:
                 continue
             s = spec["scenarios"][scenario]
@@ -360,6 +365,7 @@ def _load_rights(
                 "status": s["status"],
                 "answered_on": _days_ago(s.get("answered_days_ago")),
                 "answer_summary": s.get("answer_summary"),
+                "assigned_to_id": handlers[index % len(handlers)] if handlers else None,
             }
             rights.create_request(org, actors.get(org.id), request)
             held.add((org.id, name))

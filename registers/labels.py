@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from accounts.services import organisation_names
+from accounts.services import organisation_names, user_names
 from catalogue.services import application_names
 from core.forms import enum_text, form_labels
 from core.journal import JournalType
@@ -156,7 +156,7 @@ JOURNAL_TYPES: dict[str, JournalType] = {
         _l("Demande d'exercice d'un droit"),
         fields=form_labels(RightsRequestForm) | {"due_on": _l("Échéance"), "is_open": _l("En cours")},
         values={"right": enum_text(RightType), "status": enum_text(RequestStatus)},
-        names={"activity_id": acts.activity_titles},
+        names={"activity_id": acts.activity_titles, "assigned_to_id": user_names},
         title=request_titles,
         link=("registers.request_detail", "rights_request_id"),
     ),

@@ -434,6 +434,7 @@ class RightsRequest(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
     __table_args__ = (
         UniqueConstraint("organisation_id", "reference"),
         Index("ix_rights_requests_org_open_due", "organisation_id", "is_open", "due_on"),
+        Index("ix_rights_requests_assigned_open", "assigned_to_id", "is_open"),
     )
 
     reference: Mapped[str] = mapped_column(String(30))
@@ -457,8 +458,11 @@ class RightsRequest(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
     answer_summary: Mapped[str | None] = mapped_column(Text)
     due_on: Mapped[date] = mapped_column(Date)
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Who handles it (a DPO or referent of the organisation): the home page shows each his own.
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     activity: Mapped[ProcessingActivity | None] = relationship(lazy="joined")
+    assigned_to: Mapped[User | None] = relationship(lazy="joined")
 
 
 # --- breaches ----------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ def dpo_context() -> dict[str, Any]:
 
 
 def referent_context() -> dict[str, Any]:
-    return {"figures": home.referent_figures(current_org.id)}
+    return {"figures": home.referent_figures(current_org.id, current_user.id)}
 
 
 def _not_dpo() -> bool:

@@ -47,6 +47,13 @@ class RightsRequestForm(VersionedForm):
     activity_id = SelectField(
         _l("Traitement concerné"), coerce=coerce_optional_int, validate_choice=False, validators=[Optional()]
     )
+    assigned_to_id = SelectField(
+        _l("Suivie par"),
+        coerce=coerce_optional_int,
+        validate_choice=False,
+        validators=[Optional()],
+        description=_l("Le DPO ou le référent qui traite la demande : elle apparaît sur sa page d'accueil."),
+    )
     details = TextAreaField(
         _l("Objet de la demande"), validators=[Optional(), Length(max=5000)], filters=[strip, none_if_empty]
     )

@@ -191,13 +191,21 @@ def dpo_figures(user: User) -> Figures:
     )
 
 
-def referent_figures(org_id: int) -> Figures:
-    """A referent's day, in the active organisation."""
+def referent_figures(org_id: int, user_id: int | None = None) -> Figures:
+    """A referent's day, in the active organisation; ``user_id``: the open requests given to him
+    (``requests["mine"]``, as the list filtered on ``assigned=me`` shows them)."""
     scope = [org_id]
+    requests = request_figures(scope)
+    if user_id is not None:
+        rr = RightsRequest
+        mine = db.session.scalar(
+            select(func.count()).where(
+                rr.organisation_id == org_id, rr.is_open.is_(True), rr.assigned_to_id == user_id
+            )
+        )
+        requests["mine"] = Figure(int(mine or 0), 1 if mine else 0, org_id if mine else None)
     return Figures(
-        organisations=1,
-        fiches=fiche_figures(scope, ("incomplete", "template")),
-        requests=request_figures(scope),
+        organisations=1, fiches=fiche_figures(scope, ("incomplete", "template")), requests=requests
     )
 
 

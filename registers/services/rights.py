@@ -23,10 +23,12 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from accounts.models import Organisation, User
+from accounts.services import people_holding
 from core import audit
 from core.concurrency import check_version, with_fresh_reference
 from core.extensions import db
 from core.forms import FieldError, raise_field_errors
+from core.security import Permission, roles_granting
 from core.tenancy import UNSCOPED, scoped
 from registers.models import ProcessingActivity, RequestStatus, RightsRequest, RightType
 from registers.services import references
@@ -44,6 +46,7 @@ FIELDS: tuple[str, ...] = (
     "identity_checked",
     "identity_checked_on",
     "activity_id",
+    "assigned_to_id",
     "details",
     "is_extended",
     "extension_notified_on",
@@ -172,8 +175,9 @@ def normalise(data: Mapping[str, Any], errors: list[FieldError]) -> dict[str, An
         out["identity_checked_on"] = None
     if not out["is_extended"]:
         out["extension_notified_on"] = out["extension_reason"] = None
-    if out["activity_id"] in ("", "None"):
-        out["activity_id"] = None
+    for name in ("activity_id", "assigned_to_id"):
+        if out[name] in ("", "None"):
+            out[name] = None
     return out
 
 
@@ -199,6 +203,11 @@ def validate(org_id: int, data: Mapping[str, Any]) -> list[FieldError]:
         errors.extend(_extension_errors(received, data))
     if data.get("status") in CLOSING_STATUSES:
         errors.extend(_answer_errors(received, data))
+    assignee = data.get("assigned_to_id")
+    if assignee is not None and assignee not in dict(assignee_choices(org_id)):
+        errors.append(
+            FieldError("assigned_to_id", _("Cette personne n'est ni DPO ni référent de l'organisation."))
+        )
     if data.get("activity_id") is not None and not _is_own_activity(org_id, data["activity_id"]):
         errors.append(
             FieldError("activity_id", _("Ce traitement n'appartient pas au registre de l'organisation."))
@@ -266,6 +275,11 @@ def _is_own_activity(org_id: int, activity_id: Any) -> bool:
     )
     # unscoped: filtered on org_id explicitly (the form's choice is checked here)
     return db.session.scalar(stmt.execution_options(**UNSCOPED)) is not None
+
+
+def assignee_choices(org_id: int, *, include: int | None = None) -> list[tuple[int, str]]:
+    """Whom a request can be given to: the organisation's DPOs and referents (its editors)."""
+    return people_holding(org_id, roles_granting(Permission.REGISTERS_EDIT), include=include)
 
 
 def activity_choices(org_id: int, *, include_id: int | None = None) -> list[tuple[int, str]]:
@@ -351,6 +365,7 @@ class RequestFilters:
     right: str = ""
     urgency: str = ""  # "overdue" / "week"
     today: date | None = None  # default: today in France
+    assigned_to: int | None = None  # ?assigned=me: the reader's own (set by the view)
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any]) -> RequestFilters:
@@ -393,6 +408,8 @@ def requests_query(filters: RequestFilters) -> Select[Any]:
         stmt = stmt.where(is_overdue(today))
     elif filters.urgency == "week":
         stmt = stmt.where(is_due_this_week(today))
+    if filters.assigned_to is not None:
+        stmt = stmt.where(rr.assigned_to_id == filters.assigned_to)
     if filters.q:
         like = f"%{filters.q.lower()}%"
         stmt = stmt.where(or_(func.lower(rr.requester_name).like(like), func.lower(rr.reference).like(like)))

@@ -27,6 +27,12 @@ def _form(req: RightsRequest | None = None) -> RightsRequestForm:
     form.activity_id.choices = to_choices(
         rights.activity_choices(current_org.id, include_id=chosen), blank=_("— non précisé —")
     )
+    assignee = req.assigned_to_id if req else None
+    form.assigned_to_id.choices = to_choices(
+        rights.assignee_choices(current_org.id, include=assignee), blank=_("— personne —")
+    )
+    if req is None and request.method == "GET":
+        form.assigned_to_id.data = current_user.id  # whoever records it handles it, until given away
     return form
 
 
@@ -38,6 +44,8 @@ def _detail_url(req: RightsRequest) -> str:
 @require(Permission.REGISTERS_VIEW)
 def request_list() -> Any:
     filters = rights.RequestFilters.from_args(request.args)
+    if request.args.get("assigned") == "me":
+        filters.assigned_to = current_user.id
     today = rights.local_today()
     page = paginate(rights.requests_query(filters))
     return render_template(

@@ -443,3 +443,49 @@ def test_fields_without_help_or_error_carry_no_aria_none(world: World, login_as:
     html = _html(login_as(world.a.member_referent, world.a.member).get("/registers/requests/new"))
     assert 'aria-invalid="None"' not in html
     assert 'aria-describedby="None"' not in html
+
+
+# --- who handles a request ----------------------------------------------------------------------
+
+
+def test_a_request_is_given_to_a_dpo_or_referent_of_the_organisation_and_shows_on_his_home_page(
+    world: World, app: Flask, login_as: Any, session: Any
+) -> None:
+    referent = world.a.member_referent
+    client = login_as(referent, world.a.member)
+    new_page = _html(client.get("/registers/requests/new"))
+    # Whoever records a request handles it until he gives it to someone else.
+    assert re.search(
+        rf'<option selected value="{referent.id}">|<option value="{referent.id}" selected>', new_page
+    )
+    # Someone without a register role in the organisation cannot be given it (the RSSI of the syndicate).
+    refused = client.post(
+        "/registers/requests/new",
+        data=_form(requester_name="X", assigned_to_id=str(world.a.users[Role.RSSI].id)),
+    )
+    assert refused.status_code == 422
+    assert "ni DPO ni référent" in _html(refused)
+    assert (
+        client.post(
+            "/registers/requests/new", data=_form(requester_name="Léa Mine", assigned_to_id=str(referent.id))
+        ).status_code
+        == 302
+    )
+    assert (
+        client.post(
+            "/registers/requests/new", data=_form(requester_name="Nobody's", assigned_to_id="")
+        ).status_code
+        == 302
+    )
+    mine = session.scalar(select(RightsRequest).where(RightsRequest.requester_name == "Léa Mine"))
+    assert mine.assigned_to_id == referent.id
+
+    listing = _html(client.get("/registers/requests?assigned=me"))
+    assert "Léa Mine" in listing
+    assert "Nobody&#39;s" not in listing
+    assert "Nobody" not in listing
+    home = _html(client.get("/"))
+    figure = re.search(r'data-figure="mine" href="([^"]+)"><span[^>]*>(\d+)</span>', home)
+    assert figure is not None
+    assert figure.group(2) == "1"
+    assert "assigned=me" in figure.group(1).replace("&amp;", "&")
