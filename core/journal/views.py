@@ -106,7 +106,11 @@ def event_list() -> Any:
 
 
 def export_csv(lines: list[JournalLine]) -> bytes:
-    """``;``-separated UTF-8 with a BOM (French Excel); one row per changed field, UTC times."""
+    """``;``-separated UTF-8 with a BOM (French Excel); one row per changed field. The first twelve
+    columns are the stored entry as the chain signs it (UTC time, codes, values as stored: what a
+    verification script reads); the last six say the same as the journal page says it (Paris time,
+    action, object, field and values as on the forms) for the auditor reading it."""
+    present(lines)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(
@@ -123,6 +127,12 @@ def export_csv(lines: list[JournalLine]) -> bytes:
             _("Après"),
             _("Adresse IP"),
             _("Empreinte"),
+            _("Date (heure de Paris)"),
+            _("Action (libellé)"),
+            _("Objet"),
+            _("Champ (libellé)"),
+            _("Avant (lu)"),
+            _("Après (lu)"),
         ]
     )
     for line in lines:
@@ -136,16 +146,41 @@ def export_csv(lines: list[JournalLine]) -> bytes:
             event.object_type,
             event.object_id,
         ]
+        read_head = [when(event.at), action_label(event.action), _object_text(line)]
         if line.erased:
-            changes = [(_("détail effacé (RGPD)"), None, None)]
+            note = _("détail effacé (RGPD)")
+            changes = [(note, None, None, note, None, None)]
         elif line.hidden:
-            changes = [(_("contenu non visible pour votre rôle"), None, None)]
+            note = _("contenu non visible pour votre rôle")
+            changes = [(note, None, None, note, None, None)]
         else:
-            changes = [(c.field, c.before, c.after) for c in line.changes] or [(None, None, None)]
-        for name, before, after in changes:
-            cells = [*head, name, before, after, line.ip, event.hash]
+            changes = [
+                (c.field, c.before, c.after, c.label, c.before_text, c.after_text) for c in line.changes
+            ] or [(None,) * 6]
+        for name, before, after, label, before_text, after_text in changes:
+            cells = [
+                *head,
+                name,
+                before,
+                after,
+                line.ip,
+                event.hash,
+                *read_head,
+                label,
+                before_text,
+                after_text,
+            ]
             writer.writerow([neutralise(display_value(c)) for c in cells])
     return out.getvalue().encode("utf-8-sig")
+
+
+def _object_text(line: JournalLine) -> str:
+    """ "Fiche de traitement n° 12 — TRT-001 Paie" as the page names the object."""
+    parts = [line.object_label]
+    if line.event.object_id is not None:
+        parts.append(_("n° %(id)s", id=line.event.object_id))
+    text = " ".join(p for p in parts if p)
+    return f"{text} — {line.object_title}" if line.object_title else text
 
 
 @bp.route("/export", methods=["POST"])

@@ -44,6 +44,12 @@ HEADER = [
     "Après",
     "Adresse IP",
     "Empreinte",
+    "Date (heure de Paris)",
+    "Action (libellé)",
+    "Objet",
+    "Champ (libellé)",
+    "Avant (lu)",
+    "Après (lu)",
 ]
 
 
@@ -325,6 +331,13 @@ def test_csv_export_has_one_row_per_changed_field_and_is_itself_journalled(
         ("organisation.update", "postal_code", "", "94000"),
     }
     assert {r[2] for r in rows[1:]} == {"rssi A"}
+    # The same entries as the page reads them, after the stored ones.
+    read = {(r[13], r[15], r[16], r[17]) for r in rows[1:]}
+    assert read == {
+        ("Organisation modifiée", "Commune", "Ivry-sur-Seine", "Créteil"),
+        ("Organisation modifiée", "Code postal", "—", "94000"),
+    }
+    assert all(re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d", r[12]) for r in rows[1:]), rows[1][12]
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", r[0]) for r in rows[1:])
     assert len(exported) == 1
     event, data = exported[0]
