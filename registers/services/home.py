@@ -26,11 +26,11 @@ from typing import Any
 from sqlalchemy import Select, func, select
 
 from accounts.models import Organisation, User
-from core.db import utcnow
+from core.db import today, utcnow
 from core.extensions import db
 from core.tenancy import UNSCOPED
-from registers.models import Breach, NotificationDecision, RegisterFigures, RightsRequest
-from registers.services import breaches, rights
+from registers.models import Breach, NotificationDecision, Processor, RegisterFigures, RightsRequest
+from registers.services import breaches, processors, rights
 from registers.services.portfolio import served_ids
 
 URGENT_BREACHES = 5  # the card lists this many pending breaches, most urgent first
@@ -73,6 +73,7 @@ class Figures:
     organisations: int  # in the scope
     fiches: Mapping[str, Figure] = field(default_factory=dict)
     requests: Mapping[str, Figure] = field(default_factory=dict)
+    processors: Figure = field(default_factory=lambda: Figure())  # to complete or to review
 
 
 def _scope(user: User | None, org_id: int | None) -> Any:
@@ -144,6 +145,19 @@ def request_figures(scope: Any) -> dict[str, Figure]:
     return _read(_figures(stats, names), names)
 
 
+def processor_figures(scope: Any) -> Figure:
+    """Processors of ``scope`` to complete or whose review date has passed (the list's
+    ``state=to_complete`` filter: the same condition)."""
+    p = Processor
+    stats = (
+        select(p.organisation_id.label("org_id"), func.count().label("processors"))
+        .where(p.organisation_id.in_(scope), processors.needs_work(today()))
+        .group_by(p.organisation_id)
+        .subquery()
+    )
+    return _read(_figures(stats, ("processors",)), ("processors",))["processors"]
+
+
 def breach_watch(scope: Any, now: datetime | None = None) -> BreachWatch:
     """Open breaches, those still awaiting the CNIL decision, and the most urgent of them."""
     b = Breach
@@ -188,6 +202,7 @@ def dpo_figures(user: User) -> Figures:
         organisations=int(served or 0),
         fiches=fiche_figures(scope, ("dpia", "template", "validation")),
         requests=request_figures(scope),
+        processors=processor_figures(scope),
     )
 
 
@@ -205,7 +220,10 @@ def referent_figures(org_id: int, user_id: int | None = None) -> Figures:
         )
         requests["mine"] = Figure(int(mine or 0), 1 if mine else 0, org_id if mine else None)
     return Figures(
-        organisations=1, fiches=fiche_figures(scope, ("incomplete", "template")), requests=requests
+        organisations=1,
+        fiches=fiche_figures(scope, ("incomplete", "template")),
+        requests=requests,
+        processors=processor_figures(scope),
     )
 
 

@@ -26,12 +26,30 @@ from core.pagination import Page
 from core.security import Role
 from core.tenancy import UNSCOPED
 from core.text import fold
-from registers.models import Breach, NotificationDecision, ProcessingActivity, RegisterFigures, RightsRequest
-from registers.services import breaches, queries, rights
+from registers.models import (
+    Breach,
+    NotificationDecision,
+    ProcessingActivity,
+    Processor,
+    RegisterFigures,
+    RightsRequest,
+)
+from registers.services import breaches, processors, queries, rights
 
 SORTS = ("name", "completeness", "to_review", "dpia", "requests", "deadline", "breaches")
 # ``only``: the organisations holding at least one such item (the home page's figures link here).
-ONLY = ("to_review", "dpia", "validation", "template", "requests", "overdue", "week", "breaches", "pending")
+ONLY = (
+    "to_review",
+    "dpia",
+    "validation",
+    "template",
+    "requests",
+    "overdue",
+    "week",
+    "breaches",
+    "pending",
+    "processors",
+)
 
 
 @dataclass(frozen=True)
@@ -187,6 +205,10 @@ def _holding(only: str, scope: Any) -> Select[Any]:
         }[only]()
         return select(rr.organisation_id).where(
             rr.organisation_id.in_(scope), rr.is_open.is_(True), condition
+        )
+    if only == "processors":
+        return select(Processor.organisation_id).where(
+            Processor.organisation_id.in_(scope), processors.needs_work(bindparam("today", type_=Date))
         )
     b = Breach
     held = select(b.organisation_id).where(b.organisation_id.in_(scope), b.is_closed.is_(False))

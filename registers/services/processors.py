@@ -413,13 +413,19 @@ def review_due(on: Any) -> ColumnElement[bool]:
     return Processor.next_review_on < on
 
 
+def needs_work(on: Any) -> ColumnElement[bool]:
+    """A processor to complete, or whose review date has passed (the list's "à compléter" filter,
+    the home page's figure and the portfolio's ``only=processors`` share it)."""
+    return or_(Processor.to_complete > 0, review_due(on))
+
+
 def processors_query(filters: ProcessorFilters) -> Select[Any]:
     """The active organisation's processors by name."""
     stmt = scoped(select(Processor), Processor)
     if filters.q:
         stmt = stmt.where(Processor.sort_name.like(f"%{fold(filters.q)}%"))
     if filters.state == "to_complete":
-        stmt = stmt.where(or_(Processor.to_complete > 0, review_due(today())))
+        stmt = stmt.where(needs_work(today()))
     elif filters.state == "review_due":
         stmt = stmt.where(review_due(today()))
     return stmt.order_by(Processor.sort_name, Processor.id)

@@ -24,6 +24,7 @@ from registers.services import activities as acts
 from registers.services import processors as procs
 from tests.catalogue.factories import ApplicationFactory, SubscriptionFactory
 from tests.conftest import World, acting_as
+from tests.factories import MembershipFactory
 from tests.registers.factories import ProcessorFactory
 
 D = dt.date
@@ -318,3 +319,37 @@ def test_another_organisations_processor_is_not_found(world: World, app: Flask, 
         assert client.get(url).status_code == 404
     assert client.post(f"/registers/processors/{pid}/delete", data={"version": "1"}).status_code == 404
     assert client.post(f"/registers/processors/{pid}/edit", data=_form(version="1")).status_code == 404
+
+
+def test_processors_to_complete_or_review_are_on_the_home_page_and_the_portfolio(
+    world: World, app: Flask, login_as: Any
+) -> None:
+    with app.test_request_context(), acting_as(world.a.member_referent, world.a.member):
+        member = db.session.merge(world.a.member)
+        procs.create_processor(member, None, COMPLETE)  # complete
+        procs.create_processor(member, None, {"name": "Sans contrat"})  # to complete
+        procs.create_processor(
+            member, None, {**COMPLETE, "name": "Revue passée", "next_review_on": D(2020, 1, 1)}
+        )
+        db.session.commit()
+    referent = login_as(world.a.member_referent, world.a.member)
+    home = _html(referent.get("/"))
+    figure = re.search(r'data-figure="processors" href="([^"]+)"><span[^>]*>(\d+)</span>', home)
+    assert figure is not None
+    assert figure.group(2) == "2"
+    listing = _html(referent.get(figure.group(1).replace("&amp;", "&")))
+    assert "Sans contrat" in listing
+    assert "Revue passée" in listing
+    assert "Hébergeur Exemple" not in listing
+    # The syndicate's DPO, DPO of the member too: his portfolio finds it by that figure.
+    with app.app_context():
+        MembershipFactory(
+            user=db.session.merge(world.a.users[Role.DPO]),
+            organisation=db.session.merge(world.a.member),
+            role=Role.DPO,
+        )
+        db.session.commit()
+    dpo = login_as(world.a.users[Role.DPO], world.a.syndicate)
+    portfolio = _html(dpo.get("/registers/portfolio/?only=processors"))
+    assert "Ville A" in portfolio
+    assert "Ville B" not in portfolio
