@@ -1,0 +1,1 @@
+"""The SMSI's forms, one module per capability."""
