@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import DateField, HiddenField, IntegerField, SelectMultipleField
+from wtforms import DateField, DateTimeLocalField, HiddenField, IntegerField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import UnboundField
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -194,3 +195,35 @@ def handle_form(
         flash(_("Le formulaire contient des erreurs : corrigez les champs signalés."), "danger")
         return render_template(template, form=form, **context), 422
     return render_template(template, form=form, **context)
+
+
+PARIS = ZoneInfo("Europe/Paris")
+INPUT_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+class LocalDateTimeField(DateTimeLocalField):
+    """A ``datetime-local`` input typed in French local time (Europe/Paris); ``data`` is aware UTC.
+
+    A stored (UTC) value is shown in local time; what was typed is shown back as typed.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("format", [INPUT_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"])
+        super().__init__(*args, **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if isinstance(self.data, datetime) and not date_in_range(self.data.date()):
+            # Year 1 or 9999 (core.params): a typing slip, and the time-zone shift would overflow.
+            self.data = None
+            raise ValueError(self.gettext(NOT_A_DATETIME))
+        if isinstance(self.data, datetime) and self.data.tzinfo is None:
+            self.data = self.data.replace(tzinfo=PARIS).astimezone(UTC)
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return " ".join(self.raw_data)
+        if isinstance(self.data, datetime):
+            value = self.data if self.data.tzinfo is None else self.data.astimezone(PARIS)
+            return value.strftime(INPUT_FORMAT)
+        return ""

@@ -2,3 +2,160 @@
 affect, and the Statement of Applicability (Annex A controls) with its approved versions."""
 
 from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from accounts.models import User, str_enum
+from catalogue.models import Application
+from core.db import Base, OrgScopedMixin, TimestampMixin, UTCDateTime, VersionedMixin
+from core.enums import LabelledEnum
+
+# --- security incidents -----------------------------------------------------------------------------
+
+
+class IncidentCategory(LabelledEnum):
+    MALWARE = "malware", _l("Logiciel malveillant, rançongiciel")
+    PHISHING = "phishing", _l("Hameçonnage")
+    INTRUSION = "intrusion", _l("Intrusion")
+    DATA_LEAK = "data_leak", _l("Fuite de données")
+    AVAILABILITY = "availability", _l("Perte de disponibilité")
+    PHYSICAL = "physical", _l("Sinistre physique (incendie, inondation, vandalisme)")
+    HUMAN_ERROR = "human_error", _l("Erreur humaine")
+    SUPPLIER = "supplier", _l("Défaillance d'un fournisseur")
+    OTHER = "other", _l("Autre")
+
+
+class Severity(LabelledEnum):
+    """Four levels, each with its definition (shown beside the choice)."""
+
+    MINOR = "1", _l("1 — Mineur")
+    SIGNIFICANT = "2", _l("2 — Significatif")
+    MAJOR = "3", _l("3 — Majeur")
+    CRITICAL = "4", _l("4 — Critique")
+
+    @property
+    def definition(self) -> str:
+        return str(SEVERITY_DEFINITIONS[self])
+
+    @property
+    def badge(self) -> str:
+        return {"1": "secondary", "2": "info", "3": "warning", "4": "danger"}[self.value]
+
+
+SEVERITY_DEFINITIONS = {
+    Severity.MINOR: _l(
+        "Un poste ou un utilisateur touché, aucun service interrompu, aucune donnée sensible."
+    ),
+    Severity.SIGNIFICANT: _l(
+        "Un service dégradé ou interrompu pour une organisation, sans donnée sensible exposée."
+    ),
+    Severity.MAJOR: _l(
+        "Des services importants interrompus pour plusieurs organisations, ou des données personnelles "
+        "exposées."
+    ),
+    Severity.CRITICAL: _l(
+        "Crise : le système d'information mutualisé compromis ou à l'arrêt pour les adhérents."
+    ),
+}
+
+
+class IncidentStatus(LabelledEnum):
+    NEW = "new", _l("Nouveau")
+    QUALIFIED = "qualified", _l("Qualifié")
+    CONTAINED = "contained", _l("Contenu")
+    RESOLVED = "resolved", _l("Résolu")
+    CLOSED = "closed", _l("Clos")
+
+    @property
+    def is_open(self) -> bool:
+        return self is not IncidentStatus.CLOSED
+
+
+class TimelineKind(LabelledEnum):
+    DETECTION = "detection", _l("Détection")
+    QUALIFICATION = "qualification", _l("Qualification")
+    CONTAINMENT = "containment", _l("Confinement")
+    ERADICATION = "eradication", _l("Éradication")
+    RECOVERY = "recovery", _l("Rétablissement")
+    CLOSURE = "closure", _l("Clôture")
+    NOTE = "note", _l("Note")
+
+
+incident_applications = Table(
+    "incident_applications",
+    Base.metadata,
+    Column("incident_id", ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True),
+    Column("application_id", ForeignKey("applications.id", ondelete="RESTRICT"), primary_key=True),
+    Index("ix_incident_applications_application_id", "application_id"),
+)
+
+# The organisations an incident affects, kept by the incident's writer (smsi.services.incidents):
+# those subscribing to its applications ("derived") plus those added by hand, minus those the RSSI
+# took out (Incident.excluded_organisation_ids).
+incident_organisations = Table(
+    "incident_organisations",
+    Base.metadata,
+    Column("incident_id", ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True),
+    Column("organisation_id", ForeignKey("organisations.id", ondelete="RESTRICT"), primary_key=True),
+    Column("is_added", Boolean, nullable=False, default=False),  # added by hand, not by a subscription
+    Index("ix_incident_organisations_organisation_id", "organisation_id"),
+)
+
+
+class Incident(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
+    """A security incident recorded by an organisation (the syndicate, for its shared system)."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "reference"),
+        Index("ix_incidents_org_status_detected", "organisation_id", "status", "detected_at"),
+        Index("ix_incidents_org_detected", "organisation_id", "detected_at"),
+    )
+
+    reference: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reported_by: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[IncidentCategory] = mapped_column(str_enum(IncidentCategory, "incident_category"))
+    severity: Mapped[Severity] = mapped_column(str_enum(Severity, "incident_severity"))
+    impact_confidentiality: Mapped[bool] = mapped_column(Boolean, default=False)
+    impact_integrity: Mapped[bool] = mapped_column(Boolean, default=False)
+    impact_availability: Mapped[bool] = mapped_column(Boolean, default=False)
+    affected_sites: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[IncidentStatus] = mapped_column(
+        str_enum(IncidentStatus, "incident_status"), default=IncidentStatus.NEW
+    )
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    has_personal_data: Mapped[bool] = mapped_column(Boolean, default=False)
+    excluded_organisation_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    root_cause: Mapped[str | None] = mapped_column(Text)
+    lessons_learned: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    applications: Mapped[list[Application]] = relationship(
+        secondary=incident_applications, order_by="Application.sort_name", lazy="selectin"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.reference} — {self.title}"
+
+
+class IncidentEvent(OrgScopedMixin, Base):
+    """A dated entry of an incident's timeline (append-only: a correction is a new entry)."""
+
+    __tablename__ = "incident_events"
+    __table_args__ = (Index("ix_incident_events_incident_at", "incident_id", "at"),)
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    kind: Mapped[TimelineKind] = mapped_column(str_enum(TimelineKind, "incident_event_kind"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    author: Mapped[User | None] = relationship(lazy="joined")

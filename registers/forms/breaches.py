@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
-    DateTimeLocalField,
     SelectField,
     StringField,
     TextAreaField,
@@ -17,9 +14,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from core.forms import (
-    NOT_A_DATETIME,
     BoundedDateField,
     BoundedIntegerField,
+    LocalDateTimeField,
     MultiCheckboxField,
     VersionedForm,
     enum_choices,
@@ -27,41 +24,9 @@ from core.forms import (
     strip,
     to_choices,
 )
-from core.params import date_in_range
 from registers import reference as ref
 from registers.models import NotificationDecision, RiskLevel, SubjectsDecision
 from registers.services.breaches import breach_types
-
-PARIS = ZoneInfo("Europe/Paris")
-INPUT_FORMAT = "%Y-%m-%dT%H:%M"
-
-
-class LocalDateTimeField(DateTimeLocalField):
-    """A ``datetime-local`` input typed in French local time (Europe/Paris); ``data`` is aware UTC.
-
-    A stored (UTC) value is shown in local time; what was typed is shown back as typed.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("format", [INPUT_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"])
-        super().__init__(*args, **kwargs)
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        super().process_formdata(valuelist)
-        if isinstance(self.data, datetime) and not date_in_range(self.data.date()):
-            # Year 1 or 9999 (core.params): a typing slip, and the time-zone shift would overflow.
-            self.data = None
-            raise ValueError(self.gettext(NOT_A_DATETIME))
-        if isinstance(self.data, datetime) and self.data.tzinfo is None:
-            self.data = self.data.replace(tzinfo=PARIS).astimezone(UTC)
-
-    def _value(self) -> str:
-        if self.raw_data:
-            return " ".join(self.raw_data)
-        if isinstance(self.data, datetime):
-            value = self.data if self.data.tzinfo is None else self.data.astimezone(PARIS)
-            return value.strftime(INPUT_FORMAT)
-        return ""
 
 
 def _optional_value(value: Any) -> str | None:

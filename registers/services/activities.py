@@ -28,14 +28,14 @@ from sqlalchemy import delete, func, insert, select
 
 from accounts.models import Organisation, User
 from catalogue.models import Application
-from core import audit
+from core import audit, references
 from core.concurrency import check_version, flush_or_conflict, with_fresh_reference
 from core.extensions import db
 from core.forms import FieldError, FieldErrors, raise_field_errors
 from core.security import Permission, user_can
 from core.tenancy import UNSCOPED, scoped
 from registers.models import ActivityStatus, ActivityVersion, ProcessingActivity, validated_versions
-from registers.services import processors, references
+from registers.services import processors
 from registers.services.content import (
     ALL_FIELDS,
     AUDITED_FIELDS,

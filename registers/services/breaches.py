@@ -29,15 +29,22 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 
 from accounts.models import Organisation, User
-from core import audit
+from core import audit, references
 from core.concurrency import check_version, with_fresh_reference
 from core.db import utcnow
 from core.extensions import db
 from core.forms import FieldError, raise_field_errors
 from core.tenancy import UNSCOPED, scoped
 from registers import reference as ref
-from registers.models import Breach, NotificationDecision, RiskLevel, SubjectsDecision
-from registers.services import references
+from registers.models import (
+    ActivityStatus,
+    Breach,
+    NotificationDecision,
+    ProcessingActivity,
+    RiskLevel,
+    SubjectsDecision,
+    activity_applications,
+)
 from registers.services.breach_rules import (
     AMBER_BELOW,
     AUDITED_FIELDS,
@@ -214,6 +221,80 @@ def create_breach_from_incident(
     with audit.audited(org.id, actor, "breach.create_from_incident", breach, AUDITED_FIELDS):
         _apply(breach, clean)
     return breach
+
+
+@dataclass(frozen=True)
+class IncidentContent:
+    """What a member's register says about the applications an incident hit: the fiches using
+    them (references and names), their data categories and data subjects (ids)."""
+
+    fiches: tuple[str, ...]
+    data_categories: tuple[str, ...]
+    data_subjects: tuple[str, ...]
+
+
+def incident_content(org_id: int, application_ids: Iterable[int]) -> IncidentContent:
+    """The register of ``org_id`` on ``application_ids`` (its fiches in force: models and archived
+    ones left out), to pre-fill the breach an incident opens there — a public interface the SMSI calls."""
+    ids = [int(i) for i in application_ids]
+    if not ids:
+        return IncidentContent((), (), ())
+    pa = ProcessingActivity
+    fiches = list(
+        db.session.scalars(
+            select(pa)
+            .where(
+                pa.organisation_id == org_id,
+                pa.is_model.is_(False),
+                pa.status != ActivityStatus.ARCHIVED,
+                pa.id.in_(
+                    select(activity_applications.c.activity_id).where(
+                        activity_applications.c.application_id.in_(ids)
+                    )
+                ),
+            )
+            .order_by(pa.reference)
+            # unscoped: the syndicate's incident reads each affected member's register
+            .execution_options(**UNSCOPED)
+        )
+    )
+    categories = sorted({row["category"] for f in fiches for row in f.data_categories or ()})
+    subjects = sorted({s for f in fiches for s in f.data_subjects or ()})
+    return IncidentContent(
+        tuple(f"{f.reference} {f.name}" for f in fiches), tuple(categories), tuple(subjects)
+    )
+
+
+@dataclass(frozen=True)
+class IncidentBreach:
+    """A breach opened from an incident, as the incident's page lists it."""
+
+    id: int
+    organisation_id: int
+    organisation: str
+    reference: str
+    decision: str  # the CNIL decision's label
+    is_closed: bool
+    clock: BreachClock
+
+
+def breaches_of_incident(incident_id: int, now: datetime | None = None) -> list[IncidentBreach]:
+    """Every breach opened from ``incident_id``, in whichever register, by organisation name — a
+    public interface the SMSI calls (one query)."""
+    rows = db.session.execute(
+        select(Breach, Organisation.name)
+        .join(Organisation, Organisation.id == Breach.organisation_id)
+        .where(Breach.source_incident_id == incident_id)
+        .order_by(Organisation.sort_name, Breach.id)
+        # unscoped: the incident's page shows the breaches it opened in the members' registers
+        .execution_options(**UNSCOPED)
+    ).all()
+    return [
+        IncidentBreach(
+            b.id, b.organisation_id, name, b.reference, str(b.cnil_decision.label), b.is_closed, clock(b, now)
+        )
+        for b, name in rows
+    ]
 
 
 # --- reads --------------------------------------------------------------------------------------

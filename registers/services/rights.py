@@ -24,14 +24,13 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from accounts.models import Organisation, User
 from accounts.services import people_holding
-from core import audit
+from core import audit, references
 from core.concurrency import check_version, with_fresh_reference
 from core.extensions import db
 from core.forms import FieldError, raise_field_errors
 from core.security import Permission, roles_granting
 from core.tenancy import UNSCOPED, scoped
 from registers.models import ProcessingActivity, RequestStatus, RightsRequest, RightType
-from registers.services import references
 
 PARIS = ZoneInfo("Europe/Paris")
 WEEK = 7  # "due this week": the deadline falls within the next 7 days (today included)

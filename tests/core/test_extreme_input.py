@@ -40,9 +40,14 @@ from wtforms import (
 from wtforms.fields.core import UnboundField
 
 from core import params
-from core.forms import BoundedDateField, BoundedIntegerField, coerce_id, coerce_optional_int
+from core.forms import (
+    BoundedDateField,
+    BoundedIntegerField,
+    LocalDateTimeField,
+    coerce_id,
+    coerce_optional_int,
+)
 from core.security import PLATFORM_PERMISSIONS, PUBLIC, ROLE_PERMISSIONS, Role, access_policy
-from registers.forms.breaches import LocalDateTimeField
 from tests.conftest import World, build_records, record_arguments
 
 # --- values ---------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from sqlalchemy.exc import IntegrityError
 
 from accounts.models import Organisation, User
 from catalogue.models import Application, Subscription
-from core import audit
+from core import audit, references
 from core.concurrency import EditConflict
 from core.db import today, utcnow
 from core.exports import unneutralise
@@ -58,7 +58,7 @@ from registers.models import (
     validated_versions,
 )
 from registers.services import activities as acts
-from registers.services import processors, references
+from registers.services import processors
 from registers.services.exchange.cells import (
     TIMEZONE,
     CellError,

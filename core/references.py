@@ -1,5 +1,5 @@
 """Per-organisation references (``TRT-001``, ``DRO-2026-004``…): the next free number and the
-uniqueness check, the same way for fiches, rights requests and breaches.
+uniqueness check, the same way for fiches, rights requests, breaches and incidents.
 
 Reads skip the tenant filter: a reference is unique in its organisation whoever asks, and the
 database's unique constraint on ``(organisation_id, reference)`` stays the last word

@@ -1,0 +1,578 @@
+"""Security incidents: the rules, the organisations an incident affects, its timeline, and the fan-out
+that opens a personal-data breach in the register of every affected controller.
+
+* **Affected organisations** are derived: the members subscribing today to an affected application,
+  plus those the RSSI adds by hand, minus those he takes out (``excluded_organisation_ids``). They are
+  stored (``incident_organisations``) so that lists and members' pages can query them; every save
+  recomputes them — a new subscription counts from the next save.
+* **Fan-out** (:func:`fan_out`): when personal data is involved, each affected organisation is a
+  controller whose data the incident touched: one breach is opened in its register through the
+  registers' public service (``create_breach_from_incident``, idempotent per organisation and
+  incident), its 72-hour clock started at the incident's detection, pre-filled from the fiches of
+  its register that use the affected applications, and its DPO is told by e-mail. Saving again, or
+  adding applications, opens the missing ones only; a breach already opened stays (it is the
+  member's record, closed by its DPO).
+* **Workflow** new → qualified → contained → resolved → closed; closing asks for the root cause and
+  the lessons learned. Each change of status writes its timeline entry.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from sqlalchemy import ColumnElement, Select, delete, func, insert, or_, select
+
+from accounts.models import Organisation, User
+from catalogue.models import Application, Subscription
+from core import audit, references
+from core.concurrency import check_version, flush_or_conflict, with_fresh_reference
+from core.db import today, utcnow
+from core.extensions import db
+from core.forms import FieldError, raise_field_errors
+from core.mail import send_mail
+from core.tenancy import UNSCOPED, scoped
+from registers.services import breaches as register_breaches
+from smsi.models import (
+    Incident,
+    IncidentCategory,
+    IncidentEvent,
+    IncidentStatus,
+    Severity,
+    TimelineKind,
+    incident_organisations,
+)
+
+log = logging.getLogger(__name__)
+PARIS = ZoneInfo("Europe/Paris")
+
+FIELDS: tuple[str, ...] = (
+    "title",
+    "description",
+    "detected_at",
+    "reported_by",
+    "category",
+    "severity",
+    "impact_confidentiality",
+    "impact_integrity",
+    "impact_availability",
+    "affected_sites",
+    "status",
+    "has_personal_data",
+    "excluded_organisation_ids",
+    "root_cause",
+    "lessons_learned",
+)
+AUDITED_FIELDS = (*FIELDS, "reference", "closed_at", "application_ids", "added_organisation_ids")
+MAX_TEXT = 10_000
+# The timeline entry a change of status writes.
+STATUS_EVENTS = {
+    IncidentStatus.QUALIFIED: TimelineKind.QUALIFICATION,
+    IncidentStatus.CONTAINED: TimelineKind.CONTAINMENT,
+    IncidentStatus.RESOLVED: TimelineKind.RECOVERY,
+    IncidentStatus.CLOSED: TimelineKind.CLOSURE,
+}
+NATURES = (  # C/I/A impact → the breach natures of the registers (ids of breach_types)
+    ("impact_confidentiality", "confidentialite"),
+    ("impact_integrity", "integrite"),
+    ("impact_availability", "disponibilite"),
+)
+
+
+# --- rules --------------------------------------------------------------------------------------
+
+
+def _text(value: Any, limit: int = MAX_TEXT) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text[: limit + 1] or None
+
+
+def _enum(enum_cls: Any, value: Any, field: str, errors: list[FieldError]) -> Any:
+    if value in (None, ""):
+        errors.append(FieldError(field, _("Ce champ est obligatoire.")))
+        return None
+    try:
+        return enum_cls(value)
+    except ValueError:
+        errors.append(FieldError(field, _("Valeur inconnue.")))
+        return None
+
+
+def _ids(values: Any) -> list[int]:
+    out = set()
+    for value in values or ():
+        try:
+            out.add(int(value))
+        except (TypeError, ValueError):
+            continue
+    return sorted(out)
+
+
+def normalise(data: Mapping[str, Any], errors: list[FieldError]) -> dict[str, Any]:
+    out: dict[str, Any] = {name: data.get(name) for name in FIELDS}
+    out["title"] = _text(out["title"], 200)
+    out["reported_by"] = _text(out["reported_by"], 200)
+    for name in ("description", "affected_sites", "root_cause", "lessons_learned"):
+        out[name] = _text(out[name])
+    out["category"] = _enum(IncidentCategory, out["category"], "category", errors)
+    out["severity"] = _enum(Severity, out["severity"], "severity", errors)
+    out["status"] = _enum(IncidentStatus, out["status"] or IncidentStatus.NEW, "status", errors)
+    for name in ("impact_confidentiality", "impact_integrity", "impact_availability", "has_personal_data"):
+        out[name] = bool(out[name])
+    detected = out["detected_at"]
+    if isinstance(detected, datetime) and detected.tzinfo is None:
+        detected = to_utc(detected)  # typed in French local time
+    out["detected_at"] = detected
+    out["excluded_organisation_ids"] = _ids(out["excluded_organisation_ids"])
+    out["application_ids"] = _ids(data.get("application_ids"))
+    out["added_organisation_ids"] = _ids(data.get("added_organisation_ids"))
+    closed = data.get("closed_at")  # when it was closed, if not now (an incident recorded afterwards)
+    out["closed_at"] = to_utc(closed) if isinstance(closed, datetime) else None
+    return out
+
+
+def validate(data: Mapping[str, Any], now: datetime | None = None) -> list[FieldError]:
+    now = now or utcnow()
+    errors: list[FieldError] = []
+    if not data["title"]:
+        errors.append(FieldError("title", _("Donnez un titre à l'incident.")))
+    elif len(data["title"]) > 200:
+        errors.append(FieldError("title", _("%(n)s caractères au plus.", n=200)))
+    for name in ("description", "affected_sites", "root_cause", "lessons_learned"):
+        if data.get(name) and len(data[name]) > MAX_TEXT:
+            errors.append(FieldError(name, _("%(n)s caractères au plus.", n=MAX_TEXT)))
+    detected = data["detected_at"]
+    if detected is None:
+        errors.append(FieldError("detected_at", _("Indiquez quand l'incident a été détecté.")))
+    elif detected > now:
+        errors.append(FieldError("detected_at", _("La détection ne peut pas être dans le futur.")))
+    if data["status"] is IncidentStatus.CLOSED:
+        if not data["root_cause"]:
+            errors.append(FieldError("root_cause", _("Pour clore l'incident, indiquez sa cause première.")))
+        if not data["lessons_learned"]:
+            errors.append(
+                FieldError("lessons_learned", _("Pour clore l'incident, indiquez les enseignements tirés."))
+            )
+    closed = data.get("closed_at")
+    if closed is not None and (closed > now or (detected is not None and closed < detected)):
+        errors.append(
+            FieldError("closed_at", _("La clôture doit suivre la détection et ne peut être dans le futur."))
+        )
+    if data["has_personal_data"] and not any(data[name] for name, _nature in NATURES):
+        errors.append(
+            FieldError(
+                "has_personal_data",
+                _("Des données personnelles sont en cause : cochez l'atteinte (confidentialité, intégrité ou "
+                  "disponibilité) qui les touche."),
+            )
+        )  # fmt: skip
+    return errors
+
+
+def application_choices(org: Organisation) -> list[tuple[int, str]]:
+    """The applications an incident may hit: the syndicate's catalogue (a member: what it uses)."""
+    apps = Application
+    stmt = select(apps.id, apps.name).where(apps.retired_on.is_(None)).order_by(apps.sort_name)
+    if org.is_syndicate:
+        stmt = stmt.where(apps.syndicate_id == org.id)
+    else:
+        stmt = stmt.where(
+            apps.id.in_(select(Subscription.application_id).where(Subscription.organisation_id == org.id))
+        )
+    # unscoped: the catalogue is the syndicate's; filtered on the organisation explicitly
+    return [(r.id, r.name) for r in db.session.execute(stmt.execution_options(**UNSCOPED))]
+
+
+def organisation_choices(org: Organisation) -> list[tuple[int, str]]:
+    """The organisations an incident of ``org`` may affect: a syndicate's members (and itself)."""
+    if not org.is_syndicate:
+        return [(org.id, org.name)]
+    stmt = (
+        select(Organisation.id, Organisation.name)
+        .where(
+            or_(Organisation.id == org.id, Organisation.syndicate_id == org.id),
+            Organisation.left_on.is_(None),
+        )
+        .order_by(Organisation.sort_name)
+        .execution_options(**UNSCOPED)  # unscoped: the syndicate's members, named explicitly
+    )
+    return [(r.id, r.name) for r in db.session.execute(stmt)]
+
+
+def derived_organisations(org: Organisation, application_ids: Iterable[int]) -> set[int]:
+    """The organisations subscribing today to ``application_ids`` (among those ``org`` may affect)."""
+    ids = list(application_ids)
+    if not ids:
+        return set()
+    stmt = select(Subscription.organisation_id).where(
+        Subscription.application_id.in_(ids),
+        or_(Subscription.ended_on.is_(None), Subscription.ended_on >= today()),
+    )
+    if org.is_syndicate:
+        stmt = stmt.where(Subscription.syndicate_id == org.id)
+    else:
+        stmt = stmt.where(Subscription.organisation_id == org.id)
+    # unscoped: the syndicate reads its members' subscriptions
+    return set(db.session.scalars(stmt.execution_options(**UNSCOPED)))
+
+
+# --- writes -------------------------------------------------------------------------------------
+
+
+def _check_references(org: Organisation, clean: Mapping[str, Any]) -> list[FieldError]:
+    errors = []
+    if any(i not in dict(application_choices(org)) for i in clean["application_ids"]):
+        errors.append(FieldError("application_ids", _("Application inconnue du catalogue.")))
+    allowed = dict(organisation_choices(org))
+    if any(i not in allowed for i in clean["added_organisation_ids"] + clean["excluded_organisation_ids"]):
+        errors.append(FieldError("added_organisation_ids", _("Organisation inconnue.")))
+    return errors
+
+
+def _affected(org: Organisation, incident: Incident, clean: Mapping[str, Any]) -> None:
+    """Rewrite the incident's affected organisations: derived + added − excluded."""
+    derived = derived_organisations(org, clean["application_ids"])
+    added = set(clean["added_organisation_ids"]) - derived
+    excluded = set(clean["excluded_organisation_ids"])
+    db.session.execute(
+        delete(incident_organisations).where(incident_organisations.c.incident_id == incident.id)
+    )
+    rows = [
+        {"incident_id": incident.id, "organisation_id": i, "is_added": i in added}
+        for i in sorted((derived | added) - excluded)
+    ]
+    if rows:
+        db.session.execute(insert(incident_organisations), rows)
+
+
+def affected_ids(incident: Incident) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(incident_organisations.c.organisation_id).where(
+                incident_organisations.c.incident_id == incident.id
+            )
+        )
+    )
+
+
+def added_ids(incident: Incident) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(incident_organisations.c.organisation_id).where(
+                incident_organisations.c.incident_id == incident.id,
+                incident_organisations.c.is_added.is_(True),
+            )
+        )
+    )
+
+
+def _snapshot(incident: Incident) -> dict[str, Any]:
+    if incident.id is None:
+        return {}
+    return {
+        **audit.snapshot(incident, (*FIELDS, "reference", "closed_at")),
+        "application_ids": sorted(a.id for a in incident.applications),
+        "added_organisation_ids": sorted(added_ids(incident)),
+    }
+
+
+def _save(
+    org: Organisation, actor: User | None, incident: Incident, data: Mapping[str, Any], action: str
+) -> Incident:
+    errors: list[FieldError] = []
+    clean = normalise(data, errors)
+    errors += validate(clean) + _check_references(org, clean)
+    raise_field_errors(errors)
+    before = _snapshot(incident)
+    previous = incident.status
+    for name in FIELDS:
+        setattr(incident, name, clean[name])
+    incident.is_open = incident.status.is_open
+    if incident.status is IncidentStatus.CLOSED and incident.closed_at is None:
+        incident.closed_at = clean["closed_at"] or utcnow()
+    elif incident.status.is_open:
+        incident.closed_at = None
+    incident.applications = list(
+        db.session.scalars(
+            select(Application)
+            .where(Application.id.in_(clean["application_ids"]))
+            .execution_options(**UNSCOPED)
+        )  # unscoped: checked against the organisation's choices above
+    )
+    is_new = incident.id is None
+    if is_new:
+        incident.reference = references.next_reference(Incident, org.id, f"INC-{incident.detected_at:%Y}-")
+        db.session.add(incident)
+    flush_or_conflict(incident)
+    _affected(org, incident, clean)
+    if is_new:
+        add_event(
+            incident, actor, TimelineKind.DETECTION, incident.detected_at, _("Incident détecté."), check=False
+        )
+    if not is_new and incident.status is not previous and incident.status in STATUS_EVENTS:
+        add_event(
+            incident,
+            actor,
+            STATUS_EVENTS[incident.status],
+            incident.closed_at if incident.status is IncidentStatus.CLOSED else utcnow(),
+            _("Statut : %(s)s.", s=incident.status.label),
+            check=False,
+        )
+    after = _snapshot(incident)
+    changes = audit.diff(before, after)
+    if changes or is_new:
+        audit.record(
+            org.id,
+            actor,
+            action,
+            incident,
+            {k: (audit.jsonable(a), audit.jsonable(b)) for k, (a, b) in changes.items()},
+        )
+    fan_out(incident, actor)
+    return incident
+
+
+def create_incident(org: Organisation, actor: User | None, data: Mapping[str, Any]) -> Incident:
+    return with_fresh_reference(
+        lambda: _save(org, actor, Incident(organisation_id=org.id), data, "incident.create")
+    )
+
+
+def update_incident(incident: Incident, actor: User | None, data: Mapping[str, Any]) -> Incident:
+    """``data`` carries the ``version`` the form was loaded with (EditConflict when stale)."""
+    check_version(incident, data.get("version"))
+    org = db.session.get(Organisation, incident.organisation_id)
+    return _save(org, actor, incident, data, "incident.update")
+
+
+def add_event(
+    incident: Incident,
+    actor: User | None,
+    kind: TimelineKind | str,
+    at: datetime | None,
+    text: str | None,
+    *,
+    check: bool = True,
+) -> IncidentEvent:
+    """A timeline entry: dated between the detection and now, with a text."""
+    kind = TimelineKind(kind)
+    if at is not None and at.tzinfo is None:
+        at = to_utc(at)
+    text = _text(text)
+    if check:
+        errors = []
+        if at is None:
+            errors.append(FieldError("at", _("Indiquez la date et l'heure.")))
+        elif at < incident.detected_at:
+            errors.append(
+                FieldError(
+                    "at",
+                    _(
+                        "Une entrée ne peut précéder la détection de l'incident (%(d)s).",
+                        d=_local(incident.detected_at),
+                    ),
+                )
+            )
+        elif at > utcnow():
+            errors.append(FieldError("at", _("Une entrée ne peut pas être dans le futur.")))
+        if not text:
+            errors.append(FieldError("text", _("Décrivez ce qui s'est passé.")))
+        elif len(text) > MAX_TEXT:
+            errors.append(FieldError("text", _("%(n)s caractères au plus.", n=MAX_TEXT)))
+        raise_field_errors(errors)
+    event = IncidentEvent(
+        organisation_id=incident.organisation_id,
+        incident_id=incident.id,
+        kind=kind,
+        at=at,
+        text=text or "",
+        author_id=getattr(actor, "id", None),
+        created_at=utcnow(),
+    )
+    db.session.add(event)
+    db.session.flush()
+    if check:
+        audit.record(
+            incident.organisation_id,
+            actor,
+            "incident.event",
+            incident,
+            {"timeline": (None, {"kind": kind.value, "at": audit.jsonable(at), "text": text})},
+        )
+    return event
+
+
+def to_utc(moment: datetime) -> datetime:
+    """An aware UTC datetime; a naive one is French local time (what people type)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=PARIS)
+    return moment.astimezone(UTC)
+
+
+def _local(moment: datetime) -> str:
+    return to_utc(moment).astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+
+
+# --- the fan-out to the members' breach registers -------------------------------------------------
+
+
+def fan_out(incident: Incident, actor: User | None) -> list[int]:
+    """Open the missing breaches of an incident with personal data (module docstring); returns
+    the organisations where one was opened now."""
+    if not incident.has_personal_data:
+        return []
+    natures = [nature for name, nature in NATURES if getattr(incident, name)]
+    already = {b.organisation_id for b in register_breaches.breaches_of_incident(incident.id)}
+    app_ids = [a.id for a in incident.applications]
+    opened = []
+    orgs = db.session.scalars(
+        select(Organisation)
+        .where(Organisation.id.in_(set(affected_ids(incident)) - already))
+        .order_by(Organisation.sort_name)
+        .execution_options(**UNSCOPED)  # unscoped: the incident's affected organisations
+    )
+    for org in orgs:
+        content = register_breaches.incident_content(org.id, app_ids)
+        description = _(
+            "Violation ouverte depuis l'incident %(ref)s du %(who)s : %(title)s.",
+            ref=incident.reference,
+            who=_local(incident.detected_at),
+            title=incident.title,
+        )
+        if content.fiches:
+            description += "\n" + _("Traitements concernés : %(list)s.", list=", ".join(content.fiches))
+        breach = register_breaches.create_breach_from_incident(
+            org,
+            actor,
+            incident_id=incident.id,
+            title=f"{incident.reference} — {incident.title}"[:200],
+            discovered_at=incident.detected_at,
+            natures=natures,
+            description=description,
+            data_categories=content.data_categories,
+            data_subjects=content.data_subjects,
+        )
+        opened.append(org.id)
+        _tell_dpo(org, incident, breach.reference)
+    return opened
+
+
+def _tell_dpo(org: Organisation, incident: Incident, reference: str) -> None:
+    if not org.dpo_email:
+        return
+    subject = _("Violation de données à évaluer : %(ref)s", ref=reference)
+    body = _(
+        "L'incident %(inc)s (%(title)s), détecté le %(when)s, touche des applications de %(org)s "
+        "traitant des données personnelles. La violation %(ref)s a été ouverte dans votre registre : "
+        "le délai de 72 heures pour notifier la CNIL court depuis la détection.",
+        inc=incident.reference,
+        title=incident.title,
+        when=_local(incident.detected_at),
+        org=org.name,
+        ref=reference,
+    )
+    try:
+        send_mail(org.dpo_email, subject, body)
+    except (
+        Exception
+    ):  # the breach is recorded whatever the mail server does; the DPO also sees it on his page
+        log.exception("breach mail to the DPO of organisation %s failed", org.id)
+
+
+# --- reads --------------------------------------------------------------------------------------
+
+
+@dataclass
+class IncidentFilters:
+    q: str = ""
+    status: str = "open"  # "open" / "closed" / "all"
+    severity: str = ""
+    category: str = ""
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any]) -> IncidentFilters:
+        status = str(args.get("status", "open"))
+        return cls(
+            q=str(args.get("q", "")).strip()[:100],
+            status=status if status in ("open", "closed", "all") else "open",
+            severity=str(args.get("severity", "")),
+            category=str(args.get("category", "")),
+        )
+
+
+def is_open() -> ColumnElement[bool]:
+    return Incident.is_open.is_(True)
+
+
+def incidents_query(filters: IncidentFilters) -> Select[Any]:
+    """The active organisation's incidents, latest detection first."""
+    i = Incident
+    stmt = scoped(select(i), i)
+    if filters.status == "open":
+        stmt = stmt.where(is_open())
+    elif filters.status == "closed":
+        stmt = stmt.where(i.is_open.is_(False))
+    if filters.severity in {s.value for s in Severity}:
+        stmt = stmt.where(i.severity == Severity(filters.severity))
+    if filters.category in {c.value for c in IncidentCategory}:
+        stmt = stmt.where(i.category == IncidentCategory(filters.category))
+    if filters.q:
+        like = f"%{filters.q.lower()}%"
+        stmt = stmt.where(or_(func.lower(i.title).like(like), func.lower(i.reference).like(like)))
+    return stmt.order_by(i.detected_at.desc(), i.id.desc())
+
+
+def affected_counts(incident_ids: Iterable[int]) -> dict[int, int]:
+    ids = list(incident_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(incident_organisations.c.incident_id, func.count())
+        .where(incident_organisations.c.incident_id.in_(ids))
+        .group_by(incident_organisations.c.incident_id)
+    )
+    return {int(i): int(n) for i, n in rows}
+
+
+def timeline(incident: Incident) -> list[IncidentEvent]:
+    return list(
+        db.session.scalars(
+            scoped(select(IncidentEvent), IncidentEvent)
+            .where(IncidentEvent.incident_id == incident.id)
+            .order_by(IncidentEvent.at, IncidentEvent.id)
+        )
+    )
+
+
+def affected_organisations(incident: Incident) -> list[tuple[int, str, bool]]:
+    """(id, name, added by hand) of the affected organisations, by name."""
+    rows = db.session.execute(
+        select(Organisation.id, Organisation.name, incident_organisations.c.is_added)
+        .join(incident_organisations, incident_organisations.c.organisation_id == Organisation.id)
+        .where(incident_organisations.c.incident_id == incident.id)
+        .order_by(Organisation.sort_name)
+        .execution_options(**UNSCOPED)  # unscoped: the organisations the incident names
+    )
+    return [(r[0], r[1], bool(r[2])) for r in rows]
+
+
+def incident_titles(ids: Iterable[int]) -> dict[int, str]:
+    ids = {int(i) for i in ids}
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        scoped(select(Incident.id, Incident.reference, Incident.title), Incident).where(Incident.id.in_(ids))
+    )
+    return {r.id: f"{r.reference} — {r.title}" for r in rows}
+
+
+def derived_breaches(incident: Incident) -> list[register_breaches.IncidentBreach]:
+    """The breaches the incident opened in the members' registers, with their 72-hour clocks."""
+    return register_breaches.breaches_of_incident(incident.id)

@@ -1,0 +1,118 @@
+"""Routes: the incident log — list, detail (timeline, affected organisations, derived breaches),
+new, edit, and a timeline entry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from core.extensions import db
+from core.forms import FieldError, handle_form
+from core.pagination import paginate
+from core.security import Permission, require
+from core.tenancy import current_org, get_scoped_or_404
+from smsi.blueprint import bp
+from smsi.forms.incidents import IncidentForm, TimelineForm, initial_data
+from smsi.models import Incident, IncidentCategory, Severity
+from smsi.services import incidents as svc
+
+FORM_TEMPLATE = "smsi/incident_form.html"
+
+
+def _severity_texts() -> dict[str, str]:
+    return {s.value: s.definition for s in Severity}
+
+
+def _form(incident: Incident | None) -> IncidentForm:
+    org = current_org._get_current_object()
+    form = IncidentForm() if request.method == "POST" else IncidentForm(data=initial_data(incident))
+    return form.setup(applications=svc.application_choices(org), organisations=svc.organisation_choices(org))
+
+
+def _detail_url(incident: Incident) -> str:
+    return url_for("smsi.incident_detail", incident_id=incident.id)
+
+
+@bp.route("/incidents/")
+@require(Permission.SMSI_VIEW)
+def incident_list() -> Any:
+    filters = svc.IncidentFilters.from_args(request.args)
+    page = paginate(svc.incidents_query(filters))
+    return render_template(
+        "smsi/incident_list.html",
+        page=page,
+        filters=filters,
+        affected=svc.affected_counts(i.id for i in page.items),
+        severities=[(s.value, s.label) for s in Severity],
+        categories=[(c.value, c.label) for c in IncidentCategory],
+    )
+
+
+def _detail(incident: Incident, timeline_form: TimelineForm, status: int = 200) -> Any:
+    return render_template(
+        "smsi/incident_detail.html",
+        incident=incident,
+        timeline=svc.timeline(incident),
+        organisations=svc.affected_organisations(incident),
+        breaches=svc.derived_breaches(incident),
+        timeline_form=timeline_form,
+    ), status
+
+
+@bp.route("/incidents/<int:incident_id>")
+@require(Permission.SMSI_VIEW)
+def incident_detail(incident_id: int) -> Any:
+    incident = get_scoped_or_404(Incident, incident_id)
+    return _detail(incident, TimelineForm(formdata=None).setup())
+
+
+@bp.route("/incidents/new", methods=["GET", "POST"])
+@require(Permission.SMSI_EDIT)
+def incident_new() -> Any:
+    org = current_org._get_current_object()
+    return handle_form(
+        _form(None),
+        lambda data: svc.create_incident(org, current_user, data),
+        template=FORM_TEMPLATE,
+        success_message=_("Incident enregistré."),
+        success_url=_detail_url,
+        incident=None,
+        severity_definitions=_severity_texts(),
+    )
+
+
+@bp.route("/incidents/<int:incident_id>/edit", methods=["GET", "POST"])
+@require(Permission.SMSI_EDIT)
+def incident_edit(incident_id: int) -> Any:
+    incident = get_scoped_or_404(Incident, incident_id)
+    return handle_form(
+        _form(incident),
+        lambda data: svc.update_incident(incident, current_user, data),
+        template=FORM_TEMPLATE,
+        success_message=_("Incident enregistré."),
+        success_url=_detail_url,
+        incident=incident,
+        severity_definitions=_severity_texts(),
+    )
+
+
+@bp.post("/incidents/<int:incident_id>/timeline")
+@require(Permission.SMSI_EDIT)
+def incident_timeline_add(incident_id: int) -> Any:
+    incident = get_scoped_or_404(Incident, incident_id)
+    form = TimelineForm().setup()
+    if form.validate_on_submit():
+        try:
+            svc.add_event(incident, current_user, form.kind.data, form.at.data, form.text.data)
+        except FieldError as error:
+            db.session.rollback()
+            error.attach(form)
+        else:
+            db.session.commit()
+            flash(_("Entrée ajoutée à la chronologie."), "success")
+            return redirect(_detail_url(incident) + "#timeline")
+    flash(_("L'entrée n'a pas été ajoutée : corrigez les champs signalés."), "danger")
+    return _detail(incident, form, 422)
