@@ -6,6 +6,7 @@ from core.security import Permission
 from smsi import demo, models, views  # noqa: F401 — the models, the demo, the views adding their routes to ``bp``
 from smsi.blueprint import bp
 from smsi.labels import ACTION_LABELS, JOURNAL_TYPES
+from smsi.widgets import WIDGETS
 
 DOMAIN = Domain(
     name="smsi",
@@ -16,4 +17,5 @@ DOMAIN = Domain(
     object_types=dict.fromkeys(("Incident",), Permission.SMSI_VIEW),
     journal_types=JOURNAL_TYPES,
     demo=demo.load_smsi,
+    widgets=WIDGETS,
 )

@@ -576,3 +576,40 @@ def incident_titles(ids: Iterable[int]) -> dict[int, str]:
 def derived_breaches(incident: Incident) -> list[register_breaches.IncidentBreach]:
     """The breaches the incident opened in the members' registers, with their 72-hour clocks."""
     return register_breaches.breaches_of_incident(incident.id)
+
+
+@dataclass(frozen=True)
+class IncidentWatch:
+    """The home page's incidents card: open incidents, by severity, and the latest opened."""
+
+    open: int
+    by_severity: dict[str, int]  # severity value → open incidents
+    with_personal_data: int
+    latest: list[Incident]
+
+
+def incident_watch(org_id: int, latest: int = 3) -> IncidentWatch:
+    """Two queries: the open incidents' counts, the most recently detected open ones."""
+    i = Incident
+    rows = db.session.execute(
+        select(i.severity, i.has_personal_data, func.count())
+        .where(i.organisation_id == org_id, i.is_open.is_(True))
+        .group_by(i.severity, i.has_personal_data)
+        # unscoped: filtered on the organisation explicitly
+        .execution_options(**UNSCOPED)
+    ).all()
+    by_severity: dict[str, int] = {}
+    personal = 0
+    for severity, has_personal, n in rows:
+        by_severity[Severity(severity).value] = by_severity.get(Severity(severity).value, 0) + int(n)
+        personal += int(n) if has_personal else 0
+    recent = list(
+        db.session.scalars(
+            select(i)
+            .where(i.organisation_id == org_id, i.is_open.is_(True))
+            .order_by(i.detected_at.desc(), i.id.desc())
+            .limit(latest)
+            .execution_options(**UNSCOPED)  # unscoped: filtered on the organisation explicitly
+        )
+    )
+    return IncidentWatch(sum(by_severity.values()), by_severity, personal, recent)

@@ -264,3 +264,32 @@ def test_a_reader_reads_and_does_not_write(world: World, app: Flask, login_as: A
     assert reader.get(f"/smsi/incidents/{incident_id}").status_code == 200
     assert reader.get("/smsi/incidents/new").status_code == 403
     assert reader.post(f"/smsi/incidents/{incident_id}/timeline", data={}).status_code == 403
+
+
+def test_the_rssi_home_page_counts_open_incidents_by_severity(
+    world: World, app: Flask, login_as: Any
+) -> None:
+    with app.test_request_context(), acting_as(world.a.users[Role.RSSI], world.a.syndicate):
+        syndicate = db.session.merge(world.a.syndicate)
+        svc.create_incident(syndicate, None, BASE)  # critical
+        svc.create_incident(syndicate, None, {**BASE, "title": "Panne", "severity": "2"})
+        closed = {
+            **BASE,
+            "title": "Ancien",
+            "status": "closed",
+            "root_cause": "Cause",
+            "lessons_learned": "Leçon",
+        }
+        svc.create_incident(syndicate, None, closed)
+        db.session.commit()
+    home = _html(login_as(world.a.users[Role.RSSI], world.a.syndicate).get("/"))
+    total = re.search(r'data-figure="incidents" href="([^"]+)"><span[^>]*>(\d+)</span>', home)
+    assert total is not None
+    assert total.group(2) == "2"
+    critical = re.search(r'data-figure="incidents-4" href="([^"]+)"><span[^>]*>(\d+)</span>', home)
+    assert critical is not None
+    assert critical.group(2) == "1"
+    assert "severity=4" in critical.group(1)
+    assert 'data-figure="incidents-3"' not in home  # no major one open: no line
+    reader_home = _html(login_as(world.a.users[Role.READER], world.a.syndicate).get("/"))
+    assert 'data-figure="incidents"' not in reader_home
