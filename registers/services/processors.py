@@ -570,19 +570,19 @@ def syndicate_entry(org: Organisation) -> SyndicateEntry | None:
     """The member's syndicate as its processor, or None (a syndicate, or no hosted application)."""
     if org.is_syndicate or org.syndicate_id is None:
         return None
+    subscribed = select(Subscription.application_id).where(
+        Subscription.organisation_id == org.id, active_subscription()
+    )
     apps = list(
         db.session.execute(
             select(Application.id, Application.name, Application.editor, Application.hosting)
-            .join(Subscription, Subscription.application_id == Application.id)
             .where(
-                Subscription.organisation_id == org.id,
-                active_subscription(),
+                Application.id.in_(subscribed),
                 Application.has_personal_data.is_(True),
                 Application.retired_on.is_(None),
                 Application.hosting.in_(SERVED_HOSTINGS),
             )
             .order_by(Application.sort_name)
-            .distinct()
             # unscoped: the member's own subscriptions to its syndicate's catalogue
             .execution_options(**UNSCOPED)
         )
