@@ -93,7 +93,7 @@ def upgrade() -> None:
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.create_index("ix_incidents_org_detected", ["organisation_id", "detected_at"], unique=False)
         batch_op.create_index(
-            "ix_incidents_org_status_detected", ["organisation_id", "status", "detected_at"], unique=False
+            "ix_incidents_org_open_detected", ["organisation_id", "is_open", "detected_at"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_incidents_organisation_id"), ["organisation_id"], unique=False)
 
@@ -205,7 +205,7 @@ def downgrade() -> None:
     op.drop_table("incident_applications")
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_incidents_organisation_id"))
-        batch_op.drop_index("ix_incidents_org_status_detected")
+        batch_op.drop_index("ix_incidents_org_open_detected")
         batch_op.drop_index("ix_incidents_org_detected")
 
     op.drop_table("incidents")

@@ -112,7 +112,7 @@ class Incident(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
     __tablename__ = "incidents"
     __table_args__ = (
         UniqueConstraint("organisation_id", "reference"),
-        Index("ix_incidents_org_status_detected", "organisation_id", "status", "detected_at"),
+        Index("ix_incidents_org_open_detected", "organisation_id", "is_open", "detected_at"),
         Index("ix_incidents_org_detected", "organisation_id", "detected_at"),
     )
 
