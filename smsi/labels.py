@@ -17,13 +17,19 @@ ACTION_LABELS: dict[str, Any] = {
     "incident.create": _l("Incident de sécurité enregistré"),
     "incident.update": _l("Incident de sécurité modifié"),
     "incident.event": _l("Entrée ajoutée à la chronologie d'un incident"),
+    "incident.notification": _l("Notification externe d'un incident enregistrée"),
 }
 
 JOURNAL_TYPES: dict[str, JournalType] = {
     "Incident": JournalType(
         _l("Incident de sécurité"),
         fields=form_labels(IncidentForm)
-        | {"reference": _l("Référence"), "closed_at": _l("Clos le"), "timeline": _l("Chronologie")},
+        | {
+            "reference": _l("Référence"),
+            "closed_at": _l("Clos le"),
+            "timeline": _l("Chronologie"),
+            "notification": _l("Notification externe"),
+        },
         values={
             "category": enum_text(IncidentCategory),
             "severity": enum_text(Severity),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import User, str_enum
@@ -132,6 +132,9 @@ class Incident(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
     )
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
     has_personal_data: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A significant incident of an essential or important entity (NIS2 directive, art. 23): its
+    # early warning (24 h), notification (72 h) and final report (one month) are tracked.
+    nis2_significant: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     excluded_organisation_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     root_cause: Mapped[str | None] = mapped_column(Text)
     lessons_learned: Mapped[str | None] = mapped_column(Text)
@@ -159,3 +162,37 @@ class IncidentEvent(OrgScopedMixin, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     author: Mapped[User | None] = relationship(lazy="joined")
+
+
+class NotificationRecipient(LabelledEnum):
+    CERT_FR = "cert_fr", _l("CERT-FR / ANSSI")
+    CSIRT = "csirt", _l("CSIRT régional")
+    POLICE = "police", _l("Police ou gendarmerie (plainte)")
+    INSURER = "insurer", _l("Assureur")
+    EDITOR = "editor", _l("Éditeur ou prestataire")
+    OTHER = "other", _l("Autre")
+
+
+class NotificationKind(LabelledEnum):
+    INFORMATION = "information", _l("Information")
+    EARLY_WARNING = "early_warning", _l("Alerte précoce (NIS2, 24 h)")
+    NOTIFICATION = "notification", _l("Notification d'incident (NIS2, 72 h)")
+    FINAL_REPORT = "final_report", _l("Rapport final (NIS2, un mois)")
+
+
+class IncidentNotification(OrgScopedMixin, Base):
+    """An external notification of an incident (CERT-FR, CSIRT, complaint, insurer, editor), dated."""
+
+    __tablename__ = "incident_notifications"
+    __table_args__ = (Index("ix_incident_notifications_incident_at", "incident_id", "notified_at"),)
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    recipient: Mapped[NotificationRecipient] = mapped_column(
+        str_enum(NotificationRecipient, "incident_notification_recipient")
+    )
+    kind: Mapped[NotificationKind] = mapped_column(str_enum(NotificationKind, "incident_notification_kind"))
+    notified_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reference: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -19,7 +19,15 @@ from core.forms import (
     strip,
     to_choices,
 )
-from smsi.models import Incident, IncidentCategory, IncidentStatus, Severity, TimelineKind
+from smsi.models import (
+    Incident,
+    IncidentCategory,
+    IncidentStatus,
+    NotificationKind,
+    NotificationRecipient,
+    Severity,
+    TimelineKind,
+)
 from smsi.services import incidents as svc
 
 
@@ -62,6 +70,13 @@ class IncidentForm(VersionedForm):
         description=_l(
             "Une violation est alors ouverte dans le registre de chaque organisation touchée, son délai de "
             "72 heures courant depuis la détection, et son DPO est prévenu."
+        ),
+    )
+    nis2_significant = BooleanField(
+        _l("Incident important au sens de NIS2"),
+        description=_l(
+            "Pour une entité essentielle ou importante : alerte précoce sous 24 h, notification sous 72 h, "
+            "rapport final sous un mois (CERT-FR / ANSSI)."
         ),
     )
     status = SelectField(_l("Statut"), validators=[DataRequired()])
@@ -127,4 +142,19 @@ class TimelineForm(FlaskForm):
 
     def setup(self) -> TimelineForm:
         self.kind.choices = enum_choices(TimelineKind)
+        return self
+
+
+class NotificationForm(FlaskForm):
+    recipient = SelectField(_l("Destinataire"), validators=[DataRequired()])
+    kind = SelectField(_l("Nature"), validators=[DataRequired()])
+    notified_at = LocalDateTimeField(_l("Le"), validators=[DataRequired()])
+    reference = StringField(_l("Référence"), validators=[Optional(), Length(max=100)], filters=[strip])
+    note = TextAreaField(_l("Remarque"), validators=[Optional(), Length(max=svc.MAX_TEXT)], filters=[strip])
+
+    def setup(self) -> NotificationForm:
+        self.recipient.choices = to_choices(
+            ((r.value, r.label) for r in NotificationRecipient), blank=_l("— choisir —")
+        )
+        self.kind.choices = enum_choices(NotificationKind)
         return self

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,7 +42,10 @@ from smsi.models import (
     Incident,
     IncidentCategory,
     IncidentEvent,
+    IncidentNotification,
     IncidentStatus,
+    NotificationKind,
+    NotificationRecipient,
     Severity,
     TimelineKind,
     incident_organisations,
@@ -64,6 +67,7 @@ FIELDS: tuple[str, ...] = (
     "affected_sites",
     "status",
     "has_personal_data",
+    "nis2_significant",
     "excluded_organisation_ids",
     "root_cause",
     "lessons_learned",
@@ -124,7 +128,13 @@ def normalise(data: Mapping[str, Any], errors: list[FieldError]) -> dict[str, An
     out["category"] = _enum(IncidentCategory, out["category"], "category", errors)
     out["severity"] = _enum(Severity, out["severity"], "severity", errors)
     out["status"] = _enum(IncidentStatus, out["status"] or IncidentStatus.NEW, "status", errors)
-    for name in ("impact_confidentiality", "impact_integrity", "impact_availability", "has_personal_data"):
+    for name in (
+        "impact_confidentiality",
+        "impact_integrity",
+        "impact_availability",
+        "has_personal_data",
+        "nis2_significant",
+    ):
         out[name] = bool(out[name])
     detected = out["detected_at"]
     if isinstance(detected, datetime) and detected.tzinfo is None:
@@ -613,3 +623,119 @@ def incident_watch(org_id: int, latest: int = 3) -> IncidentWatch:
         )
     )
     return IncidentWatch(sum(by_severity.values()), by_severity, personal, recent)
+
+
+# --- external notifications and the NIS2 deadlines --------------------------------------------------
+
+# NIS2 (directive 2022/2555, art. 23.4): early warning within 24 hours of becoming aware of a
+# significant incident, notification within 72 hours, final report within one month of the notification.
+NIS2_STEPS = (
+    (NotificationKind.EARLY_WARNING, timedelta(hours=24)),
+    (NotificationKind.NOTIFICATION, timedelta(hours=72)),
+    (NotificationKind.FINAL_REPORT, timedelta(days=30)),
+)
+
+
+def add_notification(incident: Incident, actor: User | None, data: Mapping[str, Any]) -> IncidentNotification:
+    """An external notification: to whom, what, when (between the detection and now), its reference."""
+    errors: list[FieldError] = []
+    recipient = _enum(NotificationRecipient, data.get("recipient"), "recipient", errors)
+    kind = _enum(NotificationKind, data.get("kind") or NotificationKind.INFORMATION, "kind", errors)
+    at = data.get("notified_at")
+    if isinstance(at, datetime):
+        at = to_utc(at)
+    if at is None:
+        errors.append(FieldError("notified_at", _("Indiquez la date et l'heure.")))
+    elif at < incident.detected_at:
+        errors.append(
+            FieldError(
+                "notified_at",
+                _(
+                    "Une notification ne peut précéder la détection de l'incident (%(d)s).",
+                    d=_local(incident.detected_at),
+                ),
+            )
+        )
+    elif at > utcnow():
+        errors.append(FieldError("notified_at", _("Une notification ne peut pas être dans le futur.")))
+    reference, note = _text(data.get("reference"), 100), _text(data.get("note"))
+    if reference and len(reference) > 100:
+        errors.append(FieldError("reference", _("%(n)s caractères au plus.", n=100)))
+    raise_field_errors(errors)
+    row = IncidentNotification(
+        organisation_id=incident.organisation_id,
+        incident_id=incident.id,
+        recipient=recipient,
+        kind=kind,
+        notified_at=at,
+        reference=reference,
+        note=note,
+        author_id=getattr(actor, "id", None),
+        created_at=utcnow(),
+    )
+    db.session.add(row)
+    db.session.flush()
+    audit.record(
+        incident.organisation_id,
+        actor,
+        "incident.notification",
+        incident,
+        {
+            "notification": (
+                None,
+                {
+                    "recipient": recipient.value,
+                    "kind": kind.value,
+                    "at": audit.jsonable(at),
+                    "reference": reference,
+                },
+            )
+        },
+    )
+    return row
+
+
+def notifications(incident: Incident) -> list[IncidentNotification]:
+    return list(
+        db.session.scalars(
+            scoped(select(IncidentNotification), IncidentNotification)
+            .where(IncidentNotification.incident_id == incident.id)
+            .order_by(IncidentNotification.notified_at, IncidentNotification.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Nis2Step:
+    kind: NotificationKind
+    due: datetime
+    done_at: datetime | None
+
+    @property
+    def state(self) -> str:
+        """ "done" (on time), "late" (done after the deadline), "overdue" (not done, deadline
+        passed) or "running"."""
+        if self.done_at is not None:
+            return "done" if self.done_at <= self.due else "late"
+        return "overdue" if utcnow() > self.due else "running"
+
+
+def nis2_steps(incident: Incident, sent: list[IncidentNotification]) -> list[Nis2Step]:
+    """The three NIS2 deadlines of a significant incident, each met by the first notification of its
+    kind to the CERT-FR/ANSSI or the CSIRT; the final report counts from the notification when made."""
+    if not incident.nis2_significant:
+        return []
+    to_authority = [
+        n for n in sent if n.recipient in (NotificationRecipient.CERT_FR, NotificationRecipient.CSIRT)
+    ]
+    steps = []
+    for kind, delay in NIS2_STEPS:
+        done = next((n.notified_at for n in to_authority if n.kind is kind), None)
+        start = incident.detected_at
+        if kind is NotificationKind.FINAL_REPORT:
+            notified = next(
+                (s.done_at for s in steps if s.kind is NotificationKind.NOTIFICATION and s.done_at), None
+            )
+            start = notified or incident.detected_at + timedelta(hours=72)
+        steps.append(Nis2Step(kind, start + delay, done))
+    return steps

@@ -15,7 +15,7 @@ from core.pagination import paginate
 from core.security import Permission, require
 from core.tenancy import current_org, get_scoped_or_404
 from smsi.blueprint import bp
-from smsi.forms.incidents import IncidentForm, TimelineForm, initial_data
+from smsi.forms.incidents import IncidentForm, NotificationForm, TimelineForm, initial_data
 from smsi.models import Incident, IncidentCategory, Severity
 from smsi.services import incidents as svc
 
@@ -51,14 +51,23 @@ def incident_list() -> Any:
     )
 
 
-def _detail(incident: Incident, timeline_form: TimelineForm, status: int = 200) -> Any:
+def _detail(
+    incident: Incident,
+    timeline_form: TimelineForm | None = None,
+    notification_form: NotificationForm | None = None,
+    status: int = 200,
+) -> Any:
+    sent = svc.notifications(incident)
     return render_template(
         "smsi/incident_detail.html",
         incident=incident,
         timeline=svc.timeline(incident),
         organisations=svc.affected_organisations(incident),
         breaches=svc.derived_breaches(incident),
-        timeline_form=timeline_form,
+        notifications=sent,
+        nis2=svc.nis2_steps(incident, sent),
+        timeline_form=timeline_form or TimelineForm(formdata=None).setup(),
+        notification_form=notification_form or NotificationForm(formdata=None).setup(),
     ), status
 
 
@@ -66,7 +75,7 @@ def _detail(incident: Incident, timeline_form: TimelineForm, status: int = 200) 
 @require(Permission.SMSI_VIEW)
 def incident_detail(incident_id: int) -> Any:
     incident = get_scoped_or_404(Incident, incident_id)
-    return _detail(incident, TimelineForm(formdata=None).setup())
+    return _detail(incident)
 
 
 @bp.route("/incidents/new", methods=["GET", "POST"])
@@ -115,4 +124,23 @@ def incident_timeline_add(incident_id: int) -> Any:
             flash(_("Entrée ajoutée à la chronologie."), "success")
             return redirect(_detail_url(incident) + "#timeline")
     flash(_("L'entrée n'a pas été ajoutée : corrigez les champs signalés."), "danger")
-    return _detail(incident, form, 422)
+    return _detail(incident, timeline_form=form, status=422)
+
+
+@bp.post("/incidents/<int:incident_id>/notifications")
+@require(Permission.SMSI_EDIT)
+def incident_notification_add(incident_id: int) -> Any:
+    incident = get_scoped_or_404(Incident, incident_id)
+    form = NotificationForm().setup()
+    if form.validate_on_submit():
+        try:
+            svc.add_notification(incident, current_user, form.data)
+        except FieldError as error:
+            db.session.rollback()
+            error.attach(form)
+        else:
+            db.session.commit()
+            flash(_("Notification enregistrée."), "success")
+            return redirect(_detail_url(incident) + "#notifications")
+    flash(_("La notification n'a pas été enregistrée : corrigez les champs signalés."), "danger")
+    return _detail(incident, notification_form=form, status=422)

@@ -293,3 +293,55 @@ def test_the_rssi_home_page_counts_open_incidents_by_severity(
     assert 'data-figure="incidents-3"' not in home  # no major one open: no line
     reader_home = _html(login_as(world.a.users[Role.READER], world.a.syndicate).get("/"))
     assert 'data-figure="incidents"' not in reader_home
+
+
+def test_external_notifications_and_the_nis2_deadlines(world: World, app: Flask, login_as: Any) -> None:
+    from core.db import utcnow  # noqa: PLC0415
+
+    detected = (utcnow() - dt.timedelta(hours=30)).replace(microsecond=0)
+    with app.test_request_context(), acting_as(world.a.users[Role.RSSI], world.a.syndicate):
+        syndicate = db.session.merge(world.a.syndicate)
+        plain = svc.create_incident(syndicate, None, {**BASE, "detected_at": detected})
+        assert svc.nis2_steps(plain, []) == []  # not a significant incident: no NIS2 deadline
+        incident = svc.create_incident(
+            syndicate, None, {**BASE, "detected_at": detected, "nis2_significant": True}
+        )
+        steps = svc.nis2_steps(incident, svc.notifications(incident))
+        assert [(s.kind.value, s.due - detected, s.state) for s in steps] == [
+            ("early_warning", dt.timedelta(hours=24), "overdue"),
+            ("notification", dt.timedelta(hours=72), "running"),
+            ("final_report", dt.timedelta(hours=72) + dt.timedelta(days=30), "running"),
+        ]
+        with pytest.raises(FieldError) as exc:
+            svc.add_notification(
+                incident,
+                None,
+                {
+                    "recipient": "cert_fr",
+                    "kind": "early_warning",
+                    "notified_at": detected - dt.timedelta(hours=1),
+                },
+            )
+        assert _errors(exc) == {"notified_at"}
+        # An insurer's information does not meet a NIS2 deadline; the CERT-FR's early warning does (late).
+        svc.add_notification(
+            incident, None, {"recipient": "insurer", "kind": "early_warning", "notified_at": detected}
+        )
+        svc.add_notification(
+            incident,
+            None,
+            {
+                "recipient": "cert_fr",
+                "kind": "early_warning",
+                "notified_at": detected + dt.timedelta(hours=25),
+                "reference": "CERTFR-2026-123",
+            },
+        )
+        steps = svc.nis2_steps(incident, svc.notifications(incident))
+        assert steps[0].state == "late"
+        db.session.commit()
+        incident_id = incident.id
+    page = _html(login_as(world.a.users[Role.RSSI], world.a.syndicate).get(f"/smsi/incidents/{incident_id}"))
+    assert "Échéances NIS2" in page
+    assert "faite en retard" in page
+    assert "CERTFR-2026-123" in page
