@@ -1,0 +1,32 @@
+"""The SMSI's records for the route walkers (found by tests/conftest.py): an approved version of the
+syndicate's Statement of Applicability, and one entry. A control is named in the query string, not
+the path: its pages take no URL argument."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tests.smsi.soa_factories import SoaEntryFactory, SoaVersionFactory
+
+if TYPE_CHECKING:
+    from tests.conftest import Tenant
+
+
+@dataclass
+class SmsiRecords:
+    soa_entry: Any
+    soa_version: Any
+
+
+def build(tenant: Tenant) -> SmsiRecords:
+    return SmsiRecords(
+        soa_entry=SoaEntryFactory(organisation=tenant.syndicate),
+        soa_version=SoaVersionFactory(organisation=tenant.syndicate),
+    )
+
+
+URL_ARGUMENTS: dict[str, Callable[[SmsiRecords], Any]] = {
+    "soa_version_id": lambda r: r.soa_version.id,
+}
