@@ -21,7 +21,9 @@ LABELS = soa.FIELD_LABELS
 class SoaEntryForm(VersionedForm):
     applicable = RadioField(
         LABELS["applicable"],
-        choices=[("yes", _l("Oui, la mesure s'applique")), ("no", _l("Non, la mesure est exclue"))],
+        choices=to_choices(
+            [("yes", _l("Oui, la mesure s'applique")), ("no", _l("Non, la mesure est exclue"))]
+        ),
         default="yes",
         validators=[DataRequired()],
     )
