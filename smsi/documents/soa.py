@@ -223,13 +223,13 @@ def soa_pdf(
     story += pdf.heading(_("Synthèse par thème et par état"), st.h1)
     story += [_summary_table(summary), Spacer(1, 5 * mm), bar_chart(summary), Spacer(1, 4 * mm)]
     headers = [
-        _("Mesure"),
+        _("Mesure (annexe A)"),
         _("Intitulé"),
         _("Applicable"),
         _("Raisons ou justification"),
         _("État"),
         _("Responsable"),
-        _("Mise en œuvre"),
+        _("Description de la mise en œuvre"),
     ]
     for theme in ref.themes():
         story += pdf.heading(f"{theme.id}. {theme.name}", st.h1)

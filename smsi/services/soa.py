@@ -499,7 +499,7 @@ def export_xlsx(org: Organisation, actor: User | None) -> tuple[IO[bytes], str]:
     at: datetime = utcnow()
     snap = current_snapshot(org)
     header = [
-        _("Mesure"),
+        _("Mesure (annexe A)"),
         _("Intitulé"),
         _("Thème"),
         str(FIELD_LABELS["applicable"]),

@@ -320,7 +320,7 @@ def test_xlsx_has_93_rows_and_neutralises_formulas(
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) == 94  # the header and 93 controls
     first = dict(zip(rows[0], rows[1], strict=True))
-    assert first["Mesure"] == A51
+    assert first["Mesure (annexe A)"] == A51
     assert first["Mise en œuvre (description)"] == '\'=HYPERLINK("http://x")'
     assert session.scalars(select(AuditEvent.action).where(AuditEvent.action == "soa.export")).all() == [
         "soa.export"
