@@ -148,7 +148,7 @@ PAGES: list[tuple[Role | None, str, int, tuple[str, ...]]] = [
     (Role.RSSI, "/smsi/soa/", 200, ("Statement of Applicability", "Not assessed", "Implementation rate")),
     (Role.RSSI, "/smsi/soa/control?id=A.5.7", 200, ("Threat intelligence", "Reasons for inclusion", "Owner")),
     (Role.RSSI, "/smsi/soa/versions/", 200, ("Approved versions", "Approve a new version")),
-    (Role.RSSI, "/smsi/soa/versions/{soa_version}", 200, ("Statement of Applicability, version", "Approved by")),
+    (Role.RSSI, "/smsi/soa/versions/{soa_version}", 200, ("Statement of Applicability, version", "Owner")),
     (Role.RSSI, "/smsi/soa/versions/{soa_version}/diff", 200, ("compared with the current state",)),
     (Role.RSSI, "/risks/", 200, ("Risks", "Risk assessment")),
     (Role.RSSI, "/audits/", 200, ("Audit campaigns",)),
