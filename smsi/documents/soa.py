@@ -159,7 +159,7 @@ def _summary_table(summary: soa.Summary) -> Flowable:
             f"{total.rate}{pdf.NNBSP}%",
         ]
     )
-    return pdf.data_table(headers, rows, [30, 9, 11, 11, 13, 11, 11, 12])
+    return pdf.data_table(headers, rows, [28, 10, 11, 12, 14, 11, 11, 12])
 
 
 def _control_rows(theme_id: str, snapshot: Mapping[str, Any]) -> list[list[str]]:
@@ -233,7 +233,7 @@ def soa_pdf(
     ]
     for theme in ref.themes():
         story += pdf.heading(f"{theme.id}. {theme.name}", st.h1)
-        story.append(pdf.data_table(headers, _control_rows(theme.id, snapshot), [8, 22, 10, 20, 12, 12, 30]))
+        story.append(pdf.data_table(headers, _control_rows(theme.id, snapshot), [12, 21, 10, 19, 15, 12, 27]))
     info = pdf.DocInfo(
         title=f"{title} — {org.name}",
         subject=version_text,
