@@ -6,6 +6,7 @@ from core.security import Permission
 from smsi import demo_soa, models, views  # noqa: F401 — the models, and the views adding their routes to ``bp``
 from smsi.blueprint import bp
 from smsi.labels import ACTION_LABELS, JOURNAL_TYPES
+from smsi.widgets import WIDGETS
 
 
 def load_demo(context: dict) -> None:  # type: ignore[type-arg]
@@ -21,4 +22,5 @@ DOMAIN = Domain(
     object_types=dict.fromkeys(("SoaEntry", "SoaVersion", "Soa"), Permission.SMSI_VIEW),
     journal_types=JOURNAL_TYPES,
     demo=load_demo,
+    widgets=WIDGETS,
 )

@@ -356,3 +356,20 @@ def test_another_organisations_version_is_not_found_and_its_entries_not_shown(
     assert client.post(f"/smsi/soa/versions/{version.id}/pdf").status_code == 404
     assert "SECRET-A" not in _html(client.get("/smsi/soa/"))
     assert "SECRET-A" not in _html(client.get(f"/smsi/soa/control?id={A51}"))
+
+
+def test_the_rssi_home_page_shows_the_implementation_rate_and_last_version(
+    world: World, app: Flask, login_as: Any
+) -> None:
+    client = login_as(world.a.users[Role.RSSI], world.a.syndicate)
+    client.post(f"/smsi/soa/control?id={A51}", data=_form(status="implemented"))
+    client.post("/smsi/soa/control?id=A.7.6", data=_form(applicable="no", exclusion_justification="Hébergé."))
+    home = _html(client.get("/"))
+    assert "1 %" in home  # 1 implemented of 92 not excluded
+    assert "(1 sur 92)" in home
+    assert "91 mesures non évaluées" in home
+    assert "Aucune version approuvée" in home
+    client.post("/smsi/soa/approve", data={"confirm": "y"})
+    assert "Dernière version approuvée : version 1" in _html(client.get("/"))
+    reader = login_as(world.a.users[Role.READER], world.a.syndicate)
+    assert "des mesures mises en œuvre" not in _html(reader.get("/"))
