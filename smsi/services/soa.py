@@ -403,6 +403,33 @@ def approve(org: Organisation, actor: User, comment: str | None) -> SoaVersion:
     return version
 
 
+# --- home page ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HomeFigures:
+    rate: int
+    implemented: int
+    expected: int
+    not_assessed: int
+    latest: SoaVersion | None
+
+
+def home_figures(org_id: int) -> HomeFigures:
+    """The RSSI's card: implementation rate and the last approved version (two queries)."""
+    rows = db.session.execute(
+        select(SoaEntry.applicable, SoaEntry.status, func.count())
+        .where(SoaEntry.organisation_id == org_id)
+        .group_by(SoaEntry.applicable, SoaEntry.status)
+    ).all()
+    assessed = sum(n for _a, _s, n in rows)
+    excluded = sum(n for applicable, _s, n in rows if not applicable)
+    implemented = sum(n for _a, status, n in rows if status == ImplementationStatus.IMPLEMENTED)
+    total = Counts(total=len(ref.controls()), not_assessed=len(ref.controls()) - assessed, excluded=excluded)
+    total.by_status[ImplementationStatus.IMPLEMENTED.value] = implemented
+    return HomeFigures(total.rate, implemented, total.expected, total.not_assessed, latest_version(org_id))
+
+
 # --- comparing ----------------------------------------------------------------------------------
 
 
