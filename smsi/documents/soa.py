@@ -233,7 +233,7 @@ def soa_pdf(
     ]
     for theme in ref.themes():
         story += pdf.heading(f"{theme.id}. {theme.name}", st.h1)
-        story.append(pdf.data_table(headers, _control_rows(theme.id, snapshot), [12, 21, 10, 19, 15, 12, 27]))
+        story.append(pdf.data_table(headers, _control_rows(theme.id, snapshot), [12, 21, 11, 19, 15, 12, 26]))
     info = pdf.DocInfo(
         title=f"{title} — {org.name}",
         subject=version_text,

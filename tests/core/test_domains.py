@@ -63,7 +63,7 @@ def _widget_keys(html: str) -> set[str]:
             Role.REFERENT,
             {"accounts.organisations", "catalogue.catalogue", "registers.breaches", "registers.referent"},
         ),
-        (Role.RSSI, {"accounts.organisations", "catalogue.catalogue", "registers.breaches"}),
+        (Role.RSSI, {"accounts.organisations", "catalogue.catalogue", "registers.breaches", "smsi.soa"}),
         (Role.READER, {"accounts.organisations", "catalogue.catalogue"}),
     ],
 )
