@@ -19,6 +19,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from core.audit import AuditEvent
+from core.concurrency import EditConflict
 from core.extensions import db
 from core.forms import FieldError
 from core.security import Role
@@ -373,3 +374,22 @@ def test_the_rssi_home_page_shows_the_implementation_rate_and_last_version(
     assert "Dernière version approuvée : version 1" in _html(client.get("/"))
     reader = login_as(world.a.users[Role.READER], world.a.syndicate)
     assert "des mesures mises en œuvre" not in _html(reader.get("/"))
+
+
+def test_a_lost_race_to_create_a_control_is_a_conflict(world: World, rssi: Any, monkeypatch: Any) -> None:
+    org = _org(world)
+    theirs = soa.save_entry(org, rssi, ref.control(A51), _form(implementation="La leur"))
+    db.session.commit()
+    real, calls = soa.entry_of, []
+
+    def not_yet_seen(org_id: int, control_id: str) -> Any:  # the row appears between read and write
+        calls.append(control_id)
+        return None if len(calls) == 1 else real(org_id, control_id)
+
+    monkeypatch.setattr(soa, "entry_of", not_yet_seen)
+    with pytest.raises(EditConflict) as exc:
+        soa.save_entry(org, rssi, ref.control(A51), _form(implementation="La mienne"))
+    assert exc.value.obj.id == theirs.id
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(SoaEntry)) == 1
+    assert soa.entry_of(org.id, A51).implementation == "La leur"
