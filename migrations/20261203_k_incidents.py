@@ -1,7 +1,7 @@
 """smsi: security incidents, their applications, the organisations they affect, their timeline
 
 Revision ID: 20261203k
-Revises: 20261203i
+Revises: 20261203j
 Create Date: 2026-12-03 15:55:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 TZ = sa.DateTime(timezone=True)
 
 revision: str = "20261203k"
-down_revision: str | Sequence[str] | None = "20261203i"
+down_revision: str | Sequence[str] | None = "20261203j"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

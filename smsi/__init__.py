@@ -1,12 +1,21 @@
 """SMSI (ISO/IEC 27001 ISMS): the incident log — with the breaches it opens in the members'
-registers — and, next, corrective actions, the weekly review and the Statement of Applicability."""
+registers — and the Statement of Applicability (Annex A controls, approved versions, PDF and XLSX);
+corrective actions and the weekly review come next."""
+
+from typing import Any
 
 from core.domains import Domain
 from core.security import Permission
-from smsi import demo, models, views  # noqa: F401 — the models, the demo, the views adding their routes to ``bp``
+from smsi import demo, demo_soa, models, views  # noqa: F401 — the models, the demo, the views adding their routes to ``bp``
 from smsi.blueprint import bp
 from smsi.labels import ACTION_LABELS, JOURNAL_TYPES
 from smsi.widgets import WIDGETS
+
+
+def load_demo(context: dict[str, Any]) -> None:
+    demo_soa.load_soa(context)
+    demo.load_smsi(context)
+
 
 DOMAIN = Domain(
     name="smsi",
@@ -14,8 +23,8 @@ DOMAIN = Domain(
     order=60,
     nav="smsi/_nav.html",
     action_labels=ACTION_LABELS,
-    object_types=dict.fromkeys(("Incident",), Permission.SMSI_VIEW),
+    object_types=dict.fromkeys(("Incident", "SoaEntry", "SoaVersion", "Soa"), Permission.SMSI_VIEW),
     journal_types=JOURNAL_TYPES,
-    demo=demo.load_smsi,
+    demo=load_demo,
     widgets=WIDGETS,
 )

@@ -65,7 +65,13 @@ def _widget_keys(html: str) -> set[str]:
         ),
         (
             Role.RSSI,
-            {"accounts.organisations", "catalogue.catalogue", "registers.breaches", "smsi.incidents"},
+            {
+                "accounts.organisations",
+                "catalogue.catalogue",
+                "registers.breaches",
+                "smsi.incidents",
+                "smsi.soa",
+            },
         ),
         (Role.READER, {"accounts.organisations", "catalogue.catalogue"}),
     ],

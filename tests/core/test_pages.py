@@ -286,6 +286,7 @@ NOT_200 = {
         "registers.publication_settings": 403,
         "registers.request_edit": 403,
         "registers.request_new": 403,
+        "smsi.soa_control": 404,  # the control is named in the query string (?id=A.5.1)
     },
     Role.ADMIN: {
         "accounts.login": 302,
@@ -330,6 +331,11 @@ NOT_200 = {
         "smsi.incident_edit": 403,
         "smsi.incident_list": 403,
         "smsi.incident_new": 403,
+        "smsi.soa_control": 403,
+        "smsi.soa_diff": 403,
+        "smsi.soa_list": 403,
+        "smsi.soa_version": 403,
+        "smsi.soa_versions": 403,
         "risks.index": 403,
         "audits.index": 403,
         "reports.document_detail": 403,

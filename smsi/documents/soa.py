@@ -1,0 +1,266 @@
+"""The Statement of Applicability as a PDF: a cover (organisation, version, approval line), the
+summary per theme and status with a small bar chart, then the 93 controls by theme. Printed from a
+snapshot (:func:`smsi.services.soa.current_snapshot`, or an approved version's), on the shared blocks
+of :mod:`reports.pdf`; stored and journalled by :func:`reports.services.store_report`.
+
+Importing this module declares the kind to ``reports`` (see the note on its permission below)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from reportlab.graphics.shapes import Drawing, Rect, String
+from reportlab.lib import colors
+from reportlab.lib.units import mm
+from reportlab.platypus import Flowable, Spacer
+
+from accounts.models import Organisation, User
+from core.db import utcnow
+from core.security import Permission
+from reports import pdf
+from reports.documents import DocumentKind, DocumentSection, register_document_kind
+from reports.models import GeneratedReport
+from reports.services import document_filename, store_report
+from smsi import reference as ref
+from smsi.models import ImplementationStatus, SoaVersion
+from smsi.services import soa
+
+KIND = "soa"
+SMSI_DOCUMENTS = DocumentSection(
+    _l("Documents du SMSI"),
+    note=_l(
+        "La déclaration d'applicabilité se génère depuis sa page (version de travail ou version approuvée). "
+        "Chaque document généré est inscrit au journal avec son empreinte."
+    ),
+)
+# The journal reads every GeneratedReport entry under one permission (reports.documents: one rule per
+# object type, REGISTERS_VIEW since the registers declared theirs); a kind under SMSI_VIEW would need a
+# rule by kind there first. The same roles hold both permissions today (core/security.py).
+register_document_kind(
+    DocumentKind(KIND, _l("Déclaration d'applicabilité"), Permission.REGISTERS_VIEW, section=SMSI_DOCUMENTS)
+)
+
+# Bar colours, by status (and "not assessed").
+COLOURS = {
+    ImplementationStatus.IMPLEMENTED.value: colors.HexColor("#2f855a"),
+    ImplementationStatus.PARTIAL.value: colors.HexColor("#d69e2e"),
+    ImplementationStatus.NOT_STARTED.value: colors.HexColor("#c53030"),
+    ImplementationStatus.NOT_APPLICABLE.value: colors.HexColor("#a0aec0"),
+    soa.NOT_ASSESSED: colors.HexColor("#e2e8f0"),
+}
+BAR_ORDER = (
+    ImplementationStatus.IMPLEMENTED.value,
+    ImplementationStatus.PARTIAL.value,
+    ImplementationStatus.NOT_STARTED.value,
+    ImplementationStatus.NOT_APPLICABLE.value,
+    soa.NOT_ASSESSED,
+)
+
+
+def approval_line(version: SoaVersion | None) -> str:
+    if version is None:
+        return _("Version de travail non approuvée")
+    return _(
+        "Approuvée par %(who)s le %(when)s",
+        who=version.approved_by_name,
+        when=pdf.long_date(version.approved_at),
+    )
+
+
+def _status_label(code: str) -> str:
+    if code == soa.NOT_ASSESSED:
+        return _("Non évaluée")
+    return str(ImplementationStatus(code).label)
+
+
+def _count(counts: soa.Counts, code: str) -> int:
+    return counts.not_assessed if code == soa.NOT_ASSESSED else counts.by_status.get(code, 0)
+
+
+def bar_chart(summary: soa.Summary) -> Drawing:
+    """One stacked horizontal bar per theme (controls by status), and a legend below."""
+    f = pdf.fonts()
+    width = pdf.CONTENT_WIDTH
+    label_width, bar_height, gap = 62 * mm, 5 * mm, 3 * mm
+    bar_width = width - label_width - 12 * mm
+    widest = max((c.total for _t, c in summary.themes), default=1) or 1
+    rows = len(summary.themes)
+    legend_height = 8 * mm
+    height = rows * (bar_height + gap) + legend_height
+    drawing = Drawing(width, height)
+    y = height - bar_height
+    for theme, counts in summary.themes:
+        drawing.add(
+            String(
+                0,
+                y + 1.5 * mm,
+                pdf.printable(f"{theme.id}. {theme.name}")[:48],
+                fontName=f.regular,
+                fontSize=7.5,
+            )
+        )
+        x = label_width
+        for code in BAR_ORDER:
+            n = _count(counts, code)
+            if n:
+                w = bar_width * n / widest
+                drawing.add(
+                    Rect(
+                        x,
+                        y,
+                        w,
+                        bar_height,
+                        fillColor=COLOURS[code],
+                        strokeColor=colors.white,
+                        strokeWidth=0.3,
+                    )
+                )
+                x += w
+        drawing.add(String(x + 2, y + 1.5 * mm, str(counts.total), fontName=f.regular, fontSize=7.5))
+        y -= bar_height + gap
+    x = 0.0
+    for code in BAR_ORDER:
+        drawing.add(Rect(x, 1 * mm, 3 * mm, 3 * mm, fillColor=COLOURS[code], strokeColor=None))
+        text = pdf.printable(_status_label(code))
+        drawing.add(String(x + 4 * mm, 1.6 * mm, text, fontName=f.regular, fontSize=7))
+        x += 6 * mm + len(text) * 3.6
+    return drawing
+
+
+def _summary_table(summary: soa.Summary) -> Flowable:
+    headers = [
+        _("Thème"),
+        _("Mesures"),
+        _("Non évaluées"),
+        *(_status_label(s.value) for s in ImplementationStatus),
+        _("Taux de mise en œuvre"),
+    ]
+    rows = [
+        [
+            f"{t.id}. {t.name}",
+            str(c.total),
+            str(c.not_assessed),
+            *(str(c.by_status.get(s.value, 0)) for s in ImplementationStatus),
+            f"{c.rate}{pdf.NNBSP}%",
+        ]
+        for t, c in summary.themes
+    ]
+    total = summary.total
+    rows.append(
+        [
+            _("Total"),
+            str(total.total),
+            str(total.not_assessed),
+            *(str(total.by_status.get(s.value, 0)) for s in ImplementationStatus),
+            f"{total.rate}{pdf.NNBSP}%",
+        ]
+    )
+    return pdf.data_table(headers, rows, [28, 10, 11, 12, 14, 11, 11, 12])
+
+
+def _control_rows(theme_id: str, snapshot: Mapping[str, Any]) -> list[list[str]]:
+    out = []
+    for control in ref.controls():
+        if control.theme != theme_id:
+            continue
+        e = snapshot.get(control.id) or {}
+        if not e:
+            out.append([control.id, control.title, _("Non évaluée"), "—", "—", "—", "—"])
+            continue
+        if e.get("applicable"):
+            why = soa.value_text("reasons", e.get("reasons"))
+        else:
+            why = _("Exclue : %(j)s", j=e.get("exclusion_justification") or "—")
+        out.append(
+            [
+                control.id,
+                control.title,
+                soa.value_text("applicable", e.get("applicable")),
+                why,
+                soa.value_text("status", e.get("status")),
+                e.get("owner_name") or "—",
+                e.get("implementation") or "—",
+            ]
+        )
+    return out
+
+
+def soa_pdf(
+    org: Organisation, snapshot: Mapping[str, Any], version: SoaVersion | None, *, generated_at: datetime
+) -> bytes:
+    st = pdf.styles()
+    summary = soa.snapshot_summary(snapshot)
+    title = _("Déclaration d'applicabilité")
+    version_text = (
+        _("Version %(n)s", n=version.number)
+        if version
+        else _("Version de travail (état au %(when)s)", when=pdf.long_datetime(generated_at))
+    )
+    cover_rows: list[tuple[str, Any]] = [
+        (_("Référentiel"), _("ISO/IEC 27001:2022, annexe A (§ 6.1.3 d)")),
+        (_("Version"), version_text),
+        (_("Approbation"), approval_line(version)),
+    ]
+    if version and version.comment:
+        cover_rows.append((_("Commentaire d'approbation"), version.comment))
+    cover_rows.append((_("Taux de mise en œuvre"), f"{summary.total.rate}{pdf.NNBSP}%"))
+    story: list[Flowable] = pdf.cover_page(
+        title,
+        org.name,
+        cover_rows,
+        notes=[
+            _(
+                "Taux de mise en œuvre : mesures mises en œuvre parmi les mesures non exclues (une mesure "
+                "non évaluée compte comme à mettre en œuvre). Intitulés des mesures : résumés propres à "
+                "Égide, le texte de la norme n'est pas reproduit."
+            )
+        ],
+    )
+    story += pdf.heading(_("Synthèse par thème et par état"), st.h1)
+    story += [_summary_table(summary), Spacer(1, 5 * mm), bar_chart(summary), Spacer(1, 4 * mm)]
+    headers = [
+        _("Mesure (annexe A)"),
+        _("Intitulé"),
+        _("Applicable"),
+        _("Raisons ou justification"),
+        _("État"),
+        _("Responsable"),
+        _("Description de la mise en œuvre"),
+    ]
+    for theme in ref.themes():
+        story += pdf.heading(f"{theme.id}. {theme.name}", st.h1)
+        story.append(pdf.data_table(headers, _control_rows(theme.id, snapshot), [12, 21, 11, 19, 15, 12, 26]))
+    info = pdf.DocInfo(
+        title=f"{title} — {org.name}",
+        subject=version_text,
+        author=org.name,
+        generated_at=generated_at,
+        running_title=f"{title} — {org.name} — {version_text}",
+    )
+    return pdf.build(story, info)
+
+
+def generate_soa(
+    org: Organisation, actor: User | None, *, version: SoaVersion | None = None
+) -> GeneratedReport:
+    """The statement (as it stands, or an approved ``version``) as a PDF, stored and journalled."""
+    at = utcnow()
+    snapshot = version.snapshot if version is not None else soa.current_snapshot(org)
+    content = soa_pdf(org, snapshot or {}, version, generated_at=at)
+    if version is not None:
+        title = _("Déclaration d'applicabilité — %(org)s — version %(n)s", org=org.name, n=version.number)
+    else:
+        title = _("Déclaration d'applicabilité — %(org)s — version de travail", org=org.name)
+    return store_report(
+        org,
+        actor,
+        kind=KIND,
+        title=title,
+        filename=document_filename("declaration-applicabilite", org.short_name or org.name, at=at),
+        content=content,
+        object_id=version.id if version is not None else None,
+    )
