@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from itertools import chain
 from types import SimpleNamespace
 from typing import Any
@@ -31,6 +32,7 @@ from core.exports import (
     CSV_MIMETYPE,
     XLSX_MIMETYPE,
     Sheet,
+    clean_text,
     csv_stream,
     file_chunks,
     neutralise,
@@ -40,7 +42,14 @@ from core.extensions import db
 from core.text import fold
 from registers.models import ProcessingActivity, activity_applications
 from registers.services.exchange.cells import _text
-from registers.services.exchange.columns import SHEET_REGISTER, _held_categories, columns, headers
+from registers.services.exchange.columns import (
+    CATEGORY_KEYS,
+    SHEET_REGISTER,
+    Encoder,
+    _held_categories,
+    columns,
+    headers,
+)
 
 FORMATS = ("xlsx", "csv")
 SHEET_ORGANISATION = "Organisation"
@@ -87,18 +96,43 @@ def register_activities(org: Organisation, ids: list[int] | None = None) -> Iter
             yield SimpleNamespace(**by_id[activity_id], applications=names[activity_id])
 
 
-def row_cells(activity: ProcessingActivity) -> list[str]:
-    """The cells of a fiche's row, as written in both formats (neutralised)."""
-    held = None
-    cells = []
-    for column in columns():
-        if column.category is not None:
-            held = _held_categories(activity) if held is None else held
-            category_id, key = column.category
-            value = _text(held.get(category_id, {}).get(key))
+@cache
+def _layout() -> tuple[tuple[tuple[int, Encoder], ...], dict[tuple[str, str], int], int]:
+    """The "Registre" row's shape, from :func:`columns`: (position, encoder) of the computed cells,
+    the position of each data category's cell by (category id, key), and the number of cells."""
+    computed = []
+    positions = {}
+    for index, column in enumerate(columns()):
+        if column.category is None:
+            computed.append((index, column.encode))
         else:
-            value = _text(column.encode(activity))
-        cells.append(neutralise(value, reversible=True) if value else "")
+            positions[column.category] = index
+    return tuple(computed), positions, len(columns())
+
+
+def _cell(value: Any) -> str:
+    """A value as its cell writes it: text (clean, see :func:`core.exports.clean_text`), neutralised."""
+    if value is None or value == "":
+        return ""
+    value = clean_text(value if type(value) is str else str(value))
+    return neutralise(value, reversible=True) if value else ""
+
+
+def row_cells(activity: ProcessingActivity) -> list[str]:
+    """The cells of a fiche's row, as written in both formats (neutralised).
+
+    Run for every fiche of an export: the data categories' cells (four per category of the
+    reference list, most of them empty) are filled from the categories the fiche holds, rather
+    than looked up one column at a time."""
+    computed, positions, width = _layout()
+    cells = [""] * width
+    for index, encode in computed:
+        cells[index] = _cell(encode(activity))
+    for category_id, row in _held_categories(activity).items():
+        for key in CATEGORY_KEYS:
+            index = positions.get((category_id, key))
+            if index is not None:
+                cells[index] = _cell(row.get(key))
     return cells
 
 
