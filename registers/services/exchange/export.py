@@ -75,8 +75,23 @@ def register_ids(org: Organisation) -> list[int]:
     return [row.id for row in sorted(rows, key=lambda r: (r.reference, r.id))]
 
 
-# Not read by an export: a model's snapshot (the export holds no model).
-_UNREAD = frozenset({"model_snapshot"})
+# Not read by an export (no column shows them; the export holds no model).
+_UNREAD = frozenset(
+    {
+        "organisation_id",
+        "sort_name",
+        "has_sensitive_data",
+        "completeness",
+        "is_model",
+        "content_version",
+        "model_id",
+        "synced_model_version",
+        "model_snapshot",
+        "has_model_update",
+        "is_archive_proposed",
+        "version",
+    }
+)
 _decode_json = json.JSONDecoder().decode
 
 
@@ -123,7 +138,15 @@ def register_activities(org: Organisation, ids: list[int] | None = None) -> Iter
             values = dict(by_id[activity_id])
             for name in json_names:
                 values[name] = _json(values[name])
-            yield SimpleNamespace(**values, applications=names[activity_id])
+            values["applications"] = names[activity_id]
+            yield _Fiche(values)
+
+
+class _Fiche:
+    """A fiche as an export reads it: its values as attributes (the dict is used as it is)."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__ = values
 
 
 @cache
@@ -157,7 +180,9 @@ def row_cells(activity: ProcessingActivity) -> list[str]:
     computed, positions, width = _layout()
     cells = [""] * width
     for index, encode in computed:
-        cells[index] = _cell(encode(activity))
+        value = encode(activity)
+        if value is not None and value != "":  # most cells are empty: "" already
+            cells[index] = _cell(value)
     for category_id, row in _held_categories(activity).items():
         for key in CATEGORY_KEYS:
             index = positions.get((category_id, key))
