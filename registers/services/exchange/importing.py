@@ -549,10 +549,31 @@ def _same(a: Any, b: Any) -> bool:
     return audit.jsonable(a) == audit.jsonable(b)
 
 
+Feeds = tuple[dict[str, list[MappedColumn]], dict[str, MappedColumn]]
+# Kinds of column whose empty cell says nothing (:func:`_read_cell` does nothing with it).
+NOTHING_WHEN_EMPTY = frozenset({"category", "retention", "categories_text"})
+
+
+def _feeds(columns: list[MappedColumn]) -> Feeds:
+    """The columns feeding each field, and the column an error about a field (or a target) is shown
+    in: the same for every row of a file (a row updating a fiche narrows them to what it changes)."""
+    fed: dict[str, list[MappedColumn]] = {}
+    for column in columns:
+        fed.setdefault(column.target.field, []).append(column)
+    return fed, _first_columns(fed)
+
+
+def _first_columns(fed: dict[str, list[MappedColumn]]) -> dict[str, MappedColumn]:
+    first = {c.target.key: c for cols in fed.values() for c in reversed(cols)}
+    first.update({name: cols[0] for name, cols in fed.items()})
+    return first
+
+
 def _plan_row(
     line: int,
     raw: list[str],
     columns: list[MappedColumn],
+    feeds: Feeds,
     activity: ProcessingActivity | None,
     ctx: Context,
     catalogue: Catalogue,
@@ -564,9 +585,7 @@ def _plan_row(
     errors: list[RowError] = []
     warnings: list[RowError] = []
     cells = {c.index: unneutralise(raw[c.index]) if c.index < len(raw) else "" for c in columns}
-    fed: dict[str, list[MappedColumn]] = {}
-    for column in columns:
-        fed.setdefault(column.target.field, []).append(column)
+    fed, first = feeds
     if activity is not None:
         # Égide's own layout: a field whose every column reads as its export writes it is unchanged.
         expected = dict(zip(egide_targets(), row_cells(activity), strict=False))
@@ -579,12 +598,13 @@ def _plan_row(
                 for c in cols
             )
         }
-    first = {c.target.key: c for cols in fed.values() for c in reversed(cols)}
-    first.update({name: cols[0] for name, cols in fed.items()})
+        first = _first_columns(fed)
     row = _Row()
     failed: set[str] = set()
     for name, cols in fed.items():
         for column in cols:
+            if column.target.kind in NOTHING_WHEN_EMPTY and not cells[column.index].strip():
+                continue  # e.g. the empty columns of the data categories a fiche does not hold
             try:
                 _read_cell(row, column, cells[column.index], ctx, line, warnings)
             except CellError as error:
@@ -758,6 +778,7 @@ def plan_import(
         )
     }
     reference_column = next((c for c in columns if c.target.key == "reference"), None)
+    feeds = _feeds(columns)
     seen: dict[str, int] = {}
     for line, raw in table.rows:
         reference = ""
@@ -791,7 +812,7 @@ def plan_import(
             )
             continue
         row, errors, warnings = _plan_row(
-            line, raw, columns, activity, ctx, catalogue, may_validate=may_validate
+            line, raw, columns, feeds, activity, ctx, catalogue, may_validate=may_validate
         )
         plan.rows.append(row)
         plan.errors += errors
