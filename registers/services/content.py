@@ -280,11 +280,12 @@ def _longest_text(item: Any) -> int:
     """The length of the longest text of a list item (a text, or a row's texts but its ids)."""
     if isinstance(item, str):
         return len(item)
+    longest = 0
     if isinstance(item, Mapping):
-        return max(
-            (len(v) for k, v in item.items() if isinstance(v, str) and k != "organisation_id"), default=0
-        )
-    return 0
+        for k, v in item.items():
+            if isinstance(v, str) and len(v) > longest and k != "organisation_id":
+                longest = len(v)
+    return longest
 
 
 def _length_errors(data: Mapping[str, Any]) -> list[FieldError]:

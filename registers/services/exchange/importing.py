@@ -41,6 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from accounts.models import Organisation, User
 from catalogue.models import Application, Subscription
 from core import audit
+from core.bulk import paused_gc
 from core.concurrency import EditConflict
 from core.db import today, utcnow
 from core.exports import unneutralise
@@ -584,7 +585,12 @@ def _plan_row(
     ctx.activity = activity
     errors: list[RowError] = []
     warnings: list[RowError] = []
-    cells = {c.index: unneutralise(raw[c.index]) if c.index < len(raw) else "" for c in columns}
+    indices = [c.index for c in columns]
+    if len(raw) > max(indices, default=-1):
+        values = [raw[index] for index in indices]
+    else:
+        values = [raw[index] if index < len(raw) else "" for index in indices]
+    cells = dict(zip(indices, map(unneutralise, values), strict=True))
     fed, first = feeds
     if activity is not None:
         # Égide's own layout: a field whose every column reads as its export writes it is unchanged.
@@ -754,6 +760,7 @@ def _stale_warning(
     )
 
 
+@paused_gc()  # 10,000 planned rows stay alive to the end (core.bulk)
 def plan_import(
     org: Organisation,
     table: Table,
@@ -845,6 +852,7 @@ class ImportResult:
     unchanged: int
 
 
+@paused_gc()  # the fiches, versions and journal entries of the whole file stay alive to the end
 def apply_import(org: Organisation, actor: User | None, plan: ImportPlan) -> ImportResult:
     """Write a checked plan (flush only: the view commits once, or rolls everything back on
     :class:`ImportFailed`)."""
