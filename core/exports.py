@@ -51,6 +51,17 @@ def neutralise(value: str, *, reversible: bool = False) -> str:
     return value
 
 
+_REVERSIBLE_STARTS = (*FORMULA_STARTS, "'")
+
+
+def reversible_cell(value: str) -> str:
+    """``neutralise(clean_text(value), reversible=True)`` in one call: the cell of a file meant to be
+    imported again (a large export writes hundreds of thousands)."""
+    if _UNCLEAN.search(value) is not None:
+        value = clean_text(value)
+    return "'" + value if value.startswith(_REVERSIBLE_STARTS) else value
+
+
 def unneutralise(value: str) -> str:
     """The value written by ``neutralise(value, reversible=True)``: drop one leading apostrophe."""
     return value[1:] if value.startswith("'") else value

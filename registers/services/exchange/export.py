@@ -33,10 +33,10 @@ from core.exports import (
     CSV_MIMETYPE,
     XLSX_MIMETYPE,
     Sheet,
-    clean_text,
     csv_stream,
     file_chunks,
     neutralise,
+    reversible_cell,
     xlsx_file,
 )
 from core.extensions import db
@@ -167,8 +167,7 @@ def _cell(value: Any) -> str:
     """A value as its cell writes it: text (clean, see :func:`core.exports.clean_text`), neutralised."""
     if value is None or value == "":
         return ""
-    value = clean_text(value if type(value) is str else str(value))
-    return neutralise(value, reversible=True) if value else ""
+    return reversible_cell(value if type(value) is str else str(value))
 
 
 def row_cells(activity: ProcessingActivity) -> list[str]:
