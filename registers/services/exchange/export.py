@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -122,24 +121,27 @@ def register_activities(org: Organisation, ids: list[int] | None = None) -> Iter
     ids = register_ids(org) if ids is None else ids
     table = ProcessingActivity.__table__
     columns, json_names = _fiche_columns()
+    names = [column.name for column in columns]
+    json_positions = [names.index(name) for name in json_names]
     for start in range(0, len(ids), CHUNK):
         batch = ids[start : start + CHUNK]
-        rows = db.session.execute(select(*columns).where(table.c.id.in_(batch))).mappings().all()
-        names: dict[int, list[SimpleNamespace]] = defaultdict(list)
+        by_id: dict[int, dict[str, Any]] = {}
+        for row in db.session.execute(select(*columns).where(table.c.id.in_(batch))):
+            values = list(row)
+            for position in json_positions:
+                values[position] = _json(values[position])
+            fiche = dict(zip(names, values, strict=True))
+            fiche["applications"] = []
+            by_id[fiche["id"]] = fiche
         for activity_id, name in db.session.execute(
             select(activity_applications.c.activity_id, Application.name)
             .join(Application, Application.id == activity_applications.c.application_id)
             .where(activity_applications.c.activity_id.in_(batch))
             .order_by(activity_applications.c.activity_id, Application.sort_name)
         ):
-            names[activity_id].append(SimpleNamespace(name=name))
-        by_id = {row["id"]: row for row in rows}
+            by_id[activity_id]["applications"].append(SimpleNamespace(name=name))
         for activity_id in batch:
-            values = dict(by_id[activity_id])
-            for name in json_names:
-                values[name] = _json(values[name])
-            values["applications"] = names[activity_id]
-            yield _Fiche(values)
+            yield _Fiche(by_id[activity_id])
 
 
 class _Fiche:
