@@ -126,7 +126,7 @@ def register_activities(org: Organisation, ids: list[int] | None = None) -> Iter
     for start in range(0, len(ids), CHUNK):
         batch = ids[start : start + CHUNK]
         by_id: dict[int, dict[str, Any]] = {}
-        for row in db.session.execute(select(*columns).where(table.c.id.in_(batch))):
+        for row in db.session.execute(select(*columns).where(table.c.id.in_(batch))).all():
             values = list(row)
             for position in json_positions:
                 values[position] = _json(values[position])
