@@ -12,9 +12,10 @@ re-exports them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any
 
 from flask_babel import gettext as _
@@ -119,11 +120,18 @@ MAX_ITEM_TEXT = 10_000  # a sub-purpose, or a cell of a list row (precisions, re
 # --- normalisation ------------------------------------------------------------------------------
 
 
+@cache
+def _known(items: Callable[[], tuple[ref.Item, ...]]) -> frozenset[str]:
+    """The ids of one of the reference lists (static data of the application, the same for every
+    organisation): built once rather than at each of the many checks of a bulk import."""
+    return ref.ids(items())
+
+
 def _text(value: Any) -> str | None:
     """Stripped text (None when empty), never shortened: :func:`validate` refuses what is too long."""
     if value is None:
         return None
-    return str(value).strip() or None
+    return (value if type(value) is str else str(value)).strip() or None
 
 
 def _strings(values: Iterable[Any] | None, allowed: frozenset[str] | None = None) -> list[str]:
@@ -154,6 +162,36 @@ TRANSFER_KEYS = ("recipient", "country", "safeguard", "documentation")
 MEASURE_KEYS = ("measure", "details")
 
 
+def _recipients(values: Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+    rows = _rows(values, RECIPIENT_KEYS, "type")
+    for row in rows:
+        row["organisation_id"] = _int_or_none(row.get("organisation_id"))
+        row["processor_id"] = _int_or_none(row.get("processor_id"))
+    return rows
+
+
+def _date(value: Any) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) and value else (value or None)
+
+
+# How each field is normalised (any other field of ALL_FIELDS: stripped text, None when empty).
+_NORMALISERS: dict[str, Callable[[Any], Any]] = {
+    "sub_purposes": _strings,
+    "data_subjects": lambda value: _strings(value, _known(ref.data_subjects)),
+    "sensitive_data": lambda value: _strings(value, _known(ref.sensitive_data)),
+    "dpia_criteria": lambda value: _strings(value, _known(ref.dpia_criteria)),
+    "data_categories": lambda value: _rows(value, CATEGORY_KEYS, "category"),
+    "recipients": _recipients,
+    "transfers": lambda value: _rows(value, TRANSFER_KEYS, "recipient"),
+    "security_measures": lambda value: _rows(value, MEASURE_KEYS, "measure"),
+    "status": lambda value: ActivityStatus(value) if value else ActivityStatus.DRAFT,
+    "dpia_status": lambda value: DpiaStatus(value) if value else DpiaStatus.NOT_STARTED,
+    **dict.fromkeys(DATE_FIELDS, _date),
+    "name": lambda value: _text(value) or "",
+    "reference": lambda value: (_text(value) or "").upper(),
+}
+
+
 def normalise(data: Mapping[str, Any]) -> dict[str, Any]:
     """The canonical content of a fiche from a form, an import or a stored snapshot.
 
@@ -161,41 +199,11 @@ def normalise(data: Mapping[str, Any]) -> dict[str, Any]:
     by :func:`validate`, which names the field.
     """
     out: dict[str, Any] = {}
+    normalisers = _NORMALISERS
     for name in ALL_FIELDS:
         if name not in data:
             continue
-        value = data[name]
-        if name == "sub_purposes":
-            out[name] = _strings(value)
-        elif name == "data_subjects":
-            out[name] = _strings(value, ref.ids(ref.data_subjects()))
-        elif name == "sensitive_data":
-            out[name] = _strings(value, ref.ids(ref.sensitive_data()))
-        elif name == "dpia_criteria":
-            out[name] = _strings(value, ref.ids(ref.dpia_criteria()))
-        elif name == "data_categories":
-            out[name] = _rows(value, CATEGORY_KEYS, "category")
-        elif name == "recipients":
-            out[name] = _rows(value, RECIPIENT_KEYS, "type")
-            for row in out[name]:
-                row["organisation_id"] = _int_or_none(row.get("organisation_id"))
-                row["processor_id"] = _int_or_none(row.get("processor_id"))
-        elif name == "transfers":
-            out[name] = _rows(value, TRANSFER_KEYS, "recipient")
-        elif name == "security_measures":
-            out[name] = _rows(value, MEASURE_KEYS, "measure")
-        elif name == "status":
-            out[name] = ActivityStatus(value) if value else ActivityStatus.DRAFT
-        elif name == "dpia_status":
-            out[name] = DpiaStatus(value) if value else DpiaStatus.NOT_STARTED
-        elif name in DATE_FIELDS:
-            out[name] = date.fromisoformat(value) if isinstance(value, str) and value else (value or None)
-        elif name == "name":
-            out[name] = _text(value) or ""
-        elif name == "reference":
-            out[name] = (_text(value) or "").upper()
-        else:
-            out[name] = _text(value)
+        out[name] = normalisers.get(name, _text)(data[name])
     if "application_ids" in data:
         ids = (parse_int(v) for v in data["application_ids"] or ())
         out["application_ids"] = sorted({i for i in ids if i is not None})
@@ -217,22 +225,22 @@ def validate(data: Mapping[str, Any]) -> list[FieldError]:
             FieldError("reference", _("Référence : lettres, chiffres, « . _ / - », 30 caractères au plus."))
         )
     basis = data.get("legal_basis")
-    if basis and basis not in ref.ids(ref.legal_bases()):
+    if basis and basis not in _known(ref.legal_bases):
         errors.append(FieldError("legal_basis", _("Base légale inconnue.")))
     exception = data.get("art9_exception")
-    if exception and exception not in ref.ids(ref.art9_exceptions()):
+    if exception and exception not in _known(ref.art9_exceptions):
         errors.append(FieldError("art9_exception", _("Exception de l'article 9.2 inconnue.")))
-    known_categories = ref.ids(ref.data_categories())
+    known_categories = _known(ref.data_categories)
     for row in data.get("data_categories", ()):
         if row["category"] not in known_categories:
             errors.append(
                 FieldError("data_categories", _("Catégorie de données inconnue : %(v)s", v=row["category"]))
             )
-    known_types = ref.ids(ref.recipient_types())
+    known_types = _known(ref.recipient_types)
     for row in data.get("recipients", ()):
         if row["type"] not in known_types:
             errors.append(FieldError("recipients", _("Type de destinataire inconnu : %(v)s", v=row["type"])))
-    known_safeguards = ref.ids(ref.transfer_safeguards())
+    known_safeguards = _known(ref.transfer_safeguards)
     for row in data.get("transfers", ()):
         if not row.get("country"):
             errors.append(FieldError("transfers", _("Indiquez le pays de destination de chaque transfert.")))
@@ -240,17 +248,15 @@ def validate(data: Mapping[str, Any]) -> list[FieldError]:
             errors.append(
                 FieldError("transfers", _("Garantie de transfert inconnue : %(v)s", v=row["safeguard"]))
             )
-    known_measures = ref.ids(ref.security_measures())
+    known_measures = _known(ref.security_measures)
     for row in data.get("security_measures", ()):
         if row["measure"] not in known_measures:
             errors.append(
                 FieldError("security_measures", _("Mesure de sécurité inconnue : %(v)s", v=row["measure"]))
             )
-    if data.get("dpia_cnil_required") and data["dpia_cnil_required"] not in ref.ids(
-        ref.dpia_required_types()
-    ):
+    if data.get("dpia_cnil_required") and data["dpia_cnil_required"] not in _known(ref.dpia_required_types):
         errors.append(FieldError("dpia_cnil_required", _("Élément inconnu de la liste CNIL.")))
-    if data.get("dpia_cnil_exempt") and data["dpia_cnil_exempt"] not in ref.ids(ref.dpia_exempt_types()):
+    if data.get("dpia_cnil_exempt") and data["dpia_cnil_exempt"] not in _known(ref.dpia_exempt_types):
         errors.append(FieldError("dpia_cnil_exempt", _("Élément inconnu de la liste CNIL.")))
     if data.get("dpia_status") == DpiaStatus.DONE and not data.get("dpia_done_on"):
         errors.append(FieldError("dpia_done_on", _("Indiquez la date de réalisation de l'AIPD.")))
@@ -268,6 +274,18 @@ def _too_long(name: str, limit: int, length: int) -> FieldError:
             max=limit,
         ),
     )
+
+
+def _longest_text(item: Any) -> int:
+    """The length of the longest text of a list item (a text, or a row's texts but its ids)."""
+    if isinstance(item, str):
+        return len(item)
+    longest = 0
+    if isinstance(item, Mapping):
+        for k, v in item.items():
+            if isinstance(v, str) and len(v) > longest and k != "organisation_id":
+                longest = len(v)
+    return longest
 
 
 def _length_errors(data: Mapping[str, Any]) -> list[FieldError]:
@@ -294,13 +312,7 @@ def _length_errors(data: Mapping[str, Any]) -> list[FieldError]:
                     )
                 )
                 continue
-            texts = [
-                str(v)
-                for item in value
-                for k, v in (item.items() if isinstance(item, Mapping) else [("", item)])
-                if isinstance(v, str) and k != "organisation_id"
-            ]
-            longest = max((len(t) for t in texts), default=0)
+            longest = max(map(_longest_text, value), default=0)
             if longest > MAX_ITEM_TEXT:
                 errors.append(_too_long(name, MAX_ITEM_TEXT, longest))
     return errors

@@ -122,8 +122,16 @@ def _continued(head: str, value: Any) -> list[str]:
     return [head + first, *(INDENT + line for line in rest)]
 
 
+def _indented(text: str) -> str:
+    """A value's own line breaks going on with :data:`INDENT` (``"\n".join(_continued("", text))``)."""
+    return text.replace("\n", _GOING_ON) if "\n" in text else text
+
+
+_GOING_ON = "\n" + INDENT
+
+
 def encode_list(values: Iterable[Any]) -> str:
-    return "\n".join(line for value in values for line in _continued("", value))
+    return "\n".join([_indented(_text(value)) for value in values])
 
 
 def decode_list(cell: str) -> list[str]:
@@ -147,7 +155,8 @@ def encode_pairs(rows: Iterable[tuple[str, Any]]) -> str:
     """``libellé : valeur`` per line (the label alone when there is no value)."""
     lines: list[str] = []
     for label, value in rows:
-        lines += _continued(label + SEP, value) if _text(value) else [label]
+        text = _text(value)
+        lines.append(label + SEP + _indented(text) if text else label)
     return "\n".join(lines)
 
 
@@ -227,7 +236,7 @@ def encode_date(value: date | datetime | None) -> str:
         return ""
     if isinstance(value, datetime):
         value = value.astimezone(TIMEZONE).date() if value.tzinfo else value.date()
-    return f"{value:%d/%m/%Y}"
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"  # JJ/MM/AAAA, without strftime
 
 
 # Dates as a DPO's spreadsheet holds them: JJ/MM/AAAA (or with - or .), ISO, with a time or not,

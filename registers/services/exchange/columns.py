@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from operator import attrgetter
 from typing import Any
 
 from flask_babel import gettext as _
@@ -52,7 +53,9 @@ class Context:
 
 PROCESSOR_TYPE = "sous_traitant"  # the recipient type of processors (reference list id)
 
-Encoder = Callable[[ProcessingActivity], str]
+# A fiche's value in a column: text, or a value written as its str() (None: empty); the export's
+# row_cells cleans and neutralises every cell.
+Encoder = Callable[[ProcessingActivity], Any]
 Decoder = Callable[[str, Context], dict[str, Any]]
 
 
@@ -66,7 +69,7 @@ class Column:
 
 
 def _text_column(name: str, header: str) -> Column:
-    return Column(header, name, lambda a: _text(getattr(a, name)), lambda s, c: {name: s})
+    return Column(header, name, attrgetter(name), lambda s, c: {name: s})
 
 
 def _choice_column(name: str, header: str, labels: Callable[[], Labels], unknown: Unknown) -> Column:
@@ -237,7 +240,7 @@ def columns() -> tuple[Column, ...]:
     """The "Registre" sheet, in the order of the CNIL register model."""
     v = vocabulary
     return (
-        Column("Référence", "reference", lambda a: a.reference, lambda s, c: {"reference": s}),
+        Column("Référence", "reference", attrgetter("reference"), lambda s, c: {"reference": s}),
         _text_column("name", "Nom du traitement"),
         Column("Statut", "status", lambda a: v().status.label(a.status.value), _status),
         # The register's own dates: those declared by the register the fiche was imported from,

@@ -41,6 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from accounts.models import Organisation, User
 from catalogue.models import Application, Subscription
 from core import audit, references
+from core.bulk import paused_gc
 from core.concurrency import EditConflict
 from core.db import today, utcnow
 from core.exports import unneutralise
@@ -549,10 +550,31 @@ def _same(a: Any, b: Any) -> bool:
     return audit.jsonable(a) == audit.jsonable(b)
 
 
+Feeds = tuple[dict[str, list[MappedColumn]], dict[str, MappedColumn]]
+# Kinds of column whose empty cell says nothing (:func:`_read_cell` does nothing with it).
+NOTHING_WHEN_EMPTY = frozenset({"category", "retention", "categories_text"})
+
+
+def _feeds(columns: list[MappedColumn]) -> Feeds:
+    """The columns feeding each field, and the column an error about a field (or a target) is shown
+    in: the same for every row of a file (a row updating a fiche narrows them to what it changes)."""
+    fed: dict[str, list[MappedColumn]] = {}
+    for column in columns:
+        fed.setdefault(column.target.field, []).append(column)
+    return fed, _first_columns(fed)
+
+
+def _first_columns(fed: dict[str, list[MappedColumn]]) -> dict[str, MappedColumn]:
+    first = {c.target.key: c for cols in fed.values() for c in reversed(cols)}
+    first.update({name: cols[0] for name, cols in fed.items()})
+    return first
+
+
 def _plan_row(
     line: int,
     raw: list[str],
     columns: list[MappedColumn],
+    feeds: Feeds,
     activity: ProcessingActivity | None,
     ctx: Context,
     catalogue: Catalogue,
@@ -563,10 +585,13 @@ def _plan_row(
     ctx.activity = activity
     errors: list[RowError] = []
     warnings: list[RowError] = []
-    cells = {c.index: unneutralise(raw[c.index]) if c.index < len(raw) else "" for c in columns}
-    fed: dict[str, list[MappedColumn]] = {}
-    for column in columns:
-        fed.setdefault(column.target.field, []).append(column)
+    indices = [c.index for c in columns]
+    if len(raw) > max(indices, default=-1):
+        values = [raw[index] for index in indices]
+    else:
+        values = [raw[index] if index < len(raw) else "" for index in indices]
+    cells = dict(zip(indices, map(unneutralise, values), strict=True))
+    fed, first = feeds
     if activity is not None:
         # Égide's own layout: a field whose every column reads as its export writes it is unchanged.
         expected = dict(zip(egide_targets(), row_cells(activity), strict=False))
@@ -579,12 +604,13 @@ def _plan_row(
                 for c in cols
             )
         }
-    first = {c.target.key: c for cols in fed.values() for c in reversed(cols)}
-    first.update({name: cols[0] for name, cols in fed.items()})
+        first = _first_columns(fed)
     row = _Row()
     failed: set[str] = set()
     for name, cols in fed.items():
         for column in cols:
+            if column.target.kind in NOTHING_WHEN_EMPTY and not cells[column.index].strip():
+                continue  # e.g. the empty columns of the data categories a fiche does not hold
             try:
                 _read_cell(row, column, cells[column.index], ctx, line, warnings)
             except CellError as error:
@@ -734,6 +760,7 @@ def _stale_warning(
     )
 
 
+@paused_gc()  # 10,000 planned rows stay alive to the end (core.bulk)
 def plan_import(
     org: Organisation,
     table: Table,
@@ -758,6 +785,7 @@ def plan_import(
         )
     }
     reference_column = next((c for c in columns if c.target.key == "reference"), None)
+    feeds = _feeds(columns)
     seen: dict[str, int] = {}
     for line, raw in table.rows:
         reference = ""
@@ -791,7 +819,7 @@ def plan_import(
             )
             continue
         row, errors, warnings = _plan_row(
-            line, raw, columns, activity, ctx, catalogue, may_validate=may_validate
+            line, raw, columns, feeds, activity, ctx, catalogue, may_validate=may_validate
         )
         plan.rows.append(row)
         plan.errors += errors
@@ -824,6 +852,7 @@ class ImportResult:
     unchanged: int
 
 
+@paused_gc()  # the fiches, versions and journal entries of the whole file stay alive to the end
 def apply_import(org: Organisation, actor: User | None, plan: ImportPlan) -> ImportResult:
     """Write a checked plan (flush only: the view commits once, or rolls everything back on
     :class:`ImportFailed`)."""
