@@ -233,36 +233,49 @@ class IncidentContent:
     data_subjects: tuple[str, ...]
 
 
-def incident_content(org_id: int, application_ids: Iterable[int]) -> IncidentContent:
-    """The register of ``org_id`` on ``application_ids`` (its fiches in force: models and archived
-    ones left out), to pre-fill the breach an incident opens there — a public interface the SMSI calls."""
-    ids = [int(i) for i in application_ids]
-    if not ids:
-        return IncidentContent((), (), ())
+def incident_contents(org_ids: Iterable[int], application_ids: Iterable[int]) -> dict[int, IncidentContent]:
+    """The registers of ``org_ids`` on ``application_ids`` (their fiches in force: models and archived
+    ones left out), to pre-fill the breaches an incident opens there — a public interface the SMSI
+    calls. One query whatever the number of organisations; an organisation without such a fiche gets
+    an empty content."""
+    orgs, ids = [int(i) for i in org_ids], [int(i) for i in application_ids]
+    empty = IncidentContent((), (), ())
+    if not orgs or not ids:
+        return dict.fromkeys(orgs, empty)
     pa = ProcessingActivity
-    fiches = list(
-        db.session.scalars(
-            select(pa)
-            .where(
-                pa.organisation_id == org_id,
-                pa.is_model.is_(False),
-                pa.status != ActivityStatus.ARCHIVED,
-                pa.id.in_(
-                    select(activity_applications.c.activity_id).where(
-                        activity_applications.c.application_id.in_(ids)
-                    )
-                ),
-            )
-            .order_by(pa.reference)
-            # unscoped: the syndicate's incident reads each affected member's register
-            .execution_options(**UNSCOPED)
+    fiches = db.session.execute(
+        select(pa.organisation_id, pa.reference, pa.name, pa.data_categories, pa.data_subjects)
+        .where(
+            pa.organisation_id.in_(orgs),
+            pa.is_model.is_(False),
+            pa.status != ActivityStatus.ARCHIVED,
+            pa.id.in_(
+                select(activity_applications.c.activity_id).where(
+                    activity_applications.c.application_id.in_(ids)
+                )
+            ),
         )
-    )
-    categories = sorted({row["category"] for f in fiches for row in f.data_categories or ()})
-    subjects = sorted({s for f in fiches for s in f.data_subjects or ()})
-    return IncidentContent(
-        tuple(f"{f.reference} {f.name}" for f in fiches), tuple(categories), tuple(subjects)
-    )
+        .order_by(pa.organisation_id, pa.reference)
+        # unscoped: the syndicate's incident reads each affected member's register
+        .execution_options(**UNSCOPED)
+    ).all()
+    by_org: dict[int, list[Any]] = {}
+    for row in fiches:
+        by_org.setdefault(row.organisation_id, []).append(row)
+    out = {}
+    for org_id in orgs:
+        rows = by_org.get(org_id, [])
+        out[org_id] = IncidentContent(
+            tuple(f"{r.reference} {r.name}" for r in rows),
+            tuple(sorted({c["category"] for r in rows for c in r.data_categories or ()})),
+            tuple(sorted({s for r in rows for s in r.data_subjects or ()})),
+        )
+    return out
+
+
+def incident_content(org_id: int, application_ids: Iterable[int]) -> IncidentContent:
+    """:func:`incident_contents` of one organisation."""
+    return incident_contents([org_id], application_ids)[int(org_id)]
 
 
 @dataclass(frozen=True)

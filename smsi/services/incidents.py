@@ -448,8 +448,10 @@ def fan_out(incident: Incident, actor: User | None) -> list[int]:
         .order_by(Organisation.sort_name)
         .execution_options(**UNSCOPED)  # unscoped: the incident's affected organisations
     )
+    orgs = list(orgs)
+    contents = register_breaches.incident_contents([o.id for o in orgs], app_ids)  # one query for all
     for org in orgs:
-        content = register_breaches.incident_content(org.id, app_ids)
+        content = contents[org.id]
         description = _(
             "Violation ouverte depuis l'incident %(ref)s du %(who)s : %(title)s.",
             ref=incident.reference,
