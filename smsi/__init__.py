@@ -1,6 +1,7 @@
 """SMSI (ISO/IEC 27001 ISMS): the incident log — with the breaches it opens in the members'
-registers — and the Statement of Applicability (Annex A controls, approved versions, PDF and XLSX);
-corrective actions and the weekly review come next."""
+registers —, corrective and preventive actions closed only when proven effective, and the
+Statement of Applicability (Annex A controls, approved versions, PDF and XLSX); the weekly review
+comes next."""
 
 from typing import Any
 
@@ -23,7 +24,7 @@ DOMAIN = Domain(
     order=60,
     nav="smsi/_nav.html",
     action_labels=ACTION_LABELS,
-    object_types=dict.fromkeys(("Incident", "SoaEntry", "SoaVersion", "Soa"), Permission.SMSI_VIEW),
+    object_types=dict.fromkeys(("Incident", "Action", "SoaEntry", "SoaVersion", "Soa"), Permission.SMSI_VIEW),
     journal_types=JOURNAL_TYPES,
     demo=load_demo,
     widgets=WIDGETS,

@@ -166,4 +166,55 @@ def load_smsi(context: dict[str, Any]) -> None:
         "has_personal_data": True,
         "application_ids": [app_id] if app_id else [],
     }
-    incidents.create_incident(org, _rssi(org), data)
+    under_way = incidents.create_incident(org, _rssi(org), data)
+    _load_actions(org, under_way)
+
+
+def _load_actions(org: Organisation, under_way: Incident) -> None:
+    """Corrective actions of SIIM94: one proven effective after the 2023 attack, one found
+    ineffective and reopened, one from the management review, one from the incident under way."""
+    from smsi.services import actions  # noqa: PLC0415 — written beside this loader
+
+    rssi = _rssi(org)
+    if rssi is None:
+        return
+    attack = db.session.scalar(
+        select(Incident)
+        .where(Incident.organisation_id == org.id, Incident.category == "malware")
+        .execution_options(**UNSCOPED)  # unscoped: demo loader (CLI)
+    )
+    now = utcnow().date()
+    base = {"owner_id": rssi.id, "priority": "high", "type": "corrective"}
+    specs = [
+        {
+            "title": "Sauvegardes hors ligne des serveurs mutualisés",
+            "origin": "incident" if attack else "other",
+            "incident_id": attack.id if attack else None,
+            "origin_detail": "Cyberattaque de janvier 2023",
+            "due_on": now + timedelta(days=1),
+            "status": "effective",
+            "done_on": now - timedelta(days=900),
+            "check_method": "Test de restauration complet depuis la copie hors ligne",
+            "checked_on": now - timedelta(days=850),
+            "checked_by_id": rssi.id,
+            "check_result": "Restauration réussie en 6 heures",
+        },
+        {
+            "title": "Double authentification des comptes de maintenance des éditeurs",
+            "origin": "incident",
+            "incident_id": under_way.id,
+            "due_on": now + timedelta(days=14),
+            "status": "in_progress",
+        },
+        {
+            "title": "Sensibilisation des agents à l'hameçonnage",
+            "origin": "management_review",
+            "origin_detail": "Revue de direction annuelle",
+            "type": "preventive",
+            "priority": "normal",
+            "due_on": now + timedelta(days=5),
+            "status": "planned",
+        },
+    ]
+    for spec in specs:
+        actions.create_action(org, rssi, {**base, **spec})

@@ -18,12 +18,28 @@ from core.forms import enum_text, form_labels
 from core.journal import JournalType
 from core.tenancy import scoped
 from smsi import reference as ref
+from smsi.forms.actions import ActionForm
 from smsi.forms.incidents import IncidentForm
-from smsi.models import ImplementationStatus, IncidentCategory, IncidentStatus, Severity, SoaEntry, SoaVersion
+from smsi.models import (
+    ActionOrigin,
+    ActionPriority,
+    ActionStatus,
+    ActionType,
+    ImplementationStatus,
+    IncidentCategory,
+    IncidentStatus,
+    Severity,
+    SoaEntry,
+    SoaVersion,
+)
 from smsi.services import soa
+from smsi.services.actions import action_titles
 from smsi.services.incidents import incident_titles
 
 ACTION_LABELS: dict[str, Any] = {
+    "action.create": _l("Action corrective enregistrée"),
+    "action.update": _l("Action corrective modifiée"),
+    "action.reassign": _l("Action corrective réattribuée"),
     "incident.create": _l("Incident de sécurité enregistré"),
     "incident.update": _l("Incident de sécurité modifié"),
     "incident.event": _l("Entrée ajoutée à la chronologie d'un incident"),
@@ -73,6 +89,19 @@ def _control(value: Any) -> str:
 
 
 JOURNAL_TYPES: dict[str, JournalType] = {
+    "Action": JournalType(
+        _l("Action corrective ou préventive"),
+        fields=form_labels(ActionForm) | {"reference": _l("Référence"), "is_open": _l("Ouverte")},
+        values={
+            "origin": enum_text(ActionOrigin),
+            "type": enum_text(ActionType),
+            "priority": enum_text(ActionPriority),
+            "status": enum_text(ActionStatus),
+        },
+        names={"owner_id": user_names, "checked_by_id": user_names, "incident_id": incident_titles},
+        title=action_titles,
+        link=("smsi.action_detail", "action_id"),
+    ),
     "Incident": JournalType(
         _l("Incident de sécurité"),
         fields=form_labels(IncidentForm)

@@ -3,7 +3,7 @@ affect, and the Statement of Applicability (Annex A controls) with its approved 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -209,6 +210,87 @@ class IncidentNotification(OrgScopedMixin, Base):
     note: Mapped[str | None] = mapped_column(Text)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# --- corrective and preventive actions (ISO/IEC 27001:2022 §10.2) -----------------------------------
+
+
+class ActionOrigin(LabelledEnum):
+    INCIDENT = "incident", _l("Incident")
+    AUDIT_FINDING = "audit_finding", _l("Constat d'audit")
+    RISK = "risk", _l("Risque")
+    PARCOURS = "parcours", _l("Mesure du parcours de cybersécurité")
+    MANAGEMENT_REVIEW = "management_review", _l("Revue de direction")
+    OTHER = "other", _l("Autre")
+
+
+class ActionType(LabelledEnum):
+    CORRECTION = "correction", _l("Correction")
+    CORRECTIVE = "corrective", _l("Action corrective")
+    PREVENTIVE = "preventive", _l("Action préventive")
+    IMPROVEMENT = "improvement", _l("Amélioration")
+
+
+class ActionPriority(LabelledEnum):
+    LOW = "low", _l("Basse")
+    NORMAL = "normal", _l("Normale")
+    HIGH = "high", _l("Haute")
+
+
+class ActionStatus(LabelledEnum):
+    PLANNED = "planned", _l("Planifiée")
+    IN_PROGRESS = "in_progress", _l("En cours")
+    DONE = "done", _l("Réalisée, efficacité à vérifier")
+    EFFECTIVE = "effective", _l("Efficacité vérifiée")
+    INEFFECTIVE = "ineffective", _l("Inefficace, rouverte")
+
+    @property
+    def is_open(self) -> bool:
+        return self is not ActionStatus.EFFECTIVE
+
+
+class Action(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
+    """A corrective or preventive action: where it comes from (an incident of the organisation, or a
+    described origin until audits, risks and the parcours exist), who owns it, by when, and the check
+    that it was effective — required before it is closed."""
+
+    __tablename__ = "smsi_actions"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "reference"),
+        Index("ix_smsi_actions_org_open_due", "organisation_id", "is_open", "due_on"),
+        Index("ix_smsi_actions_owner_open_due", "owner_id", "is_open", "due_on"),
+    )
+
+    reference: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[ActionOrigin] = mapped_column(str_enum(ActionOrigin, "action_origin"))
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="SET NULL"), index=True
+    )
+    origin_detail: Mapped[str | None] = mapped_column(String(300))
+    type: Mapped[ActionType] = mapped_column(str_enum(ActionType, "action_type"))
+    priority: Mapped[ActionPriority] = mapped_column(
+        str_enum(ActionPriority, "action_priority"), default=ActionPriority.NORMAL
+    )
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[ActionStatus] = mapped_column(
+        str_enum(ActionStatus, "action_status"), default=ActionStatus.PLANNED
+    )
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    done_on: Mapped[date | None] = mapped_column(Date)
+    check_method: Mapped[str | None] = mapped_column(Text)
+    checked_on: Mapped[date | None] = mapped_column(Date)
+    checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    check_result: Mapped[str | None] = mapped_column(Text)
+
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id], lazy="joined")
+    checked_by: Mapped[User | None] = relationship(foreign_keys=[checked_by_id], lazy="joined")
+    incident: Mapped[Incident | None] = relationship(lazy="joined")
+
+    def __str__(self) -> str:
+        return f"{self.reference} — {self.title}"
 
 
 # === Statement of Applicability (ISO/IEC 27001:2022 §6.1.3 d) ===================================

@@ -2,6 +2,8 @@
 
 * ``smsi.incidents`` — whoever may edit the SMSI (the RSSI): open incidents by severity, those with
   personal data (their breaches run in the members' registers), the latest detected.
+* ``smsi.actions`` — the RSSI, and whoever owns open corrective actions: his actions (open, overdue,
+  due this week).
 * ``smsi.soa`` — the RSSI (SMSI_EDIT): how far the Statement of Applicability is implemented, and
   its last approved version; each figure links to the statement.
 """
@@ -10,14 +12,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_login import current_user
+
 from core.domains import Widget
-from core.security import Permission
+from core.security import Permission, can
 from core.tenancy import current_org
-from smsi.services import incidents, soa
+from smsi.services import actions, incidents, soa
 
 
 def incidents_context() -> dict[str, Any]:
     return {"watch": incidents.incident_watch(current_org.id)}
+
+
+def _owns_actions_or_edits() -> bool:
+    """The card is for the RSSI, and for anyone else only while he owns open actions."""
+    return can(Permission.SMSI_EDIT) or actions.my_actions(current_org.id, current_user.id).open > 0
+
+
+def actions_context() -> dict[str, Any]:
+    return {"mine": actions.my_actions(current_org.id, current_user.id)}
 
 
 def soa_context() -> dict[str, Any]:
@@ -31,6 +44,14 @@ WIDGETS = (
         Permission.SMSI_EDIT,
         context=incidents_context,
         order=1,
+    ),
+    Widget(
+        "smsi.actions",
+        "smsi/_widget_actions.html",
+        Permission.SMSI_VIEW,
+        context=actions_context,
+        visible=_owns_actions_or_edits,
+        order=3,
     ),
     Widget("smsi.soa", "smsi/_widget_soa.html", Permission.SMSI_EDIT, context=soa_context, order=5),
 )

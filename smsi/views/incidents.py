@@ -17,6 +17,7 @@ from core.tenancy import current_org, get_scoped_or_404
 from smsi.blueprint import bp
 from smsi.forms.incidents import IncidentForm, NotificationForm, TimelineForm, initial_data
 from smsi.models import Incident, IncidentCategory, Severity
+from smsi.services import actions
 from smsi.services import incidents as svc
 
 FORM_TEMPLATE = "smsi/incident_form.html"
@@ -66,6 +67,7 @@ def _detail(
         breaches=svc.derived_breaches(incident),
         notifications=sent,
         nis2=svc.nis2_steps(incident, sent),
+        actions=actions.actions_of_incident(incident),
         timeline_form=timeline_form or TimelineForm(formdata=None).setup(),
         notification_form=notification_form or NotificationForm(formdata=None).setup(),
     ), status

@@ -70,6 +70,7 @@ def _widget_keys(html: str) -> set[str]:
                 "catalogue.catalogue",
                 "registers.breaches",
                 "smsi.incidents",
+                "smsi.actions",
                 "smsi.soa",
             },
         ),

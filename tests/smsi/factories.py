@@ -6,7 +6,17 @@ import datetime as dt
 
 import factory
 
-from smsi.models import Incident, IncidentCategory, IncidentStatus, Severity
+from smsi.models import (
+    Action,
+    ActionOrigin,
+    ActionPriority,
+    ActionStatus,
+    ActionType,
+    Incident,
+    IncidentCategory,
+    IncidentStatus,
+    Severity,
+)
 from tests.accounts.factories import OrganisationFactory
 from tests.factory_base import BaseFactory
 
@@ -24,6 +34,25 @@ class IncidentFactory(BaseFactory):
     status = IncidentStatus.NEW
     is_open = True
     excluded_organisation_ids = factory.LazyFunction(list)
+
+    class Params:
+        organisation = factory.SubFactory(OrganisationFactory)
+
+
+class ActionFactory(BaseFactory):
+    class Meta:
+        model = Action
+
+    organisation_id = factory.LazyAttribute(lambda o: o.organisation.id)
+    reference = factory.Sequence(lambda n: f"ACT-2026-{n + 1:03d}")
+    title = "MFA rollout"  # neutral words: the English walker reads this page
+    origin = ActionOrigin.OTHER
+    origin_detail = "Review 2026-11"
+    type = ActionType.CORRECTIVE
+    priority = ActionPriority.NORMAL
+    due_on = dt.date(2027, 1, 31)
+    status = ActionStatus.PLANNED
+    is_open = True
 
     class Params:
         organisation = factory.SubFactory(OrganisationFactory)

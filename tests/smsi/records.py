@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 @dataclass
 class SmsiRecords:
     incident: Any
+    action: Any
     soa_entry: Any
     soa_version: Any
 
@@ -26,6 +27,7 @@ class SmsiRecords:
 def build(tenant: Tenant) -> SmsiRecords:
     return SmsiRecords(
         incident=f.IncidentFactory(organisation=tenant.syndicate),
+        action=f.ActionFactory(organisation=tenant.syndicate),
         soa_entry=SoaEntryFactory(organisation=tenant.syndicate),
         soa_version=SoaVersionFactory(organisation=tenant.syndicate),
     )
@@ -33,5 +35,6 @@ def build(tenant: Tenant) -> SmsiRecords:
 
 URL_ARGUMENTS: dict[str, Callable[[SmsiRecords], Any]] = {
     "incident_id": lambda r: r.incident.id,
+    "action_id": lambda r: r.action.id,
     "soa_version_id": lambda r: r.soa_version.id,
 }

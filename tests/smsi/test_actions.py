@@ -1,0 +1,183 @@
+"""Corrective and preventive actions (ISO 27001 §10.2): the rules (closed only when proven effective,
+no due date in the past on creation, an owner with an SMSI role), the incident link, the lists
+(mine, overdue), the bulk re-assignment, the pages and the owner's home-page card."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from core.audit import AuditEvent
+from core.db import today
+from core.extensions import db
+from core.forms import FieldError
+from core.security import Role
+from smsi.models import Action, ActionStatus
+from smsi.services import actions as svc
+from smsi.services import incidents
+from tests.conftest import World, acting_as
+
+DUE = dt.date.today() + dt.timedelta(days=30)
+
+
+def _errors(exc: pytest.ExceptionInfo[FieldError]) -> set[str]:
+    return {e.field for e in getattr(exc.value, "errors", [exc.value])}
+
+
+def _base(world: World, **changes: Any) -> dict[str, Any]:
+    return {
+        "title": "Double authentification des comptes de maintenance",
+        "origin": "management_review",
+        "origin_detail": "Revue de direction du 15 novembre",
+        "type": "corrective",
+        "priority": "high",
+        "owner_id": world.a.users[Role.RSSI].id,
+        "due_on": DUE,
+        "status": "planned",
+        **changes,
+    }
+
+
+@pytest.fixture
+def syndicate(world: World, app: Flask) -> Any:
+    with app.test_request_context(), acting_as(world.a.users[Role.RSSI], world.a.syndicate):
+        yield db.session.merge(world.a.syndicate)
+
+
+def test_an_action_is_closed_only_when_proven_effective(world: World, syndicate: Any) -> None:
+    with pytest.raises(FieldError) as exc:
+        svc.create_action(
+            syndicate, None, _base(world, due_on=today() - dt.timedelta(days=1), origin_detail="")
+        )
+    assert _errors(exc) == {"due_on", "origin_detail"}
+    action = svc.create_action(syndicate, None, _base(world))
+    assert action.reference.startswith(f"ACT-{today():%Y}-")
+    with pytest.raises(FieldError) as exc:
+        svc.update_action(action, None, _base(world, status="effective", version=action.version))
+    assert _errors(exc) == {"done_on", "check_method", "checked_on", "checked_by_id", "check_result"}
+    assert action.is_open
+    done = today() - dt.timedelta(days=10)
+    closed = svc.update_action(
+        action,
+        None,
+        _base(
+            world,
+            status="effective",
+            done_on=done,
+            check_method="Revue des journaux de connexion sur un mois",
+            checked_on=today(),
+            checked_by_id=world.a.users[Role.DPO].id,
+            check_result="Aucune connexion sans second facteur",
+            version=action.version,
+        ),
+    )
+    assert closed.status is ActionStatus.EFFECTIVE
+    assert not closed.is_open
+    # Found ineffective: it stays open and needs a due date ahead.
+    with pytest.raises(FieldError) as exc:
+        svc.update_action(
+            closed,
+            None,
+            _base(
+                world,
+                status="ineffective",
+                done_on=done,
+                check_method="Revue",
+                checked_on=today(),
+                checked_by_id=world.a.users[Role.DPO].id,
+                check_result="Deux comptes sans second facteur",
+                due_on=today() - dt.timedelta(days=1),
+                version=closed.version,
+            ),
+        )
+    assert _errors(exc) == {"due_on"}
+
+
+def test_an_owner_holds_an_smsi_role_and_an_incident_is_the_organisations(
+    world: World, syndicate: Any
+) -> None:
+    with pytest.raises(FieldError) as exc:
+        svc.create_action(syndicate, None, _base(world, owner_id=world.b.users[Role.RSSI].id))
+    assert _errors(exc) == {"owner_id"}
+    with app_b_incident(world) as foreign_id:
+        with pytest.raises(FieldError) as exc:
+            svc.create_action(syndicate, None, _base(world, origin="incident", incident_id=foreign_id))
+        assert _errors(exc) == {"incident_id"}
+    incident = incidents.create_incident(
+        syndicate,
+        None,
+        {"title": "Panne", "detected_at": dt.datetime(2026, 11, 1, tzinfo=dt.UTC), "category": "availability",
+         "severity": "2", "status": "new"},
+    )  # fmt: skip
+    action = svc.create_action(syndicate, None, _base(world, origin="incident", incident_id=incident.id))
+    assert action.origin_detail == "Revue de direction du 15 novembre"
+    assert [a.id for a in svc.actions_of_incident(incident)] == [action.id]
+
+
+class app_b_incident:  # noqa: N801 — a context manager read like a phrase
+    """Tenant B's incident id (written straight to the database)."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def __enter__(self) -> int:
+        from tests.smsi.factories import IncidentFactory  # noqa: PLC0415
+
+        return IncidentFactory(organisation=db.session.merge(self.world.b.syndicate)).id
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+def test_reassigning_a_departing_owners_open_actions(world: World, syndicate: Any) -> None:
+    rssi, dpo = world.a.users[Role.RSSI].id, world.a.users[Role.DPO].id
+    open_ones = [svc.create_action(syndicate, None, _base(world, title=f"Action {n}")) for n in range(3)]
+    other = svc.create_action(syndicate, None, _base(world, owner_id=dpo))
+    moved = svc.reassign(syndicate, None, rssi, dpo)
+    assert moved == 3
+    assert {a.owner_id for a in [*open_ones, other]} == {dpo}
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "action.reassign")).all()
+    assert len(events) == 3
+    with pytest.raises(FieldError):
+        svc.reassign(syndicate, None, dpo, world.b.users[Role.RSSI].id)
+
+
+def _html(response: Any) -> str:
+    return response.get_data(as_text=True)
+
+
+def test_pages_lists_and_the_owners_card(world: World, app: Flask, login_as: Any, session: Any) -> None:
+    rssi = login_as(world.a.users[Role.RSSI], world.a.syndicate)
+    form = {k: str(v) for k, v in _base(world).items()}
+    bad = rssi.post(
+        "/smsi/actions/new", data={**form, "title": "", "due_on": "2020-01-01", "description": "Gardé"}
+    )
+    assert bad.status_code == 422
+    assert "Gardé" in _html(bad)
+    assert "déjà échue" in _html(bad)
+    response = rssi.post("/smsi/actions/new", data=form)
+    assert response.status_code == 302, _html(response)[:1500]
+    action = session.scalars(select(Action)).one()
+    with app.test_request_context(), acting_as(world.a.users[Role.RSSI], world.a.syndicate):
+        session_action = db.session.get(Action, action.id)
+        session_action.due_on = today() - dt.timedelta(days=2)  # now overdue
+        db.session.commit()
+    overdue = _html(rssi.get("/smsi/actions/?due=overdue&mine=1"))
+    assert action.reference in overdue
+    assert "en retard" in overdue
+    home = _html(rssi.get("/"))
+    figure = re.search(r'data-figure="my-actions-overdue" href="([^"]+)"><span[^>]*>(\d+)</span>', home)
+    assert figure is not None
+    assert figure.group(2) == "1"
+    # A reader without actions sees no card; other organisations get 404.
+    assert 'data-figure="my-actions"' not in _html(
+        login_as(world.a.users[Role.READER], world.a.syndicate).get("/")
+    )
+    other = login_as(world.b.users[Role.RSSI], world.b.syndicate)
+    assert other.get(f"/smsi/actions/{action.id}").status_code == 404
+    assert other.post(f"/smsi/actions/{action.id}/edit", data=form).status_code == 404
