@@ -24,7 +24,9 @@ DOMAIN = Domain(
     order=60,
     nav="smsi/_nav.html",
     action_labels=ACTION_LABELS,
-    object_types=dict.fromkeys(("Incident", "Action", "SoaEntry", "SoaVersion", "Soa"), Permission.SMSI_VIEW),
+    object_types=dict.fromkeys(
+        ("Incident", "Action", "WeeklyReview", "SoaEntry", "SoaVersion", "Soa"), Permission.SMSI_VIEW
+    ),
     journal_types=JOURNAL_TYPES,
     demo=load_demo,
     widgets=WIDGETS,

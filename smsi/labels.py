@@ -20,6 +20,7 @@ from core.tenancy import scoped
 from smsi import reference as ref
 from smsi.forms.actions import ActionForm
 from smsi.forms.incidents import IncidentForm
+from smsi.forms.review import MinutesForm
 from smsi.models import (
     ActionOrigin,
     ActionPriority,
@@ -40,6 +41,8 @@ ACTION_LABELS: dict[str, Any] = {
     "action.create": _l("Action corrective enregistrée"),
     "action.update": _l("Action corrective modifiée"),
     "action.reassign": _l("Action corrective réattribuée"),
+    "review.create": _l("Compte rendu de revue hebdomadaire enregistré"),
+    "review.update": _l("Compte rendu de revue hebdomadaire modifié"),
     "incident.create": _l("Incident de sécurité enregistré"),
     "incident.update": _l("Incident de sécurité modifié"),
     "incident.event": _l("Entrée ajoutée à la chronologie d'un incident"),
@@ -89,6 +92,11 @@ def _control(value: Any) -> str:
 
 
 JOURNAL_TYPES: dict[str, JournalType] = {
+    "WeeklyReview": JournalType(
+        _l("Revue hebdomadaire du SMSI"),
+        fields=form_labels(MinutesForm) | {"week_start": _l("Semaine du")},
+        link=("smsi.review", None),
+    ),
     "Action": JournalType(
         _l("Action corrective ou préventive"),
         fields=form_labels(ActionForm) | {"reference": _l("Référence"), "is_open": _l("Ouverte")},

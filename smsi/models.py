@@ -293,6 +293,24 @@ class Action(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
         return f"{self.reference} — {self.title}"
 
 
+# --- the weekly SMSI review ---------------------------------------------------------------------------
+
+
+class WeeklyReview(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
+    """The minutes of an organisation's weekly SMSI meeting: the week (its Monday), when it was held,
+    who attended, what was said and decided. The agenda itself is computed, never stored
+    (:mod:`smsi.services.review`)."""
+
+    __tablename__ = "smsi_weekly_reviews"
+    __table_args__ = (UniqueConstraint("organisation_id", "week_start"),)
+
+    week_start: Mapped[date] = mapped_column(Date)
+    held_on: Mapped[date | None] = mapped_column(Date)
+    attendees: Mapped[str | None] = mapped_column(Text)
+    minutes: Mapped[str | None] = mapped_column(Text)
+    decisions: Mapped[str | None] = mapped_column(Text)
+
+
 # === Statement of Applicability (ISO/IEC 27001:2022 §6.1.3 d) ===================================
 # One row per (organisation, Annex A control), created when somebody first saves that control: a
 # control without a row is "not assessed" (a page never writes). Approved versions are frozen

@@ -30,7 +30,12 @@ def _form(action: Action | None) -> ActionForm:
         form = ActionForm()
     elif action is None:
         incident_id = int_arg("incident_id")
-        prefill = {"origin": ActionOrigin.INCIDENT.value, "incident_id": incident_id} if incident_id else {}
+        prefill: dict[str, Any] = (
+            {"origin": ActionOrigin.INCIDENT.value, "incident_id": incident_id} if incident_id else {}
+        )
+        origin = request.args.get("origin", "")
+        if not incident_id and origin in {o.value for o in ActionOrigin}:  # a decision of the weekly review
+            prefill = {"origin": origin, "origin_detail": request.args.get("origin_detail", "")[:300]}
         form = ActionForm(data=initial_data(None, owner_id=current_user.id, **prefill))
     else:
         form = ActionForm(data=initial_data(action))

@@ -335,6 +335,7 @@ NOT_200 = {
         "smsi.incident_edit": 403,
         "smsi.incident_list": 403,
         "smsi.incident_new": 403,
+        "smsi.review": 403,
         "smsi.soa_control": 403,
         "smsi.soa_diff": 403,
         "smsi.soa_list": 403,

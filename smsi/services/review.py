@@ -1,0 +1,172 @@
+"""The weekly SMSI review (SIIM94 has held it every week since 2020): the agenda of a week, computed
+from the incident log, the corrective actions and the breaches the incidents opened, and the
+meeting's minutes, the only thing stored (:class:`smsi.models.WeeklyReview`).
+
+A week runs Monday to Sunday, in France's calendar. The agenda of a week:
+
+* incidents detected during the week, incidents closed during it, and those changed during it
+  (neither detected nor closed then) — with the incidents still open at its end;
+* actions due during the week and still open, actions overdue at its end, actions whose
+  effectiveness was checked during it;
+* breaches opened from the organisation's incidents whose CNIL decision is still pending.
+
+Decisions become actions through the action form (origin: the review of that week).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, or_, select
+
+from accounts.models import Organisation, User
+from core import audit
+from core.concurrency import check_version, flush_or_conflict
+from core.extensions import db
+from core.forms import FieldError, raise_field_errors
+from core.tenancy import scoped
+from registers.services import breaches as register_breaches
+from smsi.models import Action, ActionStatus, Incident, WeeklyReview
+
+PARIS = ZoneInfo("Europe/Paris")
+FIELDS = ("held_on", "attendees", "minutes", "decisions")
+MAX_TEXT = 20_000
+
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def local_today() -> date:
+    return datetime.now(PARIS).date()
+
+
+def week_bounds(week_start: date) -> tuple[datetime, datetime]:
+    """The week's first and last instants (Monday 00:00 to next Monday 00:00, Paris time) in UTC."""
+    start = datetime.combine(week_start, time(), tzinfo=PARIS).astimezone(UTC)
+    end = datetime.combine(week_start + timedelta(days=7), time(), tzinfo=PARIS).astimezone(UTC)
+    return start, end
+
+
+@dataclass
+class Agenda:
+    week_start: date
+    opened: list[Incident]
+    changed: list[Incident]
+    closed: list[Incident]
+    still_open: list[Incident]
+    actions_due: list[Action]
+    actions_overdue: list[Action]
+    actions_checked: list[Action]
+    pending_breaches: list[Any]  # registers.services.breaches.IncidentBreach
+
+    @property
+    def week_end(self) -> date:
+        return self.week_start + timedelta(days=6)
+
+
+def agenda(org: Organisation, week_start: date) -> Agenda:
+    """The agenda of ``org``'s review for the week starting ``week_start`` (a Monday)."""
+    start, end = week_bounds(week_start)
+    last_day = week_start + timedelta(days=6)
+    i = Incident
+    in_week = scoped(select(i), i).where(i.organisation_id == org.id)
+    opened = list(
+        db.session.scalars(in_week.where(i.detected_at >= start, i.detected_at < end).order_by(i.detected_at))
+    )
+    closed = list(
+        db.session.scalars(in_week.where(i.closed_at >= start, i.closed_at < end).order_by(i.closed_at))
+    )
+    seen = {x.id for x in opened} | {x.id for x in closed}
+    changed = [
+        x
+        for x in db.session.scalars(
+            in_week.where(i.updated_at >= start, i.updated_at < end).order_by(i.updated_at.desc()).limit(200)
+        )
+        if x.id not in seen
+    ]
+    still_open = list(
+        db.session.scalars(
+            in_week.where(i.detected_at < end, or_(i.closed_at.is_(None), i.closed_at >= end))
+            .order_by(i.severity.desc(), i.detected_at)
+            .limit(200)
+        )
+    )
+    a = Action
+    acts = scoped(select(a), a).where(a.organisation_id == org.id)
+    due = list(
+        db.session.scalars(
+            acts.where(a.is_open.is_(True), a.due_on >= week_start, a.due_on <= last_day).order_by(
+                a.due_on, a.id
+            )
+        )
+    )
+    overdue = list(
+        db.session.scalars(
+            acts.where(a.is_open.is_(True), a.due_on < week_start).order_by(a.due_on, a.id).limit(200)
+        )
+    )
+    checked = list(
+        db.session.scalars(
+            acts.where(
+                a.status.in_((ActionStatus.EFFECTIVE, ActionStatus.INEFFECTIVE)),
+                and_(a.checked_on >= week_start, a.checked_on <= last_day),
+            ).order_by(a.checked_on, a.id)
+        )
+    )
+    pending = [
+        b
+        for incident in still_open
+        if incident.has_personal_data
+        for b in register_breaches.breaches_of_incident(incident.id)
+        if not b.is_closed and b.clock.is_running
+    ]
+    return Agenda(week_start, opened, changed, closed, still_open, due, overdue, checked, pending)
+
+
+def minutes_of(org_id: int, week_start: date) -> WeeklyReview | None:
+    return db.session.scalar(
+        scoped(select(WeeklyReview), WeeklyReview).where(
+            WeeklyReview.organisation_id == org_id, WeeklyReview.week_start == week_start
+        )
+    )
+
+
+def save_minutes(
+    org: Organisation, actor: User | None, week_start: date, data: Mapping[str, Any]
+) -> WeeklyReview:
+    """Write (or rewrite, with the version the form showed) the minutes of a week's review."""
+    week_start = monday_of(week_start)
+    review = minutes_of(org.id, week_start)
+    if review is not None:
+        check_version(review, data.get("version"))
+    errors: list[FieldError] = []
+    held = data.get("held_on")
+    if held is not None and not (week_start <= held <= week_start + timedelta(days=6)):
+        errors.append(FieldError("held_on", _("La réunion se tient pendant la semaine revue.")))
+    if held is not None and held > local_today():
+        errors.append(FieldError("held_on", _("La réunion ne peut pas être dans le futur.")))
+    texts = {
+        name: (str(data.get(name) or "").strip() or None) for name in ("attendees", "minutes", "decisions")
+    }
+    for name, text in texts.items():
+        if text and len(text) > MAX_TEXT:
+            errors.append(FieldError(name, _("%(n)s caractères au plus.", n=MAX_TEXT)))
+    if not any(texts.values()):
+        errors.append(FieldError("minutes", _("Le compte rendu est vide.")))
+    raise_field_errors(errors)
+    action = "review.update" if review is not None else "review.create"
+    review = review or WeeklyReview(organisation_id=org.id, week_start=week_start)
+    with audit.audited(org.id, actor, action, review, ("week_start", *FIELDS)):
+        review.held_on = held
+        for name, text in texts.items():
+            setattr(review, name, text)
+        if review.id is None:
+            db.session.add(review)
+        flush_or_conflict(review)
+    return review

@@ -1,0 +1,116 @@
+"""The weekly SMSI review: the agenda of a week (incidents detected, changed, closed, still open;
+actions due, overdue, checked; breaches pending), the minutes (rules, conflict), the pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from core.extensions import db
+from core.forms import FieldError
+from core.security import Role
+from smsi.services import actions, incidents
+from smsi.services import review as svc
+from tests.conftest import World, acting_as
+
+UTC = dt.UTC
+
+
+def _incident(org: Any, title: str, detected: dt.datetime, **changes: Any) -> Any:
+    data = {
+        "title": title,
+        "detected_at": detected,
+        "category": "availability",
+        "severity": "2",
+        "status": "new",
+    }
+    return incidents.create_incident(org, None, {**data, **changes})
+
+
+def test_the_agenda_of_a_week(world: World, app: Flask) -> None:
+    today = svc.local_today()
+    monday = svc.monday_of(today)
+    start, _end = svc.week_bounds(monday)
+    with app.test_request_context(), acting_as(world.a.users[Role.RSSI], world.a.syndicate):
+        org = db.session.merge(world.a.syndicate)
+        this_week = _incident(org, "Cette semaine", start + dt.timedelta(minutes=5))
+        older = _incident(org, "Ancien", start - dt.timedelta(days=20))
+        closed_before = _incident(
+            org,
+            "Clos avant",
+            start - dt.timedelta(days=30),
+            status="closed",
+            root_cause="Cause",
+            lessons_learned="Leçon",
+            closed_at=start - dt.timedelta(days=10),
+        )
+        owner = world.a.users[Role.RSSI].id
+        base = {
+            "origin": "other",
+            "origin_detail": "Revue",
+            "type": "corrective",
+            "owner_id": owner,
+            "status": "planned",
+        }
+        due = actions.create_action(
+            org, None, {**base, "title": "À échéance", "due_on": monday + dt.timedelta(days=6)}
+        )
+        later = actions.create_action(
+            org, None, {**base, "title": "Plus tard", "due_on": monday + dt.timedelta(days=40)}
+        )
+        late = actions.create_action(
+            org, None, {**base, "title": "En retard", "due_on": monday + dt.timedelta(days=30)}
+        )
+        late.due_on = monday - dt.timedelta(days=3)  # written straight: the form refuses a past due date
+        db.session.flush()
+        agenda = svc.agenda(org, monday)
+        assert [i.id for i in agenda.opened] == [this_week.id]
+        assert closed_before.id not in {i.id for i in agenda.closed + agenda.still_open}
+        assert {this_week.id, older.id} <= {i.id for i in agenda.still_open}
+        assert [a.id for a in agenda.actions_due] == [due.id]
+        assert [a.id for a in agenda.actions_overdue] == [late.id]
+        assert later.id not in {a.id for a in agenda.actions_due + agenda.actions_overdue}
+        # Last week's agenda: this week's incident is not there.
+        assert this_week.id not in {i.id for i in svc.agenda(org, monday - dt.timedelta(days=7)).opened}
+
+
+def test_minutes_rules_and_rewrite(world: World, app: Flask) -> None:
+    monday = svc.monday_of(svc.local_today())
+    with app.test_request_context(), acting_as(world.a.users[Role.RSSI], world.a.syndicate):
+        org = db.session.merge(world.a.syndicate)
+        with pytest.raises(FieldError) as exc:
+            svc.save_minutes(org, None, monday, {"held_on": monday - dt.timedelta(days=1), "minutes": ""})
+        assert {e.field for e in getattr(exc.value, "errors", [exc.value])} == {"held_on", "minutes"}
+        saved = svc.save_minutes(org, None, monday, {"held_on": monday, "minutes": "Point sur les incidents"})
+        again = svc.save_minutes(
+            org, None, monday + dt.timedelta(days=2), {"minutes": "Complété", "version": saved.version}
+        )
+        assert again.id == saved.id  # one review a week, whatever day is given
+        assert again.minutes == "Complété"
+
+
+def test_pages_and_a_stale_form(world: World, app: Flask, login_as: Any) -> None:
+    rssi = login_as(world.a.users[Role.RSSI], world.a.syndicate)
+    page = rssi.get("/smsi/review/?week=not-a-date")
+    assert page.status_code == 200
+    monday = svc.monday_of(svc.local_today()).isoformat()
+    first = rssi.post("/smsi/review/minutes", data={"week": monday, "minutes": "Première version"})
+    assert first.status_code == 302
+    stale = rssi.post("/smsi/review/minutes", data={"week": monday, "minutes": "Ma version", "version": "0"})
+    assert stale.status_code == 409
+    html = stale.get_data(as_text=True)
+    assert "Ma version" in html
+    assert "Première version" in html
+    reader = login_as(world.a.users[Role.READER], world.a.syndicate)
+    assert "Première version" in reader.get(f"/smsi/review/?week={monday}").get_data(as_text=True)
+    assert reader.post("/smsi/review/minutes", data={"week": monday, "minutes": "x"}).status_code == 403
+    other = login_as(world.b.users[Role.RSSI], world.b.syndicate)
+    assert "Première version" not in other.get(f"/smsi/review/?week={monday}").get_data(as_text=True)
+    # A decision becomes an action: the form comes with its origin.
+    new = rssi.get("/smsi/actions/new?origin=management_review&origin_detail=Revue+du+1er").get_data(
+        as_text=True
+    )
+    assert 'value="Revue du 1er"' in new
