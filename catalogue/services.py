@@ -250,6 +250,22 @@ def end_subscription(sub: Subscription, actor: User, data: dict[str, Any]) -> Su
     return sub
 
 
+def applications_of(org: Organisation) -> list[tuple[int, str]]:
+    """(id, name) of the applications an organisation works with, by name, retired ones left out:
+    a syndicate's whole catalogue, a member's subscriptions (what a processor, an incident… may
+    concern)."""
+    apps = Application
+    stmt = select(apps.id, apps.name).where(apps.retired_on.is_(None)).order_by(apps.sort_name)
+    if org.is_syndicate:
+        stmt = stmt.where(apps.syndicate_id == org.id)
+    else:
+        stmt = stmt.where(
+            apps.id.in_(select(Subscription.application_id).where(Subscription.organisation_id == org.id))
+        )
+    # unscoped: the catalogue belongs to the syndicate; filtered on the organisation explicitly
+    return [(r.id, r.name) for r in db.session.execute(stmt.execution_options(**UNSCOPED))]
+
+
 def application_names(ids: Iterable[int]) -> dict[int, str]:
     """Names of applications by id, whatever the tenant (a name is all that is shown: the journal,
     a member's fiche linking its syndicate's applications)."""

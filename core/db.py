@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, ForeignKey, Integer, MetaData, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, validates
@@ -26,6 +27,24 @@ def utcnow() -> datetime:
 
 def today() -> date:
     return utcnow().date()
+
+
+# France's clock: the dates people type and read. Every domain reads these three, none redefines them.
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def local_today() -> date:
+    """Today in France (the date people type and read), not the UTC date."""
+    return datetime.now(PARIS).date()
+
+
+def to_utc(value: datetime | None) -> datetime | None:
+    """An aware datetime in UTC; a naive one is French local time (what people type)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=PARIS)
+    return value.astimezone(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -8,7 +8,6 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, request
 from flask_babel import gettext as _
@@ -20,6 +19,7 @@ from wtforms.fields.core import UnboundField
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.concurrency import EditConflict, conflict_response
+from core.db import PARIS
 from core.extensions import db
 from core.field_errors import FieldError as FieldError  # re-exported: services import it from here
 from core.field_errors import FieldErrors as FieldErrors
@@ -113,6 +113,38 @@ def to_choices(pairs: Iterable[tuple[Any, Any]], blank: Any = None) -> list[Sele
     return options + [SelectChoice(value, label) for value, label in pairs]
 
 
+def enum_value(
+    enum_cls: Any,
+    value: Any,
+    field: str,
+    errors: list[FieldError],
+    *,
+    default: Any = None,
+    required: bool = True,
+) -> Any:
+    """The member of ``enum_cls`` a service was given (a form's string or the member itself). Empty:
+    ``default``, and "Ce champ est obligatoire." when it is ``required`` without a default; unknown:
+    "Valeur inconnue.". Errors go to ``errors`` (the service reports them all at once)."""
+    if value in (None, ""):
+        if default is None and required:
+            errors.append(FieldError(field, _("Ce champ est obligatoire.")))
+        return default
+    try:
+        return enum_cls(value)
+    except ValueError:
+        errors.append(FieldError(field, _("Valeur inconnue.")))
+        return default
+
+
+def text_value(value: Any, limit: int) -> str | None:
+    """A text a service was given: stripped, None when empty, cut one character past ``limit`` —
+    never more — so that the length rule still sees it is too long (and names the field)."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text[: limit + 1] or None
+
+
 def strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
@@ -197,7 +229,6 @@ def handle_form(
     return render_template(template, form=form, **context)
 
 
-PARIS = ZoneInfo("Europe/Paris")
 INPUT_FORMAT = "%Y-%m-%dT%H:%M"
 
 

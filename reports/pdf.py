@@ -56,7 +56,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-PARIS = ZoneInfo("Europe/Paris")
+from core.db import PARIS
+
 FONT_DIR = Path(__file__).parent / "fonts"
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 18 * mm

@@ -12,21 +12,19 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core.data import load_json
-from core.db import utcnow
-from core.forms import FieldError
+from core.db import PARIS, to_utc, utcnow
+from core.forms import FieldError, enum_value
 from registers import reference as ref
 from registers.models import Breach, NotificationDecision, RiskLevel, SubjectsDecision
 
-PARIS = ZoneInfo("Europe/Paris")
 NOTIFICATION_DELAY = timedelta(hours=72)
 HOUR = timedelta(hours=1)
 REFERENCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,29}$")
@@ -86,15 +84,6 @@ def breach_types() -> tuple[ref.Item, ...]:
 
 
 # --- time and the 72-hour clock -----------------------------------------------------------------
-
-
-def to_utc(value: datetime | None) -> datetime | None:
-    """An aware datetime in UTC; a naive one is French local time (what people type)."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=PARIS)
-    return value.astimezone(UTC)
 
 
 def local_date(value: datetime) -> date:
@@ -224,16 +213,6 @@ def _text(value: Any, limit: int = 5000) -> str | None:
     return value or None
 
 
-def _enum(enum_cls: Any, value: Any, default: Any, field: str, errors: list[FieldError]) -> Any:
-    if value in (None, ""):
-        return default
-    try:
-        return enum_cls(value)
-    except ValueError:
-        errors.append(FieldError(field, _("Valeur inconnue.")))
-        return default
-
-
 def _ids(
     values: Iterable[Any] | None, allowed: frozenset[str], field: str, errors: list[FieldError]
 ) -> list[str]:
@@ -279,12 +258,20 @@ def normalise(data: Mapping[str, Any], errors: list[FieldError]) -> dict[str, An
     out["data_subjects"] = _ids(out["data_subjects"], ref.ids(ref.data_subjects()), "data_subjects", errors)
     out["people_count"] = _count(out["people_count"], "people_count", errors)
     out["records_count"] = _count(out["records_count"], "records_count", errors)
-    out["risk_level"] = _enum(RiskLevel, out["risk_level"], None, "risk_level", errors)
-    out["cnil_decision"] = _enum(
-        NotificationDecision, out["cnil_decision"], NotificationDecision.PENDING, "cnil_decision", errors
+    out["risk_level"] = enum_value(RiskLevel, out["risk_level"], "risk_level", errors, required=False)
+    out["cnil_decision"] = enum_value(
+        NotificationDecision,
+        out["cnil_decision"],
+        "cnil_decision",
+        errors,
+        default=NotificationDecision.PENDING,
     )
-    out["subjects_decision"] = _enum(
-        SubjectsDecision, out["subjects_decision"], SubjectsDecision.PENDING, "subjects_decision", errors
+    out["subjects_decision"] = enum_value(
+        SubjectsDecision,
+        out["subjects_decision"],
+        "subjects_decision",
+        errors,
+        default=SubjectsDecision.PENDING,
     )
     out["is_closed"] = bool(out["is_closed"])
     if out["cnil_decision"] != NotificationDecision.NOTIFIED:

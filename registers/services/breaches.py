@@ -273,11 +273,6 @@ def incident_contents(org_ids: Iterable[int], application_ids: Iterable[int]) ->
     return out
 
 
-def incident_content(org_id: int, application_ids: Iterable[int]) -> IncidentContent:
-    """:func:`incident_contents` of one organisation."""
-    return incident_contents([org_id], application_ids)[int(org_id)]
-
-
 @dataclass(frozen=True)
 class IncidentBreach:
     """A breach opened from an incident, as the incident's page lists it."""
@@ -294,10 +289,18 @@ class IncidentBreach:
 def breaches_of_incident(incident_id: int, now: datetime | None = None) -> list[IncidentBreach]:
     """Every breach opened from ``incident_id``, in whichever register, by organisation name — a
     public interface the SMSI calls (one query)."""
+    return breaches_of_incidents([incident_id], now)
+
+
+def breaches_of_incidents(incident_ids: Iterable[int], now: datetime | None = None) -> list[IncidentBreach]:
+    """:func:`breaches_of_incident` for several incidents at once (one query: the weekly review)."""
+    ids = [int(i) for i in incident_ids]
+    if not ids:
+        return []
     rows = db.session.execute(
         select(Breach, Organisation.name)
         .join(Organisation, Organisation.id == Breach.organisation_id)
-        .where(Breach.source_incident_id == incident_id)
+        .where(Breach.source_incident_id.in_(ids))
         .order_by(Organisation.sort_name, Breach.id)
         # unscoped: the incident's page shows the breaches it opened in the members' registers
         .execution_options(**UNSCOPED)

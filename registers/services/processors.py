@@ -26,6 +26,7 @@ from sqlalchemy import ColumnElement, Select, delete, func, insert, or_, select,
 
 from accounts.models import Organisation, User
 from catalogue.models import Application, Hosting, Subscription
+from catalogue.services import applications_of
 from core import audit
 from core.concurrency import check_version, flush_or_conflict
 from core.db import today
@@ -238,18 +239,8 @@ def linked_organisation_choices(org: Organisation) -> list[tuple[int, str]]:
 
 
 def application_choices(org: Organisation) -> list[tuple[int, str]]:
-    """Applications a processor may run for the organisation: those of its syndicate's catalogue
-    it subscribes to (a syndicate: its whole catalogue), retired ones left out."""
-    apps = Application
-    stmt = select(apps.id, apps.name).where(apps.retired_on.is_(None)).order_by(apps.sort_name)
-    if org.is_syndicate:
-        stmt = stmt.where(apps.syndicate_id == org.id)
-    else:
-        stmt = stmt.where(
-            apps.id.in_(select(Subscription.application_id).where(Subscription.organisation_id == org.id))
-        )
-    # unscoped: the catalogue belongs to the syndicate; filtered on the organisation explicitly
-    return [(r.id, r.name) for r in db.session.execute(stmt.execution_options(**UNSCOPED))]
+    """Applications a processor may run for the organisation (catalogue.services.applications_of)."""
+    return applications_of(org)
 
 
 def _applications(org: Organisation, ids: Sequence[int]) -> list[Application]:

@@ -15,9 +15,8 @@ import calendar
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
@@ -26,13 +25,13 @@ from accounts.models import Organisation, User
 from accounts.services import people_holding
 from core import audit, references
 from core.concurrency import check_version, with_fresh_reference
+from core.db import local_today
 from core.extensions import db
-from core.forms import FieldError, raise_field_errors
+from core.forms import FieldError, enum_value, raise_field_errors
 from core.security import Permission, roles_granting
 from core.tenancy import UNSCOPED, scoped
 from registers.models import ProcessingActivity, RequestStatus, RightsRequest, RightType
 
-PARIS = ZoneInfo("Europe/Paris")
 WEEK = 7  # "due this week": the deadline falls within the next 7 days (today included)
 ACTIVITY_CHOICES_MAX = 300
 
@@ -60,11 +59,6 @@ CLOSING_STATUSES = frozenset({RequestStatus.ANSWERED, RequestStatus.REFUSED})
 
 
 # --- deadlines ----------------------------------------------------------------------------------
-
-
-def local_today() -> date:
-    """Today in France (the date people type and read), not the UTC date."""
-    return datetime.now(PARIS).date()
 
 
 def add_months(d: date, months: int) -> date:
@@ -146,17 +140,6 @@ def _text(value: Any, limit: int = 5000) -> str | None:
     return value or None
 
 
-def _enum(enum_cls: Any, value: Any, field: str, errors: list[FieldError]) -> Any:
-    if value in (None, ""):
-        errors.append(FieldError(field, _("Ce champ est obligatoire.")))
-        return None
-    try:
-        return enum_cls(value)
-    except ValueError:
-        errors.append(FieldError(field, _("Valeur inconnue.")))
-        return None
-
-
 def normalise(data: Mapping[str, Any], errors: list[FieldError]) -> dict[str, Any]:
     """The form's (or a caller's) data reduced to :data:`FIELDS`, typed, with dependent fields
     emptied when what they depend on is not chosen (no extension date without an extension…)."""
@@ -166,8 +149,8 @@ def normalise(data: Mapping[str, Any], errors: list[FieldError]) -> dict[str, An
     for name in ("details", "extension_reason", "answer_summary"):
         out[name] = _text(out[name])
     out["reference"] = out["reference"].upper() if out["reference"] else None
-    out["right"] = _enum(RightType, out["right"], "right", errors)
-    out["status"] = _enum(RequestStatus, out["status"] or RequestStatus.RECEIVED, "status", errors)
+    out["right"] = enum_value(RightType, out["right"], "right", errors)
+    out["status"] = enum_value(RequestStatus, out["status"] or RequestStatus.RECEIVED, "status", errors)
     out["identity_checked"] = bool(out["identity_checked"])
     out["is_extended"] = bool(out["is_extended"])
     if not out["identity_checked"]:

@@ -27,7 +27,7 @@ from core import audit, references
 from core.concurrency import check_version, flush_or_conflict, with_fresh_reference
 from core.db import today
 from core.extensions import db
-from core.forms import FieldError, raise_field_errors
+from core.forms import FieldError, enum_value, raise_field_errors, text_value
 from core.security import Permission, roles_granting
 from core.tenancy import UNSCOPED, scoped
 from smsi.models import Action, ActionOrigin, ActionPriority, ActionStatus, ActionType, Incident
@@ -55,23 +55,7 @@ WEEK = 7
 
 
 def _text(value: Any, limit: int = MAX_TEXT) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text[: limit + 1] or None
-
-
-def _enum(enum_cls: Any, value: Any, field: str, errors: list[FieldError], default: Any = None) -> Any:
-    if value in (None, ""):
-        if default is not None:
-            return default
-        errors.append(FieldError(field, _("Ce champ est obligatoire.")))
-        return None
-    try:
-        return enum_cls(value)
-    except ValueError:
-        errors.append(FieldError(field, _("Valeur inconnue.")))
-        return None
+    return text_value(value, limit)
 
 
 def _id(value: Any) -> int | None:
@@ -107,10 +91,12 @@ def normalise(data: Mapping[str, Any], errors: list[FieldError]) -> dict[str, An
     out["origin_detail"] = _text(out["origin_detail"], 300)
     for name in ("description", "check_method", "check_result"):
         out[name] = _text(out[name])
-    out["origin"] = _enum(ActionOrigin, out["origin"], "origin", errors)
-    out["type"] = _enum(ActionType, out["type"], "type", errors)
-    out["priority"] = _enum(ActionPriority, out["priority"], "priority", errors, ActionPriority.NORMAL)
-    out["status"] = _enum(ActionStatus, out["status"], "status", errors, ActionStatus.PLANNED)
+    out["origin"] = enum_value(ActionOrigin, out["origin"], "origin", errors)
+    out["type"] = enum_value(ActionType, out["type"], "type", errors)
+    out["priority"] = enum_value(
+        ActionPriority, out["priority"], "priority", errors, default=ActionPriority.NORMAL
+    )
+    out["status"] = enum_value(ActionStatus, out["status"], "status", errors, default=ActionStatus.PLANNED)
     for name in ("incident_id", "owner_id", "checked_by_id"):
         out[name] = _id(out[name])
     if out["origin"] is not ActionOrigin.INCIDENT:

@@ -21,20 +21,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, delete, func, insert, or_, select
 
 from accounts.models import Organisation, User
 from catalogue.models import Application, Subscription
+from catalogue.services import applications_of
 from core import audit, references
 from core.concurrency import check_version, flush_or_conflict, with_fresh_reference
-from core.db import today, utcnow
+from core.db import PARIS, to_utc, today, utcnow
 from core.extensions import db
-from core.forms import FieldError, raise_field_errors
+from core.forms import FieldError, enum_value, raise_field_errors, text_value
 from core.mail import send_mail
 from core.tenancy import UNSCOPED, scoped
 from registers.services import breaches as register_breaches
@@ -52,7 +52,6 @@ from smsi.models import (
 )
 
 log = logging.getLogger(__name__)
-PARIS = ZoneInfo("Europe/Paris")
 
 FIELDS: tuple[str, ...] = (
     "title",
@@ -92,21 +91,7 @@ NATURES = (  # C/I/A impact → the breach natures of the registers (ids of brea
 
 
 def _text(value: Any, limit: int = MAX_TEXT) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text[: limit + 1] or None
-
-
-def _enum(enum_cls: Any, value: Any, field: str, errors: list[FieldError]) -> Any:
-    if value in (None, ""):
-        errors.append(FieldError(field, _("Ce champ est obligatoire.")))
-        return None
-    try:
-        return enum_cls(value)
-    except ValueError:
-        errors.append(FieldError(field, _("Valeur inconnue.")))
-        return None
+    return text_value(value, limit)
 
 
 def _ids(values: Any) -> list[int]:
@@ -125,9 +110,9 @@ def normalise(data: Mapping[str, Any], errors: list[FieldError]) -> dict[str, An
     out["reported_by"] = _text(out["reported_by"], 200)
     for name in ("description", "affected_sites", "root_cause", "lessons_learned"):
         out[name] = _text(out[name])
-    out["category"] = _enum(IncidentCategory, out["category"], "category", errors)
-    out["severity"] = _enum(Severity, out["severity"], "severity", errors)
-    out["status"] = _enum(IncidentStatus, out["status"] or IncidentStatus.NEW, "status", errors)
+    out["category"] = enum_value(IncidentCategory, out["category"], "category", errors)
+    out["severity"] = enum_value(Severity, out["severity"], "severity", errors)
+    out["status"] = enum_value(IncidentStatus, out["status"] or IncidentStatus.NEW, "status", errors)
     for name in (
         "impact_confidentiality",
         "impact_integrity",
@@ -188,16 +173,7 @@ def validate(data: Mapping[str, Any], now: datetime | None = None) -> list[Field
 
 def application_choices(org: Organisation) -> list[tuple[int, str]]:
     """The applications an incident may hit: the syndicate's catalogue (a member: what it uses)."""
-    apps = Application
-    stmt = select(apps.id, apps.name).where(apps.retired_on.is_(None)).order_by(apps.sort_name)
-    if org.is_syndicate:
-        stmt = stmt.where(apps.syndicate_id == org.id)
-    else:
-        stmt = stmt.where(
-            apps.id.in_(select(Subscription.application_id).where(Subscription.organisation_id == org.id))
-        )
-    # unscoped: the catalogue is the syndicate's; filtered on the organisation explicitly
-    return [(r.id, r.name) for r in db.session.execute(stmt.execution_options(**UNSCOPED))]
+    return applications_of(org)
 
 
 def organisation_choices(org: Organisation) -> list[tuple[int, str]]:
@@ -377,21 +353,16 @@ def add_event(
         at = to_utc(at)
     text = _text(text)
     if check:
-        errors = []
-        if at is None:
-            errors.append(FieldError("at", _("Indiquez la date et l'heure.")))
-        elif at < incident.detected_at:
-            errors.append(
-                FieldError(
-                    "at",
-                    _(
-                        "Une entrée ne peut précéder la détection de l'incident (%(d)s).",
-                        d=_local(incident.detected_at),
-                    ),
-                )
-            )
-        elif at > utcnow():
-            errors.append(FieldError("at", _("Une entrée ne peut pas être dans le futur.")))
+        errors = _moment_errors(
+            incident,
+            "at",
+            at,
+            _(
+                "Une entrée ne peut précéder la détection de l'incident (%(d)s).",
+                d=_local(incident.detected_at),
+            ),
+            _("Une entrée ne peut pas être dans le futur."),
+        )
         if not text:
             errors.append(FieldError("text", _("Décrivez ce qui s'est passé.")))
         elif len(text) > MAX_TEXT:
@@ -419,11 +390,18 @@ def add_event(
     return event
 
 
-def to_utc(moment: datetime) -> datetime:
-    """An aware UTC datetime; a naive one is French local time (what people type)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=PARIS)
-    return moment.astimezone(UTC)
+def _moment_errors(
+    incident: Incident, field: str, at: datetime | None, too_early: str, too_late: str
+) -> list[FieldError]:
+    """Something that happened to an incident (a timeline entry, a notification) is dated between
+    its detection and now."""
+    if at is None:
+        return [FieldError(field, _("Indiquez la date et l'heure."))]
+    if at < incident.detected_at:
+        return [FieldError(field, too_early)]
+    if at > utcnow():
+        return [FieldError(field, too_late)]
+    return []
 
 
 def _local(moment: datetime) -> str:
@@ -641,25 +619,21 @@ NIS2_STEPS = (
 def add_notification(incident: Incident, actor: User | None, data: Mapping[str, Any]) -> IncidentNotification:
     """An external notification: to whom, what, when (between the detection and now), its reference."""
     errors: list[FieldError] = []
-    recipient = _enum(NotificationRecipient, data.get("recipient"), "recipient", errors)
-    kind = _enum(NotificationKind, data.get("kind") or NotificationKind.INFORMATION, "kind", errors)
+    recipient = enum_value(NotificationRecipient, data.get("recipient"), "recipient", errors)
+    kind = enum_value(NotificationKind, data.get("kind") or NotificationKind.INFORMATION, "kind", errors)
     at = data.get("notified_at")
     if isinstance(at, datetime):
         at = to_utc(at)
-    if at is None:
-        errors.append(FieldError("notified_at", _("Indiquez la date et l'heure.")))
-    elif at < incident.detected_at:
-        errors.append(
-            FieldError(
-                "notified_at",
-                _(
-                    "Une notification ne peut précéder la détection de l'incident (%(d)s).",
-                    d=_local(incident.detected_at),
-                ),
-            )
-        )
-    elif at > utcnow():
-        errors.append(FieldError("notified_at", _("Une notification ne peut pas être dans le futur.")))
+    errors += _moment_errors(
+        incident,
+        "notified_at",
+        at,
+        _(
+            "Une notification ne peut précéder la détection de l'incident (%(d)s).",
+            d=_local(incident.detected_at),
+        ),
+        _("Une notification ne peut pas être dans le futur."),
+    )
     reference, note = _text(data.get("reference"), 100), _text(data.get("note"))
     if reference and len(reference) > 100:
         errors.append(FieldError("reference", _("%(n)s caractères au plus.", n=100)))

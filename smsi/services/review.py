@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
@@ -27,23 +26,19 @@ from sqlalchemy import and_, or_, select
 from accounts.models import Organisation, User
 from core import audit
 from core.concurrency import check_version, flush_or_conflict
+from core.db import PARIS, local_today
 from core.extensions import db
 from core.forms import FieldError, raise_field_errors
 from core.tenancy import scoped
 from registers.services import breaches as register_breaches
 from smsi.models import Action, ActionStatus, Incident, WeeklyReview
 
-PARIS = ZoneInfo("Europe/Paris")
 FIELDS = ("held_on", "attendees", "minutes", "decisions")
 MAX_TEXT = 20_000
 
 
 def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
-
-
-def local_today() -> date:
-    return datetime.now(PARIS).date()
 
 
 def week_bounds(week_start: date) -> tuple[datetime, datetime]:
@@ -119,11 +114,10 @@ def agenda(org: Organisation, week_start: date) -> Agenda:
             ).order_by(a.checked_on, a.id)
         )
     )
+    with_data = [incident.id for incident in still_open if incident.has_personal_data]
     pending = [
         b
-        for incident in still_open
-        if incident.has_personal_data
-        for b in register_breaches.breaches_of_incident(incident.id)
+        for b in register_breaches.breaches_of_incidents(with_data)  # one query for the week
         if not b.is_closed and b.clock.is_running
     ]
     return Agenda(week_start, opened, changed, closed, still_open, due, overdue, checked, pending)
