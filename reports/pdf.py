@@ -226,6 +226,11 @@ def long_datetime(value: datetime | None, empty: str = "—") -> str:
     return _("%(date)s à %(time)s", date=long_date(local.date()), time=f"{local:%H:%M}")
 
 
+def short_month(value: date) -> str:
+    """A month on a chart's axis: ``déc. 26`` or ``Dec 26`` (the request's language)."""
+    return format_date(value, "MMM yy", locale=get_locale() or "fr")
+
+
 def yes_no(value: bool) -> str:
     return _("oui") if value else _("non")
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import Blueprint, abort, render_template, send_file
+from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+from flask_babel import gettext as _
 
+from core.extensions import db
 from core.pagination import paginate
 from core.security import Permission, login_and_org_required, require
 from core.tenancy import get_scoped_or_404
@@ -63,3 +65,11 @@ def document_download(report_id: int) -> Any:
     )
     response.headers["X-Content-SHA256"] = report.sha256
     return response
+
+
+def generated(report: GeneratedReport) -> Any:
+    """What every "generate a document" route answers: commit (the document and its journal entry),
+    then the document's page, where its SHA-256 is shown."""
+    db.session.commit()
+    flash(_("Document généré : vérifiez son empreinte SHA-256 ci-dessous."), "success")
+    return redirect(url_for("reports.document_detail", report_id=report.id))

@@ -1,6 +1,8 @@
 """Demo data of the SMSI: the syndicates' real events (seed facts: the 2016 floods, the 2020 fire in
 the electrical room, the early-2023 cyber-attack, the June-2023 riots) as closed incidents, and one
-incident under way whose personal data opened breaches in the affected members' registers.
+incident under way whose personal data opened breaches in the affected members' registers; and,
+so that the dashboard's twelve months show response times, the year's everyday incidents (invented
+for the demo, dated relative to today: phishing, an editor's outage, a lost laptop...).
 
 Dates the sources give only as a year or a month are set to a plausible day; lessons and causes
 are written for the demo (the sources give none). Idempotent: an organisation that has incidents
@@ -78,6 +80,19 @@ PAST = [
         "closed_after_days": 10,
     },
 ]
+# The year's everyday incidents (invented for the demo): how many days ago each was detected, the
+# hours to contain and to resolve it (None: not yet), and whether it is closed.
+EVERYDAY = [
+    ("Campagne d'hameçonnage visant les agents", "phishing", "2", 330, 3, 20, True),
+    ("Indisponibilité de la messagerie hébergée", "supplier", "2", 290, 2, 9, True),
+    ("Ordinateur portable d'un agent perdu", "physical", "1", 250, 1, 30, True),
+    ("Rançongiciel bloqué sur un poste de médiathèque", "malware", "3", 200, 1, 40, True),
+    ("Panne du lien fibre entre deux sites", "availability", "2", 150, 5, 14, True),
+    ("Erreur de paramétrage d'un partage de fichiers", "human_error", "2", 95, 2, 26, True),
+    ("Compte d'un éditeur utilisé hors des plages prévues", "intrusion", "3", 60, 4, 72, True),
+    ("Courriels usurpant l'identité du président du syndicat", "phishing", "1", 25, 2, 6, True),
+    ("Lenteurs du portail famille sous attaque par déni de service", "availability", "2", 9, 6, None, False),
+]
 UNDER_WAY = {
     "syndicate": "SIIM94",
     "title": "Accès non autorisé à une base applicative",
@@ -149,6 +164,7 @@ def load_smsi(context: dict[str, Any]) -> None:
     org = orgs.get(UNDER_WAY["syndicate"])
     if org is None or org.id in held:
         return
+    _load_everyday(org)
     app_id = db.session.scalar(
         select(Application.id)
         .where(Application.syndicate_id == org.id, Application.name == UNDER_WAY["application"])
@@ -168,6 +184,45 @@ def load_smsi(context: dict[str, Any]) -> None:
     }
     under_way = incidents.create_incident(org, _rssi(org), data)
     _load_actions(org, under_way)
+
+
+def _load_everyday(org: Organisation) -> None:
+    from smsi.services import incidents  # noqa: PLC0415 — written beside this loader
+
+    actor = _rssi(org)
+    now = utcnow().replace(second=0, microsecond=0)
+    for title, category, severity, days_ago, contain_h, resolve_h, closed in EVERYDAY:
+        detected = now - timedelta(days=days_ago, hours=3)
+        data: dict[str, Any] = {
+            "title": title,
+            "category": category,
+            "severity": severity,
+            "detected_at": detected,
+            "impact_availability": category in ("supplier", "availability"),
+            "status": "new",
+        }
+        incident = incidents.create_incident(org, actor, data)
+        incidents.add_event(incident, actor, "containment", detected + timedelta(hours=contain_h), "Confiné.")
+        if resolve_h is None:
+            incidents.update_incident(
+                incident, actor, {**data, "status": "contained", "version": incident.version}
+            )
+            continue
+        resolved = detected + timedelta(hours=resolve_h)
+        incidents.add_event(incident, actor, "recovery", resolved, "Service rétabli.")
+        if closed:
+            incidents.update_incident(
+                incident,
+                actor,
+                {
+                    **data,
+                    "status": "closed",
+                    "closed_at": resolved + timedelta(days=2),
+                    "root_cause": "Analysée en revue hebdomadaire.",
+                    "lessons_learned": "Consignées en revue hebdomadaire.",
+                    "version": incident.version,
+                },
+            )
 
 
 def _load_actions(org: Organisation, under_way: Incident) -> None:

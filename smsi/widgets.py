@@ -4,6 +4,8 @@
   personal data (their breaches run in the members' registers), the latest detected.
 * ``smsi.actions`` — the RSSI, and whoever owns open corrective actions: his actions (open, overdue,
   due this week).
+* ``smsi.review`` — the RSSI (SMSI_EDIT): this week's review (minutes recorded or not, the last one
+  held) and what it will go through: the organisation's actions overdue and due within the week.
 * ``smsi.soa`` — the RSSI (SMSI_EDIT): how far the Statement of Applicability is implemented, and
   its last approved version; each figure links to the statement.
 """
@@ -17,7 +19,7 @@ from flask_login import current_user
 from core.domains import Widget
 from core.security import Permission, can
 from core.tenancy import current_org
-from smsi.services import actions, incidents, soa
+from smsi.services import actions, dashboard, incidents, soa
 
 
 def incidents_context() -> dict[str, Any]:
@@ -31,6 +33,10 @@ def _owns_actions_or_edits() -> bool:
 
 def actions_context() -> dict[str, Any]:
     return {"mine": actions.my_actions(current_org.id, current_user.id)}
+
+
+def review_context() -> dict[str, Any]:
+    return {"review": dashboard.review_status(current_org.id), "actions": dashboard.action_figures()}
 
 
 def soa_context() -> dict[str, Any]:
@@ -53,5 +59,6 @@ WIDGETS = (
         visible=_owns_actions_or_edits,
         order=3,
     ),
+    Widget("smsi.review", "smsi/_widget_review.html", Permission.SMSI_EDIT, context=review_context, order=4),
     Widget("smsi.soa", "smsi/_widget_soa.html", Permission.SMSI_EDIT, context=soa_context, order=5),
 )

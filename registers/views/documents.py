@@ -11,7 +11,6 @@ from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from core.extensions import db
 from core.security import Permission, require
 from core.tenancy import current_org, get_scoped_or_404
 from registers import documents
@@ -19,13 +18,6 @@ from registers.blueprint import bp
 from registers.forms.documents import RegisterDocumentForm
 from registers.models import ProcessingActivity
 from reports import views as report_views
-from reports.models import GeneratedReport
-
-
-def _generated(report: GeneratedReport) -> Any:
-    db.session.commit()
-    flash(_("Document généré : vérifiez son empreinte SHA-256 ci-dessous."), "success")
-    return redirect(url_for("reports.document_detail", report_id=report.id))
 
 
 @bp.route("/documents/register", methods=["POST"])
@@ -35,7 +27,7 @@ def document_register() -> Any:
     if not form.validate_on_submit():
         flash(_("Choix des brouillons non reconnu : le registre n'a pas été généré."), "danger")
         return redirect(url_for("reports.index"))
-    return _generated(
+    return report_views.generated(
         documents.generate_register(
             current_org._get_current_object(), current_user, include_drafts=form.include_drafts
         )
@@ -46,7 +38,7 @@ def document_register() -> Any:
 @require(Permission.REGISTERS_VIEW)
 def activity_pdf(activity_id: int) -> Any:
     activity = get_scoped_or_404(ProcessingActivity, activity_id)
-    return _generated(documents.generate_activity(activity, current_user))
+    return report_views.generated(documents.generate_activity(activity, current_user))
 
 
 @bp.route("/documents/processor-register", methods=["POST"])
@@ -54,7 +46,9 @@ def activity_pdf(activity_id: int) -> Any:
 def document_processor_register() -> Any:
     if not current_org.is_syndicate:
         abort(403)  # only a syndicate acts as processor for its members
-    return _generated(documents.generate_processor_register(current_org._get_current_object(), current_user))
+    return report_views.generated(
+        documents.generate_processor_register(current_org._get_current_object(), current_user)
+    )
 
 
 # --- former addresses (bookmarks, the registers' menu) ---------------------------------------------

@@ -13,15 +13,14 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from reportlab.graphics.shapes import Drawing, Rect, String
-from reportlab.lib import colors
+from reportlab.graphics.shapes import Drawing
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Spacer
 
 from accounts.models import Organisation, User
 from core.db import utcnow
 from core.security import Permission
-from reports import pdf
+from reports import charts, pdf
 from reports.documents import DocumentKind, DocumentSection, register_document_kind
 from reports.models import GeneratedReport
 from reports.services import document_filename, store_report
@@ -44,20 +43,13 @@ register_document_kind(
     DocumentKind(KIND, _l("Déclaration d'applicabilité"), Permission.REGISTERS_VIEW, section=SMSI_DOCUMENTS)
 )
 
-# Bar colours, by status (and "not assessed").
-COLOURS = {
-    ImplementationStatus.IMPLEMENTED.value: colors.HexColor("#2f855a"),
-    ImplementationStatus.PARTIAL.value: colors.HexColor("#d69e2e"),
-    ImplementationStatus.NOT_STARTED.value: colors.HexColor("#c53030"),
-    ImplementationStatus.NOT_APPLICABLE.value: colors.HexColor("#a0aec0"),
-    soa.NOT_ASSESSED: colors.HexColor("#e2e8f0"),
-}
-BAR_ORDER = (
-    ImplementationStatus.IMPLEMENTED.value,
-    ImplementationStatus.PARTIAL.value,
-    ImplementationStatus.NOT_STARTED.value,
-    ImplementationStatus.NOT_APPLICABLE.value,
-    soa.NOT_ASSESSED,
+# Bar colours, by status (and "not assessed"), in the bars' order.
+BAR_COLOURS = (
+    (ImplementationStatus.IMPLEMENTED.value, "#2f855a"),
+    (ImplementationStatus.PARTIAL.value, "#d69e2e"),
+    (ImplementationStatus.NOT_STARTED.value, "#c53030"),
+    (ImplementationStatus.NOT_APPLICABLE.value, "#a0aec0"),
+    (soa.NOT_ASSESSED, "#e2e8f0"),
 )
 
 
@@ -81,54 +73,18 @@ def _count(counts: soa.Counts, code: str) -> int:
     return counts.not_assessed if code == soa.NOT_ASSESSED else counts.by_status.get(code, 0)
 
 
-def bar_chart(summary: soa.Summary) -> Drawing:
-    """One stacked horizontal bar per theme (controls by status), and a legend below."""
-    f = pdf.fonts()
-    width = pdf.CONTENT_WIDTH
-    label_width, bar_height, gap = 62 * mm, 5 * mm, 3 * mm
-    bar_width = width - label_width - 12 * mm
-    widest = max((c.total for _t, c in summary.themes), default=1) or 1
-    rows = len(summary.themes)
-    legend_height = 8 * mm
-    height = rows * (bar_height + gap) + legend_height
-    drawing = Drawing(width, height)
-    y = height - bar_height
-    for theme, counts in summary.themes:
-        drawing.add(
-            String(
-                0,
-                y + 1.5 * mm,
-                pdf.printable(f"{theme.id}. {theme.name}")[:48],
-                fontName=f.regular,
-                fontSize=7.5,
-            )
-        )
-        x = label_width
-        for code in BAR_ORDER:
-            n = _count(counts, code)
-            if n:
-                w = bar_width * n / widest
-                drawing.add(
-                    Rect(
-                        x,
-                        y,
-                        w,
-                        bar_height,
-                        fillColor=COLOURS[code],
-                        strokeColor=colors.white,
-                        strokeWidth=0.3,
-                    )
-                )
-                x += w
-        drawing.add(String(x + 2, y + 1.5 * mm, str(counts.total), fontName=f.regular, fontSize=7.5))
-        y -= bar_height + gap
-    x = 0.0
-    for code in BAR_ORDER:
-        drawing.add(Rect(x, 1 * mm, 3 * mm, 3 * mm, fillColor=COLOURS[code], strokeColor=None))
-        text = pdf.printable(_status_label(code))
-        drawing.add(String(x + 4 * mm, 1.6 * mm, text, fontName=f.regular, fontSize=7))
-        x += 6 * mm + len(text) * 3.6
-    return drawing
+def chart_categories() -> list[charts.Category]:
+    return [charts.Category(code, _status_label(code), colour) for code, colour in BAR_COLOURS]
+
+
+def bar_chart(summary: soa.Summary, *, width: float = pdf.CONTENT_WIDTH) -> Drawing:
+    """One stacked horizontal bar per theme (controls by status), and a legend below — the same
+    drawing in the PDF and on the SMSI dashboard."""
+    rows = [
+        charts.BarRow(f"{theme.id}. {theme.name}", {code: _count(counts, code) for code, _c in BAR_COLOURS})
+        for theme, counts in summary.themes
+    ]
+    return charts.stacked_bars(rows, chart_categories(), width=width)
 
 
 def _summary_table(summary: soa.Summary) -> Flowable:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -15,8 +15,11 @@ from core.forms import FieldError
 from core.params import date_arg
 from core.security import Permission, require
 from core.tenancy import current_org
+from reports import views as report_views
 from smsi.blueprint import bp
+from smsi.documents import review as review_document
 from smsi.forms.review import MinutesForm
+from smsi.forms.soa import ExportForm
 from smsi.services import review as svc
 
 
@@ -42,6 +45,7 @@ def _page(
         following=week_start + timedelta(days=7),
         this_week=svc.monday_of(svc.local_today()),
         stale=conflict,
+        export_form=ExportForm(),
     ), status
 
 
@@ -75,3 +79,15 @@ def review_minutes() -> Any:
             return redirect(url_for("smsi.review", week=week_start.isoformat()))
     flash(_("Le compte rendu n'a pas été enregistré : corrigez les champs signalés."), "danger")
     return _page(week_start, form, 422)
+
+
+@bp.post("/review/pdf")
+@require(Permission.SMSI_VIEW)
+def review_pdf() -> Any:
+    """The week's agenda and minutes as a PDF, stored among the documents and journalled."""
+    if not ExportForm().validate_on_submit():
+        abort(400)
+    week_start = _week(date_arg("week", source=request.form))
+    return report_views.generated(
+        review_document.generate_review(current_org._get_current_object(), current_user, week_start)
+    )

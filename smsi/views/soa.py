@@ -18,6 +18,7 @@ from core.extensions import db
 from core.forms import FieldError, handle_form
 from core.security import Permission, require
 from core.tenancy import current_org, get_scoped_or_404
+from reports import views as report_views
 from smsi import reference as ref
 from smsi.blueprint import bp
 from smsi.documents import soa as soa_document
@@ -165,18 +166,12 @@ def soa_export_xlsx() -> Any:
     )
 
 
-def _generated(report: Any) -> Any:
-    db.session.commit()
-    flash(_("Document généré : vérifiez son empreinte SHA-256 ci-dessous."), "success")
-    return redirect(url_for("reports.document_detail", report_id=report.id))
-
-
 @bp.post("/soa/pdf")
 @require(Permission.SMSI_VIEW)
 def soa_pdf() -> Any:
     if not ExportForm().validate_on_submit():
         abort(400)
-    return _generated(soa_document.generate_soa(_org(), current_user))
+    return report_views.generated(soa_document.generate_soa(_org(), current_user))
 
 
 @bp.post("/soa/versions/<int:soa_version_id>/pdf")
@@ -185,4 +180,4 @@ def soa_version_pdf(soa_version_id: int) -> Any:
     version = get_scoped_or_404(SoaVersion, soa_version_id)
     if not ExportForm().validate_on_submit():
         abort(400)
-    return _generated(soa_document.generate_soa(_org(), current_user, version=version))
+    return report_views.generated(soa_document.generate_soa(_org(), current_user, version=version))

@@ -71,6 +71,7 @@ def _widget_keys(html: str) -> set[str]:
                 "registers.breaches",
                 "smsi.incidents",
                 "smsi.actions",
+                "smsi.review",
                 "smsi.soa",
             },
         ),

@@ -144,7 +144,7 @@ PAGES: list[tuple[Role | None, str, int, tuple[str, ...]]] = [
     (Role.DPO, "/registers/breaches/{breach}/edit", 200, ("Edit breach",)),
     (Role.DPO, "/registers/import", 200, ("Import a register",)),
     (Role.DPO, "/registers/publication", 200, ("Public register",)),
-    (Role.RSSI, "/smsi/", 200, ("ISMS", "Information security management system")),
+    (Role.RSSI, "/smsi/", 200, ("ISMS dashboard", "Open incidents", "Response times over twelve months")),
     (Role.RSSI, "/smsi/soa/", 200, ("Statement of Applicability", "Not assessed", "Implementation rate")),
     (Role.RSSI, "/smsi/soa/control?id=A.5.7", 200, ("Threat intelligence", "Reasons for inclusion", "Owner")),
     (Role.RSSI, "/smsi/soa/versions/", 200, ("Approved versions", "Approve a new version")),

@@ -4,14 +4,22 @@ actions due, overdue, checked; breaches pending), the minutes (rules, conflict),
 from __future__ import annotations
 
 import datetime as dt
+import io
+import re
+import shutil
+import subprocess
 from typing import Any
 
 import pytest
 from flask import Flask
+from pypdf import PdfReader
+from sqlalchemy import select
 
+from core.audit.models import AuditEvent
 from core.extensions import db
 from core.forms import FieldError
 from core.security import Role
+from reports.models import GeneratedReport
 from smsi.services import actions, incidents
 from smsi.services import review as svc
 from tests.conftest import World, acting_as
@@ -114,3 +122,107 @@ def test_pages_and_a_stale_form(world: World, app: Flask, login_as: Any) -> None
         as_text=True
     )
     assert 'value="Revue du 1er"' in new
+
+
+# --- the review's PDF ------------------------------------------------------------------------------
+
+
+def _pdf_text(content: bytes) -> str:
+    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(content)).pages)
+
+
+def test_review_pdf_prints_the_agenda_and_the_minutes(
+    world: World, app: Flask, login_as: Any, session: Any, tmp_path: Any
+) -> None:
+    today = svc.local_today()
+    monday = svc.monday_of(today)
+    start, _end = svc.week_bounds(monday)
+    with app.test_request_context(), acting_as(world.a.users[Role.RSSI], world.a.syndicate):
+        org = db.session.merge(world.a.syndicate)
+        _incident(org, "Serveur de messagerie inondé", start + dt.timedelta(minutes=5), severity="3")
+        actions.create_action(
+            org,
+            None,
+            {
+                "title": "Déplacer la baie",
+                "origin": "other",
+                "origin_detail": "Revue",
+                "type": "corrective",
+                "owner_id": world.a.users[Role.RSSI].id,
+                "status": "planned",
+                "due_on": monday + dt.timedelta(days=6),
+            },
+        )
+        db.session.commit()
+    with app.test_request_context(), acting_as(world.b.users[Role.RSSI], world.b.syndicate):
+        _incident(
+            db.session.merge(world.b.syndicate),
+            "Incident de l'autre syndicat",
+            start + dt.timedelta(minutes=9),
+        )
+        db.session.commit()
+
+    rssi = login_as(world.a.users[Role.RSSI], world.a.syndicate)
+    # No minutes yet: the agenda, and lines to fill in by hand.
+    assert rssi.post("/smsi/review/pdf", data={"week": monday.isoformat()}).status_code == 302
+    report = session.scalar(select(GeneratedReport).where(GeneratedReport.kind == "smsi_review"))
+    assert report is not None
+    assert report.organisation_id == world.a.syndicate.id
+    text = _pdf_text(report.content)
+    assert "Revue hebdomadaire du SMSI" in text
+    assert "Serveur de messagerie inondé" in text
+    assert "Déplacer la baie" in text
+    assert "Incident de l'autre syndicat" not in text
+    assert "à compléter à la main" in text
+    assert re.search(r"page 1 / \d+", text)
+    journal = session.scalars(
+        select(AuditEvent.action).where(
+            AuditEvent.object_type == "GeneratedReport", AuditEvent.object_id == report.id
+        )
+    ).all()
+    assert journal == ["report.generate"]
+
+    # With minutes: they are printed instead of the blank lines.
+    with app.test_request_context(), acting_as(world.a.users[Role.RSSI], world.a.syndicate):
+        svc.save_minutes(
+            db.session.merge(world.a.syndicate),
+            None,
+            monday,
+            {
+                "held_on": today,
+                "attendees": "RSSI, DSI",
+                "minutes": "Point sur l'inondation",
+                "decisions": "",
+            },
+        )
+        db.session.commit()
+    assert rssi.post("/smsi/review/pdf", data={"week": monday.isoformat()}).status_code == 302
+    latest = session.scalars(
+        select(GeneratedReport)
+        .where(GeneratedReport.kind == "smsi_review")
+        .order_by(GeneratedReport.id.desc())
+    ).first()
+    text = _pdf_text(latest.content)
+    assert "Point sur l'inondation" in text
+    assert "RSSI, DSI" in text
+    assert "à compléter à la main" not in text
+
+    # A reader may print it; another organisation's reader gets its own week, not this one.
+    other = login_as(world.b.users[Role.RSSI], world.b.syndicate)
+    assert other.post("/smsi/review/pdf", data={"week": monday.isoformat()}).status_code == 302
+    theirs = session.scalars(
+        select(GeneratedReport)
+        .where(GeneratedReport.kind == "smsi_review")
+        .order_by(GeneratedReport.id.desc())
+    ).first()
+    assert theirs.organisation_id == world.b.syndicate.id
+    assert "Serveur de messagerie inondé" not in _pdf_text(theirs.content)
+    assert "Incident de l'autre syndicat" in _pdf_text(theirs.content)
+    assert rssi.get(f"/reports/{theirs.id}").status_code == 404
+
+    if shutil.which("qpdf") is None:
+        pytest.skip("qpdf is not installed")
+    path = tmp_path / "review.pdf"
+    path.write_bytes(latest.content)
+    result = subprocess.run(["qpdf", "--check", str(path)], capture_output=True, text=True, check=False)  # noqa: S603, S607
+    assert result.returncode == 0, result.stdout + result.stderr
