@@ -17,7 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, ValidationError
 
-from accounts.models import OrgKind, OrgRelation
+from accounts.models import Nis2Entity, OrgKind, OrgRelation
 from core.forms import (
     BoundedDateField,
     VersionedForm,
@@ -125,6 +125,16 @@ class OrganisationForm(VersionedForm):
     mfa_required_for_all = BooleanField(
         _l("Double authentification obligatoire pour tous ses utilisateurs"),
         description=_l("Elle l'est toujours pour les administrateurs, RSSI, DPO et auditeurs."),
+    )
+    nis2_entity = SelectField(
+        _l("Directive NIS2"),
+        choices=enum_choices(Nis2Entity),
+        default=Nis2Entity.NONE.value,
+        validators=[DataRequired()],
+        description=_l(
+            "Entité essentielle ou importante : le journal des incidents suit les échéances de "
+            "notification de ses incidents importants (24 h, 72 h, un mois)."
+        ),
     )
     notes = TextAreaField(
         _l("Notes"), validators=[Optional(), Length(max=5000)], filters=[strip, none_if_empty]

@@ -70,6 +70,16 @@ class OrgKind(LabelledEnum):
     AUTRE = "autre", _l("Autre")
 
 
+class Nis2Entity(LabelledEnum):
+    """What the organisation declares itself under the NIS2 directive (as transposed in France): an
+    essential or important entity has deadlines to notify its significant incidents (the SMSI's
+    NIS2 timers run only for such an organisation)."""
+
+    NONE = "none", _l("Non concernée")
+    IMPORTANT = "important", _l("Entité importante")
+    ESSENTIAL = "essential", _l("Entité essentielle")
+
+
 class OrgRelation(LabelledEnum):
     SYNDICATE = "syndicate", _l("Syndicat (racine)")
     MEMBER = "member", _l("Adhérent")
@@ -107,6 +117,9 @@ class Organisation(SortNameMixin, TimestampMixin, VersionedMixin, TenantScoped, 
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     dpo_service_since: Mapped[date | None] = mapped_column(Date)
     mfa_required_for_all: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    nis2_entity: Mapped[Nis2Entity] = mapped_column(
+        str_enum(Nis2Entity, "nis2_entity"), default=Nis2Entity.NONE, server_default=Nis2Entity.NONE.value
+    )
     notes: Mapped[str | None] = mapped_column(Text)
 
     syndicate: Mapped[Organisation | None] = relationship(

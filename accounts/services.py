@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 from werkzeug.exceptions import Forbidden
 
 from accounts import auth
-from accounts.models import Membership, Organisation, OrgKind, OrgRelation, User
+from accounts.models import Membership, Nis2Entity, Organisation, OrgKind, OrgRelation, User
 from accounts.passwords import hash_password
 from core import audit
 from core.concurrency import check_version
@@ -46,6 +46,7 @@ ORGANISATION_FIELDS = (
     "joined_on",
     "dpo_service_since",
     "mfa_required_for_all",
+    "nis2_entity",
     "notes",
 )
 USER_FIELDS = ("full_name", "email", "is_enabled")
@@ -240,6 +241,8 @@ def _apply(obj: Any, data: dict[str, Any], fields: tuple[str, ...]) -> None:
                 value = OrgKind(value)
             elif name == "relation":
                 value = OrgRelation(value)
+            elif name == "nis2_entity":
+                value = Nis2Entity(value or Nis2Entity.NONE.value)
             setattr(obj, name, value)
 
 

@@ -27,7 +27,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, delete, func, insert, or_, select
 
-from accounts.models import Organisation, User
+from accounts.models import Nis2Entity, Organisation, User
 from catalogue.models import Application, Subscription
 from catalogue.services import applications_of
 from core import audit, references
@@ -280,6 +280,7 @@ def _save(
     previous = incident.status
     for name in FIELDS:
         setattr(incident, name, clean[name])
+    incident.nis2_significant = clean["nis2_significant"] and is_nis2_entity(org)
     incident.is_open = incident.status.is_open
     if incident.status is IncidentStatus.CLOSED and incident.closed_at is None:
         incident.closed_at = clean["closed_at"] or utcnow()
@@ -694,6 +695,12 @@ class Nis2Step:
         if self.done_at is not None:
             return "done" if self.done_at <= self.due else "late"
         return "overdue" if utcnow() > self.due else "running"
+
+
+def is_nis2_entity(org: Organisation) -> bool:
+    """NIS2's deadlines apply to an organisation that declares itself an essential or important
+    entity (its page); for any other, an incident is never flagged significant under NIS2."""
+    return org.nis2_entity is not Nis2Entity.NONE
 
 
 def nis2_steps(incident: Incident, sent: list[IncidentNotification]) -> list[Nis2Step]:

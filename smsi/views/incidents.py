@@ -30,7 +30,10 @@ def _severity_texts() -> dict[str, str]:
 def _form(incident: Incident | None) -> IncidentForm:
     org = current_org._get_current_object()
     form = IncidentForm() if request.method == "POST" else IncidentForm(data=initial_data(incident))
-    return form.setup(applications=svc.application_choices(org), organisations=svc.organisation_choices(org))
+    form.setup(applications=svc.application_choices(org), organisations=svc.organisation_choices(org))
+    if not svc.is_nis2_entity(org):
+        del form.nis2_significant  # neither shown nor read: NIS2 does not apply (svc.is_nis2_entity)
+    return form
 
 
 def _detail_url(incident: Incident) -> str:

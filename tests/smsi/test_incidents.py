@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from accounts.models import Nis2Entity
 from core.audit import AuditEvent
 from core.extensions import db
 from core.forms import FieldError
@@ -303,6 +304,14 @@ def test_external_notifications_and_the_nis2_deadlines(world: World, app: Flask,
         syndicate = db.session.merge(world.a.syndicate)
         plain = svc.create_incident(syndicate, None, {**BASE, "detected_at": detected})
         assert svc.nis2_steps(plain, []) == []  # not a significant incident: no NIS2 deadline
+        # An organisation that is no NIS2 entity never has a significant incident under NIS2.
+        assert syndicate.nis2_entity is Nis2Entity.NONE
+        outside = svc.create_incident(
+            syndicate, None, {**BASE, "detected_at": detected, "nis2_significant": True}
+        )
+        assert outside.nis2_significant is False
+        assert svc.nis2_steps(outside, []) == []
+        syndicate.nis2_entity = Nis2Entity.IMPORTANT
         incident = svc.create_incident(
             syndicate, None, {**BASE, "detected_at": detected, "nis2_significant": True}
         )
@@ -341,7 +350,12 @@ def test_external_notifications_and_the_nis2_deadlines(world: World, app: Flask,
         assert steps[0].state == "late"
         db.session.commit()
         incident_id = incident.id
-    page = _html(login_as(world.a.users[Role.RSSI], world.a.syndicate).get(f"/smsi/incidents/{incident_id}"))
+    rssi = login_as(world.a.users[Role.RSSI], world.a.syndicate)
+    page = _html(rssi.get(f"/smsi/incidents/{incident_id}"))
     assert "Échéances NIS2" in page
     assert "faite en retard" in page
     assert "CERTFR-2026-123" in page
+    assert 'name="nis2_significant"' in _html(rssi.get("/smsi/incidents/new"))
+    # Another syndicate, no NIS2 entity: the form does not offer the flag.
+    other = login_as(world.b.users[Role.RSSI], world.b.syndicate)
+    assert 'name="nis2_significant"' not in _html(other.get("/smsi/incidents/new"))
