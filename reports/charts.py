@@ -210,6 +210,118 @@ def columns(
     return drawing
 
 
+def ink_on(background: str) -> colors.Color:
+    """Black or white, whichever reads better on ``background`` (WCAG relative luminance)."""
+    fill = colors.HexColor(background)
+
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    luminance = 0.2126 * linear(fill.red) + 0.7152 * linear(fill.green) + 0.0722 * linear(fill.blue)
+    return colors.HexColor("#1f2933") if luminance > 0.3 else colors.white
+
+
+@dataclass(frozen=True)
+class Box:
+    """Where a drawing put something a page may make clickable (drawing coordinates, origin at the
+    bottom left, as reportlab draws)."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+def grid(
+    x_labels: Sequence[str],
+    y_labels: Sequence[str],
+    cells: dict[tuple[int, int], tuple[str, str]],
+    *,
+    x_title: str,
+    y_title: str,
+    width: float = 100 * mm,
+) -> tuple[Drawing, dict[tuple[int, int], Box]]:
+    """A matrix of coloured cells (a risk heat map): ``cells[(x, y)]`` = (colour, text), ranks from 1,
+    y growing upwards; axis labels on the left and below, axis titles. Returns the drawing and each
+    cell's box, for links on a page (:func:`to_svg`)."""
+    f = pdf.fonts()
+    left, bottom, top_pad = 34 * mm, 14 * mm, 2 * mm
+    cols, rows = max(len(x_labels), 1), max(len(y_labels), 1)
+    side = min((width - left) / cols, 16 * mm)
+    height = bottom + rows * side + top_pad
+    drawing = Drawing(left + cols * side, height)
+    boxes: dict[tuple[int, int], Box] = {}
+    for y in range(1, rows + 1):
+        y0 = bottom + (y - 1) * side
+        drawing.add(
+            String(
+                left - 2,
+                y0 + side / 2 - 2.5,
+                pdf.printable(y_labels[y - 1])[:26],
+                fontName=f.regular,
+                fontSize=LEGEND_SIZE,
+                textAnchor="end",
+            )
+        )
+        for x in range(1, cols + 1):
+            x0 = left + (x - 1) * side
+            colour, text = cells.get((x, y), ("#e2e8f0", ""))
+            drawing.add(
+                Rect(
+                    x0,
+                    y0,
+                    side,
+                    side,
+                    fillColor=colors.HexColor(colour),
+                    strokeColor=colors.white,
+                    strokeWidth=1.5,
+                )
+            )
+            if text:
+                drawing.add(
+                    String(
+                        x0 + side / 2,
+                        y0 + side / 2 - 3.5,
+                        text,
+                        fontName=f.bold,
+                        fontSize=10,
+                        textAnchor="middle",
+                        fillColor=ink_on(colour),
+                    )
+                )
+            boxes[(x, y)] = Box(x0, y0, side, side)
+    for x in range(1, cols + 1):
+        drawing.add(
+            String(
+                left + (x - 0.5) * side,
+                bottom - 4 * mm,
+                pdf.printable(x_labels[x - 1].split(" ")[0]),
+                fontName=f.regular,
+                fontSize=LEGEND_SIZE,
+                textAnchor="middle",
+            )
+        )
+    drawing.add(
+        String(
+            left + cols * side / 2,
+            2 * mm,
+            pdf.printable(x_title),
+            fontName=f.bold,
+            fontSize=LEGEND_SIZE,
+            textAnchor="middle",
+        )
+    )
+    drawing.add(String(0, height - 4 * mm, pdf.printable(y_title), fontName=f.bold, fontSize=LEGEND_SIZE))
+    return drawing, boxes
+
+
+@dataclass(frozen=True)
+class Link:
+    box: Box
+    href: str
+    label: str
+
+
 # --- SVG for the pages ----------------------------------------------------------------------------
 
 _FONT_FAMILY = "system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', Arial, sans-serif"
@@ -233,9 +345,11 @@ _PRESENTATION = {
 _ID_REF = re.compile(r"url\(#([^)]+)\)")
 
 
-def to_svg(drawing: Drawing, *, title: str, key: str) -> Markup:
+def to_svg(drawing: Drawing, *, title: str, key: str, links: Sequence[Link] = ()) -> Markup:
     """``drawing`` as an inline ``<svg>`` element for a page: no ``style`` attribute (CSP), ids
-    prefixed with ``key``, scaled to its container's width, titled for screen readers."""
+    prefixed with ``key``, scaled to its container's width, titled for screen readers; each of
+    ``links`` a transparent clickable area over its box (a heat map's cells), named for screen
+    readers and shown as a tooltip."""
     raw = renderSVG.drawToString(drawing)
     root = ET.fromstring(raw.encode("utf-8") if isinstance(raw, str) else raw)  # noqa: S314 — reportlab's own output
     prefix = re.sub(r"[^a-zA-Z0-9_-]", "-", key)
@@ -260,7 +374,25 @@ def to_svg(drawing: Drawing, *, title: str, key: str) -> Markup:
     heading = ET.Element(f"{{{SVG_NS}}}title", {"id": f"{prefix}-title"})
     heading.text = title
     root.insert(0, heading)
-    root.set("role", "img")
+    if links:
+        layer = next(root.iter(f"{{{SVG_NS}}}g"))  # reportlab's flipped group: drawing coordinates
+        for link in links:
+            anchor = ET.SubElement(layer, f"{{{SVG_NS}}}a", {"href": link.href, "aria-label": link.label})
+            hint = ET.SubElement(anchor, f"{{{SVG_NS}}}title")
+            hint.text = link.label
+            ET.SubElement(
+                anchor,
+                f"{{{SVG_NS}}}rect",
+                {
+                    "x": f"{link.box.x:g}",
+                    "y": f"{link.box.y:g}",
+                    "width": f"{link.box.width:g}",
+                    "height": f"{link.box.height:g}",
+                    "fill": "transparent",
+                    "class": "chart-link",
+                },
+            )
+    root.set("role", "group" if links else "img")
     root.set("aria-labelledby", f"{prefix}-title")
     root.set("class", "egide-chart")
     for attribute in ("width", "height"):

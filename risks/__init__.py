@@ -1,7 +1,23 @@
-"""Risques: not built yet — the blueprint and its entry page exist so navigation is complete."""
+"""Risks (ISO/IEC 27005, EBIOS Risk Manager, the ANSSI parcours): the risk register — risks on
+supporting assets rated on the organisation's scale, their treatment linked to the SMSI's corrective
+actions and to Annex A controls, the heat maps before and after treatment. EBIOS RM studies, the
+parcours and the hygiene self-assessment come next."""
 
 from core.domains import Domain
-from risks import views  # noqa: F401 — the views add their routes to ``bp``
+from core.security import Permission
+from risks import demo, models, views  # noqa: F401 — the models, the views adding their routes to ``bp``
 from risks.blueprint import bp
+from risks.labels import ACTION_LABELS, JOURNAL_TYPES
+from risks.widgets import WIDGETS
 
-DOMAIN = Domain(name="risks", blueprint=bp, order=70, nav="risks/_nav.html")
+DOMAIN = Domain(
+    name="risks",
+    blueprint=bp,
+    order=70,
+    nav="risks/_nav.html",
+    action_labels=ACTION_LABELS,
+    object_types=dict.fromkeys(("Risk", "RiskScale"), Permission.RISKS_VIEW),
+    journal_types=JOURNAL_TYPES,
+    demo=demo.load_risks,
+    widgets=WIDGETS,
+)

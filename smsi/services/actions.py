@@ -325,3 +325,31 @@ def owners_with_open_actions(org_id: int) -> list[tuple[int, str]]:
         .execution_options(**UNSCOPED)  # unscoped: filtered on the organisation explicitly
     )
     return [(r.id, r.full_name) for r in rows]
+
+
+# --- for the other domains (risks, parcours, audits link their objects to actions) ------------------
+
+
+def open_action_choices(org_id: int, *, include: Iterable[int] = ()) -> list[tuple[int, str]]:
+    """The organisation's open actions, nearest due date first (500 at most), and those in
+    ``include`` whatever their state: what another domain's form offers to link."""
+    keep = list(include)
+    rows = db.session.execute(
+        select(Action.id, Action.reference, Action.title)
+        .where(
+            Action.organisation_id == org_id,
+            or_(Action.is_open.is_(True), Action.id.in_(keep)) if keep else Action.is_open.is_(True),
+        )
+        .order_by(Action.due_on, Action.id)
+        .limit(500)
+        .execution_options(**UNSCOPED)  # unscoped: filtered on the organisation explicitly
+    )
+    return [(r.id, f"{r.reference} — {r.title}") for r in rows]
+
+
+def actions_by_ids(ids: Iterable[int]) -> dict[int, Action]:
+    """The active organisation's actions among ``ids`` (one query)."""
+    wanted = {int(i) for i in ids}
+    if not wanted:
+        return {}
+    return {a.id: a for a in db.session.scalars(scoped(select(Action), Action).where(Action.id.in_(wanted)))}

@@ -72,6 +72,7 @@ def _widget_keys(html: str) -> set[str]:
                 "smsi.incidents",
                 "smsi.actions",
                 "smsi.review",
+                "risks.register",
                 "smsi.soa",
             },
         ),

@@ -150,7 +150,8 @@ PAGES: list[tuple[Role | None, str, int, tuple[str, ...]]] = [
     (Role.RSSI, "/smsi/soa/versions/", 200, ("Approved versions", "Approve a new version")),
     (Role.RSSI, "/smsi/soa/versions/{soa_version}", 200, ("Statement of Applicability, version", "Owner")),
     (Role.RSSI, "/smsi/soa/versions/{soa_version}/diff", 200, ("compared with the current state",)),
-    (Role.RSSI, "/risks/", 200, ("Risks", "Risk assessment")),
+    (Role.RSSI, "/risks/", 200, ("Risk register", "Inherent risks (before treatment)", "New risk")),
+    (Role.RSSI, "/risks/scale", 200, ("Risk rating scale", "Likelihood levels", "Acceptance threshold")),
     (Role.RSSI, "/audits/", 200, ("Audit campaigns",)),
     (Role.RSSI, "/journal/", 200, ("Audit log", "Export as CSV", "Log integrity", "Filter the log")),
     (Role.RSSI, "/organisations/999999999", 404, ("Page not found", "Back to home")),
@@ -369,7 +370,9 @@ def _french_patterns() -> list[tuple[str, re.Pattern[str]]]:
         # A plural entry: its singular and its plural msgid are both French.
         for msgid in (message.id,) if isinstance(message.id, str) else message.id:
             parts = re.split(r"%\(\w+\)[sd]", " ".join(msgid.split()))
-            patterns.append((msgid, re.compile(".+?".join(re.escape(p) for p in parts))))
+            # Whole words only: "%(n)s Mo" is a size in French, not the start of "A.8.16 Monitoring".
+            body = ".+?".join(re.escape(p) for p in parts)
+            patterns.append((msgid, re.compile(rf"(?<!\w){body}(?!\w)")))
     return patterns
 
 

@@ -1,0 +1,63 @@
+"""The risk heat map, drawn once (``reports.charts.grid``) for the register's page — inline SVG whose
+cells link to the list filtered on them — and for the register's PDF."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from markupsafe import Markup
+from reportlab.graphics.shapes import Drawing
+
+from reports import charts
+from risks.services.risks import HeatMap
+from risks.services.scale import Scale
+
+
+def stage_title(stage: str) -> str:
+    return (
+        _("Risques résiduels (après traitement)")
+        if stage == "residual"
+        else _("Risques bruts (avant traitement)")
+    )
+
+
+def heat_map(
+    counts: HeatMap, scale: Scale, stage: str, *, selected: tuple[int, int] | None = None
+) -> tuple[Drawing, dict[tuple[int, int], charts.Box]]:
+    """Likelihood across, impact upwards; each cell in its level's colour with its count (the
+    selected cell, if any, keeps its colour and the others fade)."""
+    cells = {}
+    for g in scale.impacts:
+        for v in scale.likelihoods:
+            colour = scale.level(v, g).colour
+            if selected is not None and (v, g) != selected:
+                colour = "#cbd2d9"
+            n = counts.count(stage, v, g)
+            cells[(v, g)] = (colour, str(n) if n else "")
+    return charts.grid(
+        scale.likelihood_labels,
+        scale.impact_labels,
+        cells,
+        x_title=_("Vraisemblance"),
+        y_title=_("Gravité"),
+    )
+
+
+def heat_map_svg(
+    counts: HeatMap, scale: Scale, stage: str, *, selected: tuple[int, int] | None = None
+) -> Markup:
+    drawing, boxes = heat_map(counts, scale, stage, selected=selected)
+    links = []
+    for (v, g), box in boxes.items():
+        n = counts.count(stage, v, g)
+        label = ngettext(
+            "%(num)d risque — %(v)s, %(g)s (%(level)s)",
+            "%(num)d risques — %(v)s, %(g)s (%(level)s)",
+            n,
+            v=scale.likelihood_label(v),
+            g=scale.impact_label(g),
+            level=scale.level(v, g).label,
+        )
+        links.append(charts.Link(box, url_for("risks.index", stage=stage, v=v, g=g), label))
+    return charts.to_svg(drawing, title=stage_title(stage), key=f"heat-{stage}", links=links)

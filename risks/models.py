@@ -1,0 +1,121 @@
+"""The risk register (ISO/IEC 27005 style): each organisation's risks, their treatment — linked to the
+SMSI's corrective actions and to Annex A controls of the Statement of Applicability — and the scale
+they are rated on (likelihood × impact, the matrix of levels, the acceptance threshold)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from accounts.models import User, str_enum
+from catalogue.models import Application
+from core.db import Base, OrgScopedMixin, TimestampMixin, VersionedMixin
+from core.enums import LabelledEnum
+
+
+class AssetKind(LabelledEnum):
+    APPLICATION = "application", _l("Application du catalogue")
+    SITE = "site", _l("Site")
+    PROCESS = "process", _l("Processus")
+    SUPPLIER = "supplier", _l("Fournisseur")
+    OTHER = "other", _l("Autre")
+
+
+class Treatment(LabelledEnum):
+    REDUCE = "reduce", _l("Réduire (mesures de sécurité)")
+    ACCEPT = "accept", _l("Accepter")
+    TRANSFER = "transfer", _l("Transférer ou partager")
+    AVOID = "avoid", _l("Éviter")
+
+
+class RiskScale(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
+    """An organisation's own scale; without one, the EBIOS RM 4 × 4 scale (risks.reference)."""
+
+    __tablename__ = "risk_scales"
+    __table_args__ = (UniqueConstraint("organisation_id"),)
+
+    likelihood_labels: Mapped[list[str]] = mapped_column(JSON)  # rank 1 first
+    impact_labels: Mapped[list[str]] = mapped_column(JSON)
+    matrix: Mapped[list[list[str]]] = mapped_column(JSON)  # level id by [impact - 1][likelihood - 1]
+    acceptance_level: Mapped[str] = mapped_column(String(20))  # the highest level accepted without sign-off
+
+
+risk_actions = Table(
+    "risk_actions",
+    Base.metadata,
+    Column("risk_id", ForeignKey("risks.id", ondelete="CASCADE"), primary_key=True),
+    Column("action_id", ForeignKey("smsi_actions.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_risk_actions_action_id", "action_id"),
+)
+
+
+class Risk(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
+    """A risk on a supporting asset: what could happen (threat, vulnerability, scenario), how likely
+    and how bad before treatment (inherent) and after (residual), how it is treated, who owns it,
+    who accepted what remains, and when it is next reviewed. Levels are not stored: they follow the
+    organisation's scale (risks.services.scale)."""
+
+    __tablename__ = "risks"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "reference"),
+        Index("ix_risks_org_cell", "organisation_id", "impact", "likelihood"),
+        Index("ix_risks_org_review", "organisation_id", "next_review_on"),
+    )
+
+    reference: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(200))
+    asset_kind: Mapped[AssetKind] = mapped_column(str_enum(AssetKind, "risk_asset_kind"))
+    application_id: Mapped[int | None] = mapped_column(
+        ForeignKey("applications.id", ondelete="SET NULL"), index=True
+    )
+    asset: Mapped[str | None] = mapped_column(String(200))  # the site, process or supplier named
+    threat: Mapped[str | None] = mapped_column(Text)
+    vulnerability: Mapped[str | None] = mapped_column(Text)
+    scenario: Mapped[str | None] = mapped_column(Text)
+    impact_confidentiality: Mapped[bool] = mapped_column(Boolean, default=False)
+    impact_integrity: Mapped[bool] = mapped_column(Boolean, default=False)
+    impact_availability: Mapped[bool] = mapped_column(Boolean, default=False)
+    likelihood: Mapped[int] = mapped_column(Integer)
+    impact: Mapped[int] = mapped_column(Integer)
+    existing_measures: Mapped[str | None] = mapped_column(Text)
+    treatment: Mapped[Treatment | None] = mapped_column(str_enum(Treatment, "risk_treatment"))
+    treatment_plan: Mapped[str | None] = mapped_column(Text)
+    control_ids: Mapped[list[str]] = mapped_column(JSON, default=list)  # Annex A controls ("A.8.13")
+    residual_likelihood: Mapped[int | None] = mapped_column(Integer)
+    residual_impact: Mapped[int | None] = mapped_column(Integer)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    accepted_by: Mapped[str | None] = mapped_column(String(200))
+    accepted_on: Mapped[date | None] = mapped_column(Date)
+    next_review_on: Mapped[date | None] = mapped_column(Date)
+
+    owner: Mapped[User | None] = relationship(lazy="joined")
+    application: Mapped[Application | None] = relationship(lazy="joined")
+
+    def __str__(self) -> str:
+        return f"{self.reference} — {self.title}"
+
+    @property
+    def has_residual(self) -> bool:
+        return self.residual_likelihood is not None and self.residual_impact is not None
+
+    @property
+    def current_cell(self) -> tuple[int, int]:
+        """(likelihood, impact) as the risk stands now: residual once assessed, else inherent."""
+        if self.residual_likelihood is not None and self.residual_impact is not None:
+            return (self.residual_likelihood, self.residual_impact)
+        return (self.likelihood, self.impact)

@@ -1,0 +1,68 @@
+"""The risk scales Égide starts from (``risks/data/ebios_rm.json``, after ANSSI's EBIOS Risk Manager
+guide): four likelihood levels V1–V4, four gravity levels G1–G4, four risk levels (low, moderate,
+high, critical) and the usual matrix (level from the sum of the ranks). An organisation may set its
+own scale (:mod:`risks.services.scale`). Read once per process."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from flask_babel import get_locale
+
+DATA = Path(__file__).parent / "data" / "ebios_rm.json"
+
+
+def _in_english() -> bool:
+    locale = get_locale()
+    return locale is not None and locale.language == "en"
+
+
+@dataclass(frozen=True)
+class Level:
+    id: str  # "low", "moderate", "high", "critical"
+    rank: int
+    label_fr: str
+    label_en: str
+    colour: str
+
+    @property
+    def label(self) -> str:
+        return self.label_en if _in_english() else self.label_fr
+
+
+COLOURS = {"low": "#2f855a", "moderate": "#d69e2e", "high": "#dd6b20", "critical": "#c53030"}
+BADGES = {"low": "success", "moderate": "warning", "high": "orange", "critical": "danger"}
+
+
+@cache
+def _data() -> dict[str, Any]:
+    return json.loads(DATA.read_text(encoding="utf-8"))
+
+
+@cache
+def levels() -> tuple[Level, ...]:
+    return tuple(
+        Level(lv["id"], int(lv["rank"]), lv["label_fr"], lv["label_en"], COLOURS[lv["id"]])
+        for lv in sorted(_data()["risk_levels"], key=lambda lv: lv["rank"])
+    )
+
+
+def level(level_id: str) -> Level:
+    return next(lv for lv in levels() if lv.id == level_id)
+
+
+def default_labels(scale: str) -> list[str]:
+    """``"likelihood"`` or ``"gravity"``: the guide's level names, "V1 — peu vraisemblable" …"""
+    data = _data()["scales"][scale]
+    key = "label_en" if _in_english() else "label_fr"
+    return [f"{lv['id']} — {lv[key]}" for lv in sorted(data["levels"], key=lambda lv: lv["rank"])]
+
+
+def default_matrix() -> list[list[str]]:
+    """Level ids by [gravity rank - 1][likelihood rank - 1]."""
+    rows = sorted(_data()["default_risk_matrix"]["rows"], key=lambda r: r["gravity"])
+    return [list(r["levels_by_likelihood"]) for r in rows]
