@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, request, url_for
+from flask import abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm as CsrfForm
 
 from core.forms import handle_form
 from core.pagination import paginate
 from core.security import Permission, require
 from core.tenancy import current_org, get_scoped_or_404
+from reports import views as report_views
 from risks import reference as ref
 from risks.blueprint import bp
+from risks.documents import register as register_document
 from risks.documents.charts import heat_map_svg
 from risks.forms.risks import RiskForm, initial_data
 from risks.models import Risk, Treatment
@@ -114,4 +117,15 @@ def risk_edit(risk_id: int) -> Any:
         success_message=_("Risque enregistré."),
         success_url=_detail_url,
         risk=risk,
+    )
+
+
+@bp.post("/pdf")
+@require(Permission.RISKS_VIEW)
+def register_pdf() -> Any:
+    """The register as a PDF, stored among the documents and journalled."""
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+    return report_views.generated(
+        register_document.generate_register(current_org._get_current_object(), current_user)
     )

@@ -391,3 +391,70 @@ def test_scale_page(world: World, login_as: Any) -> None:
     other = login_as(world.b.users[Role.RSSI], world.b.syndicate)
     # Its own default matrix: critical at V4G3, V3G4, V4G4.
     assert _html(other.get("/risks/scale")).count('value="critical" selected') == 3
+
+
+def test_register_pdf(world: World, app: Flask, login_as: Any, session: Any, tmp_path: Any) -> None:
+    import io  # noqa: PLC0415
+    import shutil  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+
+    from pypdf import PdfReader  # noqa: PLC0415
+
+    from reports.models import GeneratedReport  # noqa: PLC0415
+
+    with app.test_request_context(), acting_as(world.a.users[Role.RSSI], world.a.syndicate):
+        org = db.session.merge(world.a.syndicate)
+        svc.create_risk(
+            org,
+            None,
+            _risk(
+                world,
+                title="Shared servers encrypted",
+                treatment="reduce",
+                treatment_plan="Offline copies",
+                residual_likelihood=1,
+                residual_impact=3,
+                control_ids=["A.8.13"],
+            ),
+        )
+        svc.create_risk(
+            org,
+            None,
+            _risk(
+                world,
+                title="Editor outage",
+                likelihood=2,
+                impact=2,
+                treatment="accept",
+                accepted_by="Chair of the board",
+                accepted_on=dt.date.today(),
+            ),
+        )
+        db.session.commit()
+    with app.test_request_context(), acting_as(world.b.users[Role.RSSI], world.b.syndicate):
+        svc.create_risk(
+            db.session.merge(world.b.syndicate), None, _risk(world, title="Other syndicate's risk")
+        )
+        db.session.commit()
+    rssi = login_as(world.a.users[Role.RSSI], world.a.syndicate)
+    assert rssi.post("/risks/pdf").status_code == 302
+    report = session.scalar(select(GeneratedReport).where(GeneratedReport.kind == "risk_register"))
+    assert report.organisation_id == world.a.syndicate.id
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(report.content)).pages).split())
+    assert "Registre des risques" in text
+    assert "Shared servers encrypted" in text
+    assert "Offline copies" in text
+    assert "A.8.13" in text
+    assert "Chair of the board" in text
+    assert "Other syndicate's risk" not in text
+    assert "Risques bruts (avant traitement)" in text
+    assert re.search(r"page 1 / \d+", text)
+    # The document is another organisation's 404.
+    other = login_as(world.b.users[Role.RSSI], world.b.syndicate)
+    assert other.get(f"/reports/{report.id}").status_code == 404
+    if shutil.which("qpdf") is None:
+        pytest.skip("qpdf is not installed")
+    path = tmp_path / "risks.pdf"
+    path.write_bytes(report.content)
+    result = subprocess.run(["qpdf", "--check", str(path)], capture_output=True, text=True, check=False)  # noqa: S603, S607
+    assert result.returncode == 0, result.stdout + result.stderr
