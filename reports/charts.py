@@ -19,8 +19,10 @@ of the table, not the only way to read it.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from threading import Lock
 from xml.etree import ElementTree as ET
 
 from markupsafe import Markup
@@ -343,6 +345,30 @@ _PRESENTATION = {
     "clip-path",
 }
 _ID_REF = re.compile(r"url\(#([^)]+)\)")
+
+
+_CACHE: OrderedDict[Hashable, Markup] = OrderedDict()
+_CACHE_SIZE = 512
+_CACHE_LOCK = Lock()
+
+
+def cached_svg(key: Hashable, build: Callable[[], Markup]) -> Markup:
+    """The SVG ``build`` returns, kept for the next request with the same ``key`` (an LRU of 512).
+
+    reportlab's SVG renderer takes tens of milliseconds per chart, more than the rest of a list page;
+    the figures behind a chart change far less often than it is shown. ``key`` must hold everything
+    the picture depends on (figures, labels, language, links' root): the SVG carries no organisation
+    or person, so two organisations with the same figures may share it."""
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    svg = build()
+    with _CACHE_LOCK:
+        _CACHE[key] = svg
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return svg
 
 
 def to_svg(drawing: Drawing, *, title: str, key: str, links: Sequence[Link] = ()) -> Markup:

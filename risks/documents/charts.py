@@ -3,9 +3,9 @@ cells link to the list filtered on them — and for the register's PDF."""
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import request, url_for
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from markupsafe import Markup
 from reportlab.graphics.shapes import Drawing
 
@@ -47,6 +47,24 @@ def heat_map(
 def heat_map_svg(
     counts: HeatMap, scale: Scale, stage: str, *, selected: tuple[int, int] | None = None
 ) -> Markup:
+    """The page's heat map, its cells linking to the list filtered on them (kept by
+    ``reports.charts.cached_svg``: the key holds the counts, the scale, the language and the root)."""
+    cells = counts.residual if stage == "residual" else counts.inherent
+    key = (
+        "risks.heat_map",
+        stage,
+        selected,
+        tuple(sorted(cells.items())),
+        scale.likelihood_labels,
+        scale.impact_labels,
+        scale.matrix,
+        str(get_locale()),
+        request.script_root,
+    )
+    return charts.cached_svg(key, lambda: _heat_map_svg(counts, scale, stage, selected))
+
+
+def _heat_map_svg(counts: HeatMap, scale: Scale, stage: str, selected: tuple[int, int] | None) -> Markup:
     drawing, boxes = heat_map(counts, scale, stage, selected=selected)
     links = []
     for (v, g), box in boxes.items():

@@ -198,3 +198,30 @@ def test_dashboard_page(world: World, app: Flask, login_as: Any) -> None:
     other = login_as(world.b.users[Role.RSSI], world.b.syndicate)
     other_html = other.get("/smsi/").get_data(as_text=True)
     assert 'data-figure="severity-3" href="/smsi/incidents/?status=open&amp;severity=3">0<' in other_html
+
+
+def test_cached_svg_follows_its_key(app: Flask) -> None:
+    built: list[int] = []
+
+    def build(n: int) -> Any:
+        built.append(n)
+        return charts.Markup(f"<svg>{n}</svg>")
+
+    first = charts.cached_svg(("test", 1), lambda: build(1))
+    again = charts.cached_svg(("test", 1), lambda: build(99))
+    other = charts.cached_svg(("test", 2), lambda: build(2))
+    assert str(first) == str(again) == "<svg>1</svg>"
+    assert str(other) == "<svg>2</svg>"
+    assert built == [1, 2]  # the second call with key 1 built nothing
+
+
+def test_heat_map_shows_new_figures_at_once(world: World, app: Flask, login_as: Any) -> None:
+    """The cache key holds the counts: a new risk changes the picture on the next request."""
+    rssi = login_as(world.a.users[Role.RSSI], world.a.syndicate)
+    data = {"title": "Flood", "asset_kind": "site", "asset": "Room", "likelihood": "4", "impact": "4"}
+    assert rssi.post("/risks/new", data=data).status_code == 302
+    assert ">1</text>" in rssi.get("/risks/").get_data(as_text=True)
+    assert rssi.post("/risks/new", data=data | {"title": "Fire"}).status_code == 302
+    page = rssi.get("/risks/").get_data(as_text=True)
+    assert ">2</text>" in page
+    assert ">1</text>" not in page
