@@ -35,6 +35,7 @@ class Permission(enum.StrEnum):
     SMSI_EDIT = "smsi_edit"
     RISKS_VIEW = "risks_view"
     RISKS_EDIT = "risks_edit"
+    HYGIENE_ASSESS = "hygiene_assess"  # fill the hygiene self-assessment (granted by the risks domain)
     AUDITS_VIEW = "audits_view"
     AUDITS_EDIT = "audits_edit"
     REPORTS_VIEW = "reports_view"

@@ -317,6 +317,47 @@ def grid(
     return drawing, boxes
 
 
+def radar(
+    axes: Sequence[str],
+    series: Sequence[tuple[Category, Sequence[float]]],
+    *,
+    width: float = 110 * mm,
+    height: float = 95 * mm,
+) -> Drawing:
+    """A radar (spider) chart: one axis per label, values from 0 to 100, one polygon per series (an
+    assessment), the legend below."""
+    from reportlab.graphics.charts.spider import SpiderChart  # noqa: PLC0415 — charts load on use
+
+    f = pdf.fonts()
+    drawing = Drawing(width, height)
+    chart = SpiderChart()
+    chart.x, chart.y = 22 * mm, 14 * mm
+    chart.width, chart.height = width - 44 * mm, height - 20 * mm
+    chart.labels = [pdf.printable(a) for a in axes]
+    chart.data = [list(values) for _c, values in series] or [[0] * len(axes)]
+    chart.strands.strokeWidth = 1.2
+    chart.strandLabels.fontName = f.regular
+    chart.spokeLabels.fontName = f.regular
+    chart.spokeLabels.fontSize = LEGEND_SIZE
+    chart.fillColor = None
+    for i, (cat, _values) in enumerate(series):
+        colour = colors.HexColor(cat.colour)
+        chart.strands[i].strokeColor = colour
+        chart.strands[i].fillColor = colors.Color(colour.red, colour.green, colour.blue, alpha=0.15)
+    chart.spokes.strokeColor = colors.HexColor("#cbd2d9")
+    chart.spokes.strokeWidth = 0.4
+    # Rings at 25, 50, 75 and 100 %: every radar reads on the same scale, whatever its values.
+    for ring in (25, 50, 75, 100):
+        chart.data.append([ring] * len(axes))
+        strand = chart.strands[len(chart.data) - 1]
+        strand.strokeColor = colors.HexColor("#e4e7eb")
+        strand.strokeWidth = 0.3
+        strand.fillColor = None
+    drawing.add(chart)
+    _legend(drawing, [c for c, _v in series], 1 * mm)
+    return drawing
+
+
 @dataclass(frozen=True)
 class Link:
     box: Box

@@ -4,7 +4,7 @@ actions and to Annex A controls, the heat maps before and after treatment. EBIOS
 parcours and the hygiene self-assessment come next."""
 
 from core.domains import Domain
-from core.security import Permission
+from core.security import Permission, Role
 from risks import demo, models, views  # noqa: F401 — the models, the views adding their routes to ``bp``
 from risks.blueprint import bp
 from risks.labels import ACTION_LABELS, JOURNAL_TYPES
@@ -16,8 +16,10 @@ DOMAIN = Domain(
     order=70,
     nav="risks/_nav.html",
     action_labels=ACTION_LABELS,
-    object_types=dict.fromkeys(("Risk", "RiskScale"), Permission.RISKS_VIEW),
+    object_types=dict.fromkeys(("Risk", "RiskScale", "HygieneAssessment"), Permission.RISKS_VIEW),
+    # The referent fills his organisation's hygiene self-assessment, as the RSSI does.
+    permissions={role: {Permission.HYGIENE_ASSESS} for role in (Role.RSSI, Role.REFERENT)},
     journal_types=JOURNAL_TYPES,
-    demo=demo.load_risks,
+    demo=demo.load_demo,
     widgets=WIDGETS,
 )

@@ -312,6 +312,72 @@ RISKS: list[tuple[Any, ...]] = [
 ]
 
 
+# The hygiene self-assessments of the demo (invented): SIIM94 in 2024 and today, Ivry-sur-Seine today
+# with a third of its answers still to give. Answers by measure number: the rest is "not applied".
+HYGIENE = {
+    "SIIM94": [
+        (730, {"implemented": range(1, 15), "partial": range(15, 27), "not_applicable": (31,)}),
+        (
+            20,
+            {
+                "implemented": range(1, 30),
+                "partial": range(30, 38),
+                "not_applicable": (31,),
+                "reinforced": (2, 8, 37),
+            },
+        ),
+    ],
+    "Ivry-sur-Seine": [
+        (5, {"implemented": range(1, 9), "partial": range(9, 20), "unanswered": range(29, 43)}),
+    ],
+}
+
+
+def load_hygiene(context: dict[str, Any]) -> None:
+    from risks.models import HygieneAnswer, HygieneAssessment, HygieneStatus  # noqa: PLC0415
+    from risks.services import hygiene  # noqa: PLC0415
+
+    today = local_today()
+    for name, assessments in HYGIENE.items():
+        org = context["organisations"].get(name)
+        if org is None:
+            continue
+        done = db.session.scalar(
+            select(HygieneAssessment.id)
+            .where(HygieneAssessment.organisation_id == org.id)
+            .limit(1)
+            .execution_options(**UNSCOPED)  # unscoped: demo loader (CLI)
+        )
+        if done is not None:
+            continue
+        for days_ago, plan in assessments:
+            assessment = hygiene.create_assessment(org, None, today - timedelta(days=days_ago))
+            rows = db.session.scalars(
+                select(HygieneAnswer)
+                .where(HygieneAnswer.assessment_id == assessment.id)
+                .execution_options(**UNSCOPED)  # unscoped: demo loader (CLI)
+            )
+            for answer in rows:
+                n = answer.measure
+                if n in plan.get("unanswered", ()):
+                    answer.status = None
+                elif n in plan.get("not_applicable", ()):
+                    answer.status = HygieneStatus.NOT_APPLICABLE
+                elif n in plan.get("implemented", ()):
+                    answer.status = HygieneStatus.IMPLEMENTED
+                    answer.reinforced = n in plan.get("reinforced", ())
+                elif n in plan.get("partial", ()):
+                    answer.status = HygieneStatus.PARTIAL
+                else:
+                    answer.status = HygieneStatus.NOT_IMPLEMENTED
+            db.session.flush()
+
+
+def load_demo(context: dict[str, Any]) -> None:
+    load_risks(context)
+    load_hygiene(context)
+
+
 def load_risks(context: dict[str, Any]) -> None:
     from risks.services import risks as svc  # noqa: PLC0415 — written beside this loader
 

@@ -17,14 +17,31 @@ from core.journal import JournalType
 from core.tenancy import scoped
 from risks.forms.risks import RiskForm
 from risks.forms.scale import ScaleForm
-from risks.models import AssetKind, Risk, Treatment
+from risks.models import AssetKind, HygieneAssessment, HygieneStatus, Risk, Treatment
+from risks.reference import hygiene_measures
 from risks.services.risks import action_titles
 
 ACTION_LABELS: dict[str, Any] = {
     "risk.create": _l("Risque enregistré"),
     "risk.update": _l("Risque modifié"),
     "risk_scale.save": _l("Échelle de cotation des risques enregistrée"),
+    "hygiene.create": _l("Auto-évaluation d'hygiène commencée"),
+    "hygiene.update": _l("Auto-évaluation d'hygiène modifiée"),
+    "hygiene.answers": _l("Réponses de l'auto-évaluation d'hygiène modifiées"),
 }
+
+
+def _measure_labels() -> dict[str, Any]:
+    return {f"measure_{m.number}": _l("Mesure %(n)s", n=m.number) for m in hygiene_measures()}
+
+
+def _hygiene_titles(ids: Iterable[int]) -> dict[int, str]:
+    ids = {int(i) for i in ids}
+    if not ids:
+        return {}
+    a = HygieneAssessment
+    rows = db.session.execute(scoped(select(a.id, a.assessed_on), a).where(a.id.in_(ids)))
+    return {r.id: str(_l("Auto-évaluation du %(d)s", d=r.assessed_on.strftime("%d/%m/%Y"))) for r in rows}
 
 
 def risk_titles(ids: Iterable[int]) -> dict[int, str]:
@@ -45,6 +62,13 @@ JOURNAL_TYPES: dict[str, JournalType] = {
         names={"owner_id": user_names, "application_id": application_names, "action_ids": action_titles},
         title=risk_titles,
         link=("risks.risk_detail", "risk_id"),
+    ),
+    "HygieneAssessment": JournalType(
+        _l("Auto-évaluation d'hygiène informatique"),
+        fields={"assessed_on": _l("Date"), "note": _l("Commentaire général"), **_measure_labels()},
+        values={f"measure_{m.number}": enum_text(HygieneStatus) for m in hygiene_measures()},
+        title=_hygiene_titles,
+        link=("risks.hygiene_detail", "assessment_id"),
     ),
     "RiskScale": JournalType(
         _l("Échelle de cotation des risques"),

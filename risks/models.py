@@ -119,3 +119,47 @@ class Risk(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
         if self.residual_likelihood is not None and self.residual_impact is not None:
             return (self.residual_likelihood, self.residual_impact)
         return (self.likelihood, self.impact)
+
+
+# --- the hygiene self-assessment (ANSSI's 42 measures) ------------------------------------------------
+
+
+class HygieneStatus(LabelledEnum):
+    IMPLEMENTED = "implemented", _l("Appliquée")
+    PARTIAL = "partial", _l("Partiellement appliquée")
+    NOT_IMPLEMENTED = "not_implemented", _l("Non appliquée")
+    NOT_APPLICABLE = "not_applicable", _l("Sans objet")
+
+    @property
+    def score(self) -> float | None:
+        """What the measure counts for in a score (None: left out of it)."""
+        return {"implemented": 1.0, "partial": 0.5, "not_implemented": 0.0}.get(self.value)
+
+
+class HygieneAssessment(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
+    """An organisation's self-assessment against ANSSI's hygiene guide on a date: one answer per
+    measure (HygieneAnswer). A new assessment starts from the previous one's answers."""
+
+    __tablename__ = "hygiene_assessments"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "assessed_on"),
+        Index("ix_hygiene_assessments_org_date", "organisation_id", "assessed_on"),
+    )
+
+    assessed_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class HygieneAnswer(OrgScopedMixin, Base):
+    """Where one measure stands in one assessment; the strengthened level for the measures that have
+    one. Written with its assessment (whose version guards both)."""
+
+    __tablename__ = "hygiene_answers"
+    __table_args__ = (UniqueConstraint("assessment_id", "measure"),)
+
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("hygiene_assessments.id", ondelete="CASCADE"))
+    measure: Mapped[int] = mapped_column(Integer)
+    status: Mapped[HygieneStatus | None] = mapped_column(str_enum(HygieneStatus, "hygiene_status"))
+    reinforced: Mapped[bool] = mapped_column(Boolean, default=False)
+    comment: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[str | None] = mapped_column(String(500))

@@ -66,3 +66,51 @@ def default_matrix() -> list[list[str]]:
     """Level ids by [gravity rank - 1][likelihood rank - 1]."""
     rows = sorted(_data()["default_risk_matrix"]["rows"], key=lambda r: r["gravity"])
     return [list(r["levels_by_likelihood"]) for r in rows]
+
+
+# --- ANSSI's hygiene guide (risks/data/anssi_hygiene_42.json): 42 measures in 10 chapters ----------
+
+HYGIENE = Path(__file__).parent / "data" / "anssi_hygiene_42.json"
+
+
+@dataclass(frozen=True)
+class HygieneChapter:
+    id: str  # "I" … "X"
+    title: str  # ANSSI's French title (the guide exists in French only)
+    measures: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class HygieneMeasure:
+    number: int  # 1 … 42
+    chapter: str
+    title: str
+    standard: bool  # part of the standard level
+    reinforced: bool  # has a strengthened ("renforcé") level
+
+
+@cache
+def _hygiene() -> dict[str, Any]:
+    return json.loads(HYGIENE.read_text(encoding="utf-8"))
+
+
+@cache
+def hygiene_chapters() -> tuple[HygieneChapter, ...]:
+    return tuple(
+        HygieneChapter(c["id"], c["title_fr"], tuple(int(n) for n in c["measures"]))
+        for c in _hygiene()["chapters"]
+    )
+
+
+@cache
+def hygiene_measures() -> tuple[HygieneMeasure, ...]:
+    return tuple(
+        HygieneMeasure(
+            int(m["number"]),
+            m["chapter"],
+            m["title_fr"],
+            "standard" in m["levels"],
+            any(level != "standard" for level in m["levels"]),
+        )
+        for m in sorted(_hygiene()["measures"], key=lambda m: int(m["number"]))
+    )

@@ -12,11 +12,21 @@ from typing import Any
 from core.domains import Widget
 from core.security import Permission
 from core.tenancy import current_org
-from risks.services import risks
+from risks.services import hygiene, risks
 
 
 def register_context() -> dict[str, Any]:
     return {"figures": risks.figures(current_org.id)}
+
+
+def hygiene_context() -> dict[str, Any]:
+    return {"missing": hygiene.to_complete(current_org.id)}
+
+
+def _hygiene_to_do() -> bool:
+    """The card shows while the organisation's self-assessment is missing or incomplete."""
+    missing = hygiene.to_complete(current_org.id)
+    return missing is None or missing > 0
 
 
 WIDGETS = (
@@ -26,5 +36,13 @@ WIDGETS = (
         Permission.RISKS_EDIT,
         context=register_context,
         order=6,
+    ),
+    Widget(
+        "risks.hygiene",
+        "risks/_widget_hygiene.html",
+        Permission.HYGIENE_ASSESS,
+        context=hygiene_context,
+        visible=_hygiene_to_do,
+        order=7,
     ),
 )

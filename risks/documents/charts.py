@@ -3,13 +3,15 @@ cells link to the list filtered on them — and for the register's PDF."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import request, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup
 from reportlab.graphics.shapes import Drawing
 
-from reports import charts
+from reports import charts, pdf
 from risks.services.risks import HeatMap
 from risks.services.scale import Scale
 
@@ -79,3 +81,37 @@ def _heat_map_svg(counts: HeatMap, scale: Scale, stage: str, selected: tuple[int
         )
         links.append(charts.Link(box, url_for("risks.index", stage=stage, v=v, g=g), label))
     return charts.to_svg(drawing, title=stage_title(stage), key=f"heat-{stage}", links=links)
+
+
+SERIES_COLOURS = ("#7b8794", "#2b6cb0")
+
+
+def hygiene_radar(series: list[tuple[Any, Any]]) -> Drawing:
+    """The chapters' scores (0–100) of one or two assessments, oldest first."""
+    from risks import reference as ref  # noqa: PLC0415
+
+    chapters = ref.hygiene_chapters()
+    return charts.radar(
+        [c.id for c in chapters],
+        [
+            (
+                charts.Category(str(i), pdf.long_date(on), SERIES_COLOURS[-len(series) + i]),
+                [scores.chapters[c.id].rate for c in chapters],
+            )
+            for i, (on, scores) in enumerate(series)
+        ],
+    )
+
+
+def hygiene_radar_svg(series: list[tuple[Any, Any]]) -> Markup:
+    key = (
+        "risks.hygiene_radar",
+        tuple((on, tuple(s.chapters[c].rate for c in sorted(s.chapters))) for on, s in series),
+        str(get_locale()),
+    )
+    return charts.cached_svg(
+        key,
+        lambda: charts.to_svg(
+            hygiene_radar(series), title=_("Maturité par chapitre du guide d'hygiène"), key="hygiene"
+        ),
+    )

@@ -61,7 +61,13 @@ def _widget_keys(html: str) -> set[str]:
         ),
         (
             Role.REFERENT,
-            {"accounts.organisations", "catalogue.catalogue", "registers.breaches", "registers.referent"},
+            {
+                "accounts.organisations",
+                "catalogue.catalogue",
+                "registers.breaches",
+                "registers.referent",
+                "risks.hygiene",
+            },
         ),
         (
             Role.RSSI,
@@ -73,6 +79,7 @@ def _widget_keys(html: str) -> set[str]:
                 "smsi.actions",
                 "smsi.review",
                 "risks.register",
+                "risks.hygiene",
                 "smsi.soa",
             },
         ),

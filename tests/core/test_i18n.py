@@ -152,6 +152,7 @@ PAGES: list[tuple[Role | None, str, int, tuple[str, ...]]] = [
     (Role.RSSI, "/smsi/soa/versions/{soa_version}/diff", 200, ("compared with the current state",)),
     (Role.RSSI, "/risks/", 200, ("Risk register", "Inherent risks (before treatment)", "New risk")),
     (Role.RSSI, "/risks/scale", 200, ("Risk rating scale", "Likelihood levels", "Acceptance threshold")),
+    (Role.RSSI, "/risks/hygiene/", 200, ("IT hygiene: self-assessment", "New self-assessment")),
     (Role.RSSI, "/audits/", 200, ("Audit campaigns",)),
     (Role.RSSI, "/journal/", 200, ("Audit log", "Export as CSV", "Log integrity", "Filter the log")),
     (Role.RSSI, "/organisations/999999999", 404, ("Page not found", "Back to home")),
@@ -310,6 +311,17 @@ def _public_register_page(s: _Setup, lang: str) -> Any:
     return client.get("/registers/public/registre-a")
 
 
+def _hygiene_compare_page(s: _Setup, lang: str) -> Any:
+    from tests.risks.factories import HygieneAssessmentFactory  # noqa: PLC0415
+
+    first = HygieneAssessmentFactory(organisation=s.world.a.syndicate)
+    second = HygieneAssessmentFactory(organisation=s.world.a.syndicate)
+    s.session.flush()
+    client = _fresh_dpo(s, "dpo.hygiene@example.org")
+    _choose(client, lang)
+    return client.get(f"/risks/hygiene/compare?a={first.id}&b={second.id}")
+
+
 # Pages reached only from a state (half logged in, a link from an e-mail, the answer to a POST):
 # (id, builder returning the page for a client that chose ``lang``, status, English phrases).
 STATE_PAGES: list[tuple[str, Callable[[_Setup, str], Any], int, tuple[str, ...]]] = [
@@ -328,6 +340,12 @@ STATE_PAGES: list[tuple[str, Callable[[_Setup, str], Any], int, tuple[str, ...]]
         ("XLSX export not possible", "1 text is longer than an Excel cell can hold (32 767 characters)."),
     ),
     ("public register", _public_register_page, 200, ("Record of processing activities",)),
+    (
+        "hygiene comparison",
+        _hygiene_compare_page,
+        200,
+        ("Maturity by chapter of the hygiene guide", "Overall"),
+    ),
 ]
 
 

@@ -283,6 +283,7 @@ NOT_200 = {
         "registers.processor_edit": 403,
         "registers.processor_new": 403,
         "registers.public_register": 404,  # unknown slug
+        "risks.hygiene_compare": 404,  # no assessments named (?a=&b=)
         "registers.publication_settings": 403,
         "registers.request_edit": 403,
         "registers.request_new": 403,
@@ -342,6 +343,9 @@ NOT_200 = {
         "smsi.soa_version": 403,
         "smsi.soa_versions": 403,
         "risks.index": 403,
+        "risks.hygiene_compare": 403,
+        "risks.hygiene_detail": 403,
+        "risks.hygiene_index": 403,
         "risks.risk_detail": 403,
         "risks.risk_edit": 403,
         "risks.risk_new": 403,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import factory
 
-from risks.models import AssetKind, Risk
+from risks.models import AssetKind, HygieneAssessment, Risk
 from tests.accounts.factories import OrganisationFactory
 from tests.factory_base import BaseFactory
 
@@ -21,6 +23,17 @@ class RiskFactory(BaseFactory):
     likelihood = 2
     impact = 4
     control_ids = factory.LazyFunction(list)
+
+    class Params:
+        organisation = factory.SubFactory(OrganisationFactory)
+
+
+class HygieneAssessmentFactory(BaseFactory):
+    class Meta:
+        model = HygieneAssessment
+
+    organisation_id = factory.LazyAttribute(lambda o: o.organisation.id)
+    assessed_on = factory.Sequence(lambda n: dt.date(2026, 1, 1) + dt.timedelta(days=n))
 
     class Params:
         organisation = factory.SubFactory(OrganisationFactory)

@@ -1,5 +1,6 @@
 """The risk register's records for the route walkers (found by tests/conftest.py, like every
-``tests/<domain>/records.py``): one risk owned by a tenant's syndicate."""
+``tests/<domain>/records.py``): one risk and one hygiene self-assessment owned by a
+tenant's syndicate."""
 
 from __future__ import annotations
 
@@ -16,12 +17,17 @@ if TYPE_CHECKING:
 @dataclass
 class RiskRecords:
     risk: Any
+    assessment: Any
 
 
 def build(tenant: Tenant) -> RiskRecords:
-    return RiskRecords(risk=f.RiskFactory(organisation=tenant.syndicate))
+    return RiskRecords(
+        risk=f.RiskFactory(organisation=tenant.syndicate),
+        assessment=f.HygieneAssessmentFactory(organisation=tenant.syndicate),
+    )
 
 
 URL_ARGUMENTS: dict[str, Callable[[RiskRecords], Any]] = {
     "risk_id": lambda r: r.risk.id,
+    "assessment_id": lambda r: r.assessment.id,
 }
