@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.exports import clean_text, neutralise, reversible_cell, unneutralise
+from core.exports import clean_text, neutralise, reversible_cell, reversible_cells, unneutralise
 
 VALUES = [
     "",
@@ -25,6 +25,8 @@ VALUES = [
     "=\x01",
     "\x01=1",
     "tab\tau milieu",
+    "non-caractères \ufffe et \uffff",
+    "\ud800 surrogate seul",
 ]
 
 
@@ -39,3 +41,14 @@ def test_clean_text_of_a_clean_text_is_itself(value: str) -> None:
     cleaned = clean_text(value)
     assert "\r" not in cleaned
     assert clean_text(cleaned) == cleaned
+
+
+def test_reversible_cells_of_a_row_are_those_of_each_cell() -> None:
+    """The row-at-once path gives what reversible_cell gives cell by cell, whichever cell needs it."""
+    plain = ["TRT-001", "", "Nom", "ligne\nsuivante", "a'b", "x=1", "a\t-b", ""]
+    assert reversible_cells(list(plain)) == plain
+    for value in [*VALUES, "\0", "a\0b", "\0=", "'", "-", "+1", "@", "\t"]:
+        for position in range(len(plain) + 1):
+            row = [*plain[:position], value, *plain[position:]]
+            assert reversible_cells(list(row)) == [reversible_cell(cell) for cell in row], (value, position)
+    assert reversible_cells([]) == []

@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 from defusedxml import ElementTree
 from flask import Flask
+from python_calamine import CalamineWorkbook
 from sqlalchemy import func, or_, select
 
 from accounts.models import Organisation
@@ -267,6 +268,28 @@ def test_formulas_are_neutralised_in_xlsx(as_dpo: Any) -> None:
     for line in sheet.iter_rows(values_only=True):
         for value in line:
             assert not str(value or "").startswith(("=", "+", "-", "@")), value
+
+
+def test_xlsx_export_holds_every_cell_of_the_csv_export(as_dpo: Any) -> None:
+    """Both formats write the same cells (core.exports' XLSX writer, read back by openpyxl and by
+    python-calamine, which the import uses), the header bold, the column widths set."""
+    as_dpo.dpo_phone = "+33 1 45 00 00 00"
+    db.session.flush()
+    expected = csv_rows(exchange.export_register(as_dpo, None, "csv").body)
+    body = exchange.export_register(as_dpo, None, "xlsx").body
+    book = openpyxl.load_workbook(io.BytesIO(body))
+    sheet = book["Registre"]
+    assert [[value or "" for value in row] for row in sheet.iter_rows(values_only=True)] == expected
+    assert all(cell.font.b for cell in sheet[1])
+    assert not any(cell.font.b for cell in sheet[2])
+    assert sheet.column_dimensions["A"].width == 28
+    assert sheet.freeze_panes == "C2"
+    assert book["Organisation"].column_dimensions["B"].width == 60
+    calamine = CalamineWorkbook.from_filelike(io.BytesIO(body))
+    assert calamine.get_sheet_by_name("Registre").to_python() == expected
+    organisation = calamine.get_sheet_by_name("Organisation").to_python()
+    assert organisation[0] == ["Rubrique", "Valeur"]
+    assert dict(map(tuple, organisation[1:]))["DPO : téléphone"] == "'+33 1 45 00 00 00"
 
 
 def test_xlsx_export_is_the_same_bytes_whenever_it_is_made(

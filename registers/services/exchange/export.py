@@ -4,10 +4,11 @@ sheet as CSV (see :mod:`registers.services.exchange`).
 The export is streamed, with bounded memory whatever the register's size: the fiches are read
 :data:`CHUNK` at a time as plain rows (their applications with them: one query per chunk, never
 one per fiche). CSV: :func:`export_register` journals the export and ``Export.chunks()`` writes each
-chunk's rows before reading the next. XLSX: openpyxl's write-only workbook is written first into an
-anonymous temporary file (so a text too long for an Excel cell stops the export before anything is
-journalled or sent: :class:`core.exports.TooLongForXlsx`), then ``chunks()`` streams that file and
-closes it (deleting it). bench/bench_exchange.py measures both.
+chunk's rows before reading the next. XLSX: the workbook (:func:`core.exports.xlsx_file`, rows
+compressed as they come) is written first into an anonymous temporary file (so a text too long for
+an Excel cell stops the export before anything is journalled or sent:
+:class:`core.exports.TooLongForXlsx`), then ``chunks()`` streams that file and closes it (deleting
+it). bench/bench_exchange.py measures both.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from core.exports import (
     csv_stream,
     file_chunks,
     neutralise,
-    reversible_cell,
+    reversible_cells,
     xlsx_file,
 )
 from core.extensions import db
@@ -172,15 +173,10 @@ def _layout() -> tuple[tuple[tuple[int, Encoder], ...], dict[tuple[str, str], in
     return tuple(computed), positions, len(columns())
 
 
-def _cell(value: Any) -> str:
-    """A value as its cell writes it: text (clean, see :func:`core.exports.clean_text`), neutralised."""
-    if value is None or value == "":
-        return ""
-    return reversible_cell(value if type(value) is str else str(value))
-
-
 def row_cells(activity: ProcessingActivity) -> list[str]:
-    """The cells of a fiche's row, as written in both formats (neutralised).
+    """The cells of a fiche's row, as written in both formats: text, clean (see
+    :func:`core.exports.clean_text`) and neutralised (:func:`core.exports.reversible_cells`, the
+    whole row at once).
 
     Run for every fiche of an export: the data categories' cells (four per category of the
     reference list, most of them empty) are filled from the categories the fiche holds, rather
@@ -190,13 +186,14 @@ def row_cells(activity: ProcessingActivity) -> list[str]:
     for index, encode in computed:
         value = encode(activity)
         if value is not None and value != "":  # most cells are empty: "" already
-            cells[index] = _cell(value)
+            cells[index] = value if type(value) is str else str(value)
     for category_id, row in _held_categories(activity).items():
         for key in CATEGORY_KEYS:
             index = positions.get((category_id, key))
-            if index is not None:
-                cells[index] = _cell(row.get(key))
-    return cells
+            value = row.get(key)
+            if index is not None and value is not None and value != "":
+                cells[index] = value if type(value) is str else str(value)
+    return reversible_cells(cells)
 
 
 def organisation_rows(org: Organisation) -> list[tuple[str, str]]:
