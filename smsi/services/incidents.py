@@ -432,29 +432,32 @@ def fan_out(incident: Incident, actor: User | None) -> list[int]:
     )
     orgs = list(orgs)
     contents = register_breaches.incident_contents([o.id for o in orgs], app_ids)  # one query for all
+    descriptions = {}
     for org in orgs:
-        content = contents[org.id]
         description = _(
             "Violation ouverte depuis l'incident %(ref)s du %(who)s : %(title)s.",
             ref=incident.reference,
             who=_local(incident.detected_at),
             title=incident.title,
         )
-        if content.fiches:
-            description += "\n" + _("Traitements concernés : %(list)s.", list=", ".join(content.fiches))
-        breach = register_breaches.create_breach_from_incident(
-            org,
-            actor,
-            incident_id=incident.id,
-            title=f"{incident.reference} — {incident.title}"[:200],
-            discovered_at=incident.detected_at,
-            natures=natures,
-            description=description,
-            data_categories=content.data_categories,
-            data_subjects=content.data_subjects,
-        )
+        if contents[org.id].fiches:
+            description += "\n" + _(
+                "Traitements concernés : %(list)s.", list=", ".join(contents[org.id].fiches)
+            )
+        descriptions[org.id] = description
+    breaches = register_breaches.create_breaches_from_incident(  # a few statements for all
+        orgs,
+        actor,
+        incident_id=incident.id,
+        title=f"{incident.reference} — {incident.title}"[:200],
+        discovered_at=incident.detected_at,
+        natures=natures,
+        descriptions=descriptions,
+        contents=contents,
+    )
+    for org in orgs:
         opened.append(org.id)
-        _tell_dpo(org, incident, breach.reference)
+        _tell_dpo(org, incident, breaches[org.id].reference)
     return opened
 
 
