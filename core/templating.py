@@ -89,6 +89,17 @@ def date_filter(value: Any, fmt: str = "medium") -> str:
     return format_date(value, fmt)
 
 
+def label_filter(member: Any) -> str:
+    """``|label``: an enum member's label in the reader's language, translated once per request
+    whatever the number of rows showing it (``{{ a.status|label }}`` rather than ``a.status.label``)."""
+    labels = _memo("_egide_labels", lambda _locale: {})
+    key = (type(member), member)
+    text = labels.get(key)
+    if text is None:
+        text = labels[key] = str(member.label)
+    return text
+
+
 def register(app: Flask) -> None:
     app.jinja_env.globals.update(
         can=can,
@@ -100,6 +111,7 @@ def register(app: Flask) -> None:
         get_locale=get_locale,
     )
     app.jinja_env.filters["date"] = date_filter
+    app.jinja_env.filters["label"] = label_filter
     # Flask-Babel's own callables, with the catalogue found once a request (same strings, same
     # language: the locale is chosen once a request too).
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]

@@ -1,7 +1,7 @@
 """risks: the risk register — each organisation's risks rated on its scale (likelihood x impact, matrix of levels, acceptance threshold), their treatment linked to the SMSI's corrective actions
 
 Revision ID: 20261203r
-Revises: 20261203o
+Revises: 20261203p
 Create Date: 2026-12-03 18:08:18
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 TZ = sa.DateTime(timezone=True)
 
 revision: str = "20261203r"
-down_revision: str | Sequence[str] | None = "20261203o"
+down_revision: str | Sequence[str] | None = "20261203p"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

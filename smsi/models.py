@@ -27,6 +27,14 @@ from accounts.models import User, str_enum
 from catalogue.models import Application
 from core.db import Base, OrgScopedMixin, TimestampMixin, UTCDateTime, VersionedMixin, utcnow
 from core.enums import LabelledEnum
+from core.text import fold
+
+
+def search_text(reference: str | None, title: str | None) -> str:
+    """What an incident's or an action's ``search_text`` holds: its reference and title folded (lower
+    case, no accents), one line each — a search for "reseau" finds "Réseau"."""
+    return f"{fold(reference)}\n{fold(title)}"
+
 
 # --- security incidents -----------------------------------------------------------------------------
 
@@ -128,6 +136,16 @@ class Incident(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
         UniqueConstraint("organisation_id", "reference"),
         Index("ix_incidents_org_open_detected", "organisation_id", "is_open", "detected_at"),
         Index("ix_incidents_org_detected", "organisation_id", "detected_at"),
+        # The weekly review's "closed during the week" and "changed during the week".
+        Index("ix_incidents_org_closed", "organisation_id", "closed_at"),
+        Index("ix_incidents_org_updated", "organisation_id", "updated_at"),
+        # The list's search: a trigram index on PostgreSQL (LIKE '%…%'), a plain one elsewhere.
+        Index(
+            "ix_incidents_search_text",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
     )
 
     reference: Mapped[str] = mapped_column(String(30))
@@ -153,6 +171,9 @@ class Incident(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
     root_cause: Mapped[str | None] = mapped_column(Text)
     lessons_learned: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the list's search reads: reference and title folded (lower case, no accents, core.text.fold),
+    # kept by the incidents' one writer (smsi.services.incidents).
+    search_text: Mapped[str] = mapped_column(Text, default="")
 
     applications: Mapped[list[Application]] = relationship(
         secondary=incident_applications, order_by="Application.sort_name", lazy="selectin"
@@ -259,6 +280,16 @@ class Action(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
         UniqueConstraint("organisation_id", "reference"),
         Index("ix_smsi_actions_org_open_due", "organisation_id", "is_open", "due_on"),
         Index("ix_smsi_actions_owner_open_due", "owner_id", "is_open", "due_on"),
+        # The list in its order (every status; by origin) and the weekly review's checked actions.
+        Index("ix_smsi_actions_org_due", "organisation_id", "due_on", "id"),
+        Index("ix_smsi_actions_org_origin_due", "organisation_id", "origin", "due_on", "id"),
+        Index("ix_smsi_actions_org_checked", "organisation_id", "checked_on"),
+        Index(
+            "ix_smsi_actions_search_text",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
     )
 
     reference: Mapped[str] = mapped_column(String(30))
@@ -284,6 +315,9 @@ class Action(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
     checked_on: Mapped[date | None] = mapped_column(Date)
     checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     check_result: Mapped[str | None] = mapped_column(Text)
+    # Reference and title folded, for the list's search (as Incident.search_text), kept by the
+    # actions' one writer (smsi.services.actions).
+    search_text: Mapped[str] = mapped_column(Text, default="")
 
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id], lazy="joined")
     checked_by: Mapped[User | None] = relationship(foreign_keys=[checked_by_id], lazy="joined")

@@ -20,7 +20,8 @@ from enum import Enum
 from typing import Any
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import insert, inspect, select, update
+from sqlalchemy import Integer, any_, bindparam, func, insert, inspect, literal, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from werkzeug.local import LocalProxy
@@ -260,6 +261,132 @@ def record_many(
         for sink in sinks:
             sink(entry)
     return entries
+
+
+def record_each(
+    items: Sequence[tuple[Any, str, Any, Mapping[str, tuple[Any, Any]]]],
+    actor: Any,
+    *,
+    request_context: bool = True,
+) -> list[AuditEntry]:
+    """One entry per ``(org, action, obj, changes)``, each appended to its own organisation's chain:
+    the entries :func:`record` would append one by one, in this order (same payloads, same hashes,
+    the periodic anchors at the same places), with every chain head locked in one statement (in
+    chain order, as concurrent callers lock them) and one INSERT per table — for one write that
+    touches many organisations (an incident opening a breach in each affected member's register).
+    In the caller's transaction, flushed, never committed. ``org``: an Organisation or its id (None:
+    the platform chain)."""
+    if not items:
+        return []
+    actor_id = getattr(actor, "id", None)
+    context = jsonable(_request_context() if request_context else {})
+    at = utcnow()
+    heads = _lock_heads(getattr(org, "id", org) or PLATFORM_CHAIN for org, *_rest in items)
+    entries: list[AuditEntry] = []
+    events: list[dict[str, Any]] = []
+    payloads: list[Any] = []
+    for org, action, obj, changes in items:
+        organisation_id = getattr(org, "id", org)
+        chain = organisation_id or PLATFORM_CHAIN
+        object_type, object_id = _object_ref(obj)
+        pairs = {name: [before, after] for name, (before, after) in changes.items()}
+        text = canonical(jsonable({"changes": pairs, "context": context}))
+        prev_seq, prev_hash = heads[chain]
+        event = {
+            "chain": chain,
+            "seq": prev_seq + 1,
+            "at": at,
+            "actor_id": actor_id,
+            "organisation_id": organisation_id,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "payload_sha256": hashlib.sha256(text).hexdigest(),  # payload_hash(data), hashed once
+            "prev_hash": prev_hash,
+        }
+        event["hash"] = entry_hash(prev_hash, chain_content(_Row(event)))
+        heads[chain] = (event["seq"], event["hash"])
+        events.append(event)
+        payloads.append(json.loads(text))  # stored exactly as hashed
+        entries.append(
+            AuditEntry(
+                at=at,
+                organisation_id=organisation_id,
+                actor_id=actor_id,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                changes=dict(changes),
+                chain=chain,
+                seq=event["seq"],
+                hash=event["hash"],
+            )
+        )
+    table = AuditEvent.__table__
+    ids = db.session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), events).all()
+    db.session.execute(
+        insert(AuditPayload.__table__),
+        [{"event_id": event_id, "data": data} for event_id, data in zip(ids, payloads, strict=True)],
+    )
+    head_table = AuditHead.__table__
+    db.session.execute(
+        update(head_table)
+        .where(head_table.c.chain == bindparam("head_chain"))
+        .values(seq=bindparam("head_seq"), hash=bindparam("head_hash")),
+        [{"head_chain": c, "head_seq": seq, "head_hash": h} for c, (seq, h) in sorted(heads.items())],
+    )
+    db.session.info.setdefault(_APPENDED, set()).update(heads)
+    every = current_app.config.get("AUDIT_ANCHOR_EVERY") or 0
+    if every:
+        for entry in entries:
+            if entry.seq % every == 0:  # the anchors record() would have signed on the way
+                _new_anchor(entry.chain, entry.seq, entry.hash or "")
+    db.session.flush()
+    logger.info(  # one line for the batch, as record_many (field names only, never values)
+        "%d entries on %d chains actor=%s actions=%s objects=%s",
+        len(entries),
+        len(heads),
+        actor_id,
+        sorted({entry.action for entry in entries}),
+        sorted({entry.object_type for entry in entries}),
+    )
+    for entry in entries:
+        for sink in sinks:
+            sink(entry)
+    return entries
+
+
+def _lock_heads(chains: Iterable[int]) -> dict[int, tuple[int, str]]:
+    """:func:`_lock_head` for several chains at once: their heads (created if new), locked in chain
+    order until the end of the transaction."""
+    table = AuditHead.__table__
+    ordered = sorted(set(chains))
+    dialect = db.session.get_bind().dialect.name
+    rows = [{"chain": chain, "seq": 0, "hash": GENESIS} for chain in ordered]
+    wanted = table.c.chain.in_(ordered)
+    if dialect == "postgresql":  # one array parameter, not a placeholder per chain
+        chain_ids = bindparam("chain_ids", ordered, type_=ARRAY(Integer))
+        wanted = table.c.chain == any_(chain_ids)
+        new = select(func.unnest(chain_ids).label("chain"), literal(0), literal(GENESIS))
+        db.session.execute(
+            pg_insert(table)
+            .from_select(["chain", "seq", "hash"], new)
+            .on_conflict_do_nothing(index_elements=["chain"])
+        )
+    elif dialect == "sqlite":
+        db.session.execute(sqlite_insert(table).values(rows).on_conflict_do_nothing(index_elements=["chain"]))
+    else:
+        known = set(db.session.scalars(select(table.c.chain).where(wanted)))
+        missing = [row for row in rows if row["chain"] not in known]
+        if missing:
+            db.session.execute(table.insert(), missing)
+    locked = db.session.execute(
+        select(table.c.chain, table.c.seq, table.c.hash)
+        .where(wanted)
+        .order_by(table.c.chain)
+        .with_for_update()
+    )
+    return {row.chain: (row.seq, row.hash) for row in locked}
 
 
 class _Row:

@@ -26,6 +26,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, delete, func, insert, or_, select
+from sqlalchemy.orm import lazyload
 
 from accounts.models import Nis2Entity, Organisation, User
 from catalogue.models import Application, Subscription
@@ -37,6 +38,7 @@ from core.extensions import db
 from core.forms import FieldError, enum_value, raise_field_errors, text_value
 from core.mail import send_mail
 from core.tenancy import UNSCOPED, scoped
+from core.text import fold
 from registers.services import breaches as register_breaches
 from smsi.models import (
     Incident,
@@ -49,6 +51,7 @@ from smsi.models import (
     Severity,
     TimelineKind,
     incident_organisations,
+    search_text,
 )
 
 log = logging.getLogger(__name__)
@@ -297,6 +300,7 @@ def _save(
     if is_new:
         incident.reference = references.next_reference(Incident, org.id, f"INC-{incident.detected_at:%Y}-")
         db.session.add(incident)
+    incident.search_text = search_text(incident.reference, incident.title)
     flush_or_conflict(incident)
     _affected(org, incident, clean)
     if is_new:
@@ -429,29 +433,32 @@ def fan_out(incident: Incident, actor: User | None) -> list[int]:
     )
     orgs = list(orgs)
     contents = register_breaches.incident_contents([o.id for o in orgs], app_ids)  # one query for all
+    descriptions = {}
     for org in orgs:
-        content = contents[org.id]
         description = _(
             "Violation ouverte depuis l'incident %(ref)s du %(who)s : %(title)s.",
             ref=incident.reference,
             who=_local(incident.detected_at),
             title=incident.title,
         )
-        if content.fiches:
-            description += "\n" + _("Traitements concernés : %(list)s.", list=", ".join(content.fiches))
-        breach = register_breaches.create_breach_from_incident(
-            org,
-            actor,
-            incident_id=incident.id,
-            title=f"{incident.reference} — {incident.title}"[:200],
-            discovered_at=incident.detected_at,
-            natures=natures,
-            description=description,
-            data_categories=content.data_categories,
-            data_subjects=content.data_subjects,
-        )
+        if contents[org.id].fiches:
+            description += "\n" + _(
+                "Traitements concernés : %(list)s.", list=", ".join(contents[org.id].fiches)
+            )
+        descriptions[org.id] = description
+    breaches = register_breaches.create_breaches_from_incident(  # a few statements for all
+        orgs,
+        actor,
+        incident_id=incident.id,
+        title=f"{incident.reference} — {incident.title}"[:200],
+        discovered_at=incident.detected_at,
+        natures=natures,
+        descriptions=descriptions,
+        contents=contents,
+    )
+    for org in orgs:
         opened.append(org.id)
-        _tell_dpo(org, incident, breach.reference)
+        _tell_dpo(org, incident, breaches[org.id].reference)
     return opened
 
 
@@ -505,7 +512,7 @@ def is_open() -> ColumnElement[bool]:
 def incidents_query(filters: IncidentFilters) -> Select[Any]:
     """The active organisation's incidents, latest detection first."""
     i = Incident
-    stmt = scoped(select(i), i)
+    stmt = scoped(select(i), i).options(lazyload(i.applications))  # the list shows none
     if filters.status == "open":
         stmt = stmt.where(is_open())
     elif filters.status == "closed":
@@ -514,9 +521,8 @@ def incidents_query(filters: IncidentFilters) -> Select[Any]:
         stmt = stmt.where(i.severity == Severity(filters.severity))
     if filters.category in {c.value for c in IncidentCategory}:
         stmt = stmt.where(i.category == IncidentCategory(filters.category))
-    if filters.q:
-        like = f"%{filters.q.lower()}%"
-        stmt = stmt.where(or_(func.lower(i.title).like(like), func.lower(i.reference).like(like)))
+    if filters.q:  # reference or title, case and accents ignored
+        stmt = stmt.where(i.search_text.like(f"%{fold(filters.q)}%"))
     return stmt.order_by(i.detected_at.desc(), i.id.desc())
 
 

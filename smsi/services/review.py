@@ -22,6 +22,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import lazyload, selectinload
 
 from accounts.models import Organisation, User
 from core import audit
@@ -70,7 +71,9 @@ def agenda(org: Organisation, week_start: date) -> Agenda:
     start, end = week_bounds(week_start)
     last_day = week_start + timedelta(days=6)
     i = Incident
-    in_week = scoped(select(i), i).where(i.organisation_id == org.id)
+    # The agenda names incidents and actions, not the applications an incident hit: those are loaded
+    # only if asked for (not a query per list up front).
+    in_week = scoped(select(i), i).where(i.organisation_id == org.id).options(lazyload(i.applications))
     opened = list(
         db.session.scalars(in_week.where(i.detected_at >= start, i.detected_at < end).order_by(i.detected_at))
     )
@@ -93,7 +96,12 @@ def agenda(org: Organisation, week_start: date) -> Agenda:
         )
     )
     a = Action
-    acts = scoped(select(a), a).where(a.organisation_id == org.id)
+    acts = (
+        scoped(select(a), a)
+        .where(a.organisation_id == org.id)
+        # the agenda shows the owner (one query for the few people), not the incident or the checker
+        .options(selectinload(a.owner), lazyload(a.incident), lazyload(a.checked_by))
+    )
     due = list(
         db.session.scalars(
             acts.where(a.is_open.is_(True), a.due_on >= week_start, a.due_on <= last_day).order_by(

@@ -12,7 +12,6 @@ from flask_login import current_user
 
 from core.extensions import db
 from core.forms import FieldError, handle_form
-from core.pagination import paginate
 from core.params import int_arg
 from core.security import Permission, require
 from core.tenancy import current_org, get_scoped_or_404
@@ -56,7 +55,7 @@ def _list_page(form: ReassignForm | None = None, status: int = 200) -> Any:
     filters = svc.ActionFilters.from_args(request.args)
     if request.args.get("mine") == "1":
         filters.owner_id = current_user.id
-    page = paginate(svc.actions_query(filters))
+    page = svc.actions_page(filters)
     reassign = form or ReassignForm(formdata=None)
     reassign.setup(svc.owner_choices(current_org.id))
     reassign.from_id.choices = [reassign.from_id.choices[0], *svc.owners_with_open_actions(current_org.id)]

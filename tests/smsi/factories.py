@@ -16,6 +16,7 @@ from smsi.models import (
     IncidentCategory,
     IncidentStatus,
     Severity,
+    search_text,
 )
 from tests.accounts.factories import OrganisationFactory
 from tests.factory_base import BaseFactory
@@ -34,6 +35,7 @@ class IncidentFactory(BaseFactory):
     status = IncidentStatus.NEW
     is_open = True
     excluded_organisation_ids = factory.LazyFunction(list)
+    search_text = factory.LazyAttribute(lambda o: search_text(o.reference, o.title))  # as the service
 
     class Params:
         organisation = factory.SubFactory(OrganisationFactory)
@@ -48,6 +50,7 @@ class ActionFactory(BaseFactory):
     title = "MFA rollout"  # neutral words: the English walker reads this page
     origin = ActionOrigin.OTHER
     origin_detail = "Review 2026-11"
+    search_text = factory.LazyAttribute(lambda o: search_text(o.reference, o.title))  # as the service
     type = ActionType.CORRECTIVE
     priority = ActionPriority.NORMAL
     due_on = dt.date(2027, 1, 31)

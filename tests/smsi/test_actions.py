@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from core.audit import AuditEvent
@@ -181,3 +181,31 @@ def test_pages_lists_and_the_owners_card(world: World, app: Flask, login_as: Any
     other = login_as(world.b.users[Role.RSSI], world.b.syndicate)
     assert other.get(f"/smsi/actions/{action.id}").status_code == 404
     assert other.post(f"/smsi/actions/{action.id}/edit", data=form).status_code == 404
+
+
+def test_the_list_finds_without_accents_and_pages_deep_in_its_order(world: World, syndicate: Any) -> None:
+    for n in range(30):
+        svc.create_action(
+            syndicate,
+            None,
+            _base(world, title=f"Pare-feu n° {n:02d} du réseau", due_on=DUE + dt.timedelta(days=n % 7)),
+        )
+    svc.create_action(syndicate, None, _base(world, title="Sauvegardes hors ligne"))
+    db.session.flush()
+    everything = list(db.session.scalars(svc.actions_query(svc.ActionFilters())))
+    assert [(a.due_on, a.id) for a in everything] == sorted((a.due_on, a.id) for a in everything)
+
+    found = list(db.session.scalars(svc.actions_query(svc.ActionFilters(q="RESEAU"))))
+    assert len(found) == 30
+    assert all("réseau" in a.title for a in found)
+    by_reference = svc.actions_query(svc.ActionFilters(q=everything[3].reference.lower()))
+    assert [a.id for a in db.session.scalars(by_reference)] == [everything[3].id]
+
+    with (
+        current_app.test_request_context("/smsi/actions/?page=2"),
+        acting_as(world.a.users[Role.RSSI], syndicate),
+    ):
+        page = svc.actions_page(svc.ActionFilters())
+    assert (page.total, page.page) == (31, 2)
+    assert page.items == everything[25:]  # the same actions, in the same order, as the whole list
+    assert all(a.owner is not None for a in page.items)

@@ -13,6 +13,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from accounts.models import Nis2Entity
+from core import audit
 from core.audit import AuditEvent
 from core.extensions import db
 from core.forms import FieldError
@@ -20,6 +21,7 @@ from core.security import Role
 from core.tenancy import UNSCOPED
 from registers.models import Breach
 from registers.services import activities as acts
+from registers.services import breaches as register_breaches
 from smsi.models import Incident, IncidentStatus
 from smsi.services import incidents as svc
 from tests.accounts.factories import OrganisationFactory
@@ -359,3 +361,50 @@ def test_external_notifications_and_the_nis2_deadlines(world: World, app: Flask,
     # Another syndicate, no NIS2 entity: the form does not offer the flag.
     other = login_as(world.b.users[Role.RSSI], world.b.syndicate)
     assert 'name="nis2_significant"' not in _html(other.get("/smsi/incidents/new"))
+
+
+def test_the_fan_out_numbers_each_register_after_its_own_breaches_and_each_chain_verifies(
+    world: World, app: Flask, five: dict[str, Any]
+) -> None:
+    a = world.a
+    with app.test_request_context(), acting_as(a.users[Role.RSSI], a.syndicate):
+        # Ville A's register already numbers its breaches of 2026 up to 7.
+        with acting_as(a.member_referent, a.member):
+            typed = register_breaches.create_breach(
+                db.session.merge(a.member),
+                None,
+                {"reference": "VIO-2026-007", "title": "Courrier mal adressé", "discovered_at": DETECTED,
+                 "natures": ["confidentialite"]},
+            )  # fmt: skip
+        incident = svc.create_incident(
+            db.session.merge(a.syndicate),
+            None,
+            {
+                **BASE,
+                "title": "Fuite du portail",
+                "has_personal_data": True,
+                "application_ids": [five["app"]],
+            },
+        )
+        db.session.commit()
+        opened = {b.organisation_id: b for b in _breaches() if b.source_incident_id == incident.id}
+        assert sorted(opened) == sorted(five["members"])
+        assert opened[a.member.id].reference == "VIO-2026-008"
+        assert typed.reference == "VIO-2026-007"
+        assert {b.reference for org, b in opened.items() if org != a.member.id} == {"VIO-2026-001"}
+        for org_id, breach in opened.items():
+            entry = db.session.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.chain == org_id, AuditEvent.action == "breach.create_from_incident"
+                )
+            ).one()
+            assert (entry.organisation_id, entry.object_id) == (org_id, breach.id)
+            assert audit.verify_chain(org_id).ok
+
+    with app.test_request_context(), acting_as(a.users[Role.RSSI], a.syndicate):  # the syndicate's list
+        found = list(db.session.scalars(svc.incidents_query(svc.IncidentFilters(q="PORTAIL", status="all"))))
+        assert [i.id for i in found] == [incident.id]
+        by_reference = svc.IncidentFilters(q=incident.reference.lower(), status="all")
+        assert [i.id for i in db.session.scalars(svc.incidents_query(by_reference))] == [incident.id]
+        accents = svc.IncidentFilters(q="fuité", status="all")  # accents ignored on both sides
+        assert [i.id for i in db.session.scalars(svc.incidents_query(accents))] == [incident.id]
