@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import random
-import statistics
 import sys
 import time
 from collections.abc import Iterator
@@ -26,16 +25,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pyotp
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event, insert, text
-from sqlalchemy.engine import make_url
 
 from accounts.models import Membership, Organisation, User
 from accounts.passwords import hash_password
-from bench import bench_app
+from bench import bench_app, ensure_database
+from bench import log_in as shared_log_in
+from bench import measure as shared_measure
 from bench.bench_registers import bulk
 from core import crypto
 from core.db import utcnow
@@ -51,19 +49,6 @@ PASSWORD = "bench-password-123"  # noqa: S105
 TOTP_SECRET = "BENCHBENCHBENCHBENCHBENCHBENCH22"  # noqa: S105
 RSSI_EMAIL = "rssi@bench"
 WORDS = ["serveur", "messagerie", "annuaire", "sauvegarde", "réseau", "poste", "portail", "éditeur"]
-
-
-def ensure_database() -> None:
-    url = make_url(URL)
-    if url.get_backend_name() != "postgresql":
-        return
-    import psycopg  # noqa: PLC0415
-
-    with psycopg.connect(
-        host=url.host, port=url.port or 5432, user=url.username, dbname="postgres", autocommit=True
-    ) as c:
-        if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (url.database,)).fetchone():
-            c.execute(f'CREATE DATABASE "{url.database}"')
 
 
 def _risks(now: Any) -> Iterator[dict[str, Any]]:
@@ -172,26 +157,11 @@ def seed() -> dict[str, int]:
 
 
 def measure(client: Any, url: str, counter: list[int]) -> tuple[float, float, int]:
-    client.get(url)  # warm-up
-    timings, queries = [], 0
-    for _ in range(RUNS):
-        counter[0] = 0
-        start = time.perf_counter()
-        response = client.get(url)
-        timings.append((time.perf_counter() - start) * 1000)
-        queries = counter[0]
-        assert response.status_code == 200, (url, response.status_code)
-    timings.sort()
-    return statistics.median(timings), timings[int(0.95 * (len(timings) - 1))], queries
+    return shared_measure(client, url, counter, RUNS)
 
 
 def log_in(app: Any) -> Any:
-    client = app.test_client()
-    assert client.post("/login", data={"email": RSSI_EMAIL, "password": PASSWORD}).status_code == 302
-    code = pyotp.TOTP(TOTP_SECRET).now()
-    assert client.post("/login/second-factor", data={"code": code}).status_code == 302
-    assert client.post("/active-organisation", data={"organisation_id": 1, "next": "/"}).status_code == 302
-    return client
+    return shared_log_in(app, RSSI_EMAIL, PASSWORD, TOTP_SECRET, 1)
 
 
 PAGES = [
@@ -223,7 +193,7 @@ def bench_pages(app: Any, counter: list[int]) -> None:
 
 
 def main() -> None:
-    ensure_database()
+    ensure_database(URL)
     app = bench_app(URL)
     with app.app_context():
         if not os.environ.get("BENCH_SKIP_SEED"):

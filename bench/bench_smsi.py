@@ -38,16 +38,15 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import pyotp
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event, func, insert, select, text
-from sqlalchemy.engine import make_url
 
 from accounts.models import Membership, Organisation, User
 from accounts.passwords import hash_password
-from bench import bench_app
+from bench import bench_app, ensure_database
+from bench import log_in as shared_log_in
+from bench import measure as shared_measure
 from bench.bench_registers import bulk
 from catalogue.models import Application, Subscription
 from core import crypto
@@ -79,19 +78,6 @@ CATEGORIES = [
     "human_error",
     "supplier",
 ]
-
-
-def ensure_database() -> None:
-    url = make_url(URL)
-    if url.get_backend_name() != "postgresql":
-        return
-    import psycopg  # noqa: PLC0415
-
-    with psycopg.connect(
-        host=url.host, port=url.port or 5432, user=url.username, dbname="postgres", autocommit=True
-    ) as c:
-        if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (url.database,)).fetchone():
-            c.execute(f'CREATE DATABASE "{url.database}"')
 
 
 def _incidents(now: Any) -> Iterator[dict[str, Any]]:
@@ -376,17 +362,7 @@ class Figure:
 
 
 def measure(client: Any, url: str, counter: list[int]) -> tuple[float, float, int]:
-    client.get(url)  # warm-up
-    timings, queries = [], 0
-    for _ in range(RUNS):
-        counter[0] = 0
-        start = time.perf_counter()
-        response = client.get(url)
-        timings.append((time.perf_counter() - start) * 1000)
-        queries = counter[0]
-        assert response.status_code == 200, (url, response.status_code)
-    timings.sort()
-    return statistics.median(timings), timings[int(0.95 * (len(timings) - 1))], queries
+    return shared_measure(client, url, counter, RUNS)
 
 
 def count_queries(client: Any, url: str, counter: list[int]) -> int:
@@ -397,15 +373,7 @@ def count_queries(client: Any, url: str, counter: list[int]) -> int:
 
 
 def log_in(app: Any) -> Any:
-    client = app.test_client()
-    assert client.post("/login", data={"email": RSSI_EMAIL, "password": PASSWORD}).status_code == 302
-    code = pyotp.TOTP(TOTP_SECRET).now()
-    if client.post("/login/second-factor", data={"code": code}).status_code != 302:
-        time.sleep(31 - time.time() % 30)  # a code is accepted once (a run just before): the next one
-        code = pyotp.TOTP(TOTP_SECRET).now()
-        assert client.post("/login/second-factor", data={"code": code}).status_code == 302
-    switch(client, 1)
-    return client
+    return shared_log_in(app, RSSI_EMAIL, PASSWORD, TOTP_SECRET, 1)
 
 
 def switch(client: Any, organisation_id: int) -> None:
@@ -555,7 +523,7 @@ def print_table(figures: list[Figure], dialect: str) -> None:
 
 
 def main() -> None:
-    ensure_database()
+    ensure_database(URL)
     app = bench_app(URL)
     with app.app_context():
         if not os.environ.get("BENCH_SKIP_SEED"):
