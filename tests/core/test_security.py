@@ -34,6 +34,7 @@ smsi_view                 .     x     x      x        x       x
 smsi_edit                 .     x     .      .        .       .
 risks_view                .     x     x      x        x       x
 risks_edit                .     x     .      .        .       .
+hygiene_assess            .     x     .      x        .       .
 audits_view               .     x     x      .        x       x
 audits_edit               .     x     .      .        .       .
 reports_view              .     x     x      x        x       x
