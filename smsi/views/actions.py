@@ -9,6 +9,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from sqlalchemy.orm import defaultload, lazyload
 
 from core.extensions import db
 from core.forms import FieldError, handle_form
@@ -18,7 +19,7 @@ from core.security import Permission, require
 from core.tenancy import current_org, get_scoped_or_404
 from smsi.blueprint import bp
 from smsi.forms.actions import ActionForm, ReassignForm, initial_data
-from smsi.models import Action, ActionOrigin
+from smsi.models import Action, ActionOrigin, Incident
 from smsi.services import actions as svc
 
 FORM_TEMPLATE = "smsi/action_form.html"
@@ -56,7 +57,13 @@ def _list_page(form: ReassignForm | None = None, status: int = 200) -> Any:
     filters = svc.ActionFilters.from_args(request.args)
     if request.args.get("mine") == "1":
         filters.owner_id = current_user.id
-    page = paginate(svc.actions_query(filters))
+    # The list shows the owner and the incident's reference: the checker and the incident's
+    # applications are not loaded with the page (a join and a query less), still there if asked for.
+    page = paginate(
+        svc.actions_query(filters).options(
+            lazyload(Action.checked_by), defaultload(Action.incident).lazyload(Incident.applications)
+        )
+    )
     reassign = form or ReassignForm(formdata=None)
     reassign.setup(svc.owner_choices(current_org.id))
     reassign.from_id.choices = [reassign.from_id.choices[0], *svc.owners_with_open_actions(current_org.id)]
