@@ -47,11 +47,17 @@ meta.reflect(
         "breaches",
         "applications",
         "subscriptions",
+        "incidents",
+        "incident_organisations",
+        "smsi_actions",
+        "users",
     ),
 )
 pa, orgs, memberships = (meta.tables[n] for n in ("processing_activities", "organisations", "memberships"))
 requests_, breaches = meta.tables["rights_requests"], meta.tables["breaches"]
 apps, subs = meta.tables["applications"], meta.tables["subscriptions"]
+incidents = meta.tables["incidents"]
+affected, actions, users = (meta.tables[n] for n in ("incident_organisations", "smsi_actions", "users"))
 
 app = Flask(__name__)
 
@@ -289,5 +295,87 @@ def catalogue() -> Any:
         summary=None,
         total=total,
         headers=("Application", "Éditeur", "Domaine", "Hébergement", "Criticité", "Abonnés"),
+        rows=shown,
+    )
+
+
+@app.get("/smsi/incidents/")
+def incident_list() -> Any:
+    where = [incidents.c.organisation_id == SYNDICATE, incidents.c.is_open.is_(true())]
+    stmt = select(incidents).where(*where).order_by(incidents.c.detected_at.desc(), incidents.c.id.desc())
+    total, rows = _page(stmt, select(incidents.c.id).where(*where), int(request.args.get("per_page", "25")))
+    ids = [r.id for r in rows]
+    with engine.connect() as conn:
+        counts = dict(
+            conn.execute(
+                select(affected.c.incident_id, func.count())
+                .where(affected.c.incident_id.in_(ids))
+                .group_by(affected.c.incident_id)
+            ).all()
+        )
+    shown = [
+        (r.reference, r.title, r.detected_at, r.severity, r.category, counts.get(r.id, 0), r.status)
+        for r in rows
+    ]
+    return TEMPLATE.render(
+        title="Incidents",
+        summary=None,
+        total=total,
+        headers=("Référence", "Titre", "Détecté le", "Gravité", "Catégorie", "Organisations", "Statut"),
+        rows=shown,
+    )
+
+
+@app.get("/smsi/actions/")
+def action_list() -> Any:
+    where = [actions.c.organisation_id == SYNDICATE, actions.c.is_open.is_(true())]
+    owner, incident = users.alias("owner"), incidents.alias("incident")
+    stmt = (
+        select(actions, owner, incident)
+        .outerjoin(owner, owner.c.id == actions.c.owner_id)
+        .outerjoin(incident, incident.c.id == actions.c.incident_id)
+        .where(*where)
+        .order_by(actions.c.due_on, actions.c.id)
+    )
+    total, rows = _page(stmt, select(actions.c.id).where(*where), int(request.args.get("per_page", "25")))
+    with engine.connect() as conn:
+        holding = select(memberships.c.user_id).where(
+            memberships.c.organisation_id == SYNDICATE,
+            memberships.c.role.in_(("rssi", "dpo", "referent", "reader", "auditor")),
+            memberships.c.revoked_at.is_(None),
+        )
+        conn.execute(
+            select(users.c.id, users.c.full_name)
+            .where(users.c.is_enabled.is_(true()), users.c.id.in_(holding))
+            .order_by(users.c.full_name, users.c.id)
+        ).all()
+        open_owners = select(actions.c.owner_id).where(
+            actions.c.organisation_id == SYNDICATE, actions.c.is_open.is_(true())
+        )
+        conn.execute(
+            select(users.c.id, users.c.full_name)
+            .where(users.c.id.in_(open_owners))
+            .order_by(users.c.full_name, users.c.id)
+        ).all()
+    today = _today()
+    shown = []
+    for row in rows:
+        r = row._mapping
+        late = "en retard" if r[actions.c.due_on] < today else ""
+        shown.append(
+            (
+                r[actions.c.reference],
+                f"{r[actions.c.title]} ({r[actions.c.type]})",
+                f"{r[actions.c.origin]} {r[incident.c.reference] or ''}",
+                r[owner.c.full_name],
+                f"{r[actions.c.due_on]} {late}",
+                r[actions.c.status],
+            )
+        )
+    return TEMPLATE.render(
+        title="Actions",
+        summary=None,
+        total=total,
+        headers=("Référence", "Intitulé", "Origine", "Responsable", "Échéance", "Statut"),
         rows=shown,
     )

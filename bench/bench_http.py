@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,10 @@ import pyotp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SQLITE_URL = f"sqlite:///{tempfile.gettempdir()}/egide-bench-http.sqlite3"
+SQLITE_PATH = os.environ.get(
+    "BENCH_SQLITE_PATH", os.path.join(tempfile.gettempdir(), "egide-bench-http.sqlite3")
+)
+SQLITE_URL = f"sqlite:///{SQLITE_PATH}"
 PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench_http")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 SINGLE_SECONDS = int(os.environ.get("BENCH_SINGLE_SECONDS", "3"))
@@ -86,6 +90,8 @@ PAGES = (
     BenchPage("portfolio by name", "/registers/portfolio/", 2, portfolio=True),
     BenchPage("portfolio by completeness", "/registers/portfolio/?sort=completeness", 2, portfolio=True),
     BenchPage("catalogue list", "/catalogue/?per_page=50", 1),
+    BenchPage("incident list", "/smsi/incidents/?per_page=50", 1),
+    BenchPage("action list", "/smsi/actions/?per_page=50", 1),
 )
 
 WRK_SCRIPT = r"""
@@ -167,9 +173,97 @@ def prepare(url: str) -> None:
                 f"seeded {url} in {time.perf_counter() - started:.0f} s: "
                 + ", ".join(f"{n:,} {what}" for what, n in sizes.items())
             )
+        smsi = seed_smsi()
+        if smsi:
+            print("added to it: " + ", ".join(f"{n:,} {what}" for what, n in smsi.items()))
         db.session.close()
         for engine in db.engines.values():
             engine.dispose()
+
+
+N_INCIDENTS, N_ACTIONS = 4_000, 3_000  # the syndicate's (organisation 1): a few years of them
+
+
+def _action_rows(incident_ids: list[int]) -> Any:
+    from core.db import utcnow  # noqa: PLC0415
+
+    now = utcnow()
+    today = now.date()
+    origins = ("audit_finding", "risk", "parcours", "management_review", "other")
+    types = ("correction", "corrective", "preventive", "improvement")
+    for n in range(1, N_ACTIONS + 1):
+        is_open = n % 3 != 0  # two in three open, some of them overdue
+        from_incident = n % 2 == 0
+        created = now - timedelta(days=(N_ACTIONS - n) // 3)
+        yield {
+            "id": n,
+            "organisation_id": 1,
+            "reference": f"ACT-{created:%Y}-{n:05d}",
+            "title": f"Action {n} — {['sauvegardes', 'sensibilisation', 'correctifs', 'accès'][n % 4]}",
+            "description": "Action générée pour le banc d'essai.",
+            "origin": "incident" if from_incident else origins[n % len(origins)],
+            "incident_id": incident_ids[n % len(incident_ids)] if from_incident else None,
+            "origin_detail": None if from_incident else "Décrite en mots",
+            "type": types[n % len(types)],
+            "priority": ("low", "normal", "high")[n % 3],
+            "owner_id": 1 + n % 2,  # the bench's two DPOs
+            "due_on": today + timedelta(days=(n * 7) % 200 - 40),
+            "status": ("planned", "in_progress", "done")[n % 3] if is_open else "effective",
+            "is_open": is_open,
+            "done_on": None if is_open else created.date() + timedelta(days=10),
+            "check_method": None if is_open else "Contrôle par sondage",
+            "checked_on": None if is_open else created.date() + timedelta(days=20),
+            "checked_by_id": None if is_open else 1,
+            "check_result": None if is_open else "Efficace",
+            "version": 1,
+            "created_at": created,
+            "updated_at": created,
+        }
+
+
+def seed_smsi() -> dict[str, int]:
+    """The syndicate's incidents and corrective actions (their list pages), added to the register
+    data once: the latest N_INCIDENTS of bench/bench_smsi.py's generator (a thousand of them open,
+    three affected members each), and N_ACTIONS actions, half of them from those incidents."""
+    from itertools import islice  # noqa: PLC0415
+
+    from sqlalchemy import func, select, text  # noqa: PLC0415
+
+    from bench import bench_smsi  # noqa: PLC0415
+    from bench.bench_registers import bulk  # noqa: PLC0415
+    from core.db import utcnow  # noqa: PLC0415
+    from core.extensions import db  # noqa: PLC0415
+    from smsi.models import Action, Incident, incident_organisations  # noqa: PLC0415
+
+    if db.session.scalar(select(func.count()).select_from(Incident)):
+        db.session.rollback()
+        return {}
+    db.session.rollback()
+    skipped = bench_smsi.N_INCIDENTS - N_INCIDENTS  # its generator yields the oldest first
+    incidents = list(islice(bench_smsi._incidents(utcnow()), skipped, None))
+    ids = [row["id"] for row in incidents]
+    sizes = {}
+    with db.engine.begin() as conn:
+        sizes["incidents"] = bulk(conn, Incident.__table__, incidents)
+        sizes["affected organisations"] = bulk(
+            conn,
+            incident_organisations,
+            (
+                {"incident_id": n, "organisation_id": 2 + (n + k) % 500, "is_added": False}
+                for n in ids
+                for k in range(3)
+            ),
+        )
+        sizes["corrective actions"] = bulk(conn, Action.__table__, _action_rows(ids))
+        if conn.dialect.name == "postgresql":
+            for table in ("incidents", "smsi_actions"):
+                sql = f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608 — fixed names
+                conn.execute(text(sql))
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in ("incidents", "incident_organisations", "smsi_actions"):
+                conn.execute(text(f"VACUUM ANALYZE {table}"))
+    return sizes
 
 
 # --- the servers ----------------------------------------------------------------------------------

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
+from babel import dates as babel_dates
 from flask import Flask, g, has_request_context, request, url_for
-from flask_babel import format_date, format_datetime, format_time, get_locale, get_translations
+from flask_babel import format_date, format_time, get_babel, get_locale, get_timezone, get_translations
 
 from core.security import Permission, can
 from core.tenancy import current_org, current_org_roles
@@ -74,6 +75,25 @@ def _locale_key() -> str:
     return _memo("_egide_locale_key", str)
 
 
+def locale_code() -> str:
+    """The request's language ("fr", "en"), looked up once a request: for code that asks on every
+    row of a list (a label in the reader's language)."""
+    return _locale_key()
+
+
+def label_filter(value: Any) -> str:
+    """``|label``: an enum member's translated label (``status|label`` for ``status.label``), each
+    label translated once a request rather than once a row (a list of 50 rows shows 150 of them)."""
+    if value is None:
+        return "—"
+    labels = _memo("_egide_labels", lambda _locale: {})
+    key = (type(value), value)  # members of two enums may share a value ("open") and compare equal
+    text = labels.get(key)
+    if text is None:
+        text = labels[key] = str(value.label)
+    return text
+
+
 @lru_cache(maxsize=4096)
 def _formatted_day(day: date, fmt: str, locale: str) -> str:
     return format_date(day, fmt)  # in ``locale``, the request's: part of the key
@@ -89,15 +109,45 @@ def date_filter(value: Any, fmt: str = "medium") -> str:
     return format_date(value, fmt)
 
 
-def label_filter(member: Any) -> str:
-    """``|label``: an enum member's label in the reader's language, translated once per request
-    whatever the number of rows showing it (``{{ a.status|label }}`` rather than ``a.status.label``)."""
-    labels = _memo("_egide_labels", lambda _locale: {})
-    key = (type(member), member)
-    text = labels.get(key)
-    if text is None:
-        text = labels[key] = str(member.label)
-    return text
+def _datetime_settings(locale: Any) -> tuple[Any, Any, dict[str, str]]:
+    return locale, get_timezone(), {}
+
+
+_CACHED_FORMATS = ("short", "medium")  # no time zone name in them: the text depends on the clock alone
+
+
+@lru_cache(maxsize=4096)
+def _formatted_clock(hour: int, minute: int, second: int, fmt: str, locale: Any) -> str:
+    return babel_dates.format_time(time(hour, minute, second), fmt, tzinfo=None, locale=locale)
+
+
+def datetime_filter(value: Any, fmt: str = "medium") -> str:
+    """``|datetime``: a moment in the reader's language and time zone, "—" for none — the text of
+    Flask-Babel's format_datetime (Babel's: the locale's date and time joined by its pattern), with
+    the locale, time zone and patterns looked up once a request, and each day and each time of day
+    formatted once (a list shows 50 moments; Babel took a tenth of a millisecond for each)."""
+    if not value:
+        return "—"
+    locale, tzinfo, patterns = _memo("_egide_datetime", _datetime_settings)
+    pattern = patterns.get(fmt)
+    if pattern is None:
+        formats = get_babel().instance.date_formats
+        pattern = patterns[fmt] = (
+            formats[f"datetime.{fmt}"] or fmt if fmt in ("short", "medium", "full", "long") else fmt
+        )
+    if pattern not in _CACHED_FORMATS or type(value) is not datetime:
+        return babel_dates.format_datetime(value, pattern, tzinfo=tzinfo, locale=locale)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    local = value.astimezone(tzinfo)
+    if hasattr(tzinfo, "normalize"):
+        local = tzinfo.normalize(local)
+    joined = patterns.get(f"joined.{pattern}")
+    if joined is None:
+        joined = babel_dates.get_datetime_format(pattern, locale=locale).replace("'", "")
+        patterns[f"joined.{pattern}"] = joined
+    clock = _formatted_clock(local.hour, local.minute, local.second, pattern, locale)
+    return joined.replace("{0}", clock).replace("{1}", _formatted_day(local.date(), pattern, _locale_key()))
 
 
 def register(app: Flask) -> None:
@@ -121,7 +171,7 @@ def register(app: Flask) -> None:
         pgettext=lambda c, s: _translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
     )
-    app.jinja_env.filters["datetime"] = lambda v, fmt="medium": format_datetime(v, fmt) if v else "—"
+    app.jinja_env.filters["datetime"] = datetime_filter
     # The time of day alone (in the readers' time zone), beside a |date: one date format on a page.
     app.jinja_env.filters["time"] = lambda v, fmt="short": format_time(v, fmt) if v else "—"
     app.jinja_env.filters["dash"] = lambda v: "—" if v in (None, "") else v

@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from flask_babel import get_locale
-
 from core.data import load_json
+from core.templating import locale_code
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ class Item:
 
 def _english() -> bool:
     try:
-        return str(get_locale()) == "en"
+        return locale_code() == "en"  # once a request: a register list asks on every row
     except RuntimeError:  # outside a request (CLI, PDF built in a worker)
         return False
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from accounts.models import Organisation, User
 from accounts.services import people_holding
@@ -282,7 +282,8 @@ def actions_page(filters: ActionFilters) -> Page:
         rows = db.session.scalars(
             scoped(select(Action), Action)
             .where(Action.id.in_(page.items))
-            .options(joinedload(Action.incident).lazyload(Incident.applications))  # the list shows none
+            # The list shows neither the checker nor the incident's applications.
+            .options(lazyload(Action.checked_by), joinedload(Action.incident).lazyload(Incident.applications))
         )
         loaded = {a.id: a for a in rows.unique()}
         page.items = [loaded[i] for i in page.items if i in loaded]
