@@ -67,15 +67,13 @@ def _action_rows(items: list[Action], *, checked: bool = False) -> list[list[str
     return rows
 
 
-def _capped(items: list[Any]) -> list[Flowable]:
-    if len(items) < LIST_CAP:
+def _capped(agenda: review.Agenda, name: str) -> list[Flowable]:
+    """Under a list cut at LIST_CAP rows: how many it holds in all."""
+    if not agenda.more(name):
         return []
     st = pdf.styles()
-    return [
-        pdf.para(
-            _("Les %(n)s premiers ; la liste complète est sur la page de la revue.", n=LIST_CAP), st.muted
-        )
-    ]
+    shown, total = len(getattr(agenda, name)), agenda.totals[name]
+    return [pdf.para(_("Les %(n)s premiers sur %(total)s.", n=shown, total=total), st.muted)]
 
 
 def _minutes(stored: WeeklyReview | None) -> list[Flowable]:
@@ -144,30 +142,28 @@ def review_pdf(
         _("Données perso."),
     ]
     incident_widths = [14, 31, 14, 12, 18, 11]
-    for heading, items in (
-        (_("Incidents détectés dans la semaine"), agenda.opened),
-        (_("Incidents modifiés dans la semaine"), agenda.changed),
-        (_("Incidents clos dans la semaine"), agenda.closed),
-        (_("Incidents en cours à la fin de la semaine"), agenda.still_open),
+    for heading, name in (
+        (_("Incidents détectés dans la semaine"), "opened"),
+        (_("Incidents modifiés dans la semaine"), "changed"),
+        (_("Incidents clos dans la semaine"), "closed"),
+        (_("Incidents en cours à la fin de la semaine"), "still_open"),
     ):
+        items = getattr(agenda, name)
         story += pdf.heading(heading, st.h2, keep=45 * mm)
         story.append(
             pdf.data_table(incident_headers, _incident_rows(items), incident_widths, empty=_("Aucun."))
         )
-        story += _capped(items)
+        story += _capped(agenda, name)
     action_headers = [_("Référence"), _("Titre"), _("Responsable"), _("Échéance"), _("État")]
     action_widths = [14, 38, 18, 16, 18]
-    for heading, items, checked in (
-        (_("Actions à échéance dans la semaine"), agenda.actions_due, False),
-        (_("Actions en retard"), agenda.actions_overdue, False),
+    for heading, name in (
+        (_("Actions à échéance dans la semaine"), "actions_due"),
+        (_("Actions en retard"), "actions_overdue"),
     ):
+        items = getattr(agenda, name)
         story += pdf.heading(heading, st.h2, keep=45 * mm)
-        story.append(
-            pdf.data_table(
-                action_headers, _action_rows(items, checked=checked), action_widths, empty=_("Aucune.")
-            )
-        )
-        story += _capped(items)
+        story.append(pdf.data_table(action_headers, _action_rows(items), action_widths, empty=_("Aucune.")))
+        story += _capped(agenda, name)
     story += pdf.heading(_("Efficacité vérifiée dans la semaine"), st.h2, keep=45 * mm)
     checked_headers = [_("Référence"), _("Titre"), _("Responsable"), _("Vérifiée le"), _("Résultat")]
     story.append(
@@ -178,6 +174,7 @@ def review_pdf(
             empty=_("Aucune."),
         )
     )
+    story += _capped(agenda, "actions_checked")
     story += pdf.heading(_("Violations de données en attente de décision"), st.h2, keep=45 * mm)
     story.append(
         pdf.data_table(
@@ -211,7 +208,7 @@ def _clock_text(clock: Any) -> str:
 def generate_review(org: Organisation, actor: User | None, week_start: date) -> GeneratedReport:
     """The review of the week starting ``week_start`` (a Monday) as a PDF, stored and journalled."""
     at = utcnow()
-    agenda = review.agenda(org, week_start)
+    agenda = review.agenda(org, week_start, limit=LIST_CAP)
     content = review_pdf(org, agenda, review.minutes_of(org.id, week_start), generated_at=at)
     return store_report(
         org,

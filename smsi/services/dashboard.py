@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 
 from core.db import PARIS, local_today
 from core.extensions import db
@@ -172,7 +172,11 @@ def action_figures(today: date | None = None) -> ActionFigures:
                 func.count().filter(a.status == ActionStatus.INEFFECTIVE),
             ),
             a,
-        ).group_by(a.priority)
+        )
+        # Only the rows a figure counts — open ones (an ineffective action is reopened), and those
+        # checked within the year — each served by an index, not the whole log of closed actions.
+        .where(or_(a.is_open.is_(True), a.checked_on >= year_ago))
+        .group_by(a.priority)
     ).all()
     overdue_by_priority = dict.fromkeys(ActionPriority, 0)
     totals = Counter[str]()

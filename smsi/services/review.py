@@ -16,12 +16,12 @@ Decisions become actions through the action form (origin: the review of that wee
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import lazyload, selectinload
 
 from accounts.models import Organisation, User
@@ -60,40 +60,40 @@ class Agenda:
     actions_overdue: list[Action]
     actions_checked: list[Action]
     pending_breaches: list[Any]  # registers.services.breaches.IncidentBreach
+    totals: dict[str, int] = field(default_factory=dict)  # each list's full size (the lists are cut)
+
+    def more(self, name: str) -> int:
+        """How many rows of the list ``name`` are not shown."""
+        return max(self.totals.get(name, 0) - len(getattr(self, name)), 0)
 
     @property
     def week_end(self) -> date:
         return self.week_start + timedelta(days=6)
 
 
-def agenda(org: Organisation, week_start: date) -> Agenda:
-    """The agenda of ``org``'s review for the week starting ``week_start`` (a Monday)."""
+PAGE_LIMIT = 50  # rows of each list on the review's page (the PDF prints up to 200)
+
+
+def agenda(org: Organisation, week_start: date, *, limit: int = 200) -> Agenda:
+    """The agenda of ``org``'s review for the week starting ``week_start`` (a Monday): each list cut
+    at ``limit`` rows, its full size in ``Agenda.totals`` (two counting queries)."""
     start, end = week_bounds(week_start)
     last_day = week_start + timedelta(days=6)
     i = Incident
     # The agenda names incidents and actions, not the applications an incident hit: those are loaded
     # only if asked for (not a query per list up front).
     in_week = scoped(select(i), i).where(i.organisation_id == org.id).options(lazyload(i.applications))
-    opened = list(
-        db.session.scalars(in_week.where(i.detected_at >= start, i.detected_at < end).order_by(i.detected_at))
+    detected = and_(i.detected_at >= start, i.detected_at < end)
+    closed_in = and_(i.closed_at >= start, i.closed_at < end)
+    changed_in = and_(
+        i.updated_at >= start, i.updated_at < end, ~detected, or_(i.closed_at.is_(None), ~closed_in)
     )
-    closed = list(
-        db.session.scalars(in_week.where(i.closed_at >= start, i.closed_at < end).order_by(i.closed_at))
-    )
-    seen = {x.id for x in opened} | {x.id for x in closed}
-    changed = [
-        x
-        for x in db.session.scalars(
-            in_week.where(i.updated_at >= start, i.updated_at < end).order_by(i.updated_at.desc()).limit(200)
-        )
-        if x.id not in seen
-    ]
+    open_at_end = and_(i.detected_at < end, or_(i.closed_at.is_(None), i.closed_at >= end))
+    opened = list(db.session.scalars(in_week.where(detected).order_by(i.detected_at).limit(limit)))
+    closed = list(db.session.scalars(in_week.where(closed_in).order_by(i.closed_at).limit(limit)))
+    changed = list(db.session.scalars(in_week.where(changed_in).order_by(i.updated_at.desc()).limit(limit)))
     still_open = list(
-        db.session.scalars(
-            in_week.where(i.detected_at < end, or_(i.closed_at.is_(None), i.closed_at >= end))
-            .order_by(i.severity.desc(), i.detected_at)
-            .limit(200)
-        )
+        db.session.scalars(in_week.where(open_at_end).order_by(i.severity.desc(), i.detected_at).limit(limit))
     )
     a = Action
     acts = (
@@ -102,33 +102,77 @@ def agenda(org: Organisation, week_start: date) -> Agenda:
         # the agenda shows the owner (one query for the few people), not the incident or the checker
         .options(selectinload(a.owner), lazyload(a.incident), lazyload(a.checked_by))
     )
-    due = list(
+    due_in = and_(a.is_open.is_(True), a.due_on >= week_start, a.due_on <= last_day)
+    overdue_at = and_(a.is_open.is_(True), a.due_on < week_start)
+    checked_in = and_(
+        a.status.in_((ActionStatus.EFFECTIVE, ActionStatus.INEFFECTIVE)),
+        a.checked_on >= week_start,
+        a.checked_on <= last_day,
+    )
+    due = list(db.session.scalars(acts.where(due_in).order_by(a.due_on, a.id).limit(limit)))
+    overdue = list(db.session.scalars(acts.where(overdue_at).order_by(a.due_on, a.id).limit(limit)))
+    checked = list(db.session.scalars(acts.where(checked_in).order_by(a.checked_on, a.id).limit(limit)))
+    # Counted among the rows some list can hold, each condition served by an index (the detection,
+    # closing and update dates; open actions by due date, checks by date): not the whole log.
+    counts = db.session.execute(
+        scoped(
+            select(
+                func.count().filter(detected),
+                func.count().filter(closed_in),
+                func.count().filter(changed_in),
+                func.count().filter(open_at_end),
+            ),
+            i,
+        ).where(
+            i.organisation_id == org.id,
+            or_(
+                detected,
+                i.is_open.is_(True),
+                i.closed_at >= start,
+                and_(i.updated_at >= start, i.updated_at < end),
+            ),
+        )
+    ).one()
+    action_counts = db.session.execute(
+        scoped(
+            select(
+                func.count().filter(due_in), func.count().filter(overdue_at), func.count().filter(checked_in)
+            ),
+            a,
+        ).where(
+            a.organisation_id == org.id,
+            or_(a.is_open.is_(True), and_(a.checked_on >= week_start, a.checked_on <= last_day)),
+        )
+    ).one()
+    totals = dict(
+        zip(
+            (
+                "opened",
+                "closed",
+                "changed",
+                "still_open",
+                "actions_due",
+                "actions_overdue",
+                "actions_checked",
+            ),
+            (int(n) for n in (*counts, *action_counts)),
+            strict=True,
+        )
+    )
+    # Every open incident with personal data, not only the listed ones: their breaches are on the agenda.
+    with_data = list(
         db.session.scalars(
-            acts.where(a.is_open.is_(True), a.due_on >= week_start, a.due_on <= last_day).order_by(
-                a.due_on, a.id
+            scoped(select(i.id), i).where(
+                i.organisation_id == org.id, open_at_end, i.has_personal_data.is_(True)
             )
         )
     )
-    overdue = list(
-        db.session.scalars(
-            acts.where(a.is_open.is_(True), a.due_on < week_start).order_by(a.due_on, a.id).limit(200)
-        )
-    )
-    checked = list(
-        db.session.scalars(
-            acts.where(
-                a.status.in_((ActionStatus.EFFECTIVE, ActionStatus.INEFFECTIVE)),
-                and_(a.checked_on >= week_start, a.checked_on <= last_day),
-            ).order_by(a.checked_on, a.id)
-        )
-    )
-    with_data = [incident.id for incident in still_open if incident.has_personal_data]
     pending = [
         b
         for b in register_breaches.breaches_of_incidents(with_data)  # one query for the week
         if not b.is_closed and b.clock.is_running
     ]
-    return Agenda(week_start, opened, changed, closed, still_open, due, overdue, checked, pending)
+    return Agenda(week_start, opened, changed, closed, still_open, due, overdue, checked, pending, totals)
 
 
 def minutes_of(org_id: int, week_start: date) -> WeeklyReview | None:

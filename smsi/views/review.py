@@ -38,7 +38,7 @@ def _page(
             form.version.data = stored.version
     return render_template(
         "smsi/review.html",
-        agenda=svc.agenda(org, week_start),
+        agenda=svc.agenda(org, week_start, limit=svc.PAGE_LIMIT),
         stored=stored,
         form=form,
         previous=week_start - timedelta(days=7),

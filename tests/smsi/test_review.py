@@ -226,3 +226,26 @@ def test_review_pdf_prints_the_agenda_and_the_minutes(
     path.write_bytes(latest.content)
     result = subprocess.run(["qpdf", "--check", str(path)], capture_output=True, text=True, check=False)  # noqa: S603, S607
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_long_lists_are_cut_with_their_totals(
+    world: World, app: Flask, login_as: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monday = svc.monday_of(svc.local_today())
+    start, _end = svc.week_bounds(monday)
+    with app.test_request_context(), acting_as(world.a.users[Role.RSSI], world.a.syndicate):
+        org = db.session.merge(world.a.syndicate)
+        for n in range(3):
+            _incident(org, f"Alerte {n}", start + dt.timedelta(minutes=5 + n))
+        db.session.commit()
+        cut = svc.agenda(org, monday, limit=2)
+        assert len(cut.opened) == 2
+        assert cut.totals["opened"] == 3
+        assert cut.more("opened") == 1
+        assert cut.totals["still_open"] == 3
+        assert cut.more("closed") == 0
+        whole = svc.agenda(org, monday)
+        assert [i.id for i in whole.opened[:2]] == [i.id for i in cut.opened]
+    monkeypatch.setattr(svc, "PAGE_LIMIT", 2)
+    page = login_as(world.a.users[Role.RSSI], world.a.syndicate).get("/smsi/review/").get_data(as_text=True)
+    assert "et 1 autre : la liste complète est dans le PDF de la revue." in page
