@@ -136,6 +136,18 @@ def enum_value(
         return default
 
 
+def id_list(values: Any) -> list[int]:
+    """The ids a service was given (a form's strings or ints), sorted, without repeats; what is not
+    an id is dropped (the service checks the ids against the organisation's choices)."""
+    out = set()
+    for value in values or ():
+        try:
+            out.add(int(value))
+        except (TypeError, ValueError):
+            continue
+    return sorted(out)
+
+
 def text_value(value: Any, limit: int) -> str | None:
     """A text a service was given: stripped, None when empty, cut one character past ``limit`` —
     never more — so that the length rule still sees it is too long (and names the field)."""

@@ -12,6 +12,7 @@ from markupsafe import Markup
 from reportlab.graphics.shapes import Drawing
 
 from reports import charts, pdf
+from risks import reference as ref
 from risks.services.risks import HeatMap
 from risks.services.scale import Scale
 
@@ -88,8 +89,6 @@ SERIES_COLOURS = ("#7b8794", "#2b6cb0")
 
 def hygiene_radar(series: list[tuple[Any, Any]]) -> Drawing:
     """The chapters' scores (0–100) of one or two assessments, oldest first."""
-    from risks import reference as ref  # noqa: PLC0415
-
     chapters = ref.hygiene_chapters()
     return charts.radar(
         [c.id for c in chapters],

@@ -5,8 +5,9 @@ ANSSI's hygiene guide (risks.reference), and follows its maturity from one asses
   (for the 22 measures that have one), a comment, an evidence (a link or a reference). A new
   assessment starts from the previous one's answers: the organisation changes what moved.
 * **Scores.** Per chapter and overall, the share of the measures that apply: applied counts 1,
-  partially 0.5, not applied or not yet answered 0; "not applicable" is left out. Scored in SQL
-  (one grouped query) so that a syndicate ranks its 5,000 members in one read.
+  partially 0.5, not applied or not yet answered 0; "not applicable" is left out. An assessment's
+  answers are read in one query; the syndicate's ranking sums them in SQL (two queries for 5,000
+  members).
 * **Comparison** of two assessments: the scores side by side and the measures whose answer changed.
 * **The syndicate's view** ranks its members by the overall score of their latest assessment; a member
   sees only itself (tenancy: the query names the syndicate's members explicitly).

@@ -28,7 +28,7 @@ from core import audit, references
 from core.concurrency import check_version, flush_or_conflict, with_fresh_reference
 from core.db import local_today
 from core.extensions import db
-from core.forms import FieldError, enum_value, raise_field_errors, text_value
+from core.forms import FieldError, enum_value, id_list, raise_field_errors, text_value
 from core.security import Permission, roles_granting
 from core.tenancy import scoped
 from risks.models import AssetKind, Risk, Treatment, risk_actions
@@ -73,16 +73,6 @@ def _int(value: Any) -> int | None:
         return -1  # not a rank: the scale check names the field
 
 
-def _ids(values: Any) -> list[int]:
-    out = []
-    for v in values or []:
-        try:
-            out.append(int(v))
-        except (TypeError, ValueError):
-            continue
-    return sorted(set(out))
-
-
 def owner_choices(org_id: int, *, include: int | None = None) -> list[tuple[int, str]]:
     """Who may own a risk: the people holding a risks role in the organisation."""
     return people_holding(org_id, roles_granting(Permission.RISKS_VIEW), include=include)
@@ -119,7 +109,7 @@ def normalise(data: Mapping[str, Any], errors: list[FieldError]) -> dict[str, An
         out["application_id"] = None
     known = {c.id for c in annex_a.controls()}
     out["control_ids"] = sorted({str(c) for c in (out["control_ids"] or []) if str(c) in known})
-    out["action_ids"] = _ids(data.get("action_ids"))
+    out["action_ids"] = id_list(data.get("action_ids"))
     return out
 
 

@@ -35,7 +35,7 @@ from core import audit, references
 from core.concurrency import check_version, flush_or_conflict, with_fresh_reference
 from core.db import PARIS, to_utc, today, utcnow
 from core.extensions import db
-from core.forms import FieldError, enum_value, raise_field_errors, text_value
+from core.forms import FieldError, enum_value, id_list, raise_field_errors, text_value
 from core.mail import send_mail
 from core.tenancy import UNSCOPED, scoped
 from core.text import fold
@@ -97,16 +97,6 @@ def _text(value: Any, limit: int = MAX_TEXT) -> str | None:
     return text_value(value, limit)
 
 
-def _ids(values: Any) -> list[int]:
-    out = set()
-    for value in values or ():
-        try:
-            out.add(int(value))
-        except (TypeError, ValueError):
-            continue
-    return sorted(out)
-
-
 def normalise(data: Mapping[str, Any], errors: list[FieldError]) -> dict[str, Any]:
     out: dict[str, Any] = {name: data.get(name) for name in FIELDS}
     out["title"] = _text(out["title"], 200)
@@ -128,9 +118,9 @@ def normalise(data: Mapping[str, Any], errors: list[FieldError]) -> dict[str, An
     if isinstance(detected, datetime) and detected.tzinfo is None:
         detected = to_utc(detected)  # typed in French local time
     out["detected_at"] = detected
-    out["excluded_organisation_ids"] = _ids(out["excluded_organisation_ids"])
-    out["application_ids"] = _ids(data.get("application_ids"))
-    out["added_organisation_ids"] = _ids(data.get("added_organisation_ids"))
+    out["excluded_organisation_ids"] = id_list(out["excluded_organisation_ids"])
+    out["application_ids"] = id_list(data.get("application_ids"))
+    out["added_organisation_ids"] = id_list(data.get("added_organisation_ids"))
     closed = data.get("closed_at")  # when it was closed, if not now (an incident recorded afterwards)
     out["closed_at"] = to_utc(closed) if isinstance(closed, datetime) else None
     return out
