@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Flask, request
-from sqlalchemy import MetaData, and_, create_engine, event, false, func, or_, select, true
+from sqlalchemy import MetaData, and_, case, create_engine, event, false, func, or_, select, true
 
 URL = os.environ.get("BARE_DATABASE_URL", "sqlite:////tmp/egide-bench-http.sqlite3")
 ORG, USER, SYNDICATE = (
@@ -51,6 +51,9 @@ meta.reflect(
         "incident_organisations",
         "smsi_actions",
         "users",
+        "risks",
+        "risk_actions",
+        "risk_scales",
     ),
 )
 pa, orgs, memberships = (meta.tables[n] for n in ("processing_activities", "organisations", "memberships"))
@@ -58,6 +61,7 @@ requests_, breaches = meta.tables["rights_requests"], meta.tables["breaches"]
 apps, subs = meta.tables["applications"], meta.tables["subscriptions"]
 incidents = meta.tables["incidents"]
 affected, actions, users = (meta.tables[n] for n in ("incident_organisations", "smsi_actions", "users"))
+risks, risk_actions, risk_scales = (meta.tables[n] for n in ("risks", "risk_actions", "risk_scales"))
 
 app = Flask(__name__)
 
@@ -377,5 +381,55 @@ def action_list() -> Any:
         summary=None,
         total=total,
         headers=("Référence", "Intitulé", "Origine", "Responsable", "Échéance", "Statut"),
+        rows=shown,
+    )
+
+
+@app.get("/risks/")
+def risk_list() -> Any:
+    r = risks
+    rated = and_(r.c.residual_likelihood.is_not(None), r.c.residual_impact.is_not(None))
+    likelihood = case((rated, r.c.residual_likelihood), else_=r.c.likelihood)
+    impact = case((rated, r.c.residual_impact), else_=r.c.impact)
+    where = [r.c.organisation_id == SYNDICATE]
+    owner = users.alias("owner")
+    stmt = (
+        select(r, owner.c.full_name, apps.c.name)
+        .outerjoin(owner, owner.c.id == r.c.owner_id)
+        .outerjoin(apps, apps.c.id == r.c.application_id)
+        .where(*where)
+        .order_by((likelihood * impact).desc(), impact.desc(), r.c.reference)
+    )
+    total, rows = _page(stmt, select(r.c.id).where(*where), int(request.args.get("per_page", "25")))
+    ids = [row.id for row in rows]
+    with engine.connect() as conn:
+        conn.execute(select(risk_scales).where(risk_scales.c.organisation_id == SYNDICATE)).all()
+        counts = dict(
+            conn.execute(
+                select(risk_actions.c.risk_id, func.count())
+                .where(risk_actions.c.risk_id.in_(ids))
+                .group_by(risk_actions.c.risk_id)
+            ).all()
+        )
+        for v, g in ((r.c.likelihood, r.c.impact), (r.c.residual_likelihood, r.c.residual_impact)):
+            conn.execute(select(v, g, func.count()).where(*where).group_by(v, g)).all()
+    today = _today()
+    shown = [
+        (
+            row.reference,
+            f"{row.title} ({counts.get(row.id, 0)} actions)",
+            row.name or row.asset,
+            row.likelihood * row.impact,
+            (row.residual_likelihood or 0) * (row.residual_impact or 0),
+            row.treatment,
+            f"{row.next_review_on} {'dépassée' if row.next_review_on and row.next_review_on < today else ''}",
+        )
+        for row in rows
+    ]
+    return TEMPLATE.render(
+        title="Risques",
+        summary=None,
+        total=total,
+        headers=("Référence", "Risque", "Bien support", "Brut", "Résiduel", "Traitement", "Revue"),
         rows=shown,
     )

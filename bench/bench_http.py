@@ -4,6 +4,7 @@
     .venv/bin/python bench/bench_http.py                       # SQLite, then PostgreSQL
     BENCH_DATABASES=sqlite .venv/bin/python bench/bench_http.py
     BENCH_RESEED=1 BENCH_SECONDS=5 .venv/bin/python bench/bench_http.py
+    BENCH_PAGES="risk,incident" .venv/bin/python bench/bench_http.py    # only these pages
 
 For each database — a SQLite file (``/tmp/egide-bench-http.sqlite3``) and the PostgreSQL database
 ``bench_http`` (created if missing, ``BENCH_PG_URL`` to point elsewhere) — it builds the bench data of
@@ -92,7 +93,14 @@ PAGES = (
     BenchPage("catalogue list", "/catalogue/?per_page=50", 1),
     BenchPage("incident list", "/smsi/incidents/?per_page=50", 1),
     BenchPage("action list", "/smsi/actions/?per_page=50", 1),
+    BenchPage("risk list", "/risks/?per_page=50", 1),
 )
+
+def pages() -> list[BenchPage]:
+    """The pages to load: all, or those whose label contains one of BENCH_PAGES (comma-separated)."""
+    wanted = [w.strip() for w in os.environ.get("BENCH_PAGES", "").split(",") if w.strip()]
+    return [p for p in PAGES if not wanted or any(w in p.label for w in wanted)]
+
 
 WRK_SCRIPT = r"""
 local threads = {}
@@ -173,9 +181,9 @@ def prepare(url: str) -> None:
                 f"seeded {url} in {time.perf_counter() - started:.0f} s: "
                 + ", ".join(f"{n:,} {what}" for what, n in sizes.items())
             )
-        smsi = seed_smsi()
-        if smsi:
-            print("added to it: " + ", ".join(f"{n:,} {what}" for what, n in smsi.items()))
+        for added in (seed_smsi(), seed_risks()):
+            if added:
+                print("added to it: " + ", ".join(f"{n:,} {what}" for what, n in added.items()))
         db.session.close()
         for engine in db.engines.values():
             engine.dispose()
@@ -262,6 +270,54 @@ def seed_smsi() -> dict[str, int]:
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for table in ("incidents", "incident_organisations", "smsi_actions"):
+                conn.execute(text(f"VACUUM ANALYZE {table}"))
+    return sizes
+
+
+N_RISKS = 1_000  # the syndicate's register: larger than any real one, so the list pages through it
+
+
+def seed_risks() -> dict[str, int]:
+    """The syndicate's risk register (its list page), added once: the first N_RISKS of
+    bench/bench_risks.py's generator (all organisation 1's), every third one linked to one of the
+    seeded corrective actions of origin "risk"."""
+    from itertools import islice  # noqa: PLC0415
+
+    from sqlalchemy import func, select, text  # noqa: PLC0415
+
+    from bench import bench_risks  # noqa: PLC0415
+    from bench.bench_registers import bulk  # noqa: PLC0415
+    from core.db import utcnow  # noqa: PLC0415
+    from core.extensions import db  # noqa: PLC0415
+    from risks.models import Risk, risk_actions  # noqa: PLC0415
+    from smsi.models import Action  # noqa: PLC0415
+
+    if db.session.scalar(select(func.count()).select_from(Risk)):
+        db.session.rollback()
+        return {}
+    action_ids = list(
+        db.session.scalars(select(Action.id).where(Action.organisation_id == 1, Action.origin == "risk"))
+    )
+    db.session.rollback()
+    rows = [dict(row, owner_id=1) for row in islice(bench_risks._risks(utcnow()), N_RISKS)]
+    sizes = {}
+    with db.engine.begin() as conn:
+        sizes["risks"] = bulk(conn, Risk.__table__, rows)
+        sizes["risk–action links"] = bulk(
+            conn,
+            risk_actions,
+            (
+                {"risk_id": row["id"], "action_id": action_ids[n % len(action_ids)]}
+                for n, row in enumerate(rows)
+                if n % 3 == 0 and action_ids
+            ),
+        )
+        if conn.dialect.name == "postgresql":
+            sql = "SELECT setval(pg_get_serial_sequence('risks', 'id'), (SELECT max(id) FROM risks))"
+            conn.execute(text(sql))
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in ("risks", "risk_actions"):
                 conn.execute(text(f"VACUUM ANALYZE {table}"))
     return sizes
 
@@ -478,7 +534,7 @@ def bench_database(name: str, url: str, workdir: Path) -> bool:
             f"{'page':<27} {'Égide req/s':>11} {'p50':>6} {'p99':>6} {'p95 1c':>7} {'non-2xx':>7}"
             f"  {'bare req/s':>10} {'p50':>6} {'p99':>6} {'p95 1c':>7}  {'ratio':>5}"
         )
-        for page in PAGES:
+        for page in pages():
             cookie = cookies[page.org]
             e, b = in_turns(page.path, cookie, connections=16, seconds=SECONDS, script=script)
             e1, b1 = in_turns(page.path, cookie, connections=1, seconds=SINGLE_SECONDS, script=script)

@@ -19,11 +19,13 @@ class ScaleForm(VersionedForm):
         _l("Niveaux de vraisemblance"),
         filters=[strip],
         description=_l("Un par ligne, du moins au plus vraisemblable (2 à 6)."),
+        render_kw={"rows": 6},
     )
     impact_labels = TextAreaField(
         _l("Niveaux de gravité"),
         filters=[strip],
         description=_l("Un par ligne, du moins au plus grave (2 à 6)."),
+        render_kw={"rows": 6},
     )
     acceptance_level = SelectField(
         _l("Seuil d'acceptation"),

@@ -366,6 +366,21 @@ def linked_actions(risk_ids: Iterable[int]) -> dict[int, list[Any]]:
     return out
 
 
+def action_counts(risk_ids: Iterable[int]) -> dict[int, int]:
+    """How many corrective actions each risk has (one grouped query): the list shows a count, not
+    the actions. The ids are the active organisation's risks, and a risk links only to its own
+    organisation's actions (validate), so the links need no second scope."""
+    ids = list(risk_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(risk_actions.c.risk_id, func.count())
+        .where(risk_actions.c.risk_id.in_(ids))
+        .group_by(risk_actions.c.risk_id)
+    )
+    return {int(risk_id): int(n) for risk_id, n in rows}
+
+
 @dataclass(frozen=True)
 class RiskFigures:
     total: int

@@ -66,7 +66,7 @@ def index() -> Any:
         scale=scale,
         level_choices=[(lv.id, lv.label) for lv in ref.levels()],
         treatment_choices=[("none", _("à décider")), *((t.value, t.label) for t in Treatment)],
-        actions=svc.linked_actions(r.id for r in page.items),
+        action_counts=svc.action_counts(r.id for r in page.items),
         today=svc.local_today(),
         maps={
             stage: heat_map_svg(

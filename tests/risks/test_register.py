@@ -203,6 +203,7 @@ def test_treatment_links_to_actions_and_controls(world: World, app: Flask) -> No
         assert risk.control_ids == ["A.5.1", "A.8.13"]  # unknown controls dropped
         assert svc.action_ids_of(risk) == [action.id]
         assert [a.id for a in svc.linked_actions([risk.id])[risk.id]] == [action.id]
+        assert svc.action_counts([risk.id]) == {risk.id: 1}  # the list's count, one grouped query
         assert risk.current_cell == (1, 3)
         db.session.commit()
         risk_id, action_id = risk.id, action.id
