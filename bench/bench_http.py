@@ -96,6 +96,7 @@ PAGES = (
     BenchPage("risk list", "/risks/?per_page=50", 1),
 )
 
+
 def pages() -> list[BenchPage]:
     """The pages to load: all, or those whose label contains one of BENCH_PAGES (comma-separated)."""
     wanted = [w.strip() for w in os.environ.get("BENCH_PAGES", "").split(",") if w.strip()]
