@@ -59,15 +59,19 @@ def count_statement(stmt: Select[Any]) -> Select[Any]:
     return counted.execution_options(**stmt.get_execution_options())
 
 
-def paginate(stmt: Select[Any], *, per_page: int | None = None, scalars: bool = True) -> Page:
+def paginate(
+    stmt: Select[Any], *, per_page: int | None = None, scalars: bool = True, total: int | None = None
+) -> Page:
     """Run ``stmt`` for the page named by ``?page=`` (and ``?per_page=``, capped).
 
-    ``scalars=False``: ``stmt`` selects columns (what a list shows), the page holds rows."""
+    ``scalars=False``: ``stmt`` selects columns (what a list shows), the page holds rows.
+    ``total``: the number of rows ``stmt`` returns, when the page already knows it (then no count)."""
     cfg = current_app.config
     per_page = per_page or int_arg("per_page", cfg["PAGE_SIZE"]) or cfg["PAGE_SIZE"]
     per_page = min(per_page, cfg["MAX_PAGE_SIZE"])
     page = page_arg()
-    total = db.session.scalar(count_statement(stmt)) or 0
+    if total is None:
+        total = db.session.scalar(count_statement(stmt)) or 0
     last = max(1, -(-total // per_page))
     page = min(page, last)
     limited = stmt.limit(per_page).offset((page - 1) * per_page)

@@ -57,8 +57,10 @@ def _detail_url(risk: Risk) -> str:
 def index() -> Any:
     scale = scales.scale_of(current_org.id)
     filters = svc.RiskFilters.from_args(request.args)
-    page = paginate(svc.risks_query(filters, scale))
     counts = svc.heat_map()
+    # Unfiltered, the list holds every risk the heat map counted: no second count.
+    known = None if filters.active else sum(counts.inherent.values())
+    page = paginate(svc.list_rows(filters, scale), scalars=False, total=known)
     return render_template(
         "risks/risk_list.html",
         page=page,

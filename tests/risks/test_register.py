@@ -260,8 +260,11 @@ def test_filters_heat_map_and_figures(world: World, app: Flask) -> None:
         db.session.flush()
 
         def titles(**args: Any) -> list[str]:
-            query = svc.risks_query(svc.RiskFilters.from_args(args), scale)
-            return [r.title for r in db.session.scalars(query)]
+            filters = svc.RiskFilters.from_args(args)
+            query = svc.risks_query(filters, scale)
+            rows = [r.title for r in db.session.execute(svc.list_rows(filters, scale))]
+            assert rows == [r.title for r in db.session.scalars(query)]  # the page's rows, the PDF's
+            return rows
 
         assert titles() == ["Critical untreated", "High accepted", "Treated", "Low but late"]
         assert titles(level="critical") == ["Critical untreated"]
@@ -370,6 +373,21 @@ def test_pages(world: World, app: Flask, login_as: Any, session: Any) -> None:
     assert (
         'data-figure="risks-over" href="/risks/?over=1"><span class="fs-5 fw-semibold text-danger">1<' in home
     )
+
+
+def test_list_totals_with_and_without_filters(world: World, app: Flask, login_as: Any) -> None:
+    """Unfiltered, the list takes its total from the heat map's counts; filtered, it counts."""
+    with app.test_request_context(), acting_as(world.a.users[Role.RSSI], world.a.syndicate):
+        org = db.session.merge(world.a.syndicate)
+        for n, treatment in enumerate(("reduce", None, None)):
+            svc.create_risk(
+                org, None, _risk(world, title=f"Risk {n}", likelihood=2, impact=n + 1, treatment=treatment)
+            )
+        db.session.commit()
+    rssi = login_as(world.a.users[Role.RSSI], world.a.syndicate)
+    assert "1 à 2 sur 3" in _html(rssi.get("/risks/?per_page=2"))
+    assert "3 à 3 sur 3" in _html(rssi.get("/risks/?per_page=2&page=2"))
+    assert "1 à 2 sur 2" in _html(rssi.get("/risks/?per_page=2&treatment=none"))
 
 
 def test_scale_page(world: World, login_as: Any) -> None:
