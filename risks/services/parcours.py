@@ -36,6 +36,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, select
+from sqlalchemy.orm import lazyload
 
 from accounts.models import Organisation, User
 from core import audit
@@ -538,6 +539,8 @@ def measure_rows(parcours: Parcours, filters: MeasureFilters | None = None) -> l
         stmt = stmt.where(m.phase_id == filters.phase_id)
     if filters.late:
         stmt = stmt.where(_late(on))
+    # The owner is shown (joined by the action's mapping); the checker and the incident are not.
+    stmt = stmt.options(lazyload(Action.checked_by), lazyload(Action.incident))
     rows = db.session.execute(stmt.order_by(m.theme, Action.due_on, m.id)).all()
     return [
         MeasureRow(measure, action, action.status in NOT_CARRIED_OUT and action.due_on < on)

@@ -26,7 +26,7 @@ from core.security import Role
 from reports.models import GeneratedReport
 from risks.models import ParcoursMeasure, ParcoursPhase, PhaseKind, Subsidy
 from risks.services import parcours as svc
-from smsi.models import Action, ActionOrigin, ActionStatus
+from smsi.models import Action, ActionOrigin
 from smsi.services import actions
 from tests.conftest import World, acting_as
 
@@ -331,3 +331,225 @@ def test_journal_entries(world: World, app: Flask) -> None:
 
 def _html(response: Any) -> str:
     return response.get_data(as_text=True)
+
+
+def _version(page: str) -> str:
+    return re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)
+
+
+def test_pages(world: World, app: Flask, login_as: Any, session: Any) -> None:
+    rssi = login_as(world.a.users[Role.RSSI], world.a.syndicate)
+    empty = _html(rssi.get("/risks/parcours/"))
+    assert "Aucun parcours de cybersécurité enregistré" in empty
+    assert rssi.get("/risks/parcours/measures/new").status_code == 404  # no parcours yet
+    bad = rssi.post("/risks/parcours/settings", data={"selected_on": "", "provider": "Prestataire X"})
+    assert bad.status_code == 422
+    assert "Prestataire X" in _html(bad)
+    assert (
+        rssi.post(
+            "/risks/parcours/settings", data={"selected_on": "2021-06-01", "provider": "Prestataire X"}
+        ).status_code
+        == 302
+    )
+    page = _html(rssi.get("/risks/parcours/"))
+    assert "Phase 2 — mesures correctives (pack relais)" in page
+    phase2 = session.scalar(
+        select(ParcoursPhase).where(
+            ParcoursPhase.kind == PhaseKind.CORRECTIVE, ParcoursPhase.organisation_id == world.a.syndicate.id
+        )
+    )
+    # A negative amount: the French message beside the field, what was typed kept, nothing written.
+    bad = rssi.post(
+        "/risks/parcours/subsidies/new",
+        data={
+            "label": "Tranche 2",
+            "amount_expected": "-50 000",
+            "phase_id": str(phase2.id),
+            "condition": "Plan à jour",
+        },
+    )
+    assert bad.status_code == 422
+    html = _html(bad)
+    assert "Un montant ne peut pas être négatif." in html
+    assert "-50 000" in html
+    assert "Plan à jour" in html
+    assert session.scalar(select(func.count()).select_from(Subsidy)) == 0
+    good = rssi.post(
+        "/risks/parcours/subsidies/new",
+        data={
+            "label": "Tranche 2",
+            "amount_expected": "50 000",
+            "phase_id": str(phase2.id),
+            "expected_on": "2023-06-30",
+        },
+    )
+    assert good.status_code == 302
+    subsidy = session.scalar(select(Subsidy))
+    form = {
+        "title": "Outil de centralisation des évènements",
+        "theme": "T8",
+        "phase_id": str(phase2.id),
+        "owner_id": str(world.a.users[Role.RSSI].id),
+        "due_on": (TODAY + dt.timedelta(days=60)).isoformat(),
+        "status": "planned",
+        "planned_cost": "-3",
+        "amount_spent": "",
+        "subsidy_id": str(subsidy.id),
+        "hygiene_measures": ["36"],
+        "control_ids": ["A.8.15"],
+    }
+    bad = rssi.post("/risks/parcours/measures/new", data=form)
+    assert bad.status_code == 422
+    assert "Un montant ne peut pas être négatif." in _html(bad)
+    assert "Outil de centralisation des évènements" in _html(bad)
+    assert session.scalar(select(func.count()).select_from(ParcoursMeasure)) == 0
+    assert (
+        rssi.post("/risks/parcours/measures/new", data=form | {"planned_cost": "25 000"}).status_code == 302
+    )
+    measure = session.scalar(select(ParcoursMeasure))
+    assert measure.planned_cost == Decimal("25000.00")
+    page = _html(rssi.get("/risks/parcours/"))
+    assert "Outil de centralisation des évènements" in page
+    assert "25" in page and "000,00" in page
+    assert 'role="img"' in page  # the progress chart
+    assert "style=" not in page.split("<main", 1)[-1]
+    # Filters: theme, phase, late only.
+    assert "Outil de centralisation" not in _html(rssi.get("/risks/parcours/?theme=T1"))
+    assert "Outil de centralisation" not in _html(rssi.get("/risks/parcours/?late=1"))
+    assert "Outil de centralisation" in _html(rssi.get(f"/risks/parcours/?phase={phase2.id}&theme=T8"))
+    # The edit form; a stale form is the conflict page with what was typed.
+    edit = _html(rssi.get(f"/risks/parcours/measures/{measure.id}/edit"))
+    action_version = re.search(r'name="action_version" value="(\d+)"', edit).group(1)
+    data = form | {"planned_cost": "25000", "version": _version(edit), "action_version": action_version}
+    assert (
+        rssi.post(f"/risks/parcours/measures/{measure.id}/edit", data=data | {"title": "SIEM"}).status_code
+        == 302
+    )
+    stale = rssi.post(
+        f"/risks/parcours/measures/{measure.id}/edit", data=data | {"title": "Mes mots à garder"}
+    )
+    assert stale.status_code == 409
+    assert "Mes mots à garder" in _html(stale)
+    # The home card: no late measure yet, then the measure slips.
+    home = _html(rssi.get("/"))
+    assert 'data-widget="risks.parcours"' in home
+    assert 'data-figure="parcours-late"' in home
+    with app.test_request_context(), acting_as(world.a.users[Role.RSSI], world.a.syndicate):
+        _late(db.session.get(ParcoursMeasure, measure.id))
+        db.session.commit()
+    home = _html(rssi.get("/"))
+    assert 'href="/risks/parcours/?late=1#h-measures"><span class="fs-5 fw-semibold text-danger">1<' in home
+    assert "Versement menacé : Tranche 2" in home
+    late = _html(rssi.get("/risks/parcours/?late=1"))
+    assert 'data-late="1"' in late
+    # Another organisation: 404 on every record, its own empty parcours page.
+    other = login_as(world.b.users[Role.RSSI], world.b.syndicate)
+    assert other.get(f"/risks/parcours/measures/{measure.id}/edit").status_code == 404
+    assert (
+        other.post(f"/risks/parcours/measures/{measure.id}/delete", data={"version": "1"}).status_code == 404
+    )
+    assert other.get(f"/risks/parcours/subsidies/{subsidy.id}/edit").status_code == 404
+    assert (
+        other.post(f"/risks/parcours/subsidies/{subsidy.id}/delete", data={"version": "1"}).status_code == 404
+    )
+    assert other.get(f"/risks/parcours/phases/{phase2.id}/edit").status_code == 404
+    assert "SIEM" not in _html(other.get("/risks/parcours/"))
+    # A reader reads, does not write.
+    reader = login_as(world.a.users[Role.READER], world.a.syndicate)
+    assert "SIEM" in _html(reader.get("/risks/parcours/"))
+    assert reader.get("/risks/parcours/measures/new").status_code == 403
+    assert reader.post(f"/risks/parcours/measures/{measure.id}/delete", data={}).status_code == 403
+    # Removing the measure keeps its action.
+    edit = _html(rssi.get(f"/risks/parcours/measures/{measure.id}/edit"))
+    version = re.findall(r'name="version" type="hidden" value="(\d+)"', edit)[-1]
+    assert (
+        rssi.post(f"/risks/parcours/measures/{measure.id}/delete", data={"version": version}).status_code
+        == 302
+    )
+    assert session.scalar(select(func.count()).select_from(ParcoursMeasure)) == 0
+    assert session.get(Action, measure.action_id) is not None
+
+
+def test_parcours_pdf(world: World, app: Flask, login_as: Any, session: Any, tmp_path: Any) -> None:
+    with app.test_request_context(), acting_as(world.a.users[Role.RSSI], world.a.syndicate):
+        _org, parcours, phases = _setup(world)
+        corrective = phases[PhaseKind.CORRECTIVE]
+        svc.update_phase(
+            corrective,
+            None,
+            {
+                "version": corrective.version,
+                "cofinancing_rate": 30,
+                "starts_on": dt.date(2022, 9, 1),
+                "ends_on": dt.date(2024, 6, 30),
+            },
+        )
+        tranche = svc.create_subsidy(
+            parcours,
+            None,
+            {
+                "label": "Tranche 2",
+                "phase_id": corrective.id,
+                "amount_expected": "50000",
+                "expected_on": dt.date(2023, 6, 30),
+                "condition": "Plan de sécurisation à jour",
+            },
+        )
+        siem = svc.create_measure(
+            parcours, None, _measure(world, corrective, subsidy_id=tranche.id, planned_cost="20000")
+        )
+        _late(siem)
+        db.session.commit()
+    with app.test_request_context(), acting_as(world.b.users[Role.RSSI], world.b.syndicate):
+        org_b = db.session.merge(world.b.syndicate)
+        other = svc.save_parcours(org_b, None, {"selected_on": dt.date(2022, 1, 1)})
+        other_phase = svc.phases(other)[1]
+        svc.create_measure(
+            other,
+            None,
+            {
+                **_measure(world, other_phase, title="Other syndicate's measure"),
+                "owner_id": world.b.users[Role.RSSI].id,
+            },
+        )
+        db.session.commit()
+    rssi = login_as(world.a.users[Role.RSSI], world.a.syndicate)
+    texts = {}
+    for audience in ("comite", "anssi"):
+        assert rssi.post("/risks/parcours/pdf", data={"audience": audience}).status_code == 302
+        report = session.scalars(
+            select(GeneratedReport)
+            .where(GeneratedReport.kind == "parcours_report")
+            .order_by(GeneratedReport.id.desc())
+        ).first()
+        assert report.organisation_id == world.a.syndicate.id
+        text = " ".join(
+            " ".join(p.extract_text() for p in PdfReader(io.BytesIO(report.content)).pages).split()
+        )
+        texts[audience] = text
+        assert "Security event centralisation" in text
+        assert "Other syndicate's measure" not in text
+        assert "Tranche 2" in text
+        assert "Plan de sécurisation à jour" in text
+        assert "Détection et réaction" in text or "Capacité à détecter" in text
+        assert "6 000,00" in text  # 30 % of 20,000
+        assert "Mesures en retard" in text
+        assert "Calendrier" in text
+        assert re.search(r"page 1 / \d+", text)
+        if shutil.which("qpdf"):
+            path = tmp_path / f"parcours-{audience}.pdf"
+            path.write_bytes(report.content)
+            result = subprocess.run(
+                ["qpdf", "--check", str(path)], capture_output=True, text=True, check=False
+            )
+            assert result.returncode == 0, result.stdout + result.stderr
+    assert "comité syndical" in texts["comite"]
+    assert "rapport d'avancement à l'ANSSI" in texts["anssi"]
+    # The ANSSI report leads with the funding, the comité's with the progress.
+    assert texts["anssi"].index("Financement") < texts["anssi"].index("Avancement par thème")
+    assert texts["comite"].index("Avancement par thème") < texts["comite"].index("Financement")
+    assert rssi.post("/risks/parcours/pdf", data={"audience": "nobody"}).status_code == 302
+    other = login_as(world.b.users[Role.RSSI], world.b.syndicate)
+    assert other.get(f"/reports/{report.id}").status_code == 404
+    if shutil.which("qpdf") is None:
+        pytest.skip("qpdf is not installed")
