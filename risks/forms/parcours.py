@@ -75,7 +75,9 @@ class PhaseForm(VersionedForm):
         _l("Part du bénéficiaire (%)"),
         maximum=100,
         validators=[Optional()],
-        description=_l("Le reste à charge du bénéficiaire : 30 % en phase 2 dans le programme."),
+        description=_l(
+            "Le reste à charge du bénéficiaire : %(rate)s en phase 2 dans le programme.", rate="30 %"
+        ),
     )
 
 
