@@ -154,7 +154,12 @@ PAGES: list[tuple[Role | None, str, int, tuple[str, ...]]] = [
     (Role.RSSI, "/risks/scale", 200, ("Risk rating scale", "Likelihood levels", "Acceptance threshold")),
     (Role.RSSI, "/risks/hygiene/", 200, ("IT hygiene: self-assessment", "New self-assessment")),
     (Role.RSSI, "/risks/parcours/", 200, ("Cybersecurity programme", "No cybersecurity programme recorded")),
-    (Role.RSSI, "/risks/parcours/measures/{parcours_measure}/edit", 200, ("Edit measure", "Planned cost (€)")),
+    (
+        Role.RSSI,
+        "/risks/parcours/measures/{parcours_measure}/edit",
+        200,
+        ("Edit measure", "Planned cost (€)"),
+    ),
     (Role.RSSI, "/risks/parcours/subsidies/{subsidy}/edit", 200, ("Edit the payment", "Amount expected (€)")),
     (Role.RSSI, "/audits/", 200, ("Audit campaigns",)),
     (Role.RSSI, "/journal/", 200, ("Audit log", "Export as CSV", "Log integrity", "Filter the log")),
