@@ -16,7 +16,10 @@ DOMAIN = Domain(
     order=70,
     nav="risks/_nav.html",
     action_labels=ACTION_LABELS,
-    object_types=dict.fromkeys(("Risk", "RiskScale", "HygieneAssessment"), Permission.RISKS_VIEW),
+    object_types=dict.fromkeys(
+        ("Risk", "RiskScale", "HygieneAssessment", "Parcours", "ParcoursPhase", "Subsidy", "ParcoursMeasure"),
+        Permission.RISKS_VIEW,
+    ),
     # The referent fills his organisation's hygiene self-assessment, as the RSSI does.
     permissions={role: {Permission.HYGIENE_ASSESS} for role in (Role.RSSI, Role.REFERENT)},
     journal_types=JOURNAL_TYPES,

@@ -5,7 +5,7 @@ are the demo's own. Idempotent: an organisation that has risks keeps them."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -376,6 +376,7 @@ def load_hygiene(context: dict[str, Any]) -> None:
 def load_demo(context: dict[str, Any]) -> None:
     load_risks(context)
     load_hygiene(context)
+    load_parcours(context)
 
 
 def load_risks(context: dict[str, Any]) -> None:
@@ -435,3 +436,312 @@ def load_risks(context: dict[str, Any]) -> None:
         else:
             data |= {"asset_kind": asset[0], "asset": asset[1]}
         svc.create_risk(org, owner, data)
+
+
+# The parcours de cybersécurité of the demo. SIIM94: selected in 2021, 40,000 € received in 2021 for phase
+# 1, the second 50,000 € expected in 2023 — deferred because the security plan slipped (seed facts); its
+# measures from the seeds (the security-event centralisation tool, the backups on a dedicated network,
+# the interconnections with the members, the Windows Server farms, the DAT per ISO 27001). SICIO: a pack
+# relais in 2023 (Active Directory hardening, phishing campaign, MFA, a third immutable backup copy).
+# Dates, costs, owners, SICIO's amounts and which measures are late are the demo's own.
+# Measure: (title, theme, hygiene measures, Annex A controls, cost, spent, status, due (a date, or days
+# from today), done on, conditions the phase-2 subsidy).
+PARCOURS: dict[str, dict[str, Any]] = {
+    "SIIM94": {
+        "selected_on": date(2021, 5, 17),
+        "provider": "Prestataire terrain référencé par l'ANSSI",
+        "csirt": "CSIRT Île-de-France",
+        "convention_reference": "France Relance — parcours de cybersécurité 2021",
+        "notes": "Second versement reporté à 2023 : le plan de sécurisation a pris du retard.",
+        "phases": {
+            "diagnostic": (
+                date(2021, 9, 1),
+                date(2022, 6, 30),
+                date(2022, 6, 30),
+                0,
+                "Diagnostic de maturité sur les 8 thèmes ; plan de sécurisation pluriannuel.",
+            ),
+            "corrective": (
+                date(2022, 9, 1),
+                180,
+                None,
+                30,
+                "Mise en œuvre des mesures prioritaires du plan ; preuves de réalisation.",
+            ),
+        },
+        "subsidies": [
+            (
+                "Subvention phase 1 (pack initial)",
+                "diagnostic",
+                "40000",
+                date(2021, 10, 1),
+                "40000",
+                date(2021, 11, 15),
+                "Sélection au parcours et lancement du diagnostic.",
+            ),
+            (
+                "Subvention phase 2 (pack relais)",
+                "corrective",
+                "50000",
+                date(2023, 12, 15),
+                None,
+                None,
+                "Versement reporté de 2022 à 2023 : le plan de sécurisation a pris du retard. Conditionné "
+                "à la mise en œuvre des mesures prioritaires, dont l'outil de centralisation des évènements.",
+            ),
+        ],
+        "measures": [
+            (
+                "Outil de centralisation des évènements de sécurité (SIEM)",
+                "T8",
+                [36, 40],
+                ["A.8.15", "A.8.16"],
+                "60000",
+                "18000",
+                "in_progress",
+                -45,
+                None,
+                True,
+            ),
+            (
+                "Fermes Windows Server 2019 en haute disponibilité (obsolescence)",
+                "T6",
+                [34, 35],
+                ["A.8.8"],
+                "20000",
+                "6500",
+                "in_progress",
+                -20,
+                None,
+                True,
+            ),
+            (
+                "Sécurisation des interconnexions réseau et des accès Internet avec les adhérents",
+                "T5",
+                [22, 25],
+                ["A.8.20", "A.8.22"],
+                "30000",
+                "4000",
+                "in_progress",
+                90,
+                None,
+                False,
+            ),
+            (
+                "Sauvegardes consolidées sur un réseau dédié à 10 Gbit/s",
+                "T3",
+                [37],
+                ["A.8.13"],
+                "25000",
+                "24200",
+                "done",
+                date(2022, 12, 15),
+                date(2022, 11, 30),
+                False,
+            ),
+            (
+                "Dossier d'architecture et procédures mis à jour selon ISO 27001",
+                "T1",
+                [4, 38],
+                ["A.5.37"],
+                "8000",
+                "7600",
+                "done",
+                date(2022, 12, 31),
+                date(2022, 12, 16),
+                False,
+            ),
+            (
+                "Sensibilisation des agents au risque numérique",
+                "T1",
+                [2],
+                ["A.6.3"],
+                "5000",
+                "0",
+                "planned",
+                60,
+                None,
+                False,
+            ),
+        ],
+    },
+    "SICIO": {
+        "selected_on": date(2021, 6, 1),
+        "provider": "Prestataire terrain référencé par l'ANSSI",
+        "csirt": "CSIRT Île-de-France",
+        "convention_reference": "France Relance — parcours de cybersécurité 2021",
+        "notes": "Pack relais mené en 2023.",
+        "phases": {
+            "diagnostic": (
+                date(2021, 9, 15),
+                date(2022, 6, 30),
+                date(2022, 6, 30),
+                0,
+                "Diagnostic de maturité ; plan de sécurisation.",
+            ),
+            "corrective": (
+                date(2023, 1, 9),
+                date(2023, 12, 31),
+                None,
+                30,
+                "Pack relais : durcissement de l'Active Directory, hameçonnage, MFA, sauvegardes.",
+            ),
+        },
+        "subsidies": [
+            (
+                "Subvention pack relais",
+                "corrective",
+                "35000",
+                date(2023, 3, 31),
+                "35000",
+                date(2023, 4, 20),
+                "Signature de la convention du pack relais.",
+            ),
+        ],
+        "measures": [
+            (
+                "Durcissement de l'Active Directory",
+                "T2",
+                [5, 8, 9],
+                ["A.5.15", "A.8.2"],
+                "22000",
+                "21500",
+                "done",
+                date(2023, 6, 30),
+                date(2023, 6, 23),
+                False,
+            ),
+            (
+                "Campagne d'hameçonnage des agents des communes",
+                "T1",
+                [2],
+                ["A.6.3"],
+                "6000",
+                "5800",
+                "done",
+                date(2023, 10, 31),
+                date(2023, 10, 20),
+                False,
+            ),
+            (
+                "Double authentification (MFA) étendue à Bonneuil-sur-Marne et Valenton",
+                "T2",
+                [13],
+                ["A.8.5"],
+                "9000",
+                "2000",
+                "in_progress",
+                -30,
+                None,
+                False,
+            ),
+            (
+                "Troisième copie de sauvegarde externalisée, déconnectée et immuable",
+                "T3",
+                [37],
+                ["A.8.13"],
+                "15000",
+                "14800",
+                "done",
+                date(2023, 12, 15),
+                date(2023, 12, 8),
+                False,
+            ),
+        ],
+    },
+}
+
+
+def _on(value: Any, today: date) -> date:
+    return value if isinstance(value, date) else today + timedelta(days=value)
+
+
+def load_parcours(context: dict[str, Any]) -> None:
+    from risks.models import Parcours  # noqa: PLC0415
+    from risks.services import parcours as svc  # noqa: PLC0415 — written beside this loader
+
+    today = local_today()
+    for name, plan in PARCOURS.items():
+        org: Organisation | None = context["organisations"].get(name)
+        if org is None:
+            continue
+        has = db.session.scalar(
+            select(Parcours.id).where(Parcours.organisation_id == org.id).execution_options(**UNSCOPED)
+        )  # unscoped: demo loader (CLI)
+        if has is not None:
+            continue
+        owner = _rssi(org)
+        if owner is None:
+            continue
+        parcours = svc.save_parcours(org, None, {k: plan[k] for k in svc.PARCOURS_FIELDS if k in plan})
+        phases = {p.kind.value: p for p in svc.phases(parcours)}
+        for kind, (starts, ends, delivered, rate, deliverables) in plan["phases"].items():
+            phase = phases[kind]
+            svc.update_phase(
+                phase,
+                None,
+                {
+                    "version": phase.version,
+                    "starts_on": starts,
+                    "ends_on": _on(ends, today),
+                    "delivered_on": delivered,
+                    "cofinancing_rate": rate,
+                    "deliverables": deliverables,
+                },
+            )
+        subsidies = {}
+        for label, kind, expected, expected_on, received, received_on, condition in plan["subsidies"]:
+            subsidies[kind] = svc.create_subsidy(
+                parcours,
+                None,
+                {
+                    "label": label,
+                    "phase_id": phases[kind].id,
+                    "amount_expected": expected,
+                    "expected_on": expected_on,
+                    "amount_received": received,
+                    "received_on": received_on,
+                    "condition": condition,
+                },
+            )
+        for title, theme, hygiene, controls, cost, spent, status, due, done_on, conditions in plan[
+            "measures"
+        ]:
+            due_on = _on(due, today)
+            data = {
+                "title": title,
+                "theme": theme,
+                "phase_id": phases["corrective"].id,
+                "hygiene_measures": hygiene,
+                "control_ids": controls,
+                "planned_cost": cost,
+                "amount_spent": spent,
+                "owner_id": owner.id,
+                "status": status,
+                "done_on": done_on,
+                "subsidy_id": subsidies["corrective"].id if conditions else None,
+                "due_on": max(due_on, today),  # a new action is not already due
+            }
+            measure = svc.create_measure(parcours, owner, data)
+            if due_on < today:  # then its real deadline, through the same writer
+                action = svc.action_of(measure)
+                svc.update_measure(
+                    measure,
+                    owner,
+                    data | {"due_on": due_on, "version": measure.version, "action_version": action.version},
+                )
+
+
+def _rssi(org: Organisation) -> User | None:
+    return db.session.scalar(
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            Membership.organisation_id == org.id,
+            Membership.role == Role.RSSI,
+            Membership.revoked_at.is_(None),
+        )
+        .order_by(User.id)
+        .limit(1)
+        .execution_options(**UNSCOPED)  # unscoped: demo loader (CLI)
+    )

@@ -15,10 +15,12 @@ from core.extensions import db
 from core.forms import enum_text, form_labels
 from core.journal import JournalType
 from core.tenancy import scoped
+from risks.forms.parcours import MeasureForm, ParcoursForm, PhaseForm, SubsidyForm
 from risks.forms.risks import RiskForm
 from risks.forms.scale import ScaleForm
-from risks.models import AssetKind, HygieneAssessment, HygieneStatus, Risk, Treatment
+from risks.models import AssetKind, HygieneAssessment, HygieneStatus, PhaseKind, Risk, Treatment
 from risks.reference import hygiene_measures
+from risks.services.parcours import MEASURE_FIELDS
 from risks.services.risks import action_titles
 
 ACTION_LABELS: dict[str, Any] = {
@@ -28,6 +30,16 @@ ACTION_LABELS: dict[str, Any] = {
     "hygiene.create": _l("Auto-évaluation d'hygiène commencée"),
     "hygiene.update": _l("Auto-évaluation d'hygiène modifiée"),
     "hygiene.answers": _l("Réponses de l'auto-évaluation d'hygiène modifiées"),
+    "parcours.create": _l("Parcours de cybersécurité enregistré"),
+    "parcours.update": _l("Parcours de cybersécurité modifié"),
+    "parcours_phase.create": _l("Phase du parcours créée"),
+    "parcours_phase.update": _l("Phase du parcours modifiée"),
+    "subsidy.create": _l("Versement de subvention enregistré"),
+    "subsidy.update": _l("Versement de subvention modifié"),
+    "subsidy.delete": _l("Versement de subvention supprimé"),
+    "parcours_measure.create": _l("Mesure du parcours enregistrée"),
+    "parcours_measure.update": _l("Mesure du parcours modifiée"),
+    "parcours_measure.delete": _l("Mesure retirée du parcours"),
 }
 
 
@@ -69,6 +81,26 @@ JOURNAL_TYPES: dict[str, JournalType] = {
         values={f"measure_{m.number}": enum_text(HygieneStatus) for m in hygiene_measures()},
         title=_hygiene_titles,
         link=("risks.hygiene_detail", "assessment_id"),
+    ),
+    "Parcours": JournalType(
+        _l("Parcours de cybersécurité"), fields=form_labels(ParcoursForm), link=("risks.parcours_index", None)
+    ),
+    "ParcoursPhase": JournalType(
+        _l("Phase du parcours de cybersécurité"),
+        fields=form_labels(PhaseForm) | {"kind": _l("Phase")},
+        values={"kind": enum_text(PhaseKind)},
+        link=("risks.parcours_index", None),
+    ),
+    "Subsidy": JournalType(
+        _l("Versement de subvention du parcours"),
+        fields=form_labels(SubsidyForm),
+        link=("risks.parcours_index", None),
+    ),
+    "ParcoursMeasure": JournalType(
+        _l("Mesure du parcours de cybersécurité"),
+        fields=form_labels(MeasureForm, *MEASURE_FIELDS) | {"action_id": _l("Action du SMSI")},
+        names={"action_id": action_titles},
+        link=("risks.parcours_index", None),
     ),
     "RiskScale": JournalType(
         _l("Échelle de cotation des risques"),

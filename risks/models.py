@@ -5,16 +5,19 @@ they are rated on (likelihood × impact, the matrix of levels, the acceptance th
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Table,
     Text,
@@ -163,3 +166,105 @@ class HygieneAnswer(OrgScopedMixin, Base):
     reinforced: Mapped[bool] = mapped_column(Boolean, default=False)
     comment: Mapped[str | None] = mapped_column(Text)
     evidence: Mapped[str | None] = mapped_column(String(500))
+
+
+# --- the ANSSI parcours de cybersécurité ---------------------------------------------------------------
+
+Money = Numeric(12, 2)  # euros, two decimals; never negative (CHECK in the database, rule in the service)
+
+
+class PhaseKind(LabelledEnum):
+    DIAGNOSTIC = "diagnostic", _l("Phase 1 — diagnostic et plan de sécurisation (pack initial)")
+    CORRECTIVE = "corrective", _l("Phase 2 — mesures correctives (pack relais)")
+
+    @property
+    def order(self) -> int:
+        return 1 if self is PhaseKind.DIAGNOSTIC else 2
+
+
+class Parcours(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
+    """An organisation's parcours de cybersécurité (ANSSI, France Relance): when it was selected, the
+    provider who runs it on the ground, the convention. One per organisation."""
+
+    __tablename__ = "parcours"
+    __table_args__ = (UniqueConstraint("organisation_id"),)
+
+    selected_on: Mapped[date] = mapped_column(Date)
+    provider: Mapped[str | None] = mapped_column(String(200))  # prestataire terrain
+    anssi_contact: Mapped[str | None] = mapped_column(String(200))
+    csirt: Mapped[str | None] = mapped_column(String(200))  # CSIRT régional
+    convention_reference: Mapped[str | None] = mapped_column(String(100))
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class ParcoursPhase(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
+    """A phase of the parcours (one of each kind): its dates, deliverables, and the share of its cost
+    the beneficiary finances itself."""
+
+    __tablename__ = "parcours_phases"
+    __table_args__ = (
+        UniqueConstraint("parcours_id", "kind"),
+        CheckConstraint("cofinancing_rate >= 0 AND cofinancing_rate <= 100", name="cofinancing_rate"),
+    )
+
+    parcours_id: Mapped[int] = mapped_column(ForeignKey("parcours.id", ondelete="CASCADE"))
+    kind: Mapped[PhaseKind] = mapped_column(str_enum(PhaseKind, "parcours_phase_kind"))
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    deliverables: Mapped[str | None] = mapped_column(Text)
+    delivered_on: Mapped[date | None] = mapped_column(Date)
+    cofinancing_rate: Mapped[int] = mapped_column(Integer, default=0)  # per cent, the beneficiary's share
+
+
+class Subsidy(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
+    """A payment of the State to the beneficiary: expected (amount, date), then received, and the
+    condition it depends on."""
+
+    __tablename__ = "parcours_subsidies"
+    __table_args__ = (
+        Index("ix_parcours_subsidies_parcours_expected", "parcours_id", "expected_on"),
+        CheckConstraint("amount_expected >= 0", name="amount_expected"),
+        CheckConstraint("amount_received IS NULL OR amount_received >= 0", name="amount_received"),
+    )
+
+    parcours_id: Mapped[int] = mapped_column(ForeignKey("parcours.id", ondelete="CASCADE"))
+    phase_id: Mapped[int | None] = mapped_column(
+        ForeignKey("parcours_phases.id", ondelete="SET NULL"), index=True
+    )
+    label: Mapped[str] = mapped_column(String(200))
+    amount_expected: Mapped[Decimal] = mapped_column(Money)
+    expected_on: Mapped[date | None] = mapped_column(Date)
+    amount_received: Mapped[Decimal | None] = mapped_column(Money)
+    received_on: Mapped[date | None] = mapped_column(Date)
+    condition: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def is_received(self) -> bool:
+        return self.received_on is not None
+
+
+class ParcoursMeasure(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
+    """A measure of the security plan. It *is* an SMSI corrective action (``action_id``, origin
+    "parcours"): its title, owner, deadline and status live on the action, written by the SMSI's
+    actions service; the measure adds its theme, phase, the hygiene-guide measures and Annex A
+    controls it answers, its money, and the subsidy payment it conditions."""
+
+    __tablename__ = "parcours_measures"
+    __table_args__ = (
+        UniqueConstraint("action_id"),
+        Index("ix_parcours_measures_parcours_theme", "parcours_id", "theme"),
+        CheckConstraint("planned_cost >= 0", name="planned_cost"),
+        CheckConstraint("amount_spent >= 0", name="amount_spent"),
+    )
+
+    parcours_id: Mapped[int] = mapped_column(ForeignKey("parcours.id", ondelete="CASCADE"))
+    phase_id: Mapped[int] = mapped_column(ForeignKey("parcours_phases.id", ondelete="RESTRICT"), index=True)
+    theme: Mapped[str] = mapped_column(String(4))  # "T1" … "T8" (risks.reference.parcours_themes)
+    action_id: Mapped[int] = mapped_column(ForeignKey("smsi_actions.id", ondelete="RESTRICT"))
+    hygiene_measures: Mapped[list[int]] = mapped_column(JSON, default=list)  # the guide's numbers
+    control_ids: Mapped[list[str]] = mapped_column(JSON, default=list)  # Annex A controls ("A.8.16")
+    planned_cost: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    amount_spent: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    subsidy_id: Mapped[int | None] = mapped_column(
+        ForeignKey("parcours_subsidies.id", ondelete="SET NULL"), index=True
+    )

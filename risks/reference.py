@@ -114,3 +114,60 @@ def hygiene_measures() -> tuple[HygieneMeasure, ...]:
         )
         for m in sorted(_hygiene()["measures"], key=lambda m: int(m["number"]))
     )
+
+
+# --- ANSSI's parcours de cybersécurité (risks/data/anssi_parcours.json): 2 phases, 8 themes --------
+
+PARCOURS = Path(__file__).parent / "data" / "anssi_parcours.json"
+
+
+@dataclass(frozen=True)
+class ParcoursTheme:
+    id: str  # "T1" … "T8"
+    number: int
+    title_fr: str
+    short_fr: str
+    title_en: str
+    hygiene: tuple[int, ...]  # the hygiene guide's measures under it (the project's own mapping)
+
+    @property
+    def title(self) -> str:
+        return self.title_en if _in_english() else self.title_fr
+
+    @property
+    def short(self) -> str:
+        return self.title_en if _in_english() else self.short_fr
+
+
+@cache
+def _parcours() -> dict[str, Any]:
+    return json.loads(PARCOURS.read_text(encoding="utf-8"))
+
+
+@cache
+def parcours_themes() -> tuple[ParcoursTheme, ...]:
+    mapping = _parcours()["theme_to_hygiene"]["mapping"]
+    return tuple(
+        ParcoursTheme(
+            t["id"],
+            int(t["number"]),
+            t["title_fr"],
+            t["short_fr"],
+            t["title_en"],
+            tuple(int(n) for n in mapping.get(t["id"], ())),
+        )
+        for t in sorted(_parcours()["themes"], key=lambda t: int(t["number"]))
+    )
+
+
+def parcours_theme(theme_id: str) -> ParcoursTheme | None:
+    return next((t for t in parcours_themes() if t.id == theme_id), None)
+
+
+def parcours_cofinancing_rate(phase_order: int) -> int:
+    """The beneficiary's share (per cent) the programme asks for a phase: 30 % of phase 2, none of
+    phase 1 (funded by the first subsidy)."""
+    for phase in _parcours()["phases"]:
+        if int(phase["order"]) == phase_order:
+            return int(phase["funding"].get("beneficiary_share_pct", 0))
+    return 0

@@ -3,6 +3,8 @@
 * ``risks.register`` — whoever may edit the risks (the RSSI): risks above the acceptance threshold
   that nobody accepted, risks past their review date, risks whose treatment is not decided; each
   figure links to the list filtered on it.
+* ``risks.parcours`` — the RSSI, when the organisation has a parcours de cybersécurité: its late
+  measures and the next subsidy they endanger, linking to the late measures.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from typing import Any
 from core.domains import Widget
 from core.security import Permission
 from core.tenancy import current_org
-from risks.services import hygiene, risks
+from risks.documents.parcours import euros
+from risks.services import hygiene, parcours, risks
 
 
 def register_context() -> dict[str, Any]:
@@ -27,6 +30,15 @@ def _hygiene_to_do() -> bool:
     """The card shows while the organisation's self-assessment is missing or incomplete."""
     missing = hygiene.to_complete(current_org.id)
     return missing is None or missing > 0
+
+
+def parcours_context() -> dict[str, Any]:
+    return {"figures": parcours.figures(current_org.id), "euros": euros}
+
+
+def _has_parcours() -> bool:
+    """The card shows when the organisation has a parcours de cybersécurité."""
+    return parcours.has_parcours(current_org.id)
 
 
 WIDGETS = (
@@ -44,5 +56,13 @@ WIDGETS = (
         context=hygiene_context,
         visible=_hygiene_to_do,
         order=7,
+    ),
+    Widget(
+        "risks.parcours",
+        "risks/_widget_parcours.html",
+        Permission.RISKS_EDIT,
+        context=parcours_context,
+        visible=_has_parcours,
+        order=8,
     ),
 )
