@@ -510,6 +510,7 @@ class RestoreResult:
     kept_files: list[str] = field(default_factory=list)
     skipped_files: list[str] = field(default_factory=list)
     public_keys: dict[str, Ed25519PublicKey] = field(default_factory=dict)
+    public_key_files: list[Path] = field(default_factory=list)  # to declare: no signing key here
     upgraded_to: str | None = None
 
 
@@ -733,10 +734,19 @@ def restore_backup(path: Path, *, force_keys: bool = False) -> RestoreResult:
                 result.kept_files.append(f"{item.label} : celle de cette instance est gardée ({item.path})")
             else:
                 result.skipped_files.append(f"{item.label} : non restauré (aucun fichier configuré ici)")
+        signing_restored = audit._key_path().exists()
         for name in manifest.get("public_keys", []):
-            key = serialization.load_pem_public_key(archive.read(f"public_keys/{name}.pem"))
-            if isinstance(key, Ed25519PublicKey):
-                result.public_keys[name] = key
+            pem = archive.read(f"public_keys/{name}.pem")
+            key = serialization.load_pem_public_key(pem)
+            if not isinstance(key, Ed25519PublicKey):
+                continue
+            result.public_keys[name] = key
+            if name not in audit.trusted_public_keys() and not signing_restored:
+                # Not a secret: written so that the operator can declare it (see the command's output).
+                public = Path(current_app.instance_path) / "audit_public_keys" / f"{name}.pem"
+                if not public.exists():
+                    _write_file(public, pem, secret=False)
+                result.public_key_files.append(public)
     if revision != code_revision():
         alembic.upgrade()
         result.upgraded_to = code_revision()
@@ -847,7 +857,13 @@ def restore_command(file: str, force_keys: bool) -> None:
         click.echo(
             "Archive sans clés : remettez la clé de chiffrement (EGIDE_ENCRYPTION_KEYS ou "
             "instance/encryption_keys) et la clé de signature du journal, ou déclarez les clés publiques "
-            "de l'archive (public_keys/) dans AUDIT_TRUSTED_PUBLIC_KEY_FILES."
+            "de l'archive dans AUDIT_TRUSTED_PUBLIC_KEY_FILES."
+        )
+    if result.public_key_files:
+        listed = json.dumps([str(path) for path in result.public_key_files])
+        click.echo(
+            "Clé(s) publique(s) du journal écrite(s) ; pour que `flask audit verify` les reconnaisse : "
+            f"export EGIDE_AUDIT_TRUSTED_PUBLIC_KEY_FILES='{listed}'"
         )
     verdicts = verify_journal(result.public_keys)
     names = {row[0]: row[1] for row in db.session.execute(text("SELECT id, name FROM organisations"))}

@@ -350,6 +350,13 @@ def test_archive_without_keys_holds_no_key_and_says_what_to_bring(
         assert "Journal intègre" in restored.output
         assert not (folder / "audit_signing_key.pem").exists()
         assert not (folder / "encryption_keys").exists()
+        (public_key,) = (folder / "audit_public_keys").iterdir()
+        assert "EGIDE_AUDIT_TRUSTED_PUBLIC_KEY_FILES" in restored.output
+        assert "PRIVATE" not in public_key.read_text()
+        # Declared as the output says, the public key makes `flask audit verify` pass.
+        target.config["AUDIT_TRUSTED_PUBLIC_KEY_FILES"] = [str(public_key)]
+        verified = run(target, "audit", "verify")
+        assert verified.exit_code == 0, verified.output
         assert_same_database(source, target)
     finally:
         dispose(target)
