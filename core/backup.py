@@ -34,6 +34,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -436,6 +437,14 @@ def _read_manifest(archive: zipfile.ZipFile) -> dict[str, Any]:
             or entry.get("member") not in manifest["members"]
         ):
             raise BackupError(f"manifest.json : table mal décrite ({str(entry)[:80]})")
+    members = manifest["members"]
+    for entry in manifest["instance_files"]:
+        if not isinstance(entry, dict) or entry.get("member") not in members:
+            raise BackupError(f"manifest.json : fichier d'instance mal décrit ({str(entry)[:80]})")
+    for name in manifest.get("public_keys", []):
+        # A key id names a file written on restore: 16 hex digits, nothing that could leave its folder.
+        if not re.fullmatch(r"[0-9a-f]{16}", str(name)) or f"public_keys/{name}.pem" not in members:
+            raise BackupError(f"manifest.json : clé publique mal décrite ({str(name)[:80]})")
     return manifest
 
 

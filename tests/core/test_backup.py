@@ -409,6 +409,16 @@ def test_tampered_archive_fails_verify_and_restore_writes_nothing(
     assert result.exit_code == 1
     assert "annoncée(s)" in result.output
 
+    def escaping(name: str, data: bytes) -> bytes:
+        if name != "manifest.json":
+            return data
+        return json.dumps(json.loads(data) | {"public_keys": ["../../../etc/evil"]}).encode()
+
+    escaped = _rewrite(source["without_keys"], tmp_path / "e.zip", escaping)
+    result = run(source["app"], "backup", "verify", str(escaped))
+    assert result.exit_code == 1
+    assert "clé publique mal décrite" in result.output
+
     target, folder = empty_target(scratch, tmp_path, "sqlite")
     try:
         refused = run(target, "backup", "restore", str(tampered))
