@@ -39,7 +39,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -256,6 +256,7 @@ class CreateResult:
     manifest: dict[str, Any]
     secrets: list[InstanceFile] = field(default_factory=list)  # included
     missing_secrets: list[InstanceFile] = field(default_factory=list)  # left out: the restorer brings them
+    anchors_left_out: int = 0  # anchor file lines of transactions the snapshot did not see
 
 
 def egide_version() -> str:
@@ -288,6 +289,47 @@ def _database_revision(conn: Connection) -> str | None:
 
 def default_backup_name() -> str:
     return f"egide-sauvegarde-{utcnow():%Y%m%dT%H%M%SZ}.zip"
+
+
+# An anchor is appended to the anchor file once its transaction has committed: a line signed this
+# recently that the snapshot does not hold belongs to a transaction the snapshot did not see.
+IN_FLIGHT = timedelta(minutes=10)
+
+
+def _recent_anchors(conn: Connection, since: datetime) -> set[tuple[int, int, str, str, str]]:
+    """The snapshot's anchors signed since ``since``, as :func:`core.audit.anchor_key` names them."""
+    anchors = audit.AuditAnchor.__table__
+    rows = conn.execute(
+        select(
+            anchors.c.chain, anchors.c.seq, anchors.c.hash, anchors.c.signed_at, anchors.c.signature
+        ).where(anchors.c.signed_at >= since)
+    )
+    return {(r.chain, r.seq, r.hash, audit.iso_utc(r.signed_at), r.signature) for r in rows}
+
+
+def _anchor_lines_of_snapshot(
+    content: bytes, recent: set[tuple[int, int, str, str, str]], started: datetime
+) -> tuple[bytes, int]:
+    """The anchor file as the snapshot saw it: the lines of anchors committed after the snapshot
+    began (signed less than IN_FLIGHT before it, and not in it) are left out, so that the restored
+    file and database agree. Every other line is kept as it is — an older line missing from the
+    database, or one that does not parse, is evidence ``flask audit verify`` must still see."""
+    kept, left_out = [], 0
+    cutoff = started - IN_FLIGHT
+    for line in content.splitlines(keepends=True):
+        try:
+            data = json.loads(line)
+            signed_at = datetime.fromisoformat(data["signed_at"]).astimezone(UTC)
+            key = (int(data["chain"]), int(data["seq"]), str(data["hash"]), audit.iso_utc(signed_at))
+            key += (str(data["signature"]),)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            kept.append(line)
+            continue
+        if signed_at >= cutoff and key not in recent:
+            left_out += 1
+            continue
+        kept.append(line)
+    return b"".join(kept), left_out
 
 
 class _Member:
@@ -357,7 +399,9 @@ def create_backup(output: Path, *, include_keys: bool = False) -> CreateResult:
                         "mettez-la à jour (flask db upgrade) avant de la sauvegarder."
                     )
                 dialect = conn.dialect.name
+                started = utcnow()
                 tables = [_dump_table(conn, table, archive) for table in Base.metadata.sorted_tables]
+                recent = _recent_anchors(conn, started - IN_FLIGHT)
             for entry in tables:
                 members[entry["member"]] = entry["sha256"]
             result = CreateResult(path=output, manifest={})
@@ -370,6 +414,8 @@ def create_backup(output: Path, *, include_keys: bool = False) -> CreateResult:
                 if item.path is None or not item.path.exists():
                     continue
                 content = item.path.read_bytes()
+                if item.role == "audit_anchors.jsonl":
+                    content, result.anchors_left_out = _anchor_lines_of_snapshot(content, recent, started)
                 name = f"instance/{item.role}"
                 archive.writestr(name, content)
                 members[name] = hashlib.sha256(content).hexdigest()
@@ -805,6 +851,11 @@ def create_command(output: str | None, include_keys: bool) -> None:
     )
     for entry in manifest["instance_files"]:
         click.echo(f"  inclus : instance/{entry['role']}")
+    if result.anchors_left_out:
+        click.echo(
+            f"  {result.anchors_left_out} ancre(s) signée(s) pendant la sauvegarde, après l'instantané de "
+            "la base, laissée(s) hors du fichier d'ancres de l'archive (elles seront dans la suivante)."
+        )
     if include_keys:
         click.echo(KEYS_WARNING, err=True)
     if result.missing_secrets or not include_keys:

@@ -535,3 +535,28 @@ def test_every_column_of_the_schema_has_a_portable_kind() -> None:
     assert kinds <= set(backup.KINDS)
     assert {"datetime", "bytes", "json", "date", "bool"} <= kinds
     shutil.disk_usage("/")  # nothing else: the mapping is what is checked
+
+
+def test_anchors_signed_after_the_snapshot_stay_out_of_the_archive(
+    source: dict[str, Any], tmp_path: Path
+) -> None:
+    """The anchor file is written after each commit: a line of a transaction the snapshot did not see
+    is left out (file and database then agree once restored); an older line missing from the
+    database is evidence, kept as it is."""
+    anchors = source["instance"] / "audit_anchors.jsonl"
+    original = anchors.read_bytes()
+
+    def line(signed_at: datetime) -> bytes:
+        fields = {"chain": 999, "seq": 1, "hash": "f" * 64, "key_id": "0" * 16, "signature": "AAAA"}
+        return (json.dumps(fields | {"signed_at": signed_at.isoformat()}) + "\n").encode()
+
+    in_flight, old = line(datetime.now(UTC)), line(datetime.now(UTC) - timedelta(days=2))
+    anchors.write_bytes(original + old + in_flight)
+    try:
+        archive = tmp_path / "pendant.zip"
+        result = run(source["app"], "backup", "create", "-o", str(archive))
+        assert result.exit_code == 0, result.output
+        assert "1 ancre(s) signée(s) pendant la sauvegarde" in result.output
+        assert zipfile.ZipFile(archive).read("instance/audit_anchors.jsonl") == original + old
+    finally:
+        anchors.write_bytes(original)
