@@ -55,7 +55,9 @@ def demo_load() -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from core.backup import backup_cli  # noqa: PLC0415 — the CLI groups load when the app registers them
     from core.journal import audit_cli  # noqa: PLC0415 — the CLI groups load when the app registers them
 
     app.cli.add_command(demo_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(backup_cli)
