@@ -362,7 +362,9 @@ class EbiosMeasure(_StudyPart, Base):
     control_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     due_on: Mapped[date] = mapped_column(Date)
-    action_id: Mapped[int | None] = mapped_column(ForeignKey("smsi_actions.id", ondelete="SET NULL"), index=True)
+    action_id: Mapped[int | None] = mapped_column(
+        ForeignKey("smsi_actions.id", ondelete="SET NULL"), index=True
+    )
 
     def __str__(self) -> str:
         return self.title
