@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
@@ -573,6 +572,12 @@ def _save_study(
     return study
 
 
+def check_study(data: Mapping[str, Any]) -> list[FieldError]:
+    errors: list[FieldError] = []
+    _clean_study(data, errors)
+    return errors
+
+
 def create_study(org: Organisation, actor: User | None, data: Mapping[str, Any]) -> EbiosStudy:
     return with_fresh_reference(
         lambda: _save_study(org, actor, EbiosStudy(organisation_id=org.id), data, "ebios.study.create")
@@ -963,5 +968,13 @@ def study_choices(org_id: int) -> list[tuple[int, str]]:
     return [(s.id, f"{s.reference} — {s.title}") for s in studies(org_id)]
 
 
-def date_or_none(value: Any) -> date | None:
-    return value if isinstance(value, date) else None
+def study_of_risk(risk: Risk) -> EbiosStudy | None:
+    """The study a risk of the register comes from (its risk page links to it)."""
+    if risk.ebios_scenario_id is None:
+        return None
+    o = EbiosOperationalScenario
+    return db.session.scalar(
+        select(EbiosStudy)
+        .join(o, o.study_id == EbiosStudy.id)
+        .where(o.id == risk.ebios_scenario_id, EbiosStudy.organisation_id == risk.organisation_id)
+    )

@@ -36,9 +36,8 @@ from risks.models import (
 )
 from risks.services import ebios as svc
 from risks.services import hygiene
-from smsi.services import actions
 from smsi import reference as annex_a
-from smsi.services import soa
+from smsi.services import actions, soa
 from tests.conftest import World, acting_as
 
 K = svc.KINDS
@@ -357,3 +356,98 @@ def test_baseline_prefilled_from_soa_and_hygiene_without_duplicates(world: World
             ("hygiene", "H-12"),
         ]
         assert svc.prefill_baseline(study, None) == 0
+
+
+def _html(response: Any) -> str:
+    return response.get_data(as_text=True)
+
+
+def test_pages_forms_conflict_and_other_organisation(world: World, login_as: Any, session: Any) -> None:
+    rssi = login_as(world.a.users[Role.RSSI], world.a.syndicate)
+    assert "Études EBIOS RM" in _html(rssi.get("/risks/ebios/"))
+    bad = rssi.post(
+        "/risks/ebios/new", data={"title": "", "scope": "Messagerie mutualisée", "started_on": "2026-11-02"}
+    )
+    assert bad.status_code == 422
+    assert "Messagerie mutualisée" in _html(bad)
+    assert 'id="title-error"' in _html(bad)
+    good = rssi.post(
+        "/risks/ebios/new",
+        data={"title": "Messagerie", "scope": "Messagerie mutualisée", "started_on": "2026-11-02"},
+    )
+    assert good.status_code == 302
+    study = session.scalar(select(EbiosStudy).where(EbiosStudy.title == "Messagerie"))
+    assert good.location.endswith(f"/risks/ebios/{study.id}/atelier-1")
+    # A business value through its form, one post showing every error first.
+    url = f"/risks/ebios/{study.id}/valeurs-metier/new"
+    assert rssi.get(url).status_code == 200
+    bad = rssi.post(url, data={"name": "", "nature": "nothing", "description": "Les courriels des élus"})
+    assert bad.status_code == 422
+    assert "Les courriels des élus" in _html(bad)
+    assert rssi.post(url, data={"name": "Courriels des élus", "nature": "information"}).status_code == 302
+    page = _html(rssi.get(f"/risks/ebios/{study.id}/atelier-1"))
+    assert "Courriels des élus" in page
+    assert "Au moins une valeur métier" not in page.split("Reste à faire", 1)[-1].split("</p>", 1)[0]
+    # A feared event out of the scale: the register's message.
+    bad = rssi.post(
+        f"/risks/ebios/{study.id}/evenements-redoutes/new",
+        data={"business_value_id": "1" * 3, "description": "Fuite", "gravity": "7"},
+    )
+    assert bad.status_code == 422
+    assert "Choisissez un niveau de l&#39;échelle, de 1 à 4." in _html(bad)
+    # A stale edit: the conflict page, what was typed kept.
+    from risks.models import EbiosBusinessValue  # noqa: PLC0415
+
+    bv = session.scalar(select(EbiosBusinessValue).where(EbiosBusinessValue.study_id == study.id))
+    edit_url = f"/risks/ebios/valeurs-metier/{bv.id}/edit"
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', _html(rssi.get(edit_url))).group(1)
+    base = {"name": "Courriels", "nature": "information", "version": version}
+    assert rssi.post(edit_url, data=base).status_code == 302
+    stale = rssi.post(edit_url, data=base | {"name": "Mes mots perdus"})
+    assert stale.status_code == 409
+    assert "Mes mots perdus" in _html(stale)
+    # Another organisation: 404 on the study and its objects (every route: tests/core/test_tenancy.py).
+    other = login_as(world.b.users[Role.RSSI], world.b.syndicate)
+    assert other.get(f"/risks/ebios/{study.id}").status_code == 404
+    assert other.get(edit_url).status_code == 404
+    assert other.post(f"/risks/ebios/valeurs-metier/{bv.id}/delete").status_code == 404
+    assert "Messagerie" not in _html(other.get("/risks/ebios/"))
+    # A reader reads, does not write.
+    reader = login_as(world.a.users[Role.READER], world.a.syndicate)
+    assert reader.get(f"/risks/ebios/{study.id}/atelier-2").status_code in (200, 403)
+    assert reader.get(url).status_code == 403
+
+
+def test_study_pdf(world: World, app: Flask, login_as: Any, session: Any, tmp_path: Any) -> None:
+    with app.test_request_context(), acting_as(world.a.users[Role.RSSI], world.a.syndicate):
+        org = db.session.merge(world.a.syndicate)
+        study = _study(org)
+        _build(study)
+        db.session.commit()
+        study_id = study.id
+    rssi = login_as(world.a.users[Role.RSSI], world.a.syndicate)
+    assert "Risques résiduels (atelier 5)" in _html(rssi.get(f"/risks/ebios/{study_id}/carte"))
+    assert rssi.post(f"/risks/ebios/{study_id}/pdf").status_code == 302
+    report = session.scalar(select(GeneratedReport).where(GeneratedReport.kind == "ebios_study"))
+    assert report.organisation_id == world.a.syndicate.id
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(report.content)).pages).split())
+    for expected in (
+        "Étude EBIOS Risk Manager",
+        "Atelier 1 — Cadrage et socle de sécurité",
+        "Atelier 5 — Traitement du risque",
+        "État civil",
+        "Cybercriminel",
+        "Hébergeur",
+        "Hameçonnage puis chiffrement",
+        "Risques bruts (avant traitement)",
+    ):
+        assert expected in text, expected
+    assert re.search(r"page 1 / \d+", text)
+    other = login_as(world.b.users[Role.RSSI], world.b.syndicate)
+    assert other.get(f"/reports/{report.id}").status_code == 404
+    if shutil.which("qpdf") is None:
+        pytest.skip("qpdf is not installed")
+    path = tmp_path / "ebios.pdf"
+    path.write_bytes(report.content)
+    result = subprocess.run(["qpdf", "--check", str(path)], capture_output=True, text=True, check=False)  # noqa: S603, S607
+    assert result.returncode == 0, result.stdout + result.stderr
