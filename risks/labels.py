@@ -15,10 +15,13 @@ from core.extensions import db
 from core.forms import enum_text, form_labels
 from core.journal import JournalType
 from core.tenancy import scoped
+from risks.forms.ebios import FORMS as EBIOS_FORMS
+from risks.forms.ebios import StudyForm
 from risks.forms.risks import RiskForm
 from risks.forms.scale import ScaleForm
-from risks.models import AssetKind, HygieneAssessment, HygieneStatus, Risk, Treatment
+from risks.models import AssetKind, EbiosStudy, HygieneAssessment, HygieneStatus, Risk, Treatment
 from risks.reference import hygiene_measures
+from risks.services.ebios import KINDS as EBIOS_KINDS
 from risks.services.risks import action_titles
 
 ACTION_LABELS: dict[str, Any] = {
@@ -28,6 +31,17 @@ ACTION_LABELS: dict[str, Any] = {
     "hygiene.create": _l("Auto-évaluation d'hygiène commencée"),
     "hygiene.update": _l("Auto-évaluation d'hygiène modifiée"),
     "hygiene.answers": _l("Réponses de l'auto-évaluation d'hygiène modifiées"),
+    "ebios.study.create": _l("Étude EBIOS RM commencée"),
+    "ebios.study.update": _l("Étude EBIOS RM modifiée"),
+    **{
+        f"ebios.{kind.name}.{verb}": label
+        for kind in EBIOS_KINDS.values()
+        for verb, label in (
+            ("create", _l("Étude EBIOS RM, élément ajouté : %(what)s", what=kind.label)),
+            ("update", _l("Étude EBIOS RM, élément modifié : %(what)s", what=kind.label)),
+            ("delete", _l("Étude EBIOS RM, élément supprimé : %(what)s", what=kind.label)),
+        )
+    },
 }
 
 
@@ -54,6 +68,15 @@ def risk_titles(ids: Iterable[int]) -> dict[int, str]:
     return {r.id: f"{r.reference} — {r.title}" for r in rows}
 
 
+def _study_titles(ids: Iterable[int]) -> dict[int, str]:
+    ids = {int(i) for i in ids}
+    if not ids:
+        return {}
+    s = EbiosStudy
+    rows = db.session.execute(scoped(select(s.id, s.reference, s.title), s).where(s.id.in_(ids)))
+    return {r.id: f"{r.reference} — {r.title}" for r in rows}
+
+
 JOURNAL_TYPES: dict[str, JournalType] = {
     "Risk": JournalType(
         _l("Risque"),
@@ -70,6 +93,18 @@ JOURNAL_TYPES: dict[str, JournalType] = {
         title=_hygiene_titles,
         link=("risks.hygiene_detail", "assessment_id"),
     ),
+    "EbiosStudy": JournalType(
+        _l("Étude EBIOS RM"),
+        fields=form_labels(StudyForm) | {"reference": _l("Référence")},
+        title=_study_titles,
+        link=("risks.ebios_detail", "study_id"),
+    ),
+    # the workshops' objects: the treatment is journalled on its operational scenario
+    **{
+        kind.model.__name__: JournalType(kind.label, fields=form_labels(EBIOS_FORMS[kind.name]))
+        for kind in EBIOS_KINDS.values()
+        if kind.name != "treatment"
+    },
     "RiskScale": JournalType(
         _l("Échelle de cotation des risques"),
         fields=form_labels(ScaleForm) | {"matrix": _l("Matrice des niveaux")},
