@@ -157,7 +157,7 @@ PAGES: list[tuple[Role | None, str, int, tuple[str, ...]]] = [
         Role.RSSI,
         "/risks/ebios/",
         200,
-        ("EBIOS Risk Manager studies", "New study", "Progress of the workshops"),
+        ("EBIOS Risk Manager studies", "New study", "No EBIOS RM study yet."),
     ),
     (
         Role.RSSI,
