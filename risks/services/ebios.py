@@ -54,6 +54,7 @@ from risks.models import (
     EbiosStrategicScenario,
     EbiosStudy,
     EbiosSupportingAsset,
+    HygieneAssessment,
     HygieneStatus,
     Risk,
     Treatment,
@@ -652,7 +653,13 @@ def prefill_baseline(study: EbiosStudy, actor: User | None) -> int:
                 status=str(entry.status.label).lower(),
             )
             rows.append((EbiosGapSource.SOA, control_id, text))
-    latest = hygiene.assessments(org_id)[:1]
+    latest = db.session.scalars(
+        select(HygieneAssessment)
+        .where(HygieneAssessment.organisation_id == org_id)
+        .order_by(HygieneAssessment.assessed_on.desc())
+        .limit(1)
+        .execution_options(**UNSCOPED)  # unscoped: filtered on the organisation explicitly (the demo)
+    ).all()
     if latest:
         measures = {m.number: m for m in ref.hygiene_measures()}
         for number, answer in sorted(hygiene.answers(latest[0]).items()):
