@@ -161,7 +161,7 @@ def study_pdf(org: Organisation, data: svc.StudyData, *, generated_at: datetime)
                 ]
                 for p in data.pairs
             ],
-            [22, 26, 11, 11, 10, 11, 9],
+            [18, 20, 13, 13, 11, 14, 11],
             empty=_("Aucun couple SR/OV."),
         )
     )
@@ -187,11 +187,13 @@ def study_pdf(org: Organisation, data: svc.StudyData, *, generated_at: datetime)
                     str(s.penetration),
                     str(s.maturity),
                     str(s.trust),
-                    f"{s.threat_level:.2f}" + (" !" if s.is_critical else ""),
+                    _("%(n)s (critique)", n=f"{s.threat_level:.2f}")
+                    if s.is_critical
+                    else f"{s.threat_level:.2f}",
                 ]
                 for s in data.stakeholders
             ],
-            [24, 18, 11, 11, 11, 11, 14],
+            [19, 15, 14, 14, 12, 12, 14],
             empty=_("Aucune partie prenante."),
         )
     )
