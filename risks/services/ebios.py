@@ -15,7 +15,8 @@ produce, the workshops' progress, and the risks the study feeds into the registe
   their actions (written through :mod:`smsi.services.actions`, origin "risk", linked by
   ``risk_actions``). Any change upstream is carried to the risk in the same transaction. Deleting an
   operational scenario keeps its risk in the register (the link is cleared: the risk may have
-  actions and an acceptance of its own); deleting what other objects build on is refused.
+  actions and an acceptance of its own); deleting a measure keeps its action in the SMSI (it may
+  be under way); deleting what other objects build on is refused.
 * **Rating** outside the organisation's scale is refused with the register's own message, before
   anything is written.
 """
