@@ -101,7 +101,15 @@ JOURNAL_TYPES: dict[str, JournalType] = {
     ),
     # the workshops' objects: the treatment is journalled on its operational scenario
     **{
-        kind.model.__name__: JournalType(kind.label, fields=form_labels(EBIOS_FORMS[kind.name]))
+        kind.model.__name__: JournalType(
+            kind.label,
+            fields={
+                name: label
+                for other in EBIOS_KINDS.values()
+                if other.model is kind.model
+                for name, label in form_labels(EBIOS_FORMS[other.name]).items()
+            },
+        )
         for kind in EBIOS_KINDS.values()
         if kind.name != "treatment"
     },
