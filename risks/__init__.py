@@ -1,13 +1,15 @@
 """Risks (ISO/IEC 27005, EBIOS Risk Manager, the ANSSI parcours): the risk register — risks on
 supporting assets rated on the organisation's scale, their treatment linked to the SMSI's corrective
-actions and to Annex A controls, the heat maps before and after treatment. EBIOS RM studies, the
-parcours and the hygiene self-assessment come next."""
+actions and to Annex A controls, the heat maps before and after treatment. EBIOS RM studies (five
+workshops feeding the register), the ANSSI parcours de cybersécurité (its measures being SMSI actions,
+its money), the hygiene self-assessment."""
 
 from core.domains import Domain
 from core.security import Permission, Role
 from risks import demo, models, views  # noqa: F401 — the models, the views adding their routes to ``bp``
 from risks.blueprint import bp
 from risks.labels import ACTION_LABELS, JOURNAL_TYPES
+from risks.services.ebios import KINDS as EBIOS_KINDS
 from risks.widgets import WIDGETS
 
 DOMAIN = Domain(
@@ -17,7 +19,17 @@ DOMAIN = Domain(
     nav="risks/_nav.html",
     action_labels=ACTION_LABELS,
     object_types=dict.fromkeys(
-        ("Risk", "RiskScale", "HygieneAssessment", "Parcours", "ParcoursPhase", "Subsidy", "ParcoursMeasure"),
+        (
+            "Risk",
+            "RiskScale",
+            "HygieneAssessment",
+            "Parcours",
+            "ParcoursPhase",
+            "Subsidy",
+            "ParcoursMeasure",
+            "EbiosStudy",
+            *(k.model.__name__ for k in EBIOS_KINDS.values()),
+        ),
         Permission.RISKS_VIEW,
     ),
     # The referent fills his organisation's hygiene self-assessment, as the RSSI does.

@@ -377,6 +377,403 @@ def load_demo(context: dict[str, Any]) -> None:
     load_risks(context)
     load_hygiene(context)
     load_parcours(context)
+    load_ebios(context)
+
+
+# The EBIOS RM study of the demo (invented, on the syndicate's real applications): SIIM94's shared
+# hosting platform. Each workshop's objects by a short key, the later ones naming the earlier ones.
+EBIOS_STUDY = {
+    "title": "Plateforme d'hébergement mutualisée du datacentre",
+    "scope": (
+        "Les serveurs virtualisés, le stockage et les sauvegardes du datacentre du SIIM94, qui "
+        "hébergent les applications métier des villes adhérentes."
+    ),
+    "missions": (
+        "Rendre disponibles aux agents des villes l'état civil, la paie, les finances et la "
+        "facturation aux familles ; conserver leurs données et pouvoir les restaurer."
+    ),
+    "objectives": "Fonder le plan de sécurité 2027 et la revue des contrats d'infogérance des éditeurs.",
+    "participants": (
+        "RSSI du SIIM94 (animation), responsable d'exploitation, directeur général, DPO, "
+        "représentants des directions métier des villes (état civil, RH, finances)."
+    ),
+    "baseline_notes": (
+        "Référentiels : ISO/IEC 27001 annexe A (déclaration d'applicabilité) et guide d'hygiène de l'ANSSI."
+    ),
+    "monitoring_plan": (
+        "Revue trimestrielle des mesures en comité de sécurité ; indicateurs : part des comptes "
+        "d'administration sous MFA, taux de réussite des tests de restauration, délai de correction "
+        "des vulnérabilités critiques. Nouvelle étude complète tous les trois ans ou après un "
+        "incident majeur."
+    ),
+}
+EBIOS_VALUES = {
+    "etat_civil": ("État civil des villes", "information", "Directions de la population"),
+    "paie": ("Paie et carrière des agents", "process", "Directions des ressources humaines"),
+    "finances": ("Comptabilité et finances", "process", "Directions financières"),
+    "familles": ("Facturation aux familles", "process", "Directions de l'enfance"),
+}
+# key: (name, kind, catalogue application or None, business values)
+EBIOS_ASSETS = {
+    "maestro": ("MAESTRO (Maestro Opus)", "application", "MAESTRO (Maestro Opus)", ["etat_civil"]),
+    "sedit_rh": ("SEDIT RH", "application", "SEDIT RH (SEDIT WEB2) + e-modules", ["paie"]),
+    "sedit_gf": ("SEDIT.GF", "application", "SEDIT.GF", ["finances"]),
+    "polyfac": ("POLYFAC", "application", "POLYFAC / POLYFACT (v7)", ["familles"]),
+    "cluster": (
+        "Hyperviseurs et stockage du datacentre",
+        "infrastructure",
+        None,
+        ["etat_civil", "paie", "finances", "familles"],
+    ),
+    "vpn": (
+        "Accès VPN de télémaintenance des éditeurs",
+        "service",
+        None,
+        ["etat_civil", "paie", "finances", "familles"],
+    ),
+}
+# key: (business value, description, impacts, gravity)
+EBIOS_EVENTS = {
+    "ec_lost": (
+        "etat_civil",
+        "Registres d'état civil indisponibles plus de deux jours",
+        "Actes non délivrés, mariages et décès non enregistrés",
+        3,
+    ),
+    "ec_leak": (
+        "etat_civil",
+        "Divulgation de données d'état civil",
+        "Atteinte aux personnes, sanction de la CNIL, image",
+        3,
+    ),
+    "paie_ko": (
+        "paie",
+        "Paie des agents impossible à la date prévue",
+        "Agents non payés, climat social, responsabilité des élus",
+        4,
+    ),
+    "fin_alt": (
+        "finances",
+        "Altération des écritures comptables et des mandats",
+        "Paiements frauduleux, comptes faux",
+        3,
+    ),
+    "fam_ko": (
+        "familles",
+        "Facturation aux familles interrompue",
+        "Recettes retardées, usagers mécontents",
+        2,
+    ),
+}
+# key: (risk origin, target objective, motivation, resources, activity, selected, justification)
+EBIOS_PAIRS = {
+    "ransom": (
+        "Groupe cybercriminel",
+        "Chiffrer les serveurs pour obtenir une rançon",
+        4,
+        3,
+        4,
+        True,
+        "Menace la plus fréquente contre les collectivités.",
+    ),
+    "fraud": (
+        "Fraudeur organisé",
+        "Détourner des paiements (faux RIB, mandats)",
+        3,
+        2,
+        3,
+        True,
+        "Tentatives de faux ordres de virement déjà reçues.",
+    ),
+    "insider": (
+        "Administrateur malveillant ou négligent",
+        "Saboter ou exfiltrer des données",
+        2,
+        3,
+        2,
+        True,
+        "Droits étendus des équipes d'exploitation et des éditeurs.",
+    ),
+    "activist": (
+        "Hacktiviste",
+        "Défigurer un service en ligne",
+        2,
+        2,
+        2,
+        False,
+        "Peu de services exposés hébergés sur la plateforme.",
+    ),
+    "state": (
+        "Service de renseignement étatique",
+        "Espionner les élus",
+        1,
+        4,
+        1,
+        False,
+        "Objet étudié peu attractif pour cette source.",
+    ),
+}
+# key: (name, category, dependency, penetration, maturity, trust)
+EBIOS_STAKEHOLDERS = {
+    "arpege": ("ARPEGE (éditeur, télémaintenance)", "provider", 3, 3, 2, 2),
+    "bl": ("BERGER-LEVRAULT (éditeur SaaS et télémaintenance)", "provider", 4, 3, 3, 2),
+    "technocarte": ("TECHNOCARTE (éditeur)", "provider", 2, 2, 2, 2),
+    "host": ("Hébergeur du site de secours", "provider", 4, 4, 3, 3),
+    "cities": ("Villes adhérentes (postes des agents)", "client", 4, 3, 1, 2),
+}
+# key: (pair, title, description, feared events, attack paths: (stakeholder or None, description))
+EBIOS_STRATEGIC = {
+    "s_ransom": (
+        "ransom",
+        "Rançongiciel sur la plateforme par le poste d'un agent ou un éditeur",
+        "Le groupe entre par un poste d'une ville ou par l'accès de télémaintenance d'un éditeur, "
+        "prend le contrôle de l'administration et chiffre hyperviseurs et sauvegardes.",
+        ["ec_lost", "paie_ko", "fam_ko"],
+        [
+            ("cities", "Hameçonnage d'un agent, rebond par le réseau des villes"),
+            ("bl", "Vol des identifiants VPN d'un technicien de l'éditeur"),
+        ],
+    ),
+    "s_fraud": (
+        "fraud",
+        "Détournement de paiements par altération des données financières",
+        "Le fraudeur obtient un compte applicatif et modifie des RIB de tiers avant les mandats.",
+        ["fin_alt"],
+        [
+            ("cities", "Compte d'un agent des finances usurpé"),
+            (None, "Faux courriel d'un fournisseur demandant un changement de RIB"),
+        ],
+    ),
+    "s_insider": (
+        "insider",
+        "Exfiltration de l'état civil par un compte d'administration",
+        "Un administrateur (ou un compte d'éditeur) extrait les bases d'état civil.",
+        ["ec_leak"],
+        [("arpege", "Compte de télémaintenance permanent de l'éditeur")],
+    ),
+}
+# key: (strategic, title, mode of operation, assets, likelihood, treatment, plan, controls, residual,
+# measures: (title, controls, due in days))
+EBIOS_OPERATIONAL = {
+    "o_phish": (
+        "s_ransom",
+        "Hameçonnage, élévation de privilèges et chiffrement des hyperviseurs",
+        "Courriel piégé, vol de session, reconnaissance de l'Active Directory, compromission d'un "
+        "compte d'administration, chiffrement des machines virtuelles et des sauvegardes en ligne.",
+        ["cluster", "maestro", "sedit_rh"],
+        3,
+        "reduce",
+        "Cloisonner l'administration, sauvegardes hors ligne, MFA des administrateurs.",
+        ["A.8.2", "A.8.13"],
+        (2, 3),
+        [
+            ("Sauvegardes hors ligne testées chaque trimestre", ["A.8.13"], 90),
+            ("Postes d'administration dédiés et cloisonnés", ["A.8.2", "A.8.22"], 150),
+        ],
+    ),
+    "o_vpn": (
+        "s_ransom",
+        "Intrusion par le VPN de télémaintenance d'un éditeur",
+        "Identifiants d'un technicien volés chez l'éditeur, connexion VPN sans second facteur, "
+        "déploiement du rançongiciel depuis le serveur applicatif.",
+        ["vpn", "sedit_rh", "polyfac"],
+        3,
+        "reduce",
+        "Second facteur et ouverture à la demande des accès des éditeurs.",
+        ["A.5.19", "A.8.5"],
+        (1, 3),
+        [("MFA et ouverture à la demande du VPN des éditeurs", ["A.8.5", "A.5.20"], 60)],
+    ),
+    "o_rib": (
+        "s_fraud",
+        "Modification frauduleuse de RIB dans SEDIT.GF",
+        "Compte d'un agent usurpé, modification des coordonnées bancaires de tiers, mandats émis.",
+        ["sedit_gf"],
+        2,
+        "reduce",
+        "Double validation des changements de RIB.",
+        ["A.5.3"],
+        (1, 2),
+        [("Double validation des changements de coordonnées bancaires", ["A.5.3"], 45)],
+    ),
+    "o_dump": (
+        "s_insider",
+        "Extraction de la base d'état civil par un compte d'administration",
+        "Export des tables MAESTRO depuis le serveur de base de données avec un compte partagé.",
+        ["maestro", "cluster"],
+        2,
+        "accept",
+        "Risque résiduel accepté en attendant la journalisation centralisée (2027).",
+        ["A.8.15"],
+        (2, 3),
+        [],
+    ),
+}
+
+
+def load_ebios(context: dict[str, Any]) -> None:
+    """SIIM94's EBIOS RM study, written through the study's service (which fills the register)."""
+    from risks.models import EbiosStudy  # noqa: PLC0415
+    from risks.services import ebios  # noqa: PLC0415 — written beside this loader
+
+    org: Organisation | None = context["organisations"].get(SYNDICATE)
+    if org is None:
+        return
+    done = db.session.scalar(
+        select(EbiosStudy.id)
+        .where(EbiosStudy.organisation_id == org.id)
+        .limit(1)
+        .execution_options(**UNSCOPED)
+    )  # unscoped: demo loader (CLI)
+    if done is not None:
+        return
+    owner = db.session.scalar(
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            Membership.organisation_id == org.id,
+            Membership.role == Role.RSSI,
+            Membership.revoked_at.is_(None),
+        )
+        .order_by(User.id)
+        .limit(1)
+        .execution_options(**UNSCOPED)  # unscoped: demo loader (CLI)
+    )
+    apps = dict(
+        db.session.execute(
+            select(Application.name, Application.id)
+            .where(Application.syndicate_id == org.id)
+            .execution_options(**UNSCOPED)  # unscoped: demo loader (CLI)
+        ).all()
+    )
+    today = local_today()
+    k = ebios.KINDS
+    study = ebios.create_study(
+        org,
+        owner,
+        EBIOS_STUDY
+        | {"started_on": today - timedelta(days=75), "next_review_on": today + timedelta(days=290)},
+    )
+    values = {
+        key: ebios.save_item(
+            k["business_value"], study, owner, {"name": n, "nature": nature, "responsible": who}
+        )
+        for key, (n, nature, who) in EBIOS_VALUES.items()
+    }
+    assets = {}
+    for key, (name, kind, app, bvs) in EBIOS_ASSETS.items():
+        data = {"name": name, "kind": kind, "business_value_ids": [values[b].id for b in bvs]}
+        if app in apps:
+            data["application_id"] = apps[app]
+        assets[key] = ebios.save_item(k["asset"], study, owner, data)
+    events = {
+        key: ebios.save_item(
+            k["feared_event"],
+            study,
+            owner,
+            {"business_value_id": values[bv].id, "description": text, "impacts": impacts, "gravity": g},
+        )
+        for key, (bv, text, impacts, g) in EBIOS_EVENTS.items()
+    }
+    ebios.prefill_baseline(study, owner)
+    pairs = {
+        key: ebios.save_item(
+            k["srov"],
+            study,
+            owner,
+            {
+                "risk_origin": ro,
+                "target_objective": to,
+                "motivation": m,
+                "resources": r,
+                "activity": a,
+                "is_selected": selected,
+                "justification": why,
+            },
+        )
+        for key, (ro, to, m, r, a, selected, why) in EBIOS_PAIRS.items()
+    }
+    stakeholders = {
+        key: ebios.save_item(
+            k["stakeholder"],
+            study,
+            owner,
+            {"name": n, "category": c, "dependency": d, "penetration": p, "maturity": mt, "trust": t},
+        )
+        for key, (n, c, d, p, mt, t) in EBIOS_STAKEHOLDERS.items()
+    }
+    strategic = {}
+    for key, (pair, title, text, fes, paths) in EBIOS_STRATEGIC.items():
+        strategic[key] = ebios.save_item(
+            k["strategic"],
+            study,
+            owner,
+            {
+                "srov_id": pairs[pair].id,
+                "title": title,
+                "description": text,
+                "feared_event_ids": [events[e].id for e in fes],
+            },
+        )
+        for who, path in paths:
+            ebios.save_item(
+                k["attack_path"],
+                study,
+                owner,
+                {
+                    "scenario_id": strategic[key].id,
+                    "stakeholder_id": stakeholders[who].id if who else None,
+                    "description": path,
+                },
+            )
+    for st, title, text, on, v, treatment, plan, controls, residual, measures in EBIOS_OPERATIONAL.values():
+        op = ebios.save_item(
+            k["operational"],
+            study,
+            owner,
+            {
+                "strategic_scenario_id": strategic[st].id,
+                "title": title,
+                "description": text,
+                "asset_ids": [assets[a].id for a in on],
+                "likelihood": v,
+            },
+        )
+        accepted = (
+            {"accepted_by": "Directeur général du SIIM94", "accepted_on": today - timedelta(days=10)}
+            if treatment == "accept"
+            else {}
+        )
+        ebios.save_item(
+            k["treatment"],
+            study,
+            owner,
+            {
+                "treatment": treatment,
+                "treatment_plan": plan,
+                "control_ids": controls,
+                "residual_likelihood": residual[0],
+                "residual_impact": residual[1],
+                "version": op.version,
+            }
+            | accepted,
+            op,
+        )
+        for measure, measure_controls, days in measures:
+            if owner is None:
+                break
+            ebios.save_item(
+                k["measure"],
+                study,
+                owner,
+                {
+                    "scenario_id": op.id,
+                    "title": measure,
+                    "control_ids": measure_controls,
+                    "owner_id": owner.id,
+                    "due_on": today + timedelta(days=days),
+                },
+            )
 
 
 def load_risks(context: dict[str, Any]) -> None:

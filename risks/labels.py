@@ -15,11 +15,14 @@ from core.extensions import db
 from core.forms import enum_text, form_labels
 from core.journal import JournalType
 from core.tenancy import scoped
+from risks.forms.ebios import FORMS as EBIOS_FORMS
+from risks.forms.ebios import StudyForm
 from risks.forms.parcours import MeasureForm, ParcoursForm, PhaseForm, SubsidyForm
 from risks.forms.risks import RiskForm
 from risks.forms.scale import ScaleForm
-from risks.models import AssetKind, HygieneAssessment, HygieneStatus, PhaseKind, Risk, Treatment
+from risks.models import AssetKind, EbiosStudy, HygieneAssessment, HygieneStatus, PhaseKind, Risk, Treatment
 from risks.reference import hygiene_measures
+from risks.services.ebios import KINDS as EBIOS_KINDS
 from risks.services.parcours import MEASURE_FIELDS
 from risks.services.risks import action_titles
 
@@ -40,6 +43,17 @@ ACTION_LABELS: dict[str, Any] = {
     "parcours_measure.create": _l("Mesure du parcours enregistrée"),
     "parcours_measure.update": _l("Mesure du parcours modifiée"),
     "parcours_measure.delete": _l("Mesure retirée du parcours"),
+    "ebios.study.create": _l("Étude EBIOS RM commencée"),
+    "ebios.study.update": _l("Étude EBIOS RM modifiée"),
+    **{
+        f"ebios.{kind.name}.{verb}": label
+        for kind in EBIOS_KINDS.values()
+        for verb, label in (
+            ("create", _l("Étude EBIOS RM, élément ajouté : %(what)s", what=kind.label)),
+            ("update", _l("Étude EBIOS RM, élément modifié : %(what)s", what=kind.label)),
+            ("delete", _l("Étude EBIOS RM, élément supprimé : %(what)s", what=kind.label)),
+        )
+    },
 }
 
 
@@ -63,6 +77,15 @@ def risk_titles(ids: Iterable[int]) -> dict[int, str]:
     rows = db.session.execute(
         scoped(select(Risk.id, Risk.reference, Risk.title), Risk).where(Risk.id.in_(ids))
     )
+    return {r.id: f"{r.reference} — {r.title}" for r in rows}
+
+
+def _study_titles(ids: Iterable[int]) -> dict[int, str]:
+    ids = {int(i) for i in ids}
+    if not ids:
+        return {}
+    s = EbiosStudy
+    rows = db.session.execute(scoped(select(s.id, s.reference, s.title), s).where(s.id.in_(ids)))
     return {r.id: f"{r.reference} — {r.title}" for r in rows}
 
 
@@ -102,6 +125,26 @@ JOURNAL_TYPES: dict[str, JournalType] = {
         names={"action_id": action_titles},
         link=("risks.parcours_index", None),
     ),
+    "EbiosStudy": JournalType(
+        _l("Étude EBIOS RM"),
+        fields=form_labels(StudyForm) | {"reference": _l("Référence")},
+        title=_study_titles,
+        link=("risks.ebios_detail", "study_id"),
+    ),
+    # the workshops' objects: the treatment is journalled on its operational scenario
+    **{
+        kind.model.__name__: JournalType(
+            kind.label,
+            fields={
+                name: label
+                for other in EBIOS_KINDS.values()
+                if other.model is kind.model
+                for name, label in form_labels(EBIOS_FORMS[other.name]).items()
+            },
+        )
+        for kind in EBIOS_KINDS.values()
+        if kind.name != "treatment"
+    },
     "RiskScale": JournalType(
         _l("Échelle de cotation des risques"),
         fields=form_labels(ScaleForm) | {"matrix": _l("Matrice des niveaux")},

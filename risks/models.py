@@ -105,6 +105,11 @@ class Risk(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
     accepted_by: Mapped[str | None] = mapped_column(String(200))
     accepted_on: Mapped[date | None] = mapped_column(Date)
     next_review_on: Mapped[date | None] = mapped_column(Date)
+    # The operational scenario of an EBIOS RM study this risk comes from (risks.services.ebios keeps
+    # it in step); cleared when the scenario is deleted, the risk staying in the register.
+    ebios_scenario_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ebios_operational_scenarios.id", ondelete="SET NULL"), unique=True
+    )
 
     owner: Mapped[User | None] = relationship(lazy="joined")
     application: Mapped[Application | None] = relationship(lazy="joined")
@@ -122,6 +127,250 @@ class Risk(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
         if self.residual_likelihood is not None and self.residual_impact is not None:
             return (self.residual_likelihood, self.residual_impact)
         return (self.likelihood, self.impact)
+
+
+# --- EBIOS Risk Manager studies ------------------------------------------------------------------
+# A study (risks.services.ebios, the only writer) and what its five workshops produce; every operational
+# scenario becomes one risk of the register (Risk.ebios_scenario_id).
+
+
+class EbiosNature(LabelledEnum):
+    PROCESS = "process", _l("Processus")
+    INFORMATION = "information", _l("Information")
+
+
+class EbiosAssetKind(LabelledEnum):
+    APPLICATION = "application", _l("Application ou logiciel")
+    INFRASTRUCTURE = "infrastructure", _l("Serveurs, réseau, infrastructure")
+    SERVICE = "service", _l("Service externalisé (SaaS, hébergeur)")
+    PEOPLE = "people", _l("Personnes, équipes")
+    SITE = "site", _l("Site, locaux")
+    OTHER = "other", _l("Autre")
+
+
+class EbiosGapSource(LabelledEnum):
+    SOA = "soa", _l("Déclaration d'applicabilité")
+    HYGIENE = "hygiene", _l("Guide d'hygiène de l'ANSSI")
+    OTHER = "other", _l("Autre référentiel")
+
+
+class EbiosStakeholderCategory(LabelledEnum):
+    CLIENT = "client", _l("Client, adhérent")
+    PARTNER = "partner", _l("Partenaire")
+    PROVIDER = "provider", _l("Prestataire, fournisseur")
+
+
+class EbiosStudy(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
+    """An EBIOS Risk Manager study of one object (its scope), run in five workshops."""
+
+    __tablename__ = "ebios_studies"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "reference"),
+        Index("ix_ebios_studies_org_started", "organisation_id", "started_on"),
+    )
+
+    reference: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(200))
+    scope: Mapped[str] = mapped_column(Text)
+    missions: Mapped[str | None] = mapped_column(Text)
+    objectives: Mapped[str | None] = mapped_column(Text)
+    participants: Mapped[str | None] = mapped_column(Text)
+    started_on: Mapped[date] = mapped_column(Date)
+    baseline_notes: Mapped[str | None] = mapped_column(Text)
+    monitoring_plan: Mapped[str | None] = mapped_column(Text)
+    next_review_on: Mapped[date | None] = mapped_column(Date)
+
+    def __str__(self) -> str:
+        return f"{self.reference} — {self.title}"
+
+
+class _StudyPart(TimestampMixin, VersionedMixin, OrgScopedMixin):
+    """What every workshop object shares: its study (deleted with it)."""
+
+    study_id: Mapped[int] = mapped_column(ForeignKey("ebios_studies.id", ondelete="CASCADE"), index=True)
+
+
+class EbiosBusinessValue(_StudyPart, Base):
+    __tablename__ = "ebios_business_values"
+
+    name: Mapped[str] = mapped_column(String(200))
+    nature: Mapped[EbiosNature] = mapped_column(str_enum(EbiosNature, "ebios_nature"))
+    description: Mapped[str | None] = mapped_column(Text)
+    responsible: Mapped[str | None] = mapped_column(String(200))
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EbiosSupportingAsset(_StudyPart, Base):
+    __tablename__ = "ebios_supporting_assets"
+
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[EbiosAssetKind] = mapped_column(str_enum(EbiosAssetKind, "ebios_asset_kind"))
+    application_id: Mapped[int | None] = mapped_column(
+        ForeignKey("applications.id", ondelete="SET NULL"), index=True
+    )
+    business_value_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    description: Mapped[str | None] = mapped_column(Text)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EbiosFearedEvent(_StudyPart, Base):
+    __tablename__ = "ebios_feared_events"
+
+    business_value_id: Mapped[int] = mapped_column(
+        ForeignKey("ebios_business_values.id", ondelete="RESTRICT"), index=True
+    )
+    description: Mapped[str] = mapped_column(Text)
+    impacts: Mapped[str | None] = mapped_column(Text)
+    gravity: Mapped[int] = mapped_column(Integer)
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class EbiosBaselineGap(_StudyPart, Base):
+    __tablename__ = "ebios_baseline_gaps"
+
+    source: Mapped[EbiosGapSource] = mapped_column(str_enum(EbiosGapSource, "ebios_gap_source"))
+    reference: Mapped[str | None] = mapped_column(String(30))  # "A.8.13", "H-12"
+    description: Mapped[str] = mapped_column(Text)
+    justification: Mapped[str | None] = mapped_column(Text)
+
+    def __str__(self) -> str:
+        return self.reference or self.description[:60]
+
+
+class EbiosSrOv(_StudyPart, Base):
+    """A risk origin and the objective it targets, rated, and selected or not for workshop 3."""
+
+    __tablename__ = "ebios_sr_ov"
+
+    risk_origin: Mapped[str] = mapped_column(String(200))
+    target_objective: Mapped[str] = mapped_column(String(200))
+    motivation: Mapped[int] = mapped_column(Integer)
+    resources: Mapped[int] = mapped_column(Integer)
+    activity: Mapped[int] = mapped_column(Integer)
+    relevance: Mapped[int | None] = mapped_column(Integer)  # None: the suggested one
+    is_selected: Mapped[bool] = mapped_column(Boolean, default=False)
+    justification: Mapped[str | None] = mapped_column(Text)
+
+    def __str__(self) -> str:
+        return f"{self.risk_origin} / {self.target_objective}"
+
+    @property
+    def suggested_relevance(self) -> int:
+        """1 (low) to 3 (high) from motivation + resources + activity (3–12): 3–6, 7–9, 10–12."""
+        total = self.motivation + self.resources + self.activity
+        return 1 if total <= 6 else 2 if total <= 9 else 3
+
+    @property
+    def effective_relevance(self) -> int:
+        return self.relevance or self.suggested_relevance
+
+
+STAKEHOLDER_CRITICAL_THREAT = 2.5  # the "danger zone" of the ecosystem's threat map
+
+
+class EbiosStakeholder(_StudyPart, Base):
+    __tablename__ = "ebios_stakeholders"
+
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[EbiosStakeholderCategory] = mapped_column(
+        str_enum(EbiosStakeholderCategory, "ebios_stakeholder_category")
+    )
+    dependency: Mapped[int] = mapped_column(Integer)
+    penetration: Mapped[int] = mapped_column(Integer)
+    maturity: Mapped[int] = mapped_column(Integer)
+    trust: Mapped[int] = mapped_column(Integer)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def threat_level(self) -> float:
+        """(dependency × penetration) / (maturity × trust), EBIOS RM's threat level."""
+        return round(self.dependency * self.penetration / (self.maturity * self.trust), 2)
+
+    @property
+    def is_critical(self) -> bool:
+        return self.threat_level >= STAKEHOLDER_CRITICAL_THREAT
+
+
+class EbiosStrategicScenario(_StudyPart, Base):
+    __tablename__ = "ebios_strategic_scenarios"
+
+    srov_id: Mapped[int] = mapped_column(ForeignKey("ebios_sr_ov.id", ondelete="RESTRICT"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    gravity: Mapped[int] = mapped_column(Integer)
+    feared_event_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class EbiosAttackPath(_StudyPart, Base):
+    __tablename__ = "ebios_attack_paths"
+
+    scenario_id: Mapped[int] = mapped_column(
+        ForeignKey("ebios_strategic_scenarios.id", ondelete="CASCADE"), index=True
+    )
+    stakeholder_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ebios_stakeholders.id", ondelete="SET NULL"), index=True
+    )
+    description: Mapped[str] = mapped_column(Text)
+
+    def __str__(self) -> str:
+        return self.description[:80]
+
+
+class EbiosOperationalScenario(_StudyPart, Base):
+    """A mode of operation of a strategic scenario, its likelihood, and (workshop 5) its treatment —
+    all kept in step with its risk in the register."""
+
+    __tablename__ = "ebios_operational_scenarios"
+
+    strategic_scenario_id: Mapped[int] = mapped_column(
+        ForeignKey("ebios_strategic_scenarios.id", ondelete="RESTRICT"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    asset_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    likelihood: Mapped[int] = mapped_column(Integer)
+    treatment: Mapped[Treatment | None] = mapped_column(str_enum(Treatment, "ebios_treatment"))
+    treatment_plan: Mapped[str | None] = mapped_column(Text)
+    control_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    residual_likelihood: Mapped[int | None] = mapped_column(Integer)
+    residual_impact: Mapped[int | None] = mapped_column(Integer)
+    accepted_by: Mapped[str | None] = mapped_column(String(200))
+    accepted_on: Mapped[date | None] = mapped_column(Date)
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class EbiosMeasure(_StudyPart, Base):
+    """A security measure of workshop 5: an action of the SMSI (action_id), linked to the risk."""
+
+    __tablename__ = "ebios_measures"
+
+    scenario_id: Mapped[int] = mapped_column(
+        ForeignKey("ebios_operational_scenarios.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    control_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    due_on: Mapped[date] = mapped_column(Date)
+    action_id: Mapped[int | None] = mapped_column(
+        ForeignKey("smsi_actions.id", ondelete="SET NULL"), index=True
+    )
+
+    def __str__(self) -> str:
+        return self.title
 
 
 # --- the hygiene self-assessment (ANSSI's 42 measures) ------------------------------------------------

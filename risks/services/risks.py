@@ -32,7 +32,7 @@ from core.extensions import db
 from core.forms import FieldError, enum_value, id_list, raise_field_errors, text_value
 from core.security import Permission, roles_granting
 from core.tenancy import scoped
-from risks.models import AssetKind, Risk, Treatment, risk_actions
+from risks.models import AssetKind, EbiosOperationalScenario, Risk, Treatment, risk_actions
 from risks.services import scale as scales
 from smsi import reference as annex_a
 from smsi.services import actions as smsi_actions
@@ -235,6 +235,7 @@ class RiskFilters:
     treatment: str = ""  # a Treatment value, or "none"
     review: str = ""  # "overdue"
     over_threshold: bool = False
+    study: int | None = None  # an EBIOS RM study: the risks of its operational scenarios
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any]) -> RiskFilters:
@@ -252,11 +253,20 @@ class RiskFilters:
             treatment=treatment if treatment in {t.value for t in Treatment} | {"none"} else "",
             review="overdue" if args.get("review") == "overdue" else "",
             over_threshold=args.get("over") == "1",
+            study=study if (study := _int(args.get("study"))) and study > 0 else None,
         )
 
     @property
     def active(self) -> bool:
-        return bool(self.q or self.level or self.cell or self.treatment or self.review or self.over_threshold)
+        return bool(
+            self.q
+            or self.level
+            or self.cell
+            or self.treatment
+            or self.review
+            or self.over_threshold
+            or self.study
+        )
 
 
 def current_cell() -> tuple[ColumnElement[int], ColumnElement[int]]:
@@ -304,6 +314,9 @@ def risks_query(filters: RiskFilters, scale: scales.Scale) -> Select[Any]:
         stmt = stmt.where(is_review_overdue(local_today()))
     if filters.over_threshold:
         stmt = stmt.where(over_threshold(scale))
+    if filters.study is not None:
+        o = EbiosOperationalScenario
+        stmt = stmt.where(r.ebios_scenario_id.in_(scoped(select(o.id), o).where(o.study_id == filters.study)))
     if filters.q:
         like = f"%{filters.q.lower()}%"
         stmt = stmt.where(

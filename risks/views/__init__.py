@@ -1,3 +1,3 @@
 """Routes of the risks domain, one module per capability (all on the ``risks`` blueprint)."""
 
-from . import hygiene, parcours, register, scale  # noqa: F401 — importing a module declares its routes
+from . import ebios, hygiene, parcours, register, scale  # noqa: F401 — importing a module declares its routes

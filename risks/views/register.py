@@ -21,6 +21,7 @@ from risks.documents import register as register_document
 from risks.documents.charts import heat_map_svg
 from risks.forms.risks import RiskForm, initial_data
 from risks.models import Risk, Treatment
+from risks.services import ebios as ebios_svc
 from risks.services import risks as svc
 from risks.services import scale as scales
 from smsi import reference as annex_a
@@ -77,6 +78,7 @@ def index() -> Any:
             for stage in ("inherent", "residual")
         },
         not_rated=counts.not_rated,
+        study_choices=ebios_svc.study_choices(current_org.id),
     )
 
 
@@ -91,6 +93,7 @@ def risk_detail(risk_id: int) -> Any:
         actions=svc.linked_actions([risk.id])[risk.id],
         controls=[c for c in annex_a.controls() if c.id in set(risk.control_ids or [])],
         today=svc.local_today(),
+        study=ebios_svc.study_of_risk(risk),
     )
 
 

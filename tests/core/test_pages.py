@@ -15,6 +15,7 @@ from sqlalchemy import make_url, select
 from accounts.models import Organisation
 from core.config import TestConfig
 from core.security import Role
+from risks.services.ebios import KINDS as RISKS_EBIOS_KINDS
 from tests.conftest import World, build_records, login, record_arguments
 
 ON_POSTGRESQL = make_url(TestConfig.DATABASE_URL).get_backend_name() == "postgresql"
@@ -257,6 +258,17 @@ NON_HTML_PAGES = {
 }
 
 # Pages that do not answer 200 to each user, and what they answer instead.
+# The EBIOS RM studies' pages (risks.views.ebios): the study's, then a new and an edit page per kind.
+EBIOS_PAGES = (
+    "risks.ebios_list",
+    "risks.ebios_new",
+    "risks.ebios_detail",
+    "risks.ebios_edit",
+    "risks.ebios_map",
+    *(f"risks.ebios_workshop{n}" for n in range(1, 6)),
+    *(f"risks.ebios_{kind}_new" for kind in RISKS_EBIOS_KINDS if kind != "treatment"),
+    *(f"risks.ebios_{kind}_edit" for kind in RISKS_EBIOS_KINDS),
+)
 NOT_200 = {
     Role.RSSI: {
         "accounts.login": 302,  # already logged in
@@ -357,6 +369,7 @@ NOT_200 = {
         "risks.risk_edit": 403,
         "risks.risk_new": 403,
         "risks.scale_settings": 403,
+        **dict.fromkeys(EBIOS_PAGES, 403),
         "audits.index": 403,
         "reports.document_detail": 403,
         "reports.document_download": 403,

@@ -1,6 +1,7 @@
 """The risk register's records for the route walkers (found by tests/conftest.py, like every
-``tests/<domain>/records.py``): one risk, one hygiene self-assessment, and a parcours de
-cybersécurité (its two phases, a subsidy, a measure with its SMSI action) owned by a tenant's syndicate."""
+``tests/<domain>/records.py``): one risk, one hygiene self-assessment, a parcours de
+cybersécurité (its two phases, a subsidy, a measure with its SMSI action) and an EBIOS RM study with
+one object of each kind, owned by a tenant's syndicate."""
 
 from __future__ import annotations
 
@@ -11,6 +12,19 @@ from typing import TYPE_CHECKING, Any
 from risks.models import PhaseKind
 from tests.risks import factories as f
 
+EBIOS_KINDS = (
+    "business_value",
+    "asset",
+    "feared_event",
+    "gap",
+    "srov",
+    "stakeholder",
+    "strategic",
+    "attack_path",
+    "operational",
+    "measure",
+)
+
 if TYPE_CHECKING:
     from tests.conftest import Tenant
 
@@ -19,6 +33,8 @@ if TYPE_CHECKING:
 class RiskRecords:
     risk: Any
     assessment: Any
+    study: Any
+    ebios: dict[str, Any]
     parcours: Any = None
     phase: Any = None
     subsidy: Any = None
@@ -30,6 +46,7 @@ def build(tenant: Tenant) -> RiskRecords:
     f.ParcoursPhaseFactory(parcours=parcours, kind=PhaseKind.DIAGNOSTIC, cofinancing_rate=0)
     phase = f.ParcoursPhaseFactory(parcours=parcours)
     subsidy = f.SubsidyFactory(parcours=parcours, phase_id=phase.id)
+    study = f.EbiosStudyFactory(organisation=tenant.syndicate)
     return RiskRecords(
         risk=f.RiskFactory(organisation=tenant.syndicate),
         assessment=f.HygieneAssessmentFactory(organisation=tenant.syndicate),
@@ -37,6 +54,8 @@ def build(tenant: Tenant) -> RiskRecords:
         phase=phase,
         subsidy=subsidy,
         measure=f.ParcoursMeasureFactory(phase=phase, subsidy_id=subsidy.id),
+        study=study,
+        ebios=f.ebios_objects(study),
     )
 
 
@@ -46,4 +65,7 @@ URL_ARGUMENTS: dict[str, Callable[[RiskRecords], Any]] = {
     "parcours_phase_id": lambda r: r.phase.id,
     "parcours_measure_id": lambda r: r.measure.id,
     "subsidy_id": lambda r: r.subsidy.id,
+    "study_id": lambda r: r.study.id,
+    # one object of each kind of an EBIOS RM study (the treatment is its operational scenario's)
+    **{f"ebios_{kind}_id": (lambda r, kind=kind: r.ebios[kind].id) for kind in EBIOS_KINDS},
 }
