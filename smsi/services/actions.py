@@ -20,7 +20,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm import joinedload, lazyload, load_only
 
 from accounts.models import Organisation, User
 from accounts.services import people_holding
@@ -34,6 +34,7 @@ from core.security import Permission, roles_granting
 from core.tenancy import UNSCOPED, scoped
 from core.text import fold
 from smsi.models import Action, ActionOrigin, ActionPriority, ActionStatus, ActionType, Incident, search_text
+from smsi.services.paging import paginate_capped
 
 FIELDS: tuple[str, ...] = (
     "title",
@@ -276,18 +277,40 @@ def actions_query(filters: ActionFilters) -> Select[Any]:
 def actions_page(filters: ActionFilters) -> Page:
     """The page of :func:`actions_query` named by ``?page=``: the page's ids first — read from the
     index in the list's order, however deep the page — then those actions with their owner and
-    incident (one query), rather than the joins of every row before the page."""
-    page = paginate(actions_query(filters).with_only_columns(Action.id, maintain_column_froms=True))
+    incident (one query), rather than the joins of every row before the page. A search's page
+    counts its matches up to a cap ("plus de 1 000", :mod:`smsi.services.paging`): a common word
+    matches tens of thousands of actions, and counting them all cost more than the page."""
+    ids = actions_query(filters).with_only_columns(Action.id, maintain_column_froms=True)
+    page = paginate_capped(ids) if filters.q else paginate(ids)
     if page.items:
         rows = db.session.scalars(
             scoped(select(Action), Action)
             .where(Action.id.in_(page.items))
-            # The list shows neither the checker nor the incident's applications.
-            .options(lazyload(Action.checked_by), joinedload(Action.incident).lazyload(Incident.applications))
+            # What the list shows, no more: not the descriptions, the checks, the incident's
+            # applications; the owner's name and the incident's reference joined.
+            .options(
+                load_only(*LIST_COLUMNS),
+                lazyload(Action.checked_by),
+                joinedload(Action.owner).load_only(User.full_name),
+                joinedload(Action.incident).load_only(Incident.reference).lazyload(Incident.applications),
+            )
         )
         loaded = {a.id: a for a in rows.unique()}
         page.items = [loaded[i] for i in page.items if i in loaded]
     return page
+
+
+LIST_COLUMNS = (
+    Action.reference,
+    Action.title,
+    Action.type,
+    Action.origin,
+    Action.incident_id,
+    Action.owner_id,
+    Action.due_on,
+    Action.status,
+    Action.is_open,
+)
 
 
 def actions_of_incident(incident: Incident) -> list[Action]:
