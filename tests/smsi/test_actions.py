@@ -227,14 +227,17 @@ def test_a_broad_search_counts_up_to_a_cap_and_pages_on(
     # More matches than the cap: "sur plus de 4", a page after the counted ones.
     first = _html(rssi.get("/smsi/actions/?q=pare-feu&per_page=2"))
     assert "1 à 2 sur plus de 4 — précisez la recherche pour réduire la liste." in first
-    assert "Pare-feu n° 0" in first and "Pare-feu n° 2" not in first
+    assert "Pare-feu n° 0" in first
+    assert "Pare-feu n° 2" not in first
     assert 'href="/smsi/actions/?q=pare-feu&amp;per_page=2&amp;page=2" rel="next"' in first
     # Deeper, the count follows the page: page 3 counts up to 6 rows and still sees more.
     third = _html(rssi.get("/smsi/actions/?q=pare-feu&per_page=2&page=3"))
-    assert "5 à 6 sur plus de 6" in third and "Pare-feu n° 4" in third
+    assert "5 à 6 sur plus de 6" in third
+    assert "Pare-feu n° 4" in third
     # The last page: every match counted, the exact total, no page after it.
     last = _html(rssi.get("/smsi/actions/?q=pare-feu&per_page=2&page=4"))
-    assert "7 à 7 sur 7" in last and "Pare-feu n° 6" in last
+    assert "7 à 7 sur 7" in last
+    assert "Pare-feu n° 6" in last
     assert "plus de" not in last
     # Within the cap, or without a search, the count is exact as before.
     assert "1 à 1 sur 1" in _html(rssi.get("/smsi/actions/?q=sauvegardes"))
