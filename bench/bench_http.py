@@ -195,6 +195,7 @@ N_INCIDENTS, N_ACTIONS = 4_000, 3_000  # the syndicate's (organisation 1): a few
 
 def _action_rows(incident_ids: list[int]) -> Any:
     from core.db import utcnow  # noqa: PLC0415
+    from smsi.models import search_text  # noqa: PLC0415
 
     now = utcnow()
     today = now.date()
@@ -204,11 +205,14 @@ def _action_rows(incident_ids: list[int]) -> Any:
         is_open = n % 3 != 0  # two in three open, some of them overdue
         from_incident = n % 2 == 0
         created = now - timedelta(days=(N_ACTIONS - n) // 3)
+        reference = f"ACT-{created:%Y}-{n:05d}"
+        title = f"Action {n} — {['sauvegardes', 'sensibilisation', 'correctifs', 'accès'][n % 4]}"
         yield {
             "id": n,
             "organisation_id": 1,
-            "reference": f"ACT-{created:%Y}-{n:05d}",
-            "title": f"Action {n} — {['sauvegardes', 'sensibilisation', 'correctifs', 'accès'][n % 4]}",
+            "reference": reference,
+            "title": title,
+            "search_text": search_text(reference, title),
             "description": "Action générée pour le banc d'essai.",
             "origin": "incident" if from_incident else origins[n % len(origins)],
             "incident_id": incident_ids[n % len(incident_ids)] if from_incident else None,

@@ -136,6 +136,9 @@ class Incident(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
         UniqueConstraint("organisation_id", "reference"),
         Index("ix_incidents_org_open_detected", "organisation_id", "is_open", "detected_at"),
         Index("ix_incidents_org_detected", "organisation_id", "detected_at"),
+        # The list filtered by severity or by category, in its order (and the filter's count).
+        Index("ix_incidents_org_severity_detected", "organisation_id", "severity", "detected_at"),
+        Index("ix_incidents_org_category_detected", "organisation_id", "category", "detected_at"),
         # The weekly review's "closed during the week" and "changed during the week".
         Index("ix_incidents_org_closed", "organisation_id", "closed_at"),
         Index("ix_incidents_org_updated", "organisation_id", "updated_at"),

@@ -25,7 +25,7 @@ from reports.documents import DocumentKind, register_document_kind
 from reports.models import GeneratedReport
 from reports.services import document_filename, store_report
 from smsi.documents.soa import SMSI_DOCUMENTS
-from smsi.models import Action, Incident, WeeklyReview
+from smsi.models import WeeklyReview
 from smsi.services import review
 
 KIND = "smsi_review"
@@ -37,7 +37,7 @@ register_document_kind(
 LIST_CAP = 200  # the agenda's longest lists stop there (smsi.services.review)
 
 
-def _incident_rows(items: list[Incident]) -> list[list[str]]:
+def _incident_rows(items: list[Any]) -> list[list[str]]:  # review.INCIDENT_COLUMNS rows
     return [
         [
             i.reference,
@@ -51,7 +51,7 @@ def _incident_rows(items: list[Incident]) -> list[list[str]]:
     ]
 
 
-def _action_rows(items: list[Action], *, checked: bool = False) -> list[list[str]]:
+def _action_rows(items: list[Any], *, checked: bool = False) -> list[list[str]]:  # review.ACTION_COLUMNS rows
     rows = []
     for a in items:
         when = a.checked_on if checked else a.due_on
@@ -59,7 +59,7 @@ def _action_rows(items: list[Action], *, checked: bool = False) -> list[list[str
             [
                 a.reference,
                 a.title,
-                a.owner.full_name if a.owner else "—",
+                a.owner_name or "—",
                 pdf.long_date(when),
                 str(a.status.label),
             ]

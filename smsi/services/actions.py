@@ -34,6 +34,7 @@ from core.security import Permission, roles_granting
 from core.tenancy import UNSCOPED, scoped
 from core.text import fold
 from smsi.models import Action, ActionOrigin, ActionPriority, ActionStatus, ActionType, Incident, search_text
+from smsi.services.paging import paginate_capped
 
 FIELDS: tuple[str, ...] = (
     "title",
@@ -273,21 +274,55 @@ def actions_query(filters: ActionFilters) -> Select[Any]:
     return stmt.order_by(a.due_on, a.id)
 
 
-def actions_page(filters: ActionFilters) -> Page:
+def actions_page(filters: ActionFilters, *, rows: bool = False) -> Page:
     """The page of :func:`actions_query` named by ``?page=``: the page's ids first — read from the
     index in the list's order, however deep the page — then those actions with their owner and
-    incident (one query), rather than the joins of every row before the page."""
-    page = paginate(actions_query(filters).with_only_columns(Action.id, maintain_column_froms=True))
-    if page.items:
-        rows = db.session.scalars(
+    incident (one query), rather than the joins of every row before the page. With ``rows``, rows
+    of what the list shows (LIST_COLUMNS, the owner's name, the incident's reference) instead of
+    whole actions. A search's page counts its matches up to a cap ("plus de 1 000",
+    :mod:`smsi.services.paging`): a common word matches tens of thousands of actions, and counting
+    them all cost more than the page."""
+    ids = actions_query(filters).with_only_columns(Action.id, maintain_column_froms=True)
+    page = paginate_capped(ids) if filters.q else paginate(ids)
+    if not page.items:
+        return page
+    if rows:
+        found = db.session.execute(
+            scoped(
+                select(
+                    *LIST_COLUMNS,
+                    User.full_name.label("owner_name"),
+                    Incident.reference.label("incident_reference"),
+                ),
+                Action,
+            )
+            .outerjoin(User, User.id == Action.owner_id)
+            .outerjoin(Incident, Incident.id == Action.incident_id)
+            .where(Action.id.in_(page.items))
+        )
+    else:
+        found = db.session.scalars(
             scoped(select(Action), Action)
             .where(Action.id.in_(page.items))
             # The list shows neither the checker nor the incident's applications.
             .options(lazyload(Action.checked_by), joinedload(Action.incident).lazyload(Incident.applications))
-        )
-        loaded = {a.id: a for a in rows.unique()}
-        page.items = [loaded[i] for i in page.items if i in loaded]
+        ).unique()
+    loaded = {a.id: a for a in found}
+    page.items = [loaded[i] for i in page.items if i in loaded]
     return page
+
+
+# What the action list shows of an action (actions_page's rows).
+LIST_COLUMNS = (
+    Action.id,
+    Action.reference,
+    Action.title,
+    Action.type,
+    Action.origin,
+    Action.due_on,
+    Action.status,
+    Action.is_open,
+)
 
 
 def actions_of_incident(incident: Incident) -> list[Action]:

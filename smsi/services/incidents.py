@@ -502,7 +502,30 @@ def is_open() -> ColumnElement[bool]:
 def incidents_query(filters: IncidentFilters) -> Select[Any]:
     """The active organisation's incidents, latest detection first."""
     i = Incident
-    stmt = scoped(select(i), i).options(lazyload(i.applications))  # the list shows none
+    return _filtered(scoped(select(i), i).options(lazyload(i.applications)), filters)  # the list shows none
+
+
+# What the list shows of an incident: its rows carry these columns alone (no whole incident to load
+# and track, no description or JSON column read for nothing).
+LIST_COLUMNS = (
+    Incident.id,
+    Incident.reference,
+    Incident.title,
+    Incident.has_personal_data,
+    Incident.detected_at,
+    Incident.severity,
+    Incident.category,
+    Incident.status,
+)
+
+
+def incident_rows_query(filters: IncidentFilters) -> Select[Any]:
+    """:func:`incidents_query` as rows of LIST_COLUMNS (the list page)."""
+    return _filtered(scoped(select(*LIST_COLUMNS), Incident), filters)
+
+
+def _filtered(stmt: Select[Any], filters: IncidentFilters) -> Select[Any]:
+    i = Incident
     if filters.status == "open":
         stmt = stmt.where(is_open())
     elif filters.status == "closed":

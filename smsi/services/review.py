@@ -21,8 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import lazyload, selectinload
+from sqlalchemy import Row, and_, func, or_, select
 
 from accounts.models import Organisation, User
 from core import audit
@@ -52,13 +51,14 @@ def week_bounds(week_start: date) -> tuple[datetime, datetime]:
 @dataclass
 class Agenda:
     week_start: date
-    opened: list[Incident]
-    changed: list[Incident]
-    closed: list[Incident]
-    still_open: list[Incident]
-    actions_due: list[Action]
-    actions_overdue: list[Action]
-    actions_checked: list[Action]
+    # rows of INCIDENT_COLUMNS and of ACTION_COLUMNS with the owner's name (``owner_name``)
+    opened: list[Row[Any]]
+    changed: list[Row[Any]]
+    closed: list[Row[Any]]
+    still_open: list[Row[Any]]
+    actions_due: list[Row[Any]]
+    actions_overdue: list[Row[Any]]
+    actions_checked: list[Row[Any]]
     pending_breaches: list[Any]  # registers.services.breaches.IncidentBreach
     totals: dict[str, int] = field(default_factory=dict)  # each list's full size (the lists are cut)
 
@@ -72,6 +72,17 @@ class Agenda:
 
 
 PAGE_LIMIT = 50  # rows of each list on the review's page (the PDF prints up to 200)
+# What the page and the PDF show of a listed incident and action (rows of these, not whole objects).
+INCIDENT_COLUMNS = (
+    Incident.id,
+    Incident.reference,
+    Incident.title,
+    Incident.severity,
+    Incident.status,
+    Incident.detected_at,
+    Incident.has_personal_data,
+)
+ACTION_COLUMNS = (Action.id, Action.reference, Action.title, Action.due_on, Action.checked_on, Action.status)
 
 
 def agenda(org: Organisation, week_start: date, *, limit: int = 200) -> Agenda:
@@ -80,27 +91,26 @@ def agenda(org: Organisation, week_start: date, *, limit: int = 200) -> Agenda:
     start, end = week_bounds(week_start)
     last_day = week_start + timedelta(days=6)
     i = Incident
-    # The agenda names incidents and actions, not the applications an incident hit: those are loaded
-    # only if asked for (not a query per list up front).
-    in_week = scoped(select(i), i).where(i.organisation_id == org.id).options(lazyload(i.applications))
+    # The agenda shows a few columns of each row: read those alone (no whole row, no relationship,
+    # no object to track), a list's rows in one query — the owner's name joined, not loaded apart.
+    in_week = scoped(select(*INCIDENT_COLUMNS), i).where(i.organisation_id == org.id)
     detected = and_(i.detected_at >= start, i.detected_at < end)
     closed_in = and_(i.closed_at >= start, i.closed_at < end)
     changed_in = and_(
         i.updated_at >= start, i.updated_at < end, ~detected, or_(i.closed_at.is_(None), ~closed_in)
     )
     open_at_end = and_(i.detected_at < end, or_(i.closed_at.is_(None), i.closed_at >= end))
-    opened = list(db.session.scalars(in_week.where(detected).order_by(i.detected_at).limit(limit)))
-    closed = list(db.session.scalars(in_week.where(closed_in).order_by(i.closed_at).limit(limit)))
-    changed = list(db.session.scalars(in_week.where(changed_in).order_by(i.updated_at.desc()).limit(limit)))
+    opened = list(db.session.execute(in_week.where(detected).order_by(i.detected_at).limit(limit)))
+    closed = list(db.session.execute(in_week.where(closed_in).order_by(i.closed_at).limit(limit)))
+    changed = list(db.session.execute(in_week.where(changed_in).order_by(i.updated_at.desc()).limit(limit)))
     still_open = list(
-        db.session.scalars(in_week.where(open_at_end).order_by(i.severity.desc(), i.detected_at).limit(limit))
+        db.session.execute(in_week.where(open_at_end).order_by(i.severity.desc(), i.detected_at).limit(limit))
     )
     a = Action
     acts = (
-        scoped(select(a), a)
+        scoped(select(*ACTION_COLUMNS, User.full_name.label("owner_name")), a)
+        .outerjoin(User, User.id == a.owner_id)
         .where(a.organisation_id == org.id)
-        # the agenda shows the owner (one query for the few people), not the incident or the checker
-        .options(selectinload(a.owner), lazyload(a.incident), lazyload(a.checked_by))
     )
     due_in = and_(a.is_open.is_(True), a.due_on >= week_start, a.due_on <= last_day)
     overdue_at = and_(a.is_open.is_(True), a.due_on < week_start)
@@ -109,9 +119,9 @@ def agenda(org: Organisation, week_start: date, *, limit: int = 200) -> Agenda:
         a.checked_on >= week_start,
         a.checked_on <= last_day,
     )
-    due = list(db.session.scalars(acts.where(due_in).order_by(a.due_on, a.id).limit(limit)))
-    overdue = list(db.session.scalars(acts.where(overdue_at).order_by(a.due_on, a.id).limit(limit)))
-    checked = list(db.session.scalars(acts.where(checked_in).order_by(a.checked_on, a.id).limit(limit)))
+    due = list(db.session.execute(acts.where(due_in).order_by(a.due_on, a.id).limit(limit)))
+    overdue = list(db.session.execute(acts.where(overdue_at).order_by(a.due_on, a.id).limit(limit)))
+    checked = list(db.session.execute(acts.where(checked_in).order_by(a.checked_on, a.id).limit(limit)))
     # Counted among the rows some list can hold, each condition served by an index (the detection,
     # closing and update dates; open actions by due date, checks by date): not the whole log.
     counts = db.session.execute(

@@ -17,8 +17,9 @@ from core.security import Permission, require
 from core.tenancy import current_org, get_scoped_or_404
 from smsi.blueprint import bp
 from smsi.forms.actions import ActionForm, ReassignForm, initial_data
-from smsi.models import Action, ActionOrigin
+from smsi.models import Action, ActionOrigin, ActionStatus, ActionType
 from smsi.services import actions as svc
+from smsi.views.texts import labels_of
 
 FORM_TEMPLATE = "smsi/action_form.html"
 
@@ -55,7 +56,7 @@ def _list_page(form: ReassignForm | None = None, status: int = 200) -> Any:
     filters = svc.ActionFilters.from_args(request.args)
     if request.args.get("mine") == "1":
         filters.owner_id = current_user.id
-    page = svc.actions_page(filters)
+    page = svc.actions_page(filters, rows=True)
     reassign = form or ReassignForm(formdata=None)
     reassign.setup(svc.owner_choices(current_org.id))
     reassign.from_id.choices = [reassign.from_id.choices[0], *svc.owners_with_open_actions(current_org.id)]
@@ -64,7 +65,12 @@ def _list_page(form: ReassignForm | None = None, status: int = 200) -> Any:
         page=page,
         filters=filters,
         mine=filters.owner_id is not None,
-        origins=[(o.value, o.label) for o in ActionOrigin],
+        origins=[(o.value, text) for o, text in labels_of(ActionOrigin).items()],
+        labels={
+            "type": labels_of(ActionType),
+            "origin": labels_of(ActionOrigin),
+            "status": labels_of(ActionStatus),
+        },
         today=svc.today(),
         reassign_form=reassign,
     ), status

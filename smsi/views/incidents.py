@@ -3,12 +3,12 @@ new, edit, and a timeline entry."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import lazyload
 
 from core.extensions import db
 from core.forms import FieldError, handle_form
@@ -17,9 +17,10 @@ from core.security import Permission, require
 from core.tenancy import current_org, get_scoped_or_404
 from smsi.blueprint import bp
 from smsi.forms.incidents import IncidentForm, NotificationForm, TimelineForm, initial_data
-from smsi.models import Incident, IncidentCategory, Severity
+from smsi.models import Incident, IncidentCategory, IncidentStatus, Severity
 from smsi.services import actions
 from smsi.services import incidents as svc
+from smsi.views.texts import labels_of
 
 FORM_TEMPLATE = "smsi/incident_form.html"
 
@@ -45,16 +46,20 @@ def _detail_url(incident: Incident) -> str:
 @require(Permission.SMSI_VIEW)
 def incident_list() -> Any:
     filters = svc.IncidentFilters.from_args(request.args)
-    # The list shows no incident's applications: not loaded with the page (one query less, with
-    # the tenant net's criteria to key), still there if a row ever asks for them.
-    page = paginate(svc.incidents_query(filters).options(lazyload(Incident.applications)))
+    # The columns the list shows, as rows (not whole incidents with their applications).
+    page = paginate(svc.incident_rows_query(filters), scalars=False)
     return render_template(
         "smsi/incident_list.html",
         page=page,
         filters=filters,
-        affected=svc.affected_counts(i.id for i in page.items),
-        severities=[(s.value, s.label) for s in Severity],
-        categories=[(c.value, c.label) for c in IncidentCategory],
+        affected=Counter(svc.affected_counts(i.id for i in page.items)),  # 0 for none, no .get() a row
+        severities=[(s.value, text) for s, text in labels_of(Severity).items()],
+        categories=[(c.value, text) for c, text in labels_of(IncidentCategory).items()],
+        labels={
+            "severity": labels_of(Severity),
+            "category": labels_of(IncidentCategory),
+            "status": labels_of(IncidentStatus),
+        },
     )
 
 

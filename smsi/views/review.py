@@ -20,7 +20,9 @@ from smsi.blueprint import bp
 from smsi.documents import review as review_document
 from smsi.forms.review import MinutesForm
 from smsi.forms.soa import ExportForm
+from smsi.models import ActionStatus, IncidentStatus, Severity
 from smsi.services import review as svc
+from smsi.views.texts import labels_of
 
 
 def _week(value: date | None) -> date:
@@ -46,6 +48,11 @@ def _page(
         this_week=svc.monday_of(svc.local_today()),
         stale=conflict,
         export_form=ExportForm(),
+        labels={
+            "severity": labels_of(Severity),
+            "incident_status": labels_of(IncidentStatus),
+            "action_status": labels_of(ActionStatus),
+        },
     ), status
 
 

@@ -209,3 +209,42 @@ def test_the_list_finds_without_accents_and_pages_deep_in_its_order(world: World
     assert (page.total, page.page) == (31, 2)
     assert page.items == everything[25:]  # the same actions, in the same order, as the whole list
     assert all(a.owner is not None for a in page.items)
+
+
+def test_a_broad_search_counts_up_to_a_cap_and_pages_on(
+    world: World, app: Flask, login_as: Any, syndicate: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smsi.services import paging  # noqa: PLC0415
+
+    for n in range(7):
+        svc.create_action(
+            syndicate, None, _base(world, title=f"Pare-feu n° {n}", due_on=DUE + dt.timedelta(days=n))
+        )
+    svc.create_action(syndicate, None, _base(world, title="Sauvegardes hors ligne"))
+    db.session.commit()
+    monkeypatch.setattr(paging, "SEARCH_COUNT_CAP", 4)
+    rssi = login_as(world.a.users[Role.RSSI], world.a.syndicate)
+    # More matches than the cap: "sur plus de 4", a page after the counted ones.
+    first = _html(rssi.get("/smsi/actions/?q=pare-feu&per_page=2"))
+    assert "1 à 2 sur plus de 4 — précisez la recherche pour réduire la liste." in first
+    assert "Pare-feu n° 0" in first
+    assert "Pare-feu n° 2" not in first
+    assert 'href="/smsi/actions/?q=pare-feu&amp;per_page=2&amp;page=2" rel="next"' in first
+    # Deeper, the count follows the page: page 3 counts up to 6 rows and still sees more.
+    third = _html(rssi.get("/smsi/actions/?q=pare-feu&per_page=2&page=3"))
+    assert "5 à 6 sur plus de 6" in third
+    assert "Pare-feu n° 4" in third
+    # The last page: every match counted, the exact total, no page after it.
+    last = _html(rssi.get("/smsi/actions/?q=pare-feu&per_page=2&page=4"))
+    assert "7 à 7 sur 7" in last
+    assert "Pare-feu n° 6" in last
+    assert "plus de" not in last
+    # Within the cap, or without a search, the count is exact as before.
+    assert "1 à 1 sur 1" in _html(rssi.get("/smsi/actions/?q=sauvegardes"))
+    assert "1 à 2 sur 8" in _html(rssi.get("/smsi/actions/?per_page=2"))
+    # A page past the end of a search goes to its last page, as every list does.
+    beyond = _html(rssi.get("/smsi/actions/?q=pare-feu&per_page=2&page=99"))
+    assert "7 à 7 sur 7" in beyond
+    with app.test_request_context("/smsi/actions/?q=pare-feu&per_page=2"):
+        page = paging.paginate_capped(svc.actions_query(svc.ActionFilters(q="pare-feu")))
+    assert (page.total, page.over, page.pages, page.has_next) == (4, True, 3, True)
