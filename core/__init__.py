@@ -45,6 +45,9 @@ def create_app(config: type[BaseConfig] | Mapping[str, Any] | None = None) -> Fl
 
     register_error_handlers(app)
     register_cli(app)
+    from core import jobs  # noqa: PLC0415 — factory step, after the domains (they declare jobs)
+
+    jobs.init_app(app)
     from core.audit import init_app as init_audit  # noqa: PLC0415 — factory step
 
     init_audit(app)  # anchors the journal's chains without an operator (see core.audit)
