@@ -168,7 +168,10 @@ def _install_task(huey: Huey, app: Flask, spec: JobSpec) -> Any:
 def enqueue(name: str, *args: Any) -> None:
     if name not in current_app.extensions[EXTENSION]["tasks"]:
         raise KeyError(f"unknown job {name!r}")
-    db.session.info.setdefault(PENDING_KEY, []).append((name, args))
+    session = db.session
+    if not session.in_transaction():
+        session.begin()  # the job's fate follows this transaction's (no connection taken yet)
+    session.info.setdefault(PENDING_KEY, []).append((name, args))
 
 
 @event.listens_for(Session, "after_commit")
@@ -181,9 +184,11 @@ def _hand_to_queue(session: Session) -> None:
         registry["huey"].enqueue(registry["tasks"][name].s(*args))
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_pending(session: Session) -> None:
-    session.info.pop(PENDING_KEY, None)
+@event.listens_for(Session, "after_transaction_end")
+def _forget_pending(session: Session, transaction: Any) -> None:
+    # After the commit's hand-over above: what is left belonged to a transaction rolled back.
+    if transaction.parent is None:
+        session.info.pop(PENDING_KEY, None)
 
 
 # --- the jobs page's rows, from huey's signals ---------------------------------------------------
