@@ -594,7 +594,9 @@ def set_digest_subscription(user: User, subscribed: bool) -> None:
     """The user's own choice about the weekly digest (accounts.digest), journalled when it changes."""
     if user.is_digest_subscribed == subscribed:
         return
-    audit.record(None, user, "account.digest", user, {"is_digest_subscribed": (user.is_digest_subscribed, subscribed)})
+    audit.record(
+        None, user, "account.digest", user, {"is_digest_subscribed": (user.is_digest_subscribed, subscribed)}
+    )
     user.is_digest_subscribed = subscribed
     db.session.flush()
 

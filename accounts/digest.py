@@ -100,8 +100,12 @@ def send_digest(user_id: int, day: str) -> bool:
     return True
 
 
-def compose(user: User, organisations: list[OrganisationDigest], today: date, until: date) -> tuple[str, str, str]:
-    account_url = url_for("accounts.account", _external=True) if current_app.config.get("SERVER_NAME") else None
+def compose(
+    user: User, organisations: list[OrganisationDigest], today: date, until: date
+) -> tuple[str, str, str]:
+    account_url = (
+        url_for("accounts.account", _external=True) if current_app.config.get("SERVER_NAME") else None
+    )
     context: dict[str, Any] = {
         "user": user,
         "organisations": organisations,
@@ -111,6 +115,6 @@ def compose(user: User, organisations: list[OrganisationDigest], today: date, un
     }
     env = current_app.jinja_env
     subject = _("Égide : vos échéances de la semaine du %(d)s", d=today.strftime("%d/%m/%Y"))
-    text = env.get_template("mail/digest.txt").render(context)
-    html = env.get_template("mail/digest.html").render(context)
+    text = env.get_template("mail/_digest.txt").render(context)
+    html = env.get_template("mail/_digest.html").render(context)
     return subject, text, html

@@ -39,15 +39,16 @@ def upgrade() -> None:
     with op.batch_alter_table("job_runs", schema=None) as batch_op:
         batch_op.create_index("ix_job_runs_status_id", ["status", "id"], unique=False)
 
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("is_digest_subscribed", sa.Boolean(), server_default=sa.true(), nullable=False)
-        )
+    # Plain ALTER TABLE on both databases, not a batch: on SQLite a batch copies the table, and users
+    # is referenced by many others (the copy's DROP fails with foreign keys on); SQLite adds and drops
+    # a plain column in place.
+    op.add_column(
+        "users", sa.Column("is_digest_subscribed", sa.Boolean(), server_default=sa.true(), nullable=False)
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_column("is_digest_subscribed")
+    op.drop_column("users", "is_digest_subscribed")
 
     with op.batch_alter_table("job_runs", schema=None) as batch_op:
         batch_op.drop_index("ix_job_runs_status_id")

@@ -64,7 +64,9 @@ def digest(user: User, today: date, until: date) -> list[DigestItem]:
         .where(rr.organisation_id.in_(scope), rr.is_open.is_(True), rr.due_on <= until)
         .order_by(rr.due_on, rr.id)
     ):
-        items.append(DigestItem(org_id, name, _("Demande d'exercice de droits"), f"{ref} — {right.label}", due_on))
+        items.append(
+            DigestItem(org_id, name, _("Demande d'exercice de droits"), f"{ref} — {right.label}", due_on)
+        )
     b = Breach
     for ref, title, discovered_at, org_id, name in _rows(
         select(b.reference, b.title, b.discovered_at, b.organisation_id, org.name)
@@ -77,7 +79,15 @@ def digest(user: User, today: date, until: date) -> list[DigestItem]:
         .order_by(b.discovered_at, b.id)
     ):
         deadline = breaches.notification_deadline(discovered_at).astimezone(PARIS).date()
-        items.append(DigestItem(org_id, name, _("Violation : décision de notification à la CNIL"), f"{ref} — {title}", deadline))
+        items.append(
+            DigestItem(
+                org_id,
+                name,
+                _("Violation : décision de notification à la CNIL"),
+                f"{ref} — {title}",
+                deadline,
+            )
+        )
     pa = ProcessingActivity
     for ref, title, review_on, org_id, name in _rows(
         select(pa.reference, pa.name, pa.next_review_on, pa.organisation_id, org.name)
@@ -85,7 +95,9 @@ def digest(user: User, today: date, until: date) -> list[DigestItem]:
         .where(pa.organisation_id.in_(scope), queries.in_register(), pa.next_review_on <= until)
         .order_by(pa.next_review_on, pa.id)
     ):
-        items.append(DigestItem(org_id, name, _("Revue de fiche de traitement"), f"{ref} — {title}", review_on))
+        items.append(
+            DigestItem(org_id, name, _("Revue de fiche de traitement"), f"{ref} — {title}", review_on)
+        )
     p = Processor
     for title, review_on, org_id, name in _rows(
         select(p.name, p.next_review_on, p.organisation_id, org.name)

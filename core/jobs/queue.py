@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from huey import RedisHuey, SqliteHuey, crontab
-from huey import signals as S
+from huey import signals as hs
 from huey.api import Huey, Task
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -194,10 +194,10 @@ def _forget_pending(session: Session, transaction: Any) -> None:
 # --- the jobs page's rows, from huey's signals ---------------------------------------------------
 
 FAILING_SIGNALS = {
-    S.SIGNAL_REVOKED: "révoquée",
-    S.SIGNAL_EXPIRED: "expirée",
-    S.SIGNAL_INTERRUPTED: "interrompue (arrêt du worker)",
-    S.SIGNAL_TIMEOUT: "délai dépassé",
+    hs.SIGNAL_REVOKED: "révoquée",
+    hs.SIGNAL_EXPIRED: "expirée",
+    hs.SIGNAL_INTERRUPTED: "interrompue (arrêt du worker)",
+    hs.SIGNAL_TIMEOUT: "délai dépassé",
 }
 
 
@@ -208,12 +208,12 @@ def summarise(args: Any) -> str:
 
 def _on_signal(app: Flask, signal: str, task: Task, *args: Any) -> None:
     if signal not in (
-        S.SIGNAL_ENQUEUED,
-        S.SIGNAL_SCHEDULED,
-        S.SIGNAL_EXECUTING,
-        S.SIGNAL_COMPLETE,
-        S.SIGNAL_ERROR,
-        S.SIGNAL_RETRYING,
+        hs.SIGNAL_ENQUEUED,
+        hs.SIGNAL_SCHEDULED,
+        hs.SIGNAL_EXECUTING,
+        hs.SIGNAL_COMPLETE,
+        hs.SIGNAL_ERROR,
+        hs.SIGNAL_RETRYING,
         *FAILING_SIGNALS,
     ):
         return
@@ -243,16 +243,16 @@ def _on_signal(app: Flask, signal: str, task: Task, *args: Any) -> None:
 
 def _apply(run: JobRun, signal: str, task: Task, error: BaseException | None) -> None:
     now = utcnow()
-    if signal == S.SIGNAL_ENQUEUED and run.status == JobStatus.RETRYING:
+    if signal == hs.SIGNAL_ENQUEUED and run.status == JobStatus.RETRYING:
         run.status = JobStatus.PENDING.value
-    elif signal == S.SIGNAL_EXECUTING:
+    elif signal == hs.SIGNAL_EXECUTING:
         run.status = JobStatus.RUNNING.value
         run.attempts = (run.attempts or 0) + 1
         run.started_at, run.finished_at = now, None
-    elif signal == S.SIGNAL_COMPLETE:
+    elif signal == hs.SIGNAL_COMPLETE:
         run.status, run.finished_at, run.error = JobStatus.DONE.value, now, None
         logger.info("job %s (%s) complete after %s attempt(s)", task.id, task.name, run.attempts)
-    elif signal == S.SIGNAL_ERROR:
+    elif signal == hs.SIGNAL_ERROR:
         will_retry = bool(task.retries)
         run.status = (JobStatus.RETRYING if will_retry else JobStatus.FAILED).value
         run.finished_at = now
@@ -265,7 +265,7 @@ def _apply(run: JobRun, signal: str, task: Task, error: BaseException | None) ->
             f", {task.retries} retry(ies) left" if will_retry else ", no retry left",
             run.error,
         )
-    elif signal == S.SIGNAL_RETRYING:
+    elif signal == hs.SIGNAL_RETRYING:
         run.status = JobStatus.RETRYING.value
     elif signal in FAILING_SIGNALS:
         run.status, run.finished_at = JobStatus.FAILED.value, now
