@@ -27,13 +27,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from huey import RedisHuey, SqliteHuey, crontab
 from huey import signals as hs
 from huey.api import Huey, Task
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from core import SQLITE_WRITER
 from core.db import utcnow
 from core.extensions import db
 from core.jobs.models import ARGS_SUMMARY_MAX, ERROR_MAX, JobRun, JobStatus
@@ -141,6 +142,7 @@ def _install_task(huey: Huey, app: Flask, spec: JobSpec) -> Any:
     def run(*args: Any, task: Task | None = None) -> None:
         job_id = task.id if task is not None else "-"
         with app.app_context():
+            g.setdefault(SQLITE_WRITER, True)
             logger.info("job %s (%s) started", job_id, spec.name)
             try:
                 spec.func(*args)
@@ -218,6 +220,7 @@ def _on_signal(app: Flask, signal: str, task: Task, *args: Any) -> None:
     ):
         return
     with app.app_context():
+        g.setdefault(SQLITE_WRITER, True)
         session = db.sessionmaker()
         try:
             run = session.scalar(select(JobRun).where(JobRun.task_id == task.id))
