@@ -9,7 +9,7 @@ export FLASK_APP := wsgi
 .PHONY: run test test-pg test-browser migrations-roundtrip lint format translations demo db clean help
 
 help:
-	@echo "make run    — installe, migre la base SQLite, charge la démo et lance http://127.0.0.1:5000"
+	@echo "make run    — installe, migre la base SQLite, charge la démo et lance http://127.0.0.1:5000 (+ le worker)"
 	@echo "make test   — lance toute la suite de tests (SQLite)"
 	@echo "make test-pg, make test-browser, make lint, make translations, make migrations-roundtrip"
 
@@ -28,9 +28,13 @@ db: $(STAMP) translations
 demo: db
 	$(BIN)/flask demo load
 
+# The web server and, beside it, the background jobs' worker (core.jobs): one command, one Ctrl+C.
 run: demo
 	@echo ""
-	@echo "Égide : http://127.0.0.1:5000  (Ctrl+C pour arrêter)"
+	@echo "Égide : http://127.0.0.1:5000  (Ctrl+C pour arrêter ; les tâches de fond tournent à côté)"
+	@$(BIN)/flask worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	trap 'exit 130' INT TERM; \
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test: $(STAMP) translations

@@ -5,7 +5,7 @@ from typing import Any
 from flask import Flask
 from flask_login import current_user
 
-from accounts import auth, auth_views, demo, services, views
+from accounts import auth, auth_views, demo, digest, services, views  # noqa: F401 — digest: its jobs
 from accounts.blueprint import bp
 from accounts.labels import ACTION_LABELS, JOURNAL_TYPES, PREFIX_LABELS
 from core.domains import Domain, Widget

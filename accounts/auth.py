@@ -590,5 +590,16 @@ def use_token(row: AuthToken, password: str) -> User:
     return row.user
 
 
+def set_digest_subscription(user: User, subscribed: bool) -> None:
+    """The user's own choice about the weekly digest (accounts.digest), journalled when it changes."""
+    if user.is_digest_subscribed == subscribed:
+        return
+    audit.record(
+        None, user, "account.digest", user, {"is_digest_subscribed": (user.is_digest_subscribed, subscribed)}
+    )
+    user.is_digest_subscribed = subscribed
+    db.session.flush()
+
+
 def notify(user: User, subject: str, body: str) -> None:
     send_mail(user.email, f"Égide : {subject}", f"{_('Bonjour %(name)s,', name=user.full_name)}\n\n{body}")

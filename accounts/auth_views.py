@@ -16,6 +16,7 @@ from flask_login import current_user, login_user, logout_user
 from accounts import auth
 from accounts.blueprint import bp
 from accounts.forms import (
+    DigestForm,
     LoginForm,
     PasswordChangeForm,
     PasswordForgotForm,
@@ -175,7 +176,23 @@ def account() -> Any:
         sessions=auth.active_sessions(current_user),
         current=auth.current_session(),
         recovery_left=auth.remaining_recovery_codes(current_user),
+        digest_form=DigestForm(is_digest_subscribed=current_user.is_digest_subscribed),
     )
+
+
+@bp.route("/account/digest", methods=["POST"])
+@login_required
+def digest_subscription() -> Any:
+    form = DigestForm()
+    if not form.validate_on_submit():
+        abort(400)
+    auth.set_digest_subscription(current_user, bool(form.is_digest_subscribed.data))
+    db.session.commit()
+    if form.is_digest_subscribed.data:
+        flash(_("Vous recevrez chaque lundi le récapitulatif des échéances."), "success")
+    else:
+        flash(_("Vous ne recevrez plus le récapitulatif hebdomadaire."), "success")
+    return redirect(url_for("accounts.account"))
 
 
 @bp.route("/account/sessions/<int:session_id>/revoke", methods=["POST"])

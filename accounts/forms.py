@@ -242,6 +242,12 @@ class SecondFactorForm(FlaskForm):
     )
 
 
+class DigestForm(FlaskForm):
+    """Mon compte: the weekly digest of deadlines (accounts.digest), sent unless unticked."""
+
+    is_digest_subscribed = BooleanField(_l("Recevoir chaque lundi le récapitulatif des échéances"))
+
+
 class ReauthenticateForm(FlaskForm):
     password = PasswordField(
         _l("Mot de passe"), validators=[DataRequired()], render_kw={"autocomplete": "current-password"}

@@ -26,6 +26,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    true,
 )
 from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
@@ -181,6 +182,8 @@ class User(UserMixin, TimestampMixin, VersionedMixin, Base):
     totp_pending_secret_enc: Mapped[str | None] = mapped_column(Text)
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     totp_last_timecode: Mapped[int | None] = mapped_column(Integer)
+    # The weekly digest of deadlines (accounts.digest): sent unless the user opts out on "Mon compte".
+    is_digest_subscribed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", foreign_keys="Membership.user_id", lazy="select"

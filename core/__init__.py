@@ -7,7 +7,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, abort, has_request_context, request, session
+from flask import Flask, abort, g, has_app_context, has_request_context, request, session
 from sqlalchemy import event
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -45,6 +45,9 @@ def create_app(config: type[BaseConfig] | Mapping[str, Any] | None = None) -> Fl
 
     register_error_handlers(app)
     register_cli(app)
+    from core import jobs  # noqa: PLC0415 — factory step, after the domains (they declare jobs)
+
+    jobs.init_app(app)
     from core.audit import init_app as init_audit  # noqa: PLC0415 — factory step
 
     init_audit(app)  # anchors the journal's chains without an operator (see core.audit)
@@ -96,6 +99,7 @@ def configure(app: Flask, config: type[BaseConfig] | Mapping[str, Any] | None) -
 
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+SQLITE_WRITER = "egide_sqlite_writer"  # on ``g``: this application context writes (BEGIN IMMEDIATE)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -128,7 +132,10 @@ def _sqlite_begin(conn: Any) -> None:
     # refused at once ("database is locked") when another worker wrote in between: the busy timeout
     # cannot help it. Pages that only read (GET) keep deferred transactions: they never write
     # (tests/core/test_read_only_requests.py), and readers do not wait for anybody in WAL mode.
-    writing = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+    # Background jobs (core.jobs) say so on ``g``: they write, outside any request.
+    writing = (has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")) or (
+        has_app_context() and g.get(SQLITE_WRITER, False)
+    )
     conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 

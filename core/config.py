@@ -85,6 +85,15 @@ class BaseConfig:
     # Every anchor is also appended here, outside the database (relative: in instance/); None: off.
     AUDIT_ANCHOR_FILE: str | None = "audit_anchors.jsonl"
 
+    # Background jobs (core.jobs): EGIDE_QUEUE_URL=redis://… in production; unset, a SQLite file
+    # in instance/. A failed job is tried again JOB_RETRIES times, after 60 s, then 120 s, 240 s…
+    QUEUE_URL: str | None = None
+    QUEUE_FILE = "egide-queue.sqlite3"
+    QUEUE_IMMEDIATE = False
+    JOB_RETRIES = 3
+    JOB_RETRY_DELAY = 60
+    JOB_RETRY_BACKOFF = 2
+
     PAGE_SIZE = 25
     MAX_PAGE_SIZE = 200
 
@@ -121,6 +130,7 @@ class TestConfig(BaseConfig):
     AUDIT_ANCHOR_EVERY = 0  # tests place their anchors themselves (see tests/core/test_audit.py)
     AUDIT_AUTO_ANCHOR = False  # … unless they switch it on (tests/core/test_audit_blind_spots.py)
     AUDIT_ANCHOR_FILE = None  # the test database is rolled back: tests give their own file
+    QUEUE_IMMEDIATE = True  # jobs run when enqueued, in memory (retries wait: tests run them)
     AUDIT_SIGNING_KEY_FILE = os.path.join(tempfile.gettempdir(), f"egide-test-audit-key-{os.getpid()}.pem")
     # Cheap hashes so that the suite's many logins stay fast; never outside tests.
     ARGON2_PARAMS = {"time_cost": 1, "memory_cost": 64, "parallelism": 1}

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -49,6 +50,24 @@ class Widget:
 
 
 @dataclass(frozen=True)
+class DigestItem:
+    """One line of the weekly digest (accounts.digest): a deadline of the coming week, or passed.
+    ``due_on`` None: something waiting for a decision, without a date (a template change)."""
+
+    organisation_id: int
+    organisation_name: str
+    kind: str  # what it is, as people read it: "Demande d'exercice de droits"
+    title: str  # which one: "DR-2026-004 — Accès (art. 15)"
+    due_on: date | None = None
+
+
+# A domain's part of a user's weekly digest: (user, today, last day of the coming week) → the items
+# of the organisations where the user's roles make them his (overdue ones included). A few queries
+# per user whatever the number of items: the digest is sent to every DPO and referent each week.
+DigestSource = Callable[[Any, date, date], Iterable[DigestItem]]
+
+
+@dataclass(frozen=True)
 class Domain:
     name: str  # the package, which is also the blueprint's name
     blueprint: Blueprint
@@ -68,6 +87,7 @@ class Domain:
     # the frame (e.g. registers: {"serves_as_dpo": True}). Menu partials read them as ``facts.<name>``.
     layout_facts: Callable[[], Mapping[str, Any]] | None = None
     setup: Callable[[Flask], None] | None = None  # the rest: signals, login loader, Jinja helpers
+    digest: DigestSource | None = None  # its deadlines in the weekly digest (accounts.digest)
 
 
 def discover() -> list[Domain]:
@@ -107,6 +127,12 @@ def install(app: Flask, domains: list[Domain]) -> None:
 
 def installed() -> list[Domain]:
     return current_app.extensions[EXTENSION]
+
+
+def digest_items(user: Any, today: date, until: date) -> list[DigestItem]:
+    """Every installed domain's part of ``user``'s weekly digest, by organisation then date."""
+    items = [item for d in installed() if d.digest is not None for item in d.digest(user, today, until)]
+    return sorted(items, key=lambda i: (i.organisation_name, i.organisation_id, i.due_on or until, i.title))
 
 
 def nav_partials(section: str = "main") -> list[str]:

@@ -24,16 +24,17 @@ class SentMail:
     to: str
     subject: str
     body: str
+    html: str | None = None  # the same message as simple HTML, when it has one (the weekly digest)
 
 
 outbox: list[SentMail] = []  # filled when TESTING, emptied by the test fixtures
 
 
-def send_mail(to: str, subject: str, body: str) -> None:
+def send_mail(to: str, subject: str, body: str, *, html: str | None = None) -> None:
     if current_app.config.get("TESTING"):
-        outbox.append(SentMail(to, subject, body))
+        outbox.append(SentMail(to, subject, body, html))
         return
     if not current_app.config.get("MAIL_SERVER"):
         logger.info("e-mail (no MAIL_SERVER configured, not sent) to=%s subject=%s\n%s", to, subject, body)
         return
-    mailer.send(Message(subject=subject, recipients=[to], body=body))
+    mailer.send(Message(subject=subject, recipients=[to], body=body, html=html))

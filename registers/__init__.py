@@ -7,7 +7,7 @@ from flask_login import current_user
 from core import journal
 from core.domains import Domain
 from core.security import Permission, Role
-from registers import cli, demo, display, documents, models, reference, views  # noqa: F401 — routes, commands, documents, demo
+from registers import cli, demo, display, documents, jobs, models, reference, views  # noqa: F401 — routes, commands, documents, demo, jobs
 from registers.blueprint import bp
 from registers.labels import ACTION_LABELS, JOURNAL_TYPES
 from registers.services import activities, inheritance, portfolio  # noqa: F401 — inheritance: catalogue signals
@@ -61,5 +61,6 @@ DOMAIN = Domain(
     demo=demo.load_registers,
     layout_facts=layout_facts,
     widgets=WIDGETS,
+    digest=jobs.digest,
     setup=setup,
 )

@@ -36,6 +36,7 @@ ID_SOURCES = {
     "user_id": lambda w: w.a.users[Role.READER].id,
     "membership_id": lambda w: w.a.users[Role.READER].memberships[0].id,
     "session_id": lambda w: 10**9,
+    "run_id": lambda w: 10**9,
     "token": lambda w: "not-a-real-token",
     **record_arguments(lambda w: w.a),  # each domain's records (tests/<domain>/records.py)
     "slug": lambda w: "registre-inconnu",
@@ -282,6 +283,7 @@ NOT_200 = {
         "accounts.user_new": 403,
         "accounts.user_detail": 403,
         "accounts.user_edit": 403,
+        "jobs.job_list": 403,  # the jobs page: the platform administrator's
         # registers: writing is for DPOs and referents — but the RSSI records a breach (not edit
         # it): registers.breach_new answers 200 — and the public page needs a real slug
         "registers.activity_edit": 403,

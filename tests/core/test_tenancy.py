@@ -25,6 +25,7 @@ from core.security import (
     access_policy,
 )
 from tests.conftest import Tenant, World, record_arguments
+from tests.core.test_jobs import failed_run_id
 
 _APP = create_app(TestConfig)  # the route inventory only; no database access
 ROLE_PREFERENCE = (Role.RSSI, Role.DPO, Role.REFERENT, Role.READER, Role.AUDITOR, Role.ADMIN)
@@ -37,6 +38,7 @@ ID_SOURCES = {
     "user_id": lambda t: t.users[Role.READER].id,
     "membership_id": lambda t: t.users[Role.READER].memberships[0].id,
     "session_id": lambda t: 10**9,
+    "run_id": failed_run_id,  # the jobs page (platform administrator): a failed job, to relaunch
     "token": lambda t: "not-a-real-token",  # own-session routes: a foreign id answers 404 (tests/accounts)
     **record_arguments(),  # each domain's records (tests/<domain>/records.py)
     "slug": lambda t: "registre-inconnu",  # public pages only
@@ -181,6 +183,7 @@ def test_authenticated_only_routes_are_few() -> None:
         "accounts.password_change",
         "accounts.reauthenticate",
         "accounts.recovery_codes_regenerate",
+        "accounts.digest_subscription",  # the user's own weekly digest, on or off
         # the organisations where the logged-in user is DPO, from its own memberships only
         "registers.portfolio",
     }

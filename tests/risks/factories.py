@@ -78,20 +78,6 @@ class ParcoursFactory(BaseFactory):
     selected_on = dt.date(2021, 6, 1)
     provider = "Field provider"  # neutral words: the English walker reads these pages
 
-
-# --- EBIOS RM studies: one object of each kind, all in one study -----------------------------------
-
-
-class EbiosStudyFactory(BaseFactory):
-    class Meta:
-        model = EbiosStudy
-
-    organisation_id = factory.LazyAttribute(lambda o: o.organisation.id)
-    reference = factory.Sequence(lambda n: f"EBIOS-{n + 1:03d}")
-    title = "Shared hosting platform"
-    scope = "The syndicate's shared servers"
-    started_on = dt.date(2026, 11, 2)
-
     class Params:
         organisation = factory.SubFactory(OrganisationFactory)
 
@@ -143,6 +129,23 @@ class ParcoursMeasureFactory(BaseFactory):
 
     class Params:
         phase = factory.SubFactory(ParcoursPhaseFactory)
+
+
+# --- EBIOS RM studies: one object of each kind, all in one study -----------------------------------
+
+
+class EbiosStudyFactory(BaseFactory):
+    class Meta:
+        model = EbiosStudy
+
+    organisation_id = factory.LazyAttribute(lambda o: o.organisation.id)
+    reference = factory.Sequence(lambda n: f"EBIOS-{n + 1:03d}")
+    title = "Shared hosting platform"
+    scope = "The syndicate's shared servers"
+    started_on = dt.date(2026, 11, 2)
+
+    class Params:
+        organisation = factory.SubFactory(OrganisationFactory)
 
 
 def ebios_objects(study: EbiosStudy) -> dict[str, Any]:
