@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from flask import flash, redirect, render_template, request
+from flask import abort, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -239,6 +239,37 @@ def handle_form(
         flash(_("Le formulaire contient des erreurs : corrigez les champs signalés."), "danger")
         return render_template(template, form=form, **context), 422
     return render_template(template, form=form, **context)
+
+
+def handle_delete(
+    delete: Callable[[Any], Any],
+    *,
+    success_message: str,
+    success_url: str,
+    conflict_message: str,
+    back_url: str,
+    form: FlaskForm | None = None,
+) -> Any:
+    """A delete button's POST, as ``handle_form`` is an edit's: the form checked (CSRF, and the
+    version the page was loaded with when it is a ``VersionedForm``), ``delete(version)`` run and
+    committed. A record changed in the meantime (``EditConflict``: ``conflict_message``) or a refusal
+    of the service (``FieldError``: its message) deletes nothing and leads back to ``back_url``."""
+    form = form or VersionedForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        delete(form.version.data if isinstance(form, VersionedForm) else None)
+    except EditConflict:
+        db.session.rollback()
+        flash(conflict_message, "warning")
+        return redirect(back_url)
+    except FieldError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(back_url)
+    db.session.commit()
+    flash(success_message, "success")
+    return redirect(success_url)
 
 
 INPUT_FORMAT = "%Y-%m-%dT%H:%M"

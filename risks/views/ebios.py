@@ -13,7 +13,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm as CsrfForm
 
 from core.extensions import db
-from core.forms import FieldError, handle_form
+from core.forms import handle_delete, handle_form
 from core.security import Permission, require
 from core.tenancy import current_org, get_scoped_or_404
 from reports import charts
@@ -235,18 +235,15 @@ def _delete_view(kind: str) -> Any:
     @require(Permission.RISKS_EDIT)
     def view(**ids: int) -> Any:
         item = get_scoped_or_404(svc.KINDS[kind].model, ids[ARGS[kind]])
-        study_id = item.study_id
-        if not CsrfForm().validate_on_submit():
-            abort(400)
-        try:
-            svc.delete_item(svc.KINDS[kind], item, current_user)
-        except FieldError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("Supprimé."), "success")
-        return redirect(_back(kind, study_id))
+        back = _back(kind, item.study_id)
+        return handle_delete(
+            lambda _version: svc.delete_item(svc.KINDS[kind], item, current_user),
+            success_message=_("Supprimé."),
+            success_url=back,
+            conflict_message=_("Cet élément a été modifié entre-temps : rien n'a été supprimé."),
+            back_url=back,
+            form=CsrfForm(),
+        )
 
     view.__name__ = f"ebios_{kind}_delete"
     return view

@@ -11,8 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.concurrency import EditConflict
-from core.extensions import db
-from core.forms import VersionedForm, handle_form
+from core.forms import VersionedForm, handle_delete, handle_form
 from core.security import Permission, require
 from core.tenancy import current_org, get_scoped_or_404
 from reports import views as report_views
@@ -148,18 +147,13 @@ def parcours_subsidy_edit(subsidy_id: int) -> Any:
 @require(Permission.RISKS_EDIT)
 def parcours_subsidy_delete(subsidy_id: int) -> Any:
     subsidy = get_scoped_or_404(Subsidy, subsidy_id)
-    form = VersionedForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        svc.delete_subsidy(subsidy, current_user, form.version.data)
-    except EditConflict:
-        db.session.rollback()
-        flash(_("Ce versement a été modifié entre-temps : rien n'a été supprimé."), "warning")
-        return redirect(url_for("risks.parcours_subsidy_edit", subsidy_id=subsidy_id))
-    db.session.commit()
-    flash(_("Versement supprimé."), "success")
-    return redirect(_index_url())
+    return handle_delete(
+        lambda version: svc.delete_subsidy(subsidy, current_user, version),
+        success_message=_("Versement supprimé."),
+        success_url=_index_url(),
+        conflict_message=_("Ce versement a été modifié entre-temps : rien n'a été supprimé."),
+        back_url=url_for("risks.parcours_subsidy_edit", subsidy_id=subsidy_id),
+    )
 
 
 def _statuses(current: Any = None) -> list[tuple[str, Any]]:
@@ -241,18 +235,13 @@ def parcours_measure_edit(parcours_measure_id: int) -> Any:
 @require(Permission.RISKS_EDIT)
 def parcours_measure_delete(parcours_measure_id: int) -> Any:
     measure = get_scoped_or_404(ParcoursMeasure, parcours_measure_id)
-    form = VersionedForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        svc.delete_measure(measure, current_user, form.version.data)
-    except EditConflict:
-        db.session.rollback()
-        flash(_("Cette mesure a été modifiée entre-temps : rien n'a été retiré."), "warning")
-        return redirect(url_for("risks.parcours_measure_edit", parcours_measure_id=parcours_measure_id))
-    db.session.commit()
-    flash(_("Mesure retirée du parcours ; son action reste au plan d'actions du SMSI."), "success")
-    return redirect(_index_url())
+    return handle_delete(
+        lambda version: svc.delete_measure(measure, current_user, version),
+        success_message=_("Mesure retirée du parcours ; son action reste au plan d'actions du SMSI."),
+        success_url=_index_url(),
+        conflict_message=_("Cette mesure a été modifiée entre-temps : rien n'a été retiré."),
+        back_url=url_for("risks.parcours_measure_edit", parcours_measure_id=parcours_measure_id),
+    )
 
 
 @bp.post("/parcours/pdf")

@@ -406,6 +406,22 @@ def test_pages_forms_conflict_and_other_organisation(world: World, login_as: Any
     stale = rssi.post(edit_url, data=base | {"name": "Mes mots perdus"})
     assert stale.status_code == 409
     assert "Mes mots perdus" in _html(stale)
+    # A business value its feared events still name: the delete is refused, said, nothing deleted.
+    from risks.models import EbiosFearedEvent  # noqa: PLC0415
+
+    added = rssi.post(
+        f"/risks/ebios/{study.id}/evenements-redoutes/new",
+        data={"business_value_id": bv.id, "description": "Courriels divulgués", "gravity": 3},
+    )
+    assert added.status_code == 302
+    named = (
+        select(func.count()).select_from(EbiosFearedEvent).where(EbiosFearedEvent.business_value_id == bv.id)
+    )
+    assert session.scalar(named) > 0
+    refused = rssi.post(f"/risks/ebios/valeurs-metier/{bv.id}/delete")
+    assert refused.status_code == 302
+    assert "supprimez-les d&#39;abord" in _html(rssi.get(refused.location))
+    assert session.get(EbiosBusinessValue, bv.id) is not None
     # Another organisation: 404 on the study and its objects (every route: tests/core/test_tenancy.py).
     other = login_as(world.b.users[Role.RSSI], world.b.syndicate)
     assert other.get(f"/risks/ebios/{study.id}").status_code == 404

@@ -459,9 +459,13 @@ def test_pages(world: World, app: Flask, login_as: Any, session: Any) -> None:
     assert "SIEM" in _html(reader.get("/risks/parcours/"))
     assert reader.get("/risks/parcours/measures/new").status_code == 403
     assert reader.post(f"/risks/parcours/measures/{measure.id}/delete", data={}).status_code == 403
-    # Removing the measure keeps its action.
+    # Removing the measure keeps its action; a page loaded before a change deletes nothing.
     edit = _html(rssi.get(f"/risks/parcours/measures/{measure.id}/edit"))
     version = re.findall(r'name="version" type="hidden" value="(\d+)"', edit)[-1]
+    stale = rssi.post(f"/risks/parcours/measures/{measure.id}/delete", data={"version": int(version) - 1})
+    assert stale.location == f"/risks/parcours/measures/{measure.id}/edit"
+    assert "modifiée entre-temps : rien n&#39;a été retiré" in _html(rssi.get(stale.location))
+    assert session.scalar(select(func.count()).select_from(ParcoursMeasure)) == 1
     assert (
         rssi.post(f"/risks/parcours/measures/{measure.id}/delete", data={"version": version}).status_code
         == 302
