@@ -25,10 +25,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def today() -> date:
-    return utcnow().date()
-
-
 # France's clock: the dates people type and read. Every domain reads these three, none redefines them.
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -36,6 +32,14 @@ PARIS = ZoneInfo("Europe/Paris")
 def local_today() -> date:
     """Today in France (the date people type and read), not the UTC date."""
     return datetime.now(PARIS).date()
+
+
+def today() -> date:
+    """Today as every date column of Égide means it: the calendar day in France. Timestamps are UTC
+    (``utcnow``); a *date* (a deadline, a review, a contract signed, an organisation leaving) is a
+    French calendar day, so comparing one with the UTC date was wrong for an hour or two every night
+    (from 22:00 or 23:00 UTC a date typed as today was refused as "in the future"). One rule, here."""
+    return local_today()
 
 
 def to_utc(value: datetime | None) -> datetime | None:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from accounts.models import Membership, Organisation, User
 from catalogue.models import Application
-from core.db import utcnow
+from core.db import local_today, utcnow
 from core.extensions import db
 from core.security import Role
 from core.tenancy import UNSCOPED
@@ -238,7 +238,7 @@ def _load_actions(org: Organisation, under_way: Incident) -> None:
         .where(Incident.organisation_id == org.id, Incident.category == "malware")
         .execution_options(**UNSCOPED)  # unscoped: demo loader (CLI)
     )
-    now = utcnow().date()
+    now = local_today()  # a French calendar day, as the action service reads it
     base = {"owner_id": rssi.id, "priority": "high", "type": "corrective"}
     specs = [
         {

@@ -20,6 +20,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from core.audit.models import AuditEvent
+from core.db import local_today
 from core.extensions import db
 from core.forms import FieldError
 from core.security import Role
@@ -228,7 +229,7 @@ def test_treatment_and_measures_become_actions_and_controls(world: World, app: F
                 "title": "MFA sur le VPN",
                 "control_ids": ["A.8.5"],
                 "owner_id": world.a.users[Role.RSSI].id,
-                "due_on": dt.date.today() + dt.timedelta(days=60),
+                "due_on": local_today() + dt.timedelta(days=60),
             },
         )
         risk = _risk_of(op)

@@ -15,6 +15,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from core.audit.models import AuditEvent
+from core.db import local_today
 from core.extensions import db
 from core.forms import FieldError
 from core.security import Role
@@ -22,7 +23,7 @@ from risks.models import HygieneAssessment, HygieneStatus
 from risks.services import hygiene as svc
 from tests.conftest import World, acting_as
 
-TODAY = dt.date.today()
+TODAY = local_today()
 
 
 def _rows(**statuses: Any) -> list[dict[str, Any]]:

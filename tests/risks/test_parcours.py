@@ -20,6 +20,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from core.audit.models import AuditEvent
+from core.db import local_today
 from core.extensions import db
 from core.forms import FieldError
 from core.security import Role
@@ -30,7 +31,7 @@ from smsi.models import Action, ActionOrigin
 from smsi.services import actions
 from tests.conftest import World, acting_as
 
-TODAY = dt.date.today()
+TODAY = local_today()
 
 
 def _errors(exc: pytest.ExceptionInfo[FieldError]) -> dict[str, str]:

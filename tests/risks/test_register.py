@@ -14,6 +14,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from core.audit.models import AuditEvent
+from core.db import local_today
 from core.extensions import db
 from core.forms import FieldError
 from core.security import Role
@@ -134,7 +135,7 @@ def test_rules_of_a_risk(world: World, app: Flask) -> None:
                     impact=0,
                     residual_likelihood=2,
                     treatment="accept",
-                    accepted_on=dt.date.today() + dt.timedelta(days=3),
+                    accepted_on=local_today() + dt.timedelta(days=3),
                 ),
             )
         errors = _errors(exc)
@@ -164,7 +165,7 @@ def test_rules_of_a_risk(world: World, app: Flask) -> None:
         risk = svc.create_risk(
             org,
             None,
-            _risk(world, treatment="accept", accepted_by="Le président", accepted_on=dt.date.today()),
+            _risk(world, treatment="accept", accepted_by="Le président", accepted_on=local_today()),
         )
         assert risk.reference == "RSK-001"
         assert risk.treatment is Treatment.ACCEPT
@@ -185,7 +186,7 @@ def test_treatment_links_to_actions_and_controls(world: World, app: Flask) -> No
                 "type": "preventive",
                 "owner_id": owner,
                 "status": "planned",
-                "due_on": dt.date.today() + dt.timedelta(days=30),
+                "due_on": local_today() + dt.timedelta(days=30),
             },
         )
         risk = svc.create_risk(
@@ -232,7 +233,7 @@ def test_treatment_links_to_actions_and_controls(world: World, app: Flask) -> No
 
 
 def test_filters_heat_map_and_figures(world: World, app: Flask) -> None:
-    today = dt.date.today()
+    today = local_today()
     with app.test_request_context(), acting_as(world.a.users[Role.RSSI], world.a.syndicate):
         org = db.session.merge(world.a.syndicate)
         scale = scales.scale_of(org.id)
@@ -446,7 +447,7 @@ def test_register_pdf(world: World, app: Flask, login_as: Any, session: Any, tmp
                 impact=2,
                 treatment="accept",
                 accepted_by="Chair of the board",
-                accepted_on=dt.date.today(),
+                accepted_on=local_today(),
             ),
         )
         db.session.commit()

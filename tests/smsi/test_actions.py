@@ -9,11 +9,12 @@ import re
 from typing import Any
 
 import pytest
+import time_machine
 from flask import Flask, current_app
 from sqlalchemy import select
 
 from core.audit import AuditEvent
-from core.db import today
+from core.db import local_today, today
 from core.extensions import db
 from core.forms import FieldError
 from core.security import Role
@@ -22,7 +23,7 @@ from smsi.services import actions as svc
 from smsi.services import incidents
 from tests.conftest import World, acting_as
 
-DUE = dt.date.today() + dt.timedelta(days=30)
+DUE = local_today() + dt.timedelta(days=30)
 
 
 def _errors(exc: pytest.ExceptionInfo[FieldError]) -> set[str]:
@@ -248,3 +249,26 @@ def test_a_broad_search_counts_up_to_a_cap_and_pages_on(
     with app.test_request_context("/smsi/actions/?q=pare-feu&per_page=2"):
         page = paging.paginate_capped(svc.actions_query(svc.ActionFilters(q="pare-feu")))
     assert (page.total, page.over, page.pages, page.has_next) == (4, True, 3, True)
+
+
+@pytest.mark.parametrize(
+    ("utc", "french_day"),
+    [
+        (dt.datetime(2026, 12, 3, 23, 30, tzinfo=dt.UTC), dt.date(2026, 12, 4)),  # winter: UTC+1
+        (dt.datetime(2026, 7, 3, 22, 30, tzinfo=dt.UTC), dt.date(2026, 7, 4)),  # summer: UTC+2
+    ],
+)
+def test_today_is_the_french_calendar_day_after_utc_midnight_in_paris(
+    world: World, syndicate: Any, utc: dt.datetime, french_day: dt.date
+) -> None:
+    """Between midnight in Paris and midnight UTC, "today" is already the next day for the people who
+    type the dates: an action done today is not "in the future", a deadline of yesterday is past."""
+    with time_machine.travel(utc, tick=False):
+        assert today() == local_today() == french_day
+        action = svc.create_action(
+            syndicate, None, _base(world, due_on=french_day, status="done", done_on=french_day)
+        )
+        assert action.done_on == french_day
+        with pytest.raises(FieldError) as exc:
+            svc.create_action(syndicate, None, _base(world, due_on=french_day - dt.timedelta(days=1)))
+        assert _errors(exc) == {"due_on"}
