@@ -55,13 +55,18 @@ def _list(models: bool) -> Any:
         models=models,
         sort=request.args.get("sort", "name"),
     )
-    page = paginate(acts.activities_query(filters), scalars=False)  # rows of LIST_COLUMNS
+    summary = None if models else acts.register_summary(current_org.id)
+    page = paginate(  # rows of LIST_COLUMNS
+        acts.activities_query(filters),
+        scalars=False,
+        total=summary.total if summary is not None and filters.shows_the_register else None,
+    )
     return render_template(
         "registers/activity_list.html",
         page=page,
         filters=filters,
         models=models,
-        summary=None if models else acts.register_summary(current_org.id),
+        summary=summary,
         application_names=application_names([a.id for a in page.items]) if models else {},
         today=today(),
         **pages.list_choices(current_org),

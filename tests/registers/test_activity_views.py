@@ -222,3 +222,65 @@ def test_a_local_override_can_be_given_back_to_the_model(world: Any, login_as: A
     assert response.status_code == 302
     entry = fiche_of(session, world.a.member.id, model_id=model.id)
     assert entry.purpose == "Inscriptions"
+
+
+def test_the_unfiltered_register_list_takes_its_total_from_the_register_figures(
+    world: Any, login_as: Any, session: Any, app: Any
+) -> None:
+    """The untouched list counts its rows from the headline figures (no count query of its own), and
+    says the same total a filtered list counts: archived fiches and models left out, other
+    organisations' fiches too."""
+    from sqlalchemy import event, func  # noqa: PLC0415
+
+    from tests.registers.factories import ProcessingActivityFactory  # noqa: PLC0415
+
+    member, other = world.a.member, world.b.member
+    for i in range(5):
+        ProcessingActivityFactory(organisation=member, name=f"Liste {i}")
+    ProcessingActivityFactory(organisation=member, name="Archivée", status=ActivityStatus.ARCHIVED)
+    ProcessingActivityFactory(organisation=other, name="Ailleurs")
+    session.flush()
+    expected = session.scalar(
+        select(func.count())
+        .select_from(ProcessingActivity)
+        .where(
+            ProcessingActivity.organisation_id == member.id,
+            ProcessingActivity.is_model.is_(False),
+            ProcessingActivity.status != ActivityStatus.ARCHIVED,
+        )
+    )
+    drafts = session.scalar(
+        select(func.count())
+        .select_from(ProcessingActivity)
+        .where(
+            ProcessingActivity.organisation_id == member.id,
+            ProcessingActivity.status == ActivityStatus.DRAFT,
+        )
+    )
+    client = login_as(world.a.member_referent, member)
+    statements: list[str] = []
+
+    def listener(*args: Any) -> None:
+        statements.append(args[2])
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        whole = client.get("/registers/activities/?per_page=2").get_data(as_text=True)
+        counted = [s for s in statements if _counts_fiches(s)]
+        statements.clear()
+        filtered = client.get("/registers/activities/?per_page=2&status=draft").get_data(as_text=True)
+        filtered_counts = [s for s in statements if _counts_fiches(s)]
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert f"1 à 2 sur {expected}" in whole
+    assert counted == []
+    assert f"1 à 2 sur {drafts}" in filtered
+    assert len(filtered_counts) == 1
+
+
+def _counts_fiches(statement: str) -> bool:
+    """core.pagination.count_statement over the fiches:
+    ``SELECT count(*) FROM (SELECT 1 FROM processing_activities …)``."""
+    text = " ".join(statement.lower().split())
+    return text.startswith("select count(*)") and "from processing_activities" in text and "anon_1" in text
