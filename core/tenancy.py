@@ -20,7 +20,9 @@ from typing import Any, TypeVar
 from flask import abort, g, session
 from flask_login import current_user
 from sqlalchemy import Select, event, false, select
-from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm.util import LoaderCriteriaOption
+from sqlalchemy.sql.cache_key import CacheConst
 from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.local import LocalProxy
 
@@ -157,5 +159,38 @@ def _safety_net_options(org_id: int | None, _models: int) -> tuple[Any, ...]:
         if not getattr(model, "__safety_net__", True):
             continue
         criteria = false() if org_id is None else model.tenant_criteria(org_id)
-        options.append(with_loader_criteria(model, criteria, include_aliases=True))
+        options.append(_NetCriteria(model, criteria, include_aliases=True))
     return tuple(options)
+
+
+class _NetCriteria(LoaderCriteriaOption):
+    """``with_loader_criteria(model, criteria, include_aliases=True)`` whose SQL cache key is worked
+    out once, not on every query.
+
+    SQLAlchemy finds a query's compiled SQL in its cache by the query's key, options included, and
+    the key is worked out anew on each run: for the net's 21 options that was 0.2–0.3 ms a query,
+    as much as running it (four or five queries a list page; bench/bench_cpu.py). An option of the
+    net never changes once built (:func:`_safety_net_options` keeps them per organisation), so its
+    key and its bound values (the organisation's id) are kept with it and handed back each time, in
+    the same order — the cached SQL then gets this organisation's id, as a fresh key would give it
+    (tests/core/test_tenancy.py runs one query for two organisations in turn). An option whose key
+    SQLAlchemy would not cache is not kept."""
+
+    __slots__ = ("_kept_key",)
+    inherit_cache = True
+    # The key is LoaderCriteriaOption's own, worked out from its traversal (SQLAlchemy reads a
+    # subclass's from this attribute when inherit_cache is set).
+    _cache_key_traversal = LoaderCriteriaOption._traverse_internals
+
+    def _gen_cache_key(self, anon_map: Any, bindparams: list[Any]) -> Any:
+        try:
+            key, binds = self._kept_key
+        except AttributeError:
+            own_map = type(anon_map)()
+            binds = []
+            key = super()._gen_cache_key(own_map, binds)
+            if CacheConst.NO_CACHE in own_map or CacheConst.PARAMS in own_map:
+                return super()._gen_cache_key(anon_map, bindparams)
+            self._kept_key = (key, tuple(binds))
+        bindparams.extend(binds)
+        return key

@@ -187,6 +187,26 @@ def test_safety_net_hides_another_tenants_application(world: World, app_ctx: Fla
     assert skipped.name == "Application A"
 
 
+def test_safety_net_kept_cache_keys_carry_each_organisations_id(world: World, app_ctx: Flask) -> None:
+    """The net's options keep their SQL cache key (core/tenancy.py, _NetCriteria): one query shape
+    run for organisation B, A, B, no organisation, A — each time from SQLAlchemy's compiled-SQL
+    cache after the first — returns that organisation's rows, never those the cached SQL was first
+    compiled for."""
+    a_id, b_id = world.a.application.id, world.b.application.id
+    for _ in range(2):
+        for org, expected in (
+            (world.b.syndicate.id, {b_id}),
+            (world.a.syndicate.id, {a_id}),
+            (world.b.syndicate.id, {b_id}),
+            (None, set()),
+            (world.a.syndicate.id, {a_id}),
+        ):
+            bind_session(org)
+            assert set(db.session.scalars(select(Application.id).where(Application.id > 0))) == expected
+            assert {row.id for row in db.session.execute(select(Application.id, Application.name))} == expected
+            db.session.expire_all()
+
+
 def test_safety_net_bound_to_no_organisation_shows_nothing(world: World, app_ctx: Flask) -> None:
     bind_session(None)
     assert list(db.session.scalars(select(Application))) == []
