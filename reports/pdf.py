@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -472,6 +473,53 @@ def cell(value: Any, width: float, *, bold: bool = False) -> Any:
     return _plain_cell(text_or_dash(value), f.bold if bold else f.regular, width)
 
 
+def _widest_word(text: Any, font: str) -> float:
+    """The widest run of text a cell cannot break (it breaks at plain spaces only)."""
+    words = plain(text).replace("\n", " ").split(" ")
+    return max((_word_width(w, font, CELL_SIZE) for w in words), default=0.0) + 2 * PADDING + 1
+
+
+SHORT_CELL = 40  # characters: amounts, dates, statuses — a value that should never be cut
+WIDEST_WORD_SHARE = 0.35  # no column widened beyond this share of the page for one of its words
+
+
+def fitted_widths(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], weights: Sequence[float], bold: str, regular: str
+) -> list[float]:
+    """Column widths in points: ``weights`` shared out over the page's width, then each column too
+    narrow for a word of its heading ("Cofinancement") or of one of its short values ("148 000,00 €")
+    widened to hold it, the width taken from the other columns in proportion to their weights. A
+    heading or an amount then breaks between words only — never "Cofinancem / ent" or "148 000,0 /
+    0 €". Long texts wrap as before; a URL wider than a third of the page is still cut. Should the
+    words not fit side by side, the values give way first, then the headings (weights kept)."""
+    total = sum(weights)
+    widths = [CONTENT_WIDTH * w / total for w in weights]
+    heading_needs = [_widest_word(h, bold) for h in headers]
+    value_needs = list(heading_needs)
+    cap = CONTENT_WIDTH * WIDEST_WORD_SHARE
+    for row in rows:
+        for i, value in enumerate(row):
+            if isinstance(value, str | int | float | Decimal) and len(text := str(value)) <= SHORT_CELL:
+                value_needs[i] = max(value_needs[i], min(cap, _widest_word(text, regular)))
+    for needs in (value_needs, heading_needs):
+        if sum(needs) <= CONTENT_WIDTH:
+            return _widened(weights, needs)
+    return widths
+
+
+def _widened(weights: Sequence[float], needs: Sequence[float]) -> list[float]:
+    fixed: dict[int, float] = {}
+    while True:
+        free = [i for i in range(len(weights)) if i not in fixed]
+        left = CONTENT_WIDTH - sum(fixed.values())
+        free_weight = sum(weights[i] for i in free)
+        shares = {i: left * weights[i] / free_weight for i in free} if free_weight else {}
+        short = {i for i, w in shares.items() if w < needs[i]}
+        if not short:
+            return [fixed.get(i, shares.get(i, 0.0)) for i in range(len(weights))]
+        fixed.update({i: needs[i] for i in short})
+
+
 def data_table(
     headers: Sequence[str],
     rows: Sequence[Sequence[Any]],
@@ -485,8 +533,7 @@ def data_table(
     f = fonts()
     if not rows:
         return para(empty or _("Aucun élément."), st.muted)
-    total = sum(widths)
-    col_widths = [CONTENT_WIDTH * w / total for w in widths]
+    col_widths = fitted_widths(headers, rows, widths, f.bold, f.regular)
     data = [[cell(h, w, bold=True) for h, w in zip(headers, col_widths, strict=True)]]
     data.extend([cell(v, w) for v, w in zip(row, col_widths, strict=True)] for row in rows)
     table = FastTable(data, colWidths=col_widths, repeatRows=1, splitByRow=1, splitInRow=1, hAlign="LEFT")
