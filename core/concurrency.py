@@ -108,6 +108,32 @@ def conflict_response(form: Form, obj: Any, template: str, **context: Any) -> tu
     return render_template(template, form=form, conflict=rows, conflict_obj=obj, **context), 409
 
 
+def create_once(
+    create: Callable[[], T], existing: Callable[[], Any], *, otherwise: FieldError | None = None
+) -> T:
+    """Run ``create`` — which adds, journals and flushes a record there may be only one of (an
+    organisation's parcours, risk scale or public register, the SoA entry of a control) — in a
+    savepoint. When another request created that record in between (its unique constraint fires),
+    nothing of ours is kept (record and journal entry rolled back with the savepoint) and the other
+    one is what we were editing: :class:`EditConflict` with it, so the page shows both versions and
+    keeps what was typed, as for any edit that came second. ``existing`` finds that record; if it
+    finds none, the constraint was another one (a public register's address): ``otherwise`` is
+    raised (a message beside the field), or the error itself.
+
+    Without this, two people saving such a form for the first time at the same instant got a 500.
+    """
+    try:
+        with db.session.begin_nested():
+            return create()
+    except IntegrityError:
+        found = existing()
+        if found is not None:
+            raise EditConflict(found) from None
+        if otherwise is not None:
+            raise otherwise from None
+        raise
+
+
 def with_fresh_reference(create: Callable[[], T], *, attempts: int = 3) -> T:
     """Run ``create`` (which picks the next free reference, writes and flushes) in a savepoint and,
     when another request took the same reference in between (the unique constraint on

@@ -19,10 +19,11 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from accounts.models import Organisation, User
 from core import audit
-from core.concurrency import check_version
+from core.concurrency import check_version, create_once
 from core.extensions import db
 from core.forms import FieldError, ensure_unique
 from core.pagination import Page
@@ -140,12 +141,26 @@ def save_publication(org: Organisation, actor: User | None, data: Mapping[str, A
     if data.get("noindex"):
         chosen.append(NOINDEX)
     introduction = (data.get("introduction") or "").strip()[:5000] or None
-    with audit.audited(org, actor, action, publication, AUDITED_FIELDS):
-        publication.is_published = bool(data.get("is_published"))
-        publication.slug = slug
-        publication.fields = chosen
-        publication.introduction = introduction
-    return publication
+
+    def write() -> RegisterPublication:
+        with audit.audited(org, actor, action, publication, AUDITED_FIELDS):
+            publication.is_published = bool(data.get("is_published"))
+            publication.slug = slug
+            publication.fields = chosen
+            publication.introduction = introduction
+        db.session.flush()  # the unique constraints speak here, not at the commit (a 500 then)
+        return publication
+
+    # The address checked free above may be taken by another organisation saving at the same instant.
+    taken = FieldError("slug", _("Cette adresse vient d'être prise par une autre organisation."))
+    if action == "register_publication.create":
+        # the organisation's settings created by somebody else in between: theirs beside ours
+        return create_once(write, lambda: publication_of(org), otherwise=taken)
+    try:
+        with db.session.begin_nested():
+            return write()
+    except IntegrityError:
+        raise taken from None
 
 
 def published_count(org: Organisation) -> int:

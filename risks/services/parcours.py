@@ -40,7 +40,7 @@ from sqlalchemy.orm import lazyload
 
 from accounts.models import Organisation, User
 from core import audit
-from core.concurrency import EditConflict, check_version, flush_or_conflict
+from core.concurrency import EditConflict, check_version, create_once, flush_or_conflict
 from core.db import local_today, today, utcnow
 from core.extensions import db
 from core.forms import FieldError, id_list, raise_field_errors, text_value
@@ -173,25 +173,30 @@ def save_parcours(org: Organisation, actor: User | None, data: Mapping[str, Any]
         errors,
     )
     raise_field_errors(errors)
-    created = parcours is None
-    if parcours is None:
-        parcours = Parcours(organisation_id=org.id)
-    with audit.audited(
-        org.id, actor, "parcours.create" if created else "parcours.update", parcours, PARCOURS_FIELDS
-    ):
-        for name in PARCOURS_FIELDS:
-            setattr(parcours, name, clean[name])
-    if created:
+    if parcours is not None:
+        with audit.audited(org.id, actor, "parcours.update", parcours, PARCOURS_FIELDS):
+            for name in PARCOURS_FIELDS:
+                setattr(parcours, name, clean[name])
+        return parcours
+
+    def create() -> Parcours:
+        created = Parcours(organisation_id=org.id)
+        with audit.audited(org.id, actor, "parcours.create", created, PARCOURS_FIELDS):
+            for name in PARCOURS_FIELDS:
+                setattr(created, name, clean[name])
         for kind in PhaseKind:
             phase = ParcoursPhase(
                 organisation_id=org.id,
-                parcours_id=parcours.id,
+                parcours_id=created.id,
                 kind=kind,
                 cofinancing_rate=ref.parcours_cofinancing_rate(kind.order),
             )
             with audit.audited(org.id, actor, "parcours_phase.create", phase, ("kind", *PHASE_FIELDS)):
                 db.session.add(phase)
-    return parcours
+        return created
+
+    # one parcours per organisation: created by somebody else in between, theirs is shown beside ours
+    return create_once(create, lambda: parcours_of(org.id))
 
 
 def phases(parcours: Parcours) -> list[ParcoursPhase]:

@@ -19,7 +19,7 @@ from sqlalchemy import func, or_, select
 
 from accounts.models import Organisation, User
 from core import audit
-from core.concurrency import check_version, flush_or_conflict
+from core.concurrency import check_version, create_once, flush_or_conflict
 from core.extensions import db
 from core.forms import FieldError, raise_field_errors
 from core.tenancy import UNSCOPED, scoped
@@ -194,14 +194,19 @@ def save_scale(org: Organisation, actor: User | None, data: Mapping[str, Any]) -
     stored = _stored(org.id)
     if stored is not None:
         check_version(stored, data.get("version"))
-    else:
-        stored = RiskScale(organisation_id=org.id)
-    with audit.audited(org.id, actor, "risk_scale.save", stored, AUDITED_FIELDS):
-        stored.likelihood_labels = likelihood_labels
-        stored.impact_labels = impact_labels
-        stored.matrix = [list(row) for row in matrix]
-        stored.acceptance_level = acceptance
-        if stored.id is None:
-            db.session.add(stored)
-        flush_or_conflict(stored)
-    return stored
+
+    def save(scale: RiskScale) -> RiskScale:
+        with audit.audited(org.id, actor, "risk_scale.save", scale, AUDITED_FIELDS):
+            scale.likelihood_labels = likelihood_labels
+            scale.impact_labels = impact_labels
+            scale.matrix = [list(row) for row in matrix]
+            scale.acceptance_level = acceptance
+            if scale.id is None:
+                db.session.add(scale)
+            flush_or_conflict(scale)
+        return scale
+
+    if stored is not None:
+        return save(stored)
+    # one scale per organisation: saved first by somebody else in between, theirs is shown beside ours
+    return create_once(lambda: save(RiskScale(organisation_id=org.id)), lambda: _stored(org.id))

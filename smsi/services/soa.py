@@ -24,12 +24,11 @@ from typing import IO, Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from accounts.models import Organisation, User
 from accounts.services import people_holding, user_names
 from core import audit
-from core.concurrency import EditConflict, check_version
+from core.concurrency import check_version, create_once
 from core.db import utcnow
 from core.exports import Sheet, neutralise, xlsx_file
 from core.extensions import db
@@ -301,19 +300,15 @@ def save_entry(
     clean = normalise(data)
     raise_field_errors(validate(org.id, clean, current_owner=entry.owner_id if entry else None))
     if entry is None:
-        entry = SoaEntry(organisation_id=org.id, control_id=control.id)
-        try:
-            with (
-                db.session.begin_nested(),
-                audit.audited(org.id, actor, "soa.create", entry, AUDITED_FIELDS),
-            ):
-                _apply(entry, clean)
-        except IntegrityError:  # saved by somebody else in between: theirs is shown beside ours
-            existing = entry_of(org.id, control.id)
-            if existing is None:
-                raise
-            raise EditConflict(existing) from None
-        return entry
+        created = SoaEntry(organisation_id=org.id, control_id=control.id)
+
+        def create() -> SoaEntry:
+            with audit.audited(org.id, actor, "soa.create", created, AUDITED_FIELDS):
+                _apply(created, clean)
+            return created
+
+        # saved by somebody else in between: theirs is shown beside ours
+        return create_once(create, lambda: entry_of(org.id, control.id))
     with audit.audited(org.id, actor, "soa.update", entry, AUDITED_FIELDS):
         _apply(entry, clean)
     return entry
