@@ -45,6 +45,7 @@ ACTION_LABELS: dict[str, Any] = {
     "parcours_measure.delete": _l("Mesure retirée du parcours"),
     "ebios.study.create": _l("Étude EBIOS RM commencée"),
     "ebios.study.update": _l("Étude EBIOS RM modifiée"),
+    "ebios.study.delete": _l("Étude EBIOS RM supprimée (ses risques restent au registre)"),
     **{
         f"ebios.{kind.name}.{verb}": label
         for kind in EBIOS_KINDS.values()
@@ -127,7 +128,12 @@ JOURNAL_TYPES: dict[str, JournalType] = {
     ),
     "EbiosStudy": JournalType(
         _l("Étude EBIOS RM"),
-        fields=form_labels(StudyForm) | {"reference": _l("Référence")},
+        fields=form_labels(StudyForm)
+        | {
+            "reference": _l("Référence"),
+            "deleted_with_it": _l("Éléments des ateliers supprimés avec l'étude"),
+            "risks_kept": _l("Risques gardés au registre"),
+        },
         title=_study_titles,
         link=("risks.ebios_detail", "study_id"),
     ),

@@ -29,7 +29,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from accounts.models import Organisation, User
 from core import audit, references
@@ -609,6 +609,7 @@ def save_item(
     errors: list[FieldError] = []
     clean = kind.clean(study, data, errors, item)
     raise_field_errors(errors)
+    given_before = _study_controls(study) if kind.feeds_register else {}
     if item is None:
         item = kind.model(organisation_id=study.organisation_id, study_id=study.id)
     action = f"ebios.{kind.name}.{'update' if item.id else 'create'}"
@@ -618,7 +619,7 @@ def save_item(
     if kind.name == "measure":
         _sync_action(study, actor, item)
     if kind.feeds_register:
-        sync_register(study, actor)
+        sync_register(study, actor, given_before)
     return item
 
 
@@ -629,12 +630,77 @@ def delete_item(kind: Kind, item: Any, actor: User | None) -> None:
         if (message := check(item)) is not None:
             raise FieldError("item", message)
     audit.record(item.organisation_id, actor, f"ebios.{kind.name}.delete", item, audit.snapshot(item, ()))
+    study = db.session.get(EbiosStudy, item.study_id)
+    given_before = _study_controls(study) if kind.feeds_register else {}
     if isinstance(item, EbiosOperationalScenario):
         risk = _risk_of(item)
         if risk is not None:  # what the database's ON DELETE SET NULL does, said to the session too
             risk.ebios_scenario_id = None
     db.session.delete(item)
     db.session.flush()
+    if kind.feeds_register:  # a measure's controls leave its scenario's risk with it
+        sync_register(study, actor, given_before)
+
+
+# The workshop objects, each before those it builds on (deleted in this order with their study).
+_DELETE_ORDER = (
+    EbiosMeasure,
+    EbiosOperationalScenario,
+    EbiosAttackPath,
+    EbiosStrategicScenario,
+    EbiosStakeholder,
+    EbiosSrOv,
+    EbiosBaselineGap,
+    EbiosFearedEvent,
+    EbiosSupportingAsset,
+    EbiosBusinessValue,
+)
+
+
+def delete_study(study: EbiosStudy, actor: User | None, version: Any) -> int:
+    """Delete a study with everything its workshops hold; returns how many of its risks stay in the
+    register. Those risks are the organisation's, treated and followed there: they stay, their link
+    to the study cleared, as do the SMSI actions of its measures. ``version``: the study's as the
+    page showed it (EditConflict when somebody changed it since). Journalled as one entry, with the
+    study's fields and what was deleted with it."""
+    check_version(study, version)
+    org_id = study.organisation_id
+    scenario_ids = select(EbiosOperationalScenario.id).where(
+        EbiosOperationalScenario.study_id == study.id, EbiosOperationalScenario.organisation_id == org_id
+    )
+    risks = list(
+        db.session.scalars(
+            select(Risk)
+            .where(Risk.organisation_id == org_id, Risk.ebios_scenario_id.in_(scenario_ids))
+            .execution_options(**UNSCOPED)  # unscoped: filtered on the organisation explicitly
+        )
+    )
+    for risk in risks:
+        risk.ebios_scenario_id = None
+    db.session.flush()
+    deleted = 0
+    for model in _DELETE_ORDER:
+        result = db.session.execute(
+            delete(model)
+            .where(model.study_id == study.id, model.organisation_id == org_id)
+            .execution_options(synchronize_session=False)
+        )
+        deleted += max(result.rowcount or 0, 0)
+    audit.record(
+        org_id,
+        actor,
+        "ebios.study.delete",
+        study,
+        {
+            **{name: (audit.jsonable(getattr(study, name)), None) for name in ("reference", *STUDY_FIELDS)},
+            "deleted_with_it": (deleted, None),
+            "risks_kept": (len(risks), len(risks)),
+        },
+    )
+    db.session.delete(study)
+    db.session.flush()
+    db.session.expire_all()
+    return len(risks)
 
 
 def prefill_baseline(study: EbiosStudy, actor: User | None) -> int:
@@ -698,13 +764,15 @@ def _risk_of(scenario: EbiosOperationalScenario) -> Risk | None:
     )
 
 
-def _risk_data(study: EbiosStudy, scenario: EbiosOperationalScenario, risk: Risk | None) -> dict[str, Any]:
+def _risk_data(
+    study: EbiosStudy, scenario: EbiosOperationalScenario, risk: Risk | None, given_before: set[str]
+) -> dict[str, Any]:
     strategic = db.session.get(EbiosStrategicScenario, scenario.strategic_scenario_id)
     pair = db.session.get(EbiosSrOv, strategic.srov_id)
     assets = [a for a in _rows(EbiosSupportingAsset, study) if a.id in set(scenario.asset_ids or [])]
     application = next((a for a in assets if a.application_id), None)
     measures = [m for m in _rows(EbiosMeasure, study) if m.scenario_id == scenario.id]
-    kept = risk.control_ids if risk else []
+    kept = [c for c in risk.control_ids or [] if c not in given_before] if risk else []  # added on the risk
     controls = sorted(
         {*kept, *(scenario.control_ids or []), *(c for m in measures for c in m.control_ids or [])}
     )
@@ -745,14 +813,29 @@ def _differs(risk: Risk, data: Mapping[str, Any]) -> bool:
     return any(getattr(risk, name) != wanted[name] for name in register.FIELDS)
 
 
-def sync_register(study: EbiosStudy, actor: User | None) -> list[Risk]:
+def _study_controls(study: EbiosStudy) -> dict[int, set[str]]:
+    """The Annex A controls the study gives each operational scenario's risk: the scenario's own
+    (workshop 5) and those of its measures."""
+    given: dict[int, set[str]] = {}
+    for scenario in _rows(EbiosOperationalScenario, study):
+        given[scenario.id] = set(scenario.control_ids or [])
+    for measure in _rows(EbiosMeasure, study):
+        given.setdefault(measure.scenario_id, set()).update(measure.control_ids or [])
+    return given
+
+
+def sync_register(
+    study: EbiosStudy, actor: User | None, given_before: Mapping[int, set[str]] | None = None
+) -> list[Risk]:
     """Each operational scenario of the study as one risk of the register, created or brought up to
-    date through the register's service (its rules, its journal)."""
+    date through the register's service (its rules, its journal). ``given_before``: the controls the
+    study gave each scenario's risk before the change (:func:`_study_controls`) — those it no longer
+    gives leave the risk; controls added on the risk's own page stay."""
     org = db.session.get(Organisation, study.organisation_id)
     out = []
     for scenario in _rows(EbiosOperationalScenario, study):
         risk = _risk_of(scenario)
-        data = _risk_data(study, scenario, risk)
+        data = _risk_data(study, scenario, risk, (given_before or {}).get(scenario.id, set()))
         try:
             if risk is None:
                 risk = register.create_risk(org, actor, data)

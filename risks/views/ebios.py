@@ -13,7 +13,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm as CsrfForm
 
 from core.extensions import db
-from core.forms import handle_delete, handle_form
+from core.forms import VersionedForm, handle_delete, handle_form
 from core.security import Permission, require
 from core.tenancy import current_org, get_scoped_or_404
 from reports import charts
@@ -94,6 +94,26 @@ def ebios_edit(study_id: int) -> Any:
         success_message=_("Étude enregistrée."),
         success_url=lambda s: url_for("risks.ebios_detail", study_id=s.id),
         study=study,
+        delete_form=VersionedForm(formdata=None, version=study.version),
+    )
+
+
+@bp.post("/ebios/<int:study_id>/delete")
+@require(Permission.RISKS_EDIT)
+def ebios_delete(study_id: int) -> Any:
+    study = get_scoped_or_404(EbiosStudy, study_id)
+    if not request.form.get("confirm"):  # the box the page asks to tick (required in the browser too)
+        flash(_("Cochez la case pour confirmer la suppression : rien n'a été supprimé."), "warning")
+        return redirect(url_for("risks.ebios_edit", study_id=study_id))
+    return handle_delete(
+        lambda version: svc.delete_study(study, current_user, version),
+        success_message=_(
+            "Étude supprimée ; ses risques restent au registre des risques, et les actions de ses "
+            "mesures au plan d'actions du SMSI."
+        ),
+        success_url=url_for("risks.ebios_list"),
+        conflict_message=_("Cette étude a été modifiée entre-temps : rien n'a été supprimé."),
+        back_url=url_for("risks.ebios_edit", study_id=study_id),
     )
 
 

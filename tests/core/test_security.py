@@ -203,7 +203,8 @@ def test_safety_net_kept_cache_keys_carry_each_organisations_id(world: World, ap
         ):
             bind_session(org)
             assert set(db.session.scalars(select(Application.id).where(Application.id > 0))) == expected
-            assert {row.id for row in db.session.execute(select(Application.id, Application.name))} == expected
+            rows = db.session.execute(select(Application.id, Application.name))
+            assert {row.id for row in rows} == expected
             db.session.expire_all()
 
 

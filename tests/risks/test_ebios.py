@@ -19,7 +19,8 @@ from flask import Flask
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from core.audit.models import AuditEvent
+from core.audit.models import AuditEvent, AuditPayload
+from core.concurrency import EditConflict
 from core.db import local_today
 from core.extensions import db
 from core.forms import FieldError
@@ -468,3 +469,144 @@ def test_study_pdf(world: World, app: Flask, login_as: Any, session: Any, tmp_pa
     path.write_bytes(report.content)
     result = subprocess.run(["qpdf", "--check", str(path)], capture_output=True, text=True, check=False)  # noqa: S603, S607
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_controls_the_study_no_longer_gives_leave_the_risk(world: World, app: Flask) -> None:
+    """A control removed from a scenario's treatment, or a measure deleted with its control, leaves
+    the scenario's risk; a control added on the risk's own page stays through the study's changes."""
+    with app.test_request_context(), acting_as(world.a.users[Role.RSSI], world.a.syndicate):
+        org = db.session.merge(world.a.syndicate)
+        study = _study(org)
+        op = _build(study)["op"]
+        treatment = {
+            "treatment": "reduce",
+            "treatment_plan": "Sauvegardes hors ligne",
+            "control_ids": ["A.8.13", "A.5.1"],
+            "residual_likelihood": 1,
+            "residual_impact": 3,
+        }
+        svc.save_item(K["treatment"], study, None, {**treatment, "version": op.version}, op)
+        measure = svc.save_item(
+            K["measure"],
+            study,
+            None,
+            {
+                "scenario_id": op.id,
+                "title": "MFA sur le VPN",
+                "control_ids": ["A.8.5"],
+                "owner_id": world.a.users[Role.RSSI].id,
+                "due_on": local_today() + dt.timedelta(days=60),
+            },
+        )
+        risk = _risk_of(op)
+        assert risk.control_ids == ["A.5.1", "A.8.13", "A.8.5"]
+        # added by hand on the risk's page
+        from risks.services import risks as register  # noqa: PLC0415
+
+        data = {name: getattr(risk, name) for name in register.FIELDS}
+        data |= {
+            "control_ids": [*risk.control_ids, "A.5.15"],
+            "action_ids": register.action_ids_of(risk),
+            "version": risk.version,
+        }
+        register.update_risk(risk, None, data)
+        # A.5.1 taken out of the treatment: it leaves the risk; A.5.15 stays
+        db.session.refresh(op)
+        svc.save_item(
+            K["treatment"], study, None, {**treatment, "control_ids": ["A.8.13"], "version": op.version}, op
+        )
+        assert _risk_of(op).control_ids == ["A.5.15", "A.8.13", "A.8.5"]
+        # the measure deleted: its control A.8.5 leaves the risk, its SMSI action stays linked
+        action_id = measure.action_id
+        svc.delete_item(K["measure"], measure, None)
+        risk = _risk_of(op)
+        assert risk.control_ids == ["A.5.15", "A.8.13"]
+        assert action_id in register.action_ids_of(risk)
+
+
+def test_deleting_a_study_keeps_its_risks_and_actions(world: World, app: Flask) -> None:
+    with app.test_request_context(), acting_as(world.a.users[Role.RSSI], world.a.syndicate):
+        org = db.session.merge(world.a.syndicate)
+        study = _study(org)
+        other = _study(org)
+        _build(other)
+        op = _build(study)["op"]
+        measure = svc.save_item(
+            K["measure"],
+            study,
+            None,
+            {
+                "scenario_id": op.id,
+                "title": "MFA sur le VPN",
+                "control_ids": ["A.8.5"],
+                "owner_id": world.a.users[Role.RSSI].id,
+                "due_on": local_today() + dt.timedelta(days=60),
+            },
+        )
+        risk_id, action_id, study_id = _risk_of(op).id, measure.action_id, study.id
+        other_counts = {kind.model: _count(kind.model, other.id) for kind in K.values()}
+        with pytest.raises(EditConflict):  # the page's version is stale: nothing deleted
+            svc.delete_study(study, None, study.version - 1)
+        assert db.session.get(EbiosStudy, study_id) is not None
+        kept = svc.delete_study(study, None, study.version)
+        assert kept == 1
+        assert db.session.get(EbiosStudy, study_id) is None
+        for kind in K.values():
+            assert _count(kind.model, study_id) == 0
+            assert _count(kind.model, other.id) == other_counts[kind.model]  # the other study untouched
+        risk = db.session.get(Risk, risk_id)
+        assert risk is not None
+        assert risk.ebios_scenario_id is None
+        assert actions.actions_by_ids([action_id]).get(action_id) is not None
+        changes = db.session.scalar(
+            select(AuditPayload.data["changes"])
+            .join(AuditEvent, AuditEvent.id == AuditPayload.event_id)
+            .where(AuditEvent.action == "ebios.study.delete", AuditEvent.object_id == study_id)
+        )
+        assert changes["risks_kept"] == [1, 1]
+        assert changes["reference"][0] == "EBIOS-001"
+        # the eight objects of _build and the measure
+        assert changes["deleted_with_it"] == [9, None]
+
+
+def _count(model: Any, study_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(model.study_id == study_id)) or 0
+
+
+def test_the_study_is_deleted_from_its_page_once_confirmed(world: World, login_as: Any, session: Any) -> None:
+    rssi = login_as(world.a.users[Role.RSSI], world.a.syndicate)
+    assert (
+        rssi.post(
+            "/risks/ebios/new", data={"title": "À supprimer", "scope": "Test", "started_on": "2026-11-02"}
+        ).status_code
+        == 302
+    )
+    study = session.scalar(select(EbiosStudy).where(EbiosStudy.title == "À supprimer"))
+    study_id, version = study.id, study.version
+    edit = _html(rssi.get(f"/risks/ebios/{study_id}/edit"))
+    assert f'action="/risks/ebios/{study_id}/delete"' in edit
+    # not ticked: nothing deleted, said in French
+    unticked = rssi.post(f"/risks/ebios/{study_id}/delete", data={"version": version}, follow_redirects=True)
+    assert "Cochez la case pour confirmer la suppression" in _html(unticked)
+    session.expire_all()
+    assert session.get(EbiosStudy, study_id) is not None
+    # another organisation: 404, nothing deleted
+    other = login_as(world.b.users[Role.RSSI], world.b.syndicate)
+    assert (
+        other.post(f"/risks/ebios/{study_id}/delete", data={"version": version, "confirm": "1"}).status_code
+        == 404
+    )
+    # a reader may not
+    reader = login_as(world.a.users[Role.READER], world.a.syndicate)
+    assert (
+        reader.post(f"/risks/ebios/{study_id}/delete", data={"version": version, "confirm": "1"}).status_code
+        == 403
+    )
+    done = rssi.post(
+        f"/risks/ebios/{study_id}/delete",
+        data={"version": version, "confirm": "1"},
+        follow_redirects=True,
+    )
+    assert "Étude supprimée" in _html(done)
+    session.expire_all()
+    assert session.get(EbiosStudy, study_id) is None
