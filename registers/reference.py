@@ -152,8 +152,21 @@ def rights() -> tuple[Item, ...]:
     return _items([r for r in _data()["rights"]["items"] if not r.get("is_obligation")], "notes_fr")
 
 
+_BY_ID: dict[int, tuple[tuple[Item, ...], dict[str, Item]]] = {}
+
+
 def by_id(items: tuple[Item, ...]) -> dict[str, Item]:
-    return {item.id: item for item in items}
+    """``items`` by id, built once per list: the lists are the cached tuples of this module (a
+    register list looked its legal bases up this way on every row). Kept by the tuple's identity,
+    the tuple held beside so that the identity cannot be reused; a list built on the fly (not one
+    of the cached tuples) is simply indexed each time."""
+    kept = _BY_ID.get(id(items))
+    if kept is not None and kept[0] is items:
+        return kept[1]
+    index = {item.id: item for item in items}
+    if len(_BY_ID) < 256:
+        _BY_ID[id(items)] = (items, index)
+    return index
 
 
 def label_of(items: tuple[Item, ...], item_id: str | None) -> str:

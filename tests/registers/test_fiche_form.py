@@ -259,3 +259,24 @@ def test_another_organisation_cannot_add_rows_to_a_fiche(world: World, login_as:
         .status_code
         == 403
     )
+
+
+def test_reference_lists_are_indexed_once_and_read_in_the_readers_language(app: Any) -> None:
+    """registers.reference.by_id keeps the index of each cached list (a register list looked the
+    legal bases up on every row); the labels still follow each request's language."""
+    from flask_babel import force_locale  # noqa: PLC0415
+
+    from registers import reference as ref  # noqa: PLC0415
+
+    bases = ref.legal_bases()
+    assert ref.by_id(bases) is ref.by_id(ref.legal_bases())
+    fresh = tuple(reversed(bases))  # another list with the same items: its own, correct index
+    assert ref.by_id(fresh) == ref.by_id(bases)
+    assert ref.by_id(fresh[:1]) == {fresh[0].id: fresh[0]}
+    with app.test_request_context():
+        with force_locale("fr"):
+            french = ref.legal_basis_label(bases[0].id)
+        with force_locale("en"):
+            english = ref.legal_basis_label(bases[0].id)
+    assert french.startswith(bases[0].label_fr)
+    assert english.startswith(bases[0].label_en)
