@@ -36,3 +36,17 @@ def test_kept_texts_are_the_same_as_jinja_newstyle_gettext(app: Flask) -> None:
         assert env.globals["_"] is not plain
         markup = env.from_string("{% set x = _('Filtrer') %}{{ x.__class__.__name__ }}").render()
         assert markup == Markup.__name__
+
+
+def test_static_urls_are_the_routers_own(app: Flask) -> None:
+    """``static_url`` (core/templating.py) gives url_for's URL, for the application mounted at the
+    root as under a prefix (the prefix is part of what it keeps)."""
+    from flask import url_for  # noqa: PLC0415
+
+    from core.templating import static_url  # noqa: PLC0415
+
+    for root in ("", "/egide"):
+        with app.test_request_context("/", base_url=f"http://localhost{root}"):
+            for _ in range(2):
+                assert static_url("css/egide.css") == url_for("static", filename="css/egide.css")
+                assert static_url("css/egide.css") == f"{root}/static/css/egide.css"
