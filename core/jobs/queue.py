@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -183,7 +184,43 @@ def _hand_to_queue(session: Session) -> None:
         return
     registry = current_app.extensions[EXTENSION]
     for name, args in pending:
-        registry["huey"].enqueue(registry["tasks"][name].s(*args))
+        try:
+            registry["huey"].enqueue(registry["tasks"][name].s(*args))
+        except Exception as error:  # the queue unreachable (Redis down, full disk)
+            _record_not_queued(name, args, error)
+
+
+NOT_QUEUED = "non mise en file : la file des tâches était injoignable ({error}) — relancez-la"
+
+
+def _record_not_queued(name: str, args: tuple[Any, ...], error: BaseException) -> None:
+    """The caller's transaction is committed — what the person did is saved — but its job could not
+    be handed to the queue. Rather than a 500 page after a saved change, and a job lost without a
+    trace, the job is written on the jobs page as failed, with its arguments, so that the
+    administrator relaunches it once the queue is back (and the log says so, with the error)."""
+    logger.error("job %s could not be queued: %s: %s", name, type(error).__name__, error)
+    g.setdefault(SQLITE_WRITER, True)
+    session = db.sessionmaker()
+    try:
+        session.add(
+            JobRun(
+                task_id=f"not-queued-{uuid.uuid4().hex}",
+                task_name=name,
+                arguments=list(args),
+                args_summary=summarise(args),
+                status=JobStatus.FAILED.value,
+                attempts=0,
+                enqueued_at=utcnow(),
+                finished_at=utcnow(),
+                error=NOT_QUEUED.format(error=f"{type(error).__name__}: {error}")[:ERROR_MAX],
+            )
+        )
+        session.commit()
+    except Exception:
+        session.rollback()
+        logger.exception("job %s: its failure to be queued could not be recorded either", name)
+    finally:
+        session.close()
 
 
 @event.listens_for(Session, "after_transaction_end")

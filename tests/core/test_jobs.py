@@ -181,6 +181,36 @@ def test_a_rolled_back_caller_queues_nothing(app: Flask) -> None:
         assert runs(ECHO) == []
 
 
+def test_a_job_the_queue_cannot_take_is_written_failed_and_can_be_relaunched(
+    app: Flask, world: World, login_as: Any, queue_of_the_test: Huey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis down when the caller commits: the caller's change stays saved (no error raised from the
+    commit, so no 500 page after a saved change); the job is on the jobs page, failed, with the
+    reason and its arguments; once the queue is back, "Relancer" runs it."""
+    real_enqueue = queue_of_the_test.enqueue
+
+    def unreachable(task: Any) -> Any:
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(queue_of_the_test, "enqueue", unreachable)
+    with app.app_context():
+        enqueue(ECHO, 7, "registre")
+        db.session.commit()  # does not raise
+        assert calls == []
+        (run,) = runs(ECHO)
+        assert (run.status, run.arguments, run.attempts) == ("failed", [7, "registre"], 0)
+        assert "file des tâches était injoignable" in run.error
+        assert "Connection refused" in run.error
+        run_id = run.id
+    monkeypatch.setattr(queue_of_the_test, "enqueue", real_enqueue)
+    client = login_as(world.a.users[Role.ADMIN])
+    page = client.get("/admin/jobs/?status=failed").get_data(as_text=True)
+    assert "injoignable" in page
+    response = client.post(f"/admin/jobs/{run_id}/relaunch", data={"csrf_token": csrf_token_from(page)})
+    assert response.status_code == 302
+    assert calls == [(7, "registre")]
+
+
 def test_an_unknown_job_is_refused(app: Flask) -> None:
     with app.app_context(), pytest.raises(KeyError):
         enqueue("no.such.job")
