@@ -8,8 +8,9 @@ and the commit: an edit either lands or is a conflict, never a ``StaleDataError`
 autoflush as a 500 (seen with 50 sessions editing 20 fiches on two servers,
 tests/scale/test_concurrent_edits.py). A race between two flushes of an unchecked write still
 raises ``StaleDataError``, which :func:`flush_or_conflict` turns into the same
-:class:`EditConflict`. The view answers with :func:`conflict_response`: the edit page again, status 409, with the user's typed values kept, the stored version beside them, and the form's
-version moved forward so that saving again is a deliberate overwrite.
+:class:`EditConflict`. The view answers with :func:`conflict_response`: the edit page again, status
+409, with the user's typed values kept, the stored version beside them, and the form's version moved
+forward so that saving again is a deliberate overwrite.
 """
 
 from __future__ import annotations

@@ -42,7 +42,8 @@ def _fiches(cluster: Cluster) -> list[int]:
     """20 fiches of Ivry-sur-Seine's register (the referent's organisation), not models, not archived."""
     rows = cluster.sql(
         "SELECT pa.id FROM processing_activities pa "
-        "JOIN memberships m ON m.organisation_id = pa.organisation_id JOIN users u ON u.id = m.user_id WHERE u.email = %s AND m.revoked_at IS NULL "
+        "JOIN memberships m ON m.organisation_id = pa.organisation_id JOIN users u ON u.id = m.user_id "
+        "WHERE u.email = %s AND m.revoked_at IS NULL "
         "AND pa.is_model IS FALSE AND pa.status <> 'archived' ORDER BY pa.id",
         REFERENT,
     )
