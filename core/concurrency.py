@@ -59,9 +59,9 @@ def committed_version(obj: Any) -> int:
     (PostgreSQL waits for a concurrent writer to finish, then reads what it wrote). A new object:
     its own."""
     state = sa_inspect(obj)
-    if state.identity is None:
-        return int(obj.version)
     mapper = state.mapper
+    if state.identity is None or mapper.version_id_col is None:
+        return int(obj.version)
     key = dict(zip((c.key for c in mapper.primary_key), state.identity, strict=True))
     stmt = (
         select(mapper.version_id_col)
