@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := wsgi
 
-.PHONY: run test test-pg test-browser migrations-roundtrip lint format translations demo db clean help
+.PHONY: run test test-pg test-browser test-multiserver migrations-roundtrip lint format translations demo db clean help
 
 help:
 	@echo "make run    — installe, migre la base SQLite, charge la démo et lance http://127.0.0.1:5000 (+ le worker)"
@@ -45,6 +45,10 @@ test-pg: $(STAMP) translations
 
 test-browser: $(STAMP) translations
 	$(BIN)/pytest -m browser tests/browser
+
+# Two gunicorn servers and a worker over one PostgreSQL database and Redis (tests/scale, issue 13).
+test-multiserver: $(STAMP) translations
+	$(BIN)/pytest -m multiserver tests/scale
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -22,6 +22,7 @@ from core.config import (
 from core.extensions import alembic, babel, csrf, db, limiter, login_manager, mailer, talisman
 from core.logs import configure_logging
 from core.params import BoundedIntConverter
+from core.sharing import SECRET_FROM_INSTANCE, warn_local_state
 
 
 def create_app(config: type[BaseConfig] | Mapping[str, Any] | None = None) -> Flask:
@@ -34,6 +35,7 @@ def create_app(config: type[BaseConfig] | Mapping[str, Any] | None = None) -> Fl
     )
     configure(app, config)
     configure_logging(app)
+    warn_local_state(app)  # production: what would stay on this server alone (several servers)
     register_extensions(app)
     # Before any route exists: ``<int:...>`` matches 1 .. 2**31 - 1 only, else 404 (core.params).
     app.url_map.converters["int"] = BoundedIntConverter
@@ -72,6 +74,7 @@ def configure(app: Flask, config: type[BaseConfig] | Mapping[str, Any] | None) -
         app.config.from_prefixed_env("EGIDE")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+        app.config[SECRET_FROM_INSTANCE] = True  # this server's own (core.sharing)
     url = normalise_database_url(app.config["DATABASE_URL"])
     app.config["DATABASE_URL"] = url
     # hide_parameters: an error logged with its SQL never carries the values (a password hash, a

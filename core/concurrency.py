@@ -1,11 +1,16 @@
 """Optimistic locking: two people editing the same record.
 
 Every editable model has a ``version`` column (``version_id_col``). Edit forms carry the version they
-were loaded with; the service calls :func:`check_version` before changing anything, and a race
-between two flushes still raises ``StaleDataError`` which :func:`flush_or_conflict` turns into the
-same :class:`EditConflict`. The view answers with :func:`conflict_response`: the edit page again,
-status 409, with the user's typed values kept, the stored version beside them, and the form's
-version moved forward so that saving again is a deliberate overwrite.
+were loaded with; the service calls :func:`check_version` before changing anything. The check reads
+the committed version with the row locked (PostgreSQL ``SELECT … FOR UPDATE``; SQLite's write
+transaction already holds the database), so no other request can change the row between the check
+and the commit: an edit either lands or is a conflict, never a ``StaleDataError`` surfacing from an
+autoflush as a 500 (seen with 50 sessions editing 20 fiches on two servers,
+tests/scale/test_concurrent_edits.py). A race between two flushes of an unchecked write still
+raises ``StaleDataError``, which :func:`flush_or_conflict` turns into the same
+:class:`EditConflict`. The view answers with :func:`conflict_response`: the edit page again, status
+409, with the user's typed values kept, the stored version beside them, and the form's version moved
+forward so that saving again is a deliberate overwrite.
 """
 
 from __future__ import annotations
@@ -18,12 +23,15 @@ from typing import Any, TypeVar
 from flask import render_template
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import Field, Form
 
 from core.extensions import db
 from core.field_errors import FieldError
+from core.tenancy import UNSCOPED
 
 SKIPPED_FIELDS = {"csrf_token", "version", "submit"}
 T = TypeVar("T")
@@ -42,8 +50,29 @@ def check_version(obj: Any, submitted_version: Any) -> None:
         submitted = int(submitted_version)
     except (TypeError, ValueError):
         raise EditConflict(obj) from None
-    if submitted != obj.version:
+    if submitted != obj.version or committed_version(obj) != obj.version:
         raise EditConflict(obj)
+
+
+def committed_version(obj: Any) -> int:
+    """The version of ``obj``'s row as committed now, the row locked until this transaction ends
+    (PostgreSQL waits for a concurrent writer to finish, then reads what it wrote). A new object:
+    its own."""
+    state = sa_inspect(obj)
+    mapper = state.mapper
+    if state.identity is None or mapper.version_id_col is None:
+        return int(obj.version)
+    key = dict(zip((c.key for c in mapper.primary_key), state.identity, strict=True))
+    stmt = (
+        select(mapper.version_id_col)
+        .where(*(column == key[column.key] for column in mapper.primary_key))
+        .with_for_update()
+        # unscoped: the object itself was loaded through the tenant's checks; this reads its version
+        .execution_options(**UNSCOPED)
+    )
+    with db.session.no_autoflush:
+        value = db.session.execute(stmt).scalar_one_or_none()
+    return -1 if value is None else int(value)  # deleted meanwhile: a conflict
 
 
 def flush_or_conflict(obj: Any) -> None:

@@ -94,6 +94,10 @@ class BaseConfig:
     JOB_RETRY_DELAY = 60
     JOB_RETRY_BACKOFF = 2
 
+    # A register of this many fiches or more is printed by a background job (registers.documents);
+    # 0: always.
+    REGISTER_PDF_JOB_THRESHOLD = 100
+
     PAGE_SIZE = 25
     MAX_PAGE_SIZE = 200
 

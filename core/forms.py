@@ -221,8 +221,12 @@ def handle_form(
     template: str,
     success_message: str,
     success_url: Callable[[Any], str],
+    edited: Any = None,
     **context: Any,
 ) -> Any:
+    """``edited``: the record the form edits, when its choices depend on the record's state (a
+    fiche's statuses): a form read before somebody else saved it is a conflict (409) even when one
+    of its values is no longer a valid choice, not a form to correct (422)."""
     if form.validate_on_submit():
         try:
             result = save(form.data)
@@ -236,9 +240,16 @@ def handle_form(
             flash(success_message, "success")
             return redirect(success_url(result))
     if request.method == "POST":
+        if edited is not None and _is_stale(form, edited):
+            return conflict_response(form, edited, template, **context)
         flash(_("Le formulaire contient des erreurs : corrigez les champs signalés."), "danger")
         return render_template(template, form=form, **context), 422
     return render_template(template, form=form, **context)
+
+
+def _is_stale(form: FlaskForm, edited: Any) -> bool:
+    version = getattr(form, "version", None)
+    return version is not None and str(version.data) != str(getattr(edited, "version", version.data))
 
 
 def handle_delete(

@@ -1,5 +1,6 @@
 """What the registers hand to the background jobs (core.jobs): the daily purge of expired imports,
-and their part of the weekly digest (``registers.DOMAIN.digest``, sent by accounts.digest).
+the PDF of a large register (:func:`queue_register_pdf`), and their part of the weekly digest
+(``registers.DOMAIN.digest``, sent by accounts.digest).
 
 The digest's conditions are those of the lists and of the home page's figures
 (registers.services.rights, .breaches, .queries, .processors): an item of the digest is on its list.
@@ -10,9 +11,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from sqlalchemy import Select, func, select
 
 from accounts.models import Membership, Organisation, User
@@ -22,8 +23,11 @@ from core.extensions import db
 from core.jobs import job, paris_crontab
 from core.security import Role
 from core.tenancy import UNSCOPED
+from registers import documents
 from registers.models import Breach, NotificationDecision, ProcessingActivity, Processor, RightsRequest
 from registers.services import breaches, exchange, queries
+from reports import services as reports
+from reports.models import DocumentJob
 
 DIGEST_LIMIT = 200  # items of one kind in one digest, nearest deadline first
 
@@ -32,6 +36,37 @@ DIGEST_LIMIT = 200  # items of one kind in one digest, nearest deadline first
 def purge_imports() -> int:
     """What ``flask registers purge-imports`` does (exchange.purge_expired), every night at 3:30."""
     return exchange.purge_expired()
+
+
+@job("registers.register_pdf", label=_l("PDF d'un grand registre"))
+def build_register_pdf(job_id: int) -> None:
+    """The register PDF asked for on the documents page (:func:`queue_register_pdf`)."""
+    reports.run_document_job(job_id, _build_register)
+
+
+def _build_register(document_job: DocumentJob, progress: reports.Progress) -> reports.BuiltDocument:
+    org = db.session.get(Organisation, document_job.organisation_id)
+    if org is None:
+        raise LookupError(f"organisation {document_job.organisation_id} not found")
+    return documents.build_register(
+        org, include_drafts=bool(document_job.options.get("include_drafts")), progress=progress
+    )
+
+
+def queue_register_pdf(org: Organisation, actor: User, *, include_drafts: bool) -> DocumentJob:
+    """Ask for the register of ``org`` in the background: built by the worker in the language of the
+    request, stored and journalled in the name of ``actor``; the caller commits."""
+    document_job = reports.request_document(
+        org,
+        actor,
+        kind="register",
+        title=documents.register_title(org, include_drafts=include_drafts),
+        options={"include_drafts": include_drafts},
+        item_count=documents.register_size(org),
+        locale=str(get_locale() or "fr"),
+    )
+    build_register_pdf.enqueue(document_job.id)
+    return document_job
 
 
 def _scope(user: User) -> Select[Any]:
@@ -124,4 +159,4 @@ def digest(user: User, today: date, until: date) -> list[DigestItem]:
     return items
 
 
-__all__ = ["digest", "purge_imports"]
+__all__ = ["build_register_pdf", "digest", "purge_imports", "queue_register_pdf"]

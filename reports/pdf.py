@@ -710,14 +710,23 @@ def anchored(flowable: Flowable, key: Hashable) -> Flowable:
 class _AnchorsDocTemplate(BaseDocTemplate):
     """Notes the page of each anchored flowable as it is laid out (reportlab's ``afterFlowable``)."""
 
-    def __init__(self, *args: Any, anchors: dict[Hashable, int] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        anchors: dict[Hashable, int] | None = None,
+        on_anchor: Callable[[int], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.anchors = anchors if anchors is not None else {}
+        self.on_anchor = on_anchor
 
     def afterFlowable(self, flowable: Flowable) -> None:  # noqa: N802 — reportlab API
         key = getattr(flowable, "page_anchor", None)
         if key is not None:
             self.anchors.setdefault(key, self.page)
+            if self.on_anchor is not None:
+                self.on_anchor(len(self.anchors))  # sections laid out so far (a job's progress)
 
 
 class _LayoutCanvas(Canvas):
@@ -739,19 +748,37 @@ class _LayoutCanvas(Canvas):
 MAX_PASSES = 3
 
 
-def build_with_pages(make_story: Callable[[Mapping[Hashable, int]], list[Flowable]], info: DocInfo) -> bytes:
+def build_with_pages(
+    make_story: Callable[[Mapping[Hashable, int]], list[Flowable]],
+    info: DocInfo,
+    *,
+    progress: Callable[[float], None] | None = None,
+    sections: int = 0,
+) -> bytes:
     """:func:`build` for a document that prints the pages its sections start on (a summary):
     ``make_story(pages)`` builds the story with ``pages`` (anchor key → page number, empty at first)
     and anchors its sections with :func:`anchored`. The story is laid out again until the pages it
     prints are the pages it finds: the numbers are read from the layout (reportlab's
     ``afterFlowable``), never estimated. The first pass draws nothing (about a third of the cost of
-    a full one); ``make_story`` may hand back the same section flowables each time."""
+    a full one); ``make_story`` may hand back the same section flowables each time.
+
+    ``progress`` (a background job's): called with the fraction laid out, 0 … 1, as each of the
+    ``sections`` anchored sections is placed — the first pass counts for a third, the second for
+    the rest (a third pass, rare, reports nothing new)."""
+
+    def reporter(start: float, share: float) -> Callable[[int], None] | None:
+        if progress is None or sections <= 0:
+            return None
+        return lambda done: progress(start + share * min(done, sections) / sections)
+
     pages: dict[Hashable, int] = {}
-    build(make_story(pages), info, anchors=pages, layout_only=True)
+    build(make_story(pages), info, anchors=pages, layout_only=True, on_anchor=reporter(0.0, 1 / 3))
     data = b""
-    for _pass in range(MAX_PASSES):
+    for number in range(MAX_PASSES):
         found: dict[Hashable, int] = {}
-        data = build(make_story(pages), info, anchors=found)
+        data = build(
+            make_story(pages), info, anchors=found, on_anchor=reporter(1 / 3, 2 / 3) if number == 0 else None
+        )
         if found == pages:
             break
         pages = found
@@ -764,6 +791,7 @@ def build(
     *,
     anchors: dict[Hashable, int] | None = None,
     layout_only: bool = False,
+    on_anchor: Callable[[int], None] | None = None,
 ) -> bytes:
     """Lay out ``story`` on A4 pages and return the PDF bytes (``anchors``: filled with the page of
     each flowable marked by :func:`anchored`; ``layout_only``: only that, no PDF — returns b"")."""
@@ -774,6 +802,7 @@ def build(
     doc = _AnchorsDocTemplate(
         buffer,
         anchors=anchors,
+        on_anchor=on_anchor,
         pagesize=A4,
         leftMargin=MARGIN,
         rightMargin=MARGIN,

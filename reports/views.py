@@ -7,7 +7,17 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from core.extensions import db
@@ -15,7 +25,7 @@ from core.pagination import paginate
 from core.security import Permission, login_and_org_required, require
 from core.tenancy import get_scoped_or_404
 from reports import documents, services
-from reports.models import GeneratedReport
+from reports.models import DocumentJob, DocumentJobStatus, GeneratedReport
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 bp.before_request(login_and_org_required)  # backstop behind the views' own policies
@@ -34,6 +44,8 @@ def index() -> Any:
     return render_template(
         "reports/documents.html",
         page=paginate(services.reports_query()),
+        jobs=services.jobs_in_progress(),
+        waits_for_a_worker=services.waits_for_a_worker,
         sections=documents.sections(),
         kind_of=documents.kind_of,
         size_label=services.size_label,
@@ -65,6 +77,39 @@ def document_download(report_id: int) -> Any:
     )
     response.headers["X-Content-SHA256"] = report.sha256
     return response
+
+
+@bp.route("/jobs/<int:document_job_id>")
+@require(Permission.REPORTS_VIEW)
+def document_job(document_job_id: int) -> Any:
+    """A document being built in the background: its page, or (htmx, polled every 2 s while it is
+    pending or running) its state alone; once built, htmx reloads the page that polls (the
+    documents page then lists the document)."""
+    job = get_scoped_or_404(DocumentJob, document_job_id)
+    if not documents.readable(job.kind):
+        abort(403)
+    polled = request.headers.get("HX-Request") == "true"
+    template = "reports/_document_job.html" if polled else "reports/document_job.html"
+    response = make_response(
+        render_template(
+            template, job=job, waits_for_a_worker=services.waits_for_a_worker, kind_of=documents.kind_of
+        )
+    )
+    if polled and job.status == DocumentJobStatus.DONE:
+        response.headers["HX-Refresh"] = "true"
+    return response
+
+
+def queued() -> Any:
+    """What a "generate" route answers when the document is built by a background job (requested
+    with :func:`reports.services.request_document`): commit, then the documents page, which shows
+    its progress."""
+    db.session.commit()
+    flash(
+        _("Le document est en préparation : il apparaîtra dans la liste ci-dessous dès qu'il sera prêt."),
+        "info",
+    )
+    return redirect(url_for("reports.index"))
 
 
 def generated(report: GeneratedReport) -> Any:

@@ -19,6 +19,7 @@ from tests.factory_base import BaseFactory, _SessionHolder, current_session
 from tests.registers.factories import (
     ActivityVersionFactory,
     BreachFactory,
+    DocumentJobFactory,
     GeneratedReportFactory,
     ProcessingActivityFactory,
     RightsRequestFactory,
@@ -31,6 +32,7 @@ __all__ = [
     "ApplicationFactory",
     "BaseFactory",
     "BreachFactory",
+    "DocumentJobFactory",
     "GeneratedReportFactory",
     "MembershipFactory",
     "OrganisationFactory",

@@ -9,19 +9,22 @@ documents page under ``REGISTERS_VIEW`` (a reader or an auditor may print the re
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
 
 from accounts.models import Organisation, User
 from core.db import utcnow
+from core.extensions import db
 from core.security import Permission
-from core.tenancy import current_org
+from core.tenancy import UNSCOPED, current_org
 from registers.documents import data, pdf
 from registers.forms.documents import RegisterDocumentForm
-from registers.models import ProcessingActivity
+from registers.models import ActivityStatus, ProcessingActivity
 from reports.documents import DocumentKind, DocumentSection, Generate, register_document_kind
 from reports.models import GeneratedReport
-from reports.services import document_filename, store_report
+from reports.services import BuiltDocument, Progress, document_filename, store_report
 
 REGISTER_DOCUMENTS = DocumentSection(
     _l("Documents du registre"),
@@ -64,25 +67,66 @@ for _kind in (
     register_document_kind(_kind)
 
 
-def generate_register(
-    org: Organisation, actor: User | None, *, include_drafts: bool = False
-) -> GeneratedReport:
-    """The organisation's register (Art. 30.1) as a PDF, stored and journalled. Drafts are left out
-    unless ``include_drafts`` (then printed, marked); the title of the stored document says which."""
+def build_register(
+    org: Organisation, *, include_drafts: bool = False, progress: Progress | None = None
+) -> BuiltDocument:
+    """The organisation's register (Art. 30.1) as a PDF, not stored yet. Drafts are left out unless
+    ``include_drafts`` (then printed, marked); the title says which. ``progress``: a background
+    job's (reading the fiches is the first tenth, laying them out the rest)."""
     at = utcnow()
-    content = pdf.register_pdf(data.register_data(org, generated_at=at, include_drafts=include_drafts))
-    if include_drafts:
-        title = _("Registre des activités de traitement — %(org)s (brouillons inclus)", org=org.name)
-    else:
-        title = _("Registre des activités de traitement — %(org)s (sans les brouillons)", org=org.name)
-    return store_report(
-        org,
-        actor,
-        kind="register",
-        title=title,
+    doc = data.register_data(org, generated_at=at, include_drafts=include_drafts)
+    if progress is not None:
+        progress(0.1)
+    content = pdf.register_pdf(
+        doc, progress=None if progress is None else (lambda done: progress(0.1 + 0.9 * done))
+    )
+    return BuiltDocument(
+        title=register_title(org, include_drafts=include_drafts),
         filename=document_filename("registre", org.short_name or org.name, at=at),
         content=content,
     )
+
+
+def register_title(org: Organisation, *, include_drafts: bool) -> str:
+    if include_drafts:
+        return _("Registre des activités de traitement — %(org)s (brouillons inclus)", org=org.name)
+    return _("Registre des activités de traitement — %(org)s (sans les brouillons)", org=org.name)
+
+
+def generate_register(
+    org: Organisation, actor: User | None, *, include_drafts: bool = False
+) -> GeneratedReport:
+    """The organisation's register (Art. 30.1) as a PDF, built now, stored and journalled."""
+    built = build_register(org, include_drafts=include_drafts)
+    return store_report(
+        org, actor, kind="register", title=built.title, filename=built.filename, content=built.content
+    )
+
+
+def register_size(org: Organisation) -> int:
+    """The fiches a register of ``org`` may print (its own, not archived, drafts counted): what
+    decides whether it is built now or by a background job (``REGISTER_PDF_JOB_THRESHOLD``)."""
+    pa = ProcessingActivity
+    return int(
+        db.session.scalar(
+            select(func.count(pa.id))
+            .where(pa.organisation_id == org.id, pa.is_model.is_(False), pa.status != ActivityStatus.ARCHIVED)
+            # unscoped: filtered on the organisation explicitly
+            .execution_options(**UNSCOPED)
+        )
+        or 0
+    )
+
+
+def register_is_large(org: Organisation) -> bool:
+    """Whether the register of ``org`` is built by a background job rather than during the request.
+
+    ``REGISTER_PDF_JOB_THRESHOLD`` fiches and more (100 by default; 0: always a job). Below it the
+    PDF takes well under a second (bench/bench_registers.py: 500 fiches in about 3 s on one core)
+    and is handed out at once, with no worker needed; above it a request could hold a server worker
+    for several seconds (10 s and more for the largest registers on a loaded machine)."""
+    threshold = int(current_app.config.get("REGISTER_PDF_JOB_THRESHOLD", 100))
+    return threshold <= 0 or register_size(org) >= threshold
 
 
 def generate_activity(activity: ProcessingActivity, actor: User | None) -> GeneratedReport:

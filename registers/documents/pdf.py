@@ -345,7 +345,7 @@ def _summary(doc: RegisterDoc, pages: Mapping[Hashable, int], t: dict[str, str])
     ]
 
 
-def register_pdf(doc: RegisterDoc) -> bytes:
+def register_pdf(doc: RegisterDoc, progress: Callable[[float], None] | None = None) -> bytes:
     org = doc.organisation
     title = _("Registre des activités de traitement — article 30.1 du RGPD")
     count = len(doc.activities)
@@ -410,7 +410,7 @@ def register_pdf(doc: RegisterDoc) -> bytes:
         generated_at=doc.generated_at,
         running_title=_("Registre des activités de traitement %(of_org)s", of_org=of(org.name)),
     )
-    return pdf.build_with_pages(story, info)
+    return pdf.build_with_pages(story, info, progress=progress, sections=count)
 
 
 # --- a single fiche -------------------------------------------------------------------------------

@@ -116,6 +116,7 @@ def _fiche_form_page(form: ActivityForm, save: Any, success_message: str, **cont
     return handle_form(
         form,
         _save_with(form, save),
+        edited=context.get("activity"),  # the statuses offered depend on the fiche's
         template="registers/activity_form.html",
         success_message=success_message,
         success_url=lambda a: url_for("registers.activity_detail", activity_id=a.id),

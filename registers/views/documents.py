@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from core.security import Permission, require
 from core.tenancy import current_org, get_scoped_or_404
-from registers import documents
+from registers import documents, jobs
 from registers.blueprint import bp
 from registers.forms.documents import RegisterDocumentForm
 from registers.models import ProcessingActivity
@@ -27,10 +27,12 @@ def document_register() -> Any:
     if not form.validate_on_submit():
         flash(_("Choix des brouillons non reconnu : le registre n'a pas été généré."), "danger")
         return redirect(url_for("reports.index"))
+    org = current_org._get_current_object()
+    if documents.register_is_large(org):  # built by the worker: the documents page shows its progress
+        jobs.queue_register_pdf(org, current_user, include_drafts=form.include_drafts)
+        return report_views.queued()
     return report_views.generated(
-        documents.generate_register(
-            current_org._get_current_object(), current_user, include_drafts=form.include_drafts
-        )
+        documents.generate_register(org, current_user, include_drafts=form.include_drafts)
     )
 
 

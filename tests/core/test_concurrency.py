@@ -52,3 +52,28 @@ def test_conflict_rows_show_both_values_with_choice_labels(app_ctx: Flask) -> No
     assert not rows["Commune"].differs
     assert rows["Type"].mine == "CCAS"  # the label people read, not the stored value
     assert rows["Type"].theirs == "Ville / commune"
+
+
+def test_check_version_reads_the_committed_version_so_a_save_in_between_is_a_conflict(app_ctx: Flask) -> None:
+    """The form and the object loaded by this request agree, but another request committed since
+    the object was loaded: the check (which reads the row, locked on PostgreSQL) says conflict at
+    once, before anything is written — no StaleDataError from a later autoflush (a 500)."""
+    org = f.OrganisationFactory(name="Ville chargée")
+    db.session.flush()
+    loaded = org.version
+    db.session.execute(
+        text("UPDATE organisations SET city = 'Saisie de l''autre', version = version + 1 WHERE id = :id"),
+        {"id": org.id},
+    )
+    assert org.version == loaded  # this request's object still holds what it loaded
+    with pytest.raises(EditConflict):
+        check_version(org, loaded)
+    db.session.rollback()
+
+
+def test_check_version_does_not_flush_what_the_service_changed_before(app_ctx: Flask) -> None:
+    org = f.OrganisationFactory(name="Avant")
+    db.session.flush()
+    org.name = "Après"
+    check_version(org, org.version)  # reads the version without writing the change
+    assert org in db.session.dirty

@@ -142,6 +142,12 @@ PAGES: list[tuple[Role | None, str, int, tuple[str, ...]]] = [
     (Role.RSSI, "/registers/breaches/{breach}", 200, ("Open breach",)),
     (Role.RSSI, "/reports/", 200, ("Generated documents", "Register documents")),
     (Role.RSSI, "/reports/{report}", 200, ("SHA-256 hash", "Download the PDF")),
+    (
+        Role.RSSI,
+        "/reports/jobs/{document_job}",
+        200,
+        ("Document being prepared", "40 % done", "Being prepared"),
+    ),
     (Role.DPO, "/registers/activities/new", 200, ("New processing record", "Purposes and legal basis")),
     (Role.DPO, "/registers/requests/new", 200, ("New rights request",)),
     (Role.DPO, "/registers/requests/{rights_request}/edit", 200, ("Edit request",)),

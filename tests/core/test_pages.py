@@ -375,6 +375,7 @@ NOT_200 = {
         "audits.index": 403,
         "reports.document_detail": 403,
         "reports.document_download": 403,
+        "reports.document_job": 403,
         "reports.index": 403,
     },
 }

@@ -24,7 +24,7 @@ from registers.models import (
 )
 from registers.services.exchange import pending
 from registers.services.exchange.reading import Table
-from reports.models import GeneratedReport
+from reports.models import DocumentJob, GeneratedReport
 from tests.accounts.factories import OrganisationFactory
 from tests.factory_base import BaseFactory
 
@@ -119,6 +119,25 @@ class GeneratedReportFactory(BaseFactory):
     sha256 = "0" * 64
     size = 8
     content = b"%PDF-1.4"
+
+    class Params:
+        organisation = factory.SubFactory(OrganisationFactory)
+
+
+class DocumentJobFactory(BaseFactory):
+    """A register PDF being built by the worker (reports.models.DocumentJob), 40 % laid out."""
+
+    class Meta:
+        model = DocumentJob
+
+    organisation_id = factory.LazyAttribute(lambda o: o.organisation.id)
+    kind = "register"
+    title = "Registre en préparation CANARY-A"
+    options = factory.LazyFunction(dict)
+    locale = "fr"
+    status = "running"
+    progress = 40
+    item_count = 250
 
     class Params:
         organisation = factory.SubFactory(OrganisationFactory)

@@ -25,6 +25,7 @@ class RegisterRecords:
     rights_request: Any
     breach: Any
     report: Any
+    document_job: Any
     register_import: Any
     import_preset: Any
     processor: Any
@@ -38,6 +39,7 @@ def build(tenant: Tenant) -> RegisterRecords:
         rights_request=f.RightsRequestFactory(organisation=tenant.syndicate),
         breach=f.BreachFactory(organisation=tenant.syndicate),
         report=f.GeneratedReportFactory(organisation=tenant.syndicate),
+        document_job=f.DocumentJobFactory(organisation=tenant.syndicate),
         # A pending import of the syndicate's DPO (an import is its uploader's alone: 404 to others).
         register_import=f.RegisterImportFactory(organisation=tenant.syndicate, user=tenant.users[Role.DPO]),
         import_preset=f.ImportPresetFactory(organisation=tenant.syndicate),
@@ -51,6 +53,7 @@ URL_ARGUMENTS: dict[str, Callable[[RegisterRecords], Any]] = {
     "rights_request_id": lambda r: r.rights_request.id,
     "breach_id": lambda r: r.breach.id,
     "report_id": lambda r: r.report.id,
+    "document_job_id": lambda r: r.document_job.id,
     "import_id": lambda r: r.register_import.id,
     "preset_id": lambda r: r.import_preset.id,
     "processor_id": lambda r: r.processor.id,
