@@ -20,7 +20,7 @@ from accounts.models import Organisation
 from core.config import PROJECT_ROOT, BaseConfig, DevConfig, ProdConfig, config_for_environment
 from core.extensions import csrf
 from core.security import Role
-from tests.conftest import World, build_records, csrf_token_from
+from tests.conftest import World, build_records, csrf_token_from, is_api_rule
 from tests.core import test_pages as pages
 
 CSRF_MESSAGE = "Le formulaire a expiré ou a été envoyé depuis une autre page."
@@ -76,8 +76,8 @@ def _post_urls(app: Flask, world: World) -> dict[str, str]:
     urls = {}
     with app.test_request_context():
         for rule in app.url_map.iter_rules():
-            if "POST" not in (rule.methods or ()):
-                continue
+            if "POST" not in (rule.methods or ()) or is_api_rule(rule):
+                continue  # the JSON API is CSRF-exempt: no cookie is accepted there (tests/api)
             values = {arg: pages.ID_SOURCES.get(arg, lambda w: 1)(world) for arg in rule.arguments}
             urls[rule.endpoint] = url_for(rule.endpoint, **values)
     return urls

@@ -112,6 +112,7 @@ ID_SOURCES = {
     "user_id": lambda w: w.a.users[Role.READER].id,
     "membership_id": lambda w: w.a.users[Role.READER].memberships[0].id,
     "session_id": lambda w: 10**9,
+    "api_token_id": lambda w: 10**9,
     "run_id": lambda w: 10**9,
     **record_arguments(lambda w: w.a),  # each domain's records (tests/<domain>/records.py)
 }
