@@ -299,8 +299,9 @@ def configure(app: Flask) -> None:
 
 
 def _problem_responses(spec: dict[str, Any]) -> None:
-    """Every operation may answer 401, 403 (token or roles), 429 (rate limit); error bodies are
-    ``application/problem+json``."""
+    """Every operation may answer 401, 403 (token or roles), 405 (an id no row can have, e.g. 0, is
+    not matched by the bounded ``int`` converter: Werkzeug then answers on the other rules' methods)
+    and 429 (rate limit); error bodies are ``application/problem+json``."""
     problem_ref = {"schema": {"$ref": "#/components/schemas/ProblemSchema"}}
     spec["components"].setdefault("schemas", {}).setdefault(
         "ProblemSchema", {"type": "object", "properties": {}}
@@ -310,7 +311,8 @@ def _problem_responses(spec: dict[str, Any]) -> None:
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
-            for code in (401, 403, 429):
+            codes = (401, 403, 405, 429) + ((400, 415) if "requestBody" in operation else ())
+            for code in codes:  # 400: a body that is not JSON at all; 415: not sent as JSON
                 responses.setdefault(str(code), {"description": str(TITLES[code])})
             for code, response in responses.items():
                 if int(code) >= 400:
