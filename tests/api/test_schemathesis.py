@@ -36,6 +36,7 @@ pytestmark = pytest.mark.api_fuzz
 
 MAX_EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "40"))
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
+HEALTH_CHECKS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much]
 STATUSES: Counter[int] = Counter()  # every status seen, printed at the end (the report's figures)
 
 
@@ -60,7 +61,7 @@ schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.N
 @settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+    suppress_health_check=HEALTH_CHECKS,
 )
 def test_every_operation_as_every_role(case: Any, app: Flask, role_tokens: dict[str, str]) -> None:
     for secret in role_tokens.values():
@@ -74,7 +75,7 @@ def test_every_operation_as_every_role(case: Any, app: Flask, role_tokens: dict[
 @settings(
     max_examples=max(5, MAX_EXAMPLES // 4),
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+    suppress_health_check=HEALTH_CHECKS,
 )
 def test_every_operation_without_a_token(case: Any, app: Flask, world: World) -> None:
     response = case.call_and_validate(app=app, checks=CHECKS)
