@@ -28,12 +28,14 @@ from apiflask.validators import Range
 from flask import Flask, current_app, g, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from core.concurrency import EditConflict
 from core.field_errors import FieldError, FieldErrors
 from core.pagination import Page
+from core.params import MAX_YEAR, MIN_YEAR, date_in_range
 from core.security import Permission, can
 from core.tenancy import PINNED_ORG
 
@@ -251,6 +253,24 @@ def _invalid(errors: Iterable[FieldError]) -> HTTPError:
     for error in errors:
         messages.setdefault(error.field, []).append(str(error.message))
     return HTTPError(422, _("Les données envoyées ne sont pas valides."), detail=messages)
+
+
+# --- bounded input fields ----------------------------------------------------------------------
+
+
+def _in_years(value: Any) -> None:
+    if not date_in_range(value):
+        raise ValidationError(_("Date hors des limites (%(a)s à %(b)s).", a=MIN_YEAR, b=MAX_YEAR))
+
+
+def Day(**kw: Any) -> Any:  # noqa: N802 — a field factory, read as a type
+    """A date between :data:`core.params.MIN_YEAR` and ``MAX_YEAR``, as the forms' BoundedDateField."""
+    return fields.Date(validate=_in_years, **kw)
+
+
+def Moment(**kw: Any) -> Any:  # noqa: N802 — a field factory, read as a type
+    """A date and time (naive: French local time, as typed on the pages), years bounded."""
+    return fields.DateTime(validate=_in_years, **kw)
 
 
 # --- pagination --------------------------------------------------------------------------------

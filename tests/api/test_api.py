@@ -370,3 +370,85 @@ def test_another_users_token_cannot_be_revoked(world: World, login_as: Any) -> N
     )
     assert response.status_code == 404
     assert row.revoked_at is None
+
+
+# --- breaches, fiches, catalogue ------------------------------------------------------------------
+
+
+def test_breaches_read_create_and_update_through_the_service(world: World, api_as: Any) -> None:
+    theirs = f.BreachFactory(organisation=world.b.syndicate, title="CANARY-B")
+    api = api_as(world.a.users[Role.DPO], world.a.syndicate)
+    assert api.get(f"/breaches/{theirs.id}").status_code == 404
+    created = api.post(
+        "/breaches",
+        json={
+            "title": "Courriel mal adressé",
+            "discovered_at": "2026-11-30T10:00:00",
+            "natures": ["confidentialite"],
+        },
+    )
+    assert created.status_code == 201, created.get_json()
+    body = created.get_json()
+    assert body["reference"].startswith("VIO-2026-")
+    assert len(_events("breach.create", body["id"])) == 1
+    listed = api.get("/breaches").get_json()
+    assert [b["id"] for b in listed["items"]] == [body["id"]]
+    url = f"/breaches/{body['id']}"
+    assert api.patch(url, json={"measures": "Rappel"}).status_code == 428
+    updated = api.patch(url, json={"measures": "Rappel"}, headers={"If-Match": created.headers["ETag"]})
+    assert updated.status_code == 200, updated.get_json()
+    assert updated.get_json()["measures"] == "Rappel"
+    assert len(_events("breach.update", body["id"])) == 1
+    bad = api.post(
+        "/breaches", json={"title": "X", "discovered_at": "2026-11-30T10:00:00", "natures": ["nope"]}
+    )
+    assert bad.status_code == 422
+    assert "natures" in bad.get_json()["errors"]
+
+
+def test_dates_out_of_bounds_are_422_not_500(world: World, api_as: Any) -> None:
+    api = api_as(world.a.users[Role.DPO], world.a.syndicate)
+    response = api.post("/rights-requests", json=_new_request(received_on="9999-12-31"))
+    assert response.status_code == 422
+    assert "received_on" in response.get_json()["errors"]
+    response = api.post("/breaches", json={"title": "X", "discovered_at": "0001-01-01T00:00:00"})
+    assert response.status_code == 422
+
+
+def test_fiches_are_listed_as_on_the_register_page(world: World, api_as: Any) -> None:
+    ours = f.ProcessingActivityFactory(organisation=world.a.syndicate)
+    theirs = f.ProcessingActivityFactory(organisation=world.b.syndicate)
+    api = api_as(world.a.users[Role.READER], world.a.syndicate)
+    listed = api.get("/activities").get_json()
+    assert [a["id"] for a in listed["items"]] == [ours.id]
+    assert api.get(f"/activities/{ours.id}").status_code == 200
+    assert api.get(f"/activities/{theirs.id}").status_code == 404
+
+
+def test_catalogue_reads_and_subscriptions_through_the_service(world: World, api_as: Any) -> None:
+    api = api_as(world.a.users[Role.RSSI], world.a.syndicate)
+    apps = api.get("/applications").get_json()
+    assert [a["name"] for a in apps["items"]] == ["Application A"]
+    assert api.get(f"/applications/{world.b.application.id}").status_code == 404
+    subs = api.get(f"/applications/{world.a.application.id}/subscriptions").get_json()["items"]
+    assert [s["id"] for s in subs] == [world.a.subscription.id]
+    other_member = f.OrganisationFactory(syndicate=world.a.syndicate)
+    created = api.post(
+        f"/applications/{world.a.application.id}/subscriptions",
+        json={"organisation_id": other_member.id, "started_on": "2026-01-01"},
+    )
+    assert created.status_code == 201, created.get_json()
+    assert len(_events("subscription.create", created.get_json()["id"])) == 1
+    foreign = api.post(
+        f"/applications/{world.a.application.id}/subscriptions",
+        json={"organisation_id": world.b.member.id, "started_on": "2026-01-01"},
+    )
+    assert foreign.status_code == 404  # B's member town: not visible from A
+    url = f"/subscriptions/{world.a.subscription.id}/end"
+    assert api.post(url, json={"ended_on": "2026-11-30"}).status_code == 428
+    etag = f'W/"{world.a.subscription.version}"'
+    ended = api.post(url, json={"ended_on": "2026-11-30"}, headers={"If-Match": etag})
+    assert ended.status_code == 200, ended.get_json()
+    assert ended.get_json()["ended_on"] == "2026-11-30"
+    reader = api_as(world.a.users[Role.READER], world.a.syndicate)
+    assert reader.post(url, json={"ended_on": "2026-11-30"}, headers={"If-Match": etag}).status_code == 403
