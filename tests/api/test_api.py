@@ -452,3 +452,19 @@ def test_catalogue_reads_and_subscriptions_through_the_service(world: World, api
     assert ended.get_json()["ended_on"] == "2026-11-30"
     reader = api_as(world.a.users[Role.READER], world.a.syndicate)
     assert reader.post(url, json={"ended_on": "2026-11-30"}, headers={"If-Match": etag}).status_code == 403
+
+
+def test_the_api_is_rate_limited_with_a_problem(
+    app: Flask, world: World, api_as: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.extensions import limiter  # noqa: PLC0415
+
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT", "3 per minute")
+    limiter.reset()
+    api = api_as(world.a.users[Role.DPO], world.a.syndicate)
+    statuses = [api.get("/rights-requests").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    response = api.get("/rights-requests")
+    assert response.mimetype == PROBLEM
+    assert response.get_json()["title"] == "Trop de requêtes"
+    limiter.reset()
