@@ -164,9 +164,8 @@ def bearer_token() -> str | None:
 def authenticate_request() -> Any:
     """Before every API request (core's request hook, before the tenant is resolved): the request
     is anonymous unless it carries a valid token; a token that is given but not valid is a 401."""
-    from flask_login import AnonymousUserMixin  # noqa: PLC0415 — only the API pays for it
-
-    g._login_user = AnonymousUserMixin()  # the session cookie is never read on the API
+    # Flask-Login reads the session cookie only when ``g._login_user`` is unset: never on the API.
+    g._login_user = current_app.login_manager.anonymous_user()  # type: ignore[attr-defined]
     g.pop("api_token", None)
     g.pop(PINNED_ORG, None)
     raw = bearer_token()
