@@ -344,7 +344,11 @@ def install_blueprint(app: Flask, blueprint: Any) -> None:
     from core.extensions import csrf, limiter  # noqa: PLC0415 — factory step
 
     csrf.exempt(blueprint)
-    limiter.limit(lambda: current_app.config["API_RATE_LIMIT"])(blueprint)
+    # The extensions are shared by every app the process creates (tests create several): the limit
+    # is declared once per blueprint, or each request would count once per app created.
+    if not getattr(blueprint, "_egide_rate_limited", False):
+        limiter.limit(lambda: current_app.config["API_RATE_LIMIT"])(blueprint)
+        blueprint._egide_rate_limited = True  # type: ignore[attr-defined]
     app.register_blueprint(blueprint, url_prefix=PREFIX)
 
 
