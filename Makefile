@@ -6,12 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := wsgi
 
-.PHONY: run test test-pg test-browser test-multiserver migrations-roundtrip lint format translations demo db clean help
+.PHONY: run test test-pg test-browser test-multiserver test-api migrations-roundtrip lint format translations demo db clean help
 
 help:
 	@echo "make run    — installe, migre la base SQLite, charge la démo et lance http://127.0.0.1:5000 (+ le worker)"
 	@echo "make test   — lance toute la suite de tests (SQLite)"
-	@echo "make test-pg, make test-browser, make lint, make translations, make migrations-roundtrip"
+	@echo "make test-pg, make test-browser, make test-api (schemathesis), make test-multiserver, make lint, make translations, make migrations-roundtrip"
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ test-browser: $(STAMP) translations
 # Two gunicorn servers and a worker over one PostgreSQL database and Redis (tests/scale, issue 13).
 test-multiserver: $(STAMP) translations
 	$(BIN)/pytest -m multiserver tests/scale
+
+test-api: $(STAMP) translations
+	$(BIN)/pytest -m api_fuzz tests/api -p no:randomly
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

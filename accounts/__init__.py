@@ -5,9 +5,11 @@ from typing import Any
 from flask import Flask
 from flask_login import current_user
 
-from accounts import auth, auth_views, demo, digest, services, views  # noqa: F401 — digest: its jobs
+from accounts import api_tokens, auth, auth_views, demo, digest, services, views  # noqa: F401 — digest: its jobs
+from accounts.api import api_bp
 from accounts.blueprint import bp
 from accounts.labels import ACTION_LABELS, JOURNAL_TYPES, PREFIX_LABELS
+from core import api
 from core.domains import Domain, Widget
 from core.extensions import login_manager
 from core.security import Permission, authenticated_request_hooks
@@ -15,6 +17,7 @@ from core.security import Permission, authenticated_request_hooks
 
 def setup(app: Flask) -> None:
     login_manager.user_loader(auth.load_session)
+    api.token_loader = api_tokens.authenticate  # the JSON API's Bearer tokens (core.api)
     # Until the second factor is given, pages show no menu, name or organisation (nothing to see).
     app.jinja_env.globals["second_factor_pending"] = auth_views.second_factor_pending
     if auth_views.enforce_second_factor not in authenticated_request_hooks:
@@ -54,6 +57,7 @@ DOMAIN = Domain(
         # Entries journalled before current_user was unwrapped (core.audit.record) carry the proxy's
         # class name: the own account of the logged-in user, on the platform chain.
         "LocalProxy": Permission.USERS_MANAGE,
+        "ApiToken": Permission.ORGANISATIONS_VIEW,
     },
     journal_types=JOURNAL_TYPES,
     demo=demo.load,
@@ -74,4 +78,5 @@ DOMAIN = Domain(
         ),
     ),
     setup=setup,
+    api=api_bp,
 )

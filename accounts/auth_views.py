@@ -13,9 +13,10 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from accounts import auth
+from accounts import api_tokens, auth
 from accounts.blueprint import bp
 from accounts.forms import (
+    ApiTokenForm,
     DigestForm,
     LoginForm,
     PasswordChangeForm,
@@ -168,16 +169,60 @@ def logout() -> Any:
 # --- own account -------------------------------------------------------------------------------
 
 
+def _token_form() -> ApiTokenForm:
+    form = ApiTokenForm()
+    form.organisation_id.choices = api_tokens.organisation_choices(current_user)
+    return form
+
+
+def _account_page(token_form: ApiTokenForm | None = None, status: int = 200) -> Any:
+    return (
+        render_template(
+            "accounts/account.html",
+            sessions=auth.active_sessions(current_user),
+            current=auth.current_session(),
+            recovery_left=auth.remaining_recovery_codes(current_user),
+            digest_form=DigestForm(is_digest_subscribed=current_user.is_digest_subscribed),
+            token_form=token_form or _token_form(),
+            tokens=api_tokens.own_tokens(current_user),
+        ),
+        status,
+    )
+
+
 @bp.route("/account/")
 @login_required
 def account() -> Any:
-    return render_template(
-        "accounts/account.html",
-        sessions=auth.active_sessions(current_user),
-        current=auth.current_session(),
-        recovery_left=auth.remaining_recovery_codes(current_user),
-        digest_form=DigestForm(is_digest_subscribed=current_user.is_digest_subscribed),
-    )
+    return _account_page()
+
+
+@bp.route("/account/api-tokens", methods=["POST"])
+@login_required
+def api_token_new() -> Any:
+    """A personal access token for the JSON API: shown once, on the page this answers with."""
+    form = _token_form()
+    if form.validate_on_submit():
+        try:
+            created = api_tokens.create_token(current_user, form.data)
+        except FieldError as error:
+            db.session.rollback()
+            error.attach(form)
+        else:
+            db.session.commit()
+            return render_template("accounts/api_token_created.html", created=created)
+    return _account_page(form, 422)
+
+
+@bp.route("/account/api-tokens/<int:api_token_id>/revoke", methods=["POST"])
+@login_required
+def api_token_revoke(api_token_id: int) -> Any:
+    token = api_tokens.get_own_token(current_user, api_token_id)
+    if token is None:
+        abort(404)
+    api_tokens.revoke_token(token, current_user)
+    db.session.commit()
+    flash(_("Jeton révoqué : il ne permet plus d'appeler l'API."), "success")
+    return redirect(url_for("accounts.account"))
 
 
 @bp.route("/account/digest", methods=["POST"])

@@ -17,7 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, ValidationError
 
-from accounts.models import Nis2Entity, OrgKind, OrgRelation
+from accounts.models import ApiTokenScope, Nis2Entity, OrgKind, OrgRelation
 from core.forms import (
     BoundedDateField,
     VersionedForm,
@@ -246,6 +246,15 @@ class DigestForm(FlaskForm):
     """Mon compte: the weekly digest of deadlines (accounts.digest), sent unless unticked."""
 
     is_digest_subscribed = BooleanField(_l("Recevoir chaque lundi le récapitulatif des échéances"))
+
+
+class ApiTokenForm(FlaskForm):
+    """Mon compte: a personal access token for the JSON API (accounts.api_tokens)."""
+
+    name = StringField(_l("Nom du jeton"), validators=[DataRequired(), Length(max=100)], filters=[strip])
+    organisation_id = SelectField(_l("Organisation"), coerce=coerce_optional_int, validate_choice=False)
+    scope = SelectField(_l("Portée"), choices=enum_choices(ApiTokenScope), default=ApiTokenScope.READ.value)
+    expires_on = BoundedDateField(_l("Expire le"), validators=[DataRequired()])
 
 
 class ReauthenticateForm(FlaskForm):

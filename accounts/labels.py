@@ -5,14 +5,17 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from accounts import services
-from accounts.forms import DepartureForm, OrganisationForm, UserForm
-from accounts.models import OrgKind, OrgRelation
+from accounts import api_tokens, services
+from accounts.forms import ApiTokenForm, DepartureForm, OrganisationForm, UserForm
+from accounts.models import ApiTokenScope, OrgKind, OrgRelation
 from core.forms import enum_text, form_labels
 from core.journal import JournalType
 from core.security import Permission, Role
 
 ACTION_LABELS: dict[str, Any] = {
+    "api_token.create": _l("Jeton d'accès à l'API créé"),
+    "api_token.revoke": _l("Jeton d'accès à l'API révoqué"),
+    "api_token.use": _l("Appel de l'API avec un jeton"),
     "login.failure": _l("Échec de connexion"),
     "login.success": _l("Connexion"),
     "membership.grant": _l("Rôle attribué"),
@@ -97,5 +100,12 @@ JOURNAL_TYPES: dict[str, JournalType] = {
         title=services.membership_titles,
     ),
 }
+JOURNAL_TYPES["ApiToken"] = JournalType(
+    _l("Jeton d'accès à l'API"),
+    fields=form_labels(ApiTokenForm, "name", "scope", "expires_on")
+    | {"prefix": _l("Début du jeton"), "revoked_at": _l("Révoqué le")},
+    values={"scope": enum_text(ApiTokenScope)},
+    title=api_tokens.token_titles,
+)
 # Entries journalled before current_user was unwrapped (core.audit.record) carry the proxy's class name.
 JOURNAL_TYPES["LocalProxy"] = JOURNAL_TYPES["User"]

@@ -429,6 +429,43 @@ class AuthToken(Base):
     user: Mapped[User] = relationship(lazy="joined")
 
 
+class ApiTokenScope(LabelledEnum):
+    READ = "read", _l("Lecture")
+    READ_WRITE = "read_write", _l("Lecture et écriture")
+
+
+class ApiToken(TimestampMixin, VersionedMixin, Base):
+    """A personal access token for the JSON API (core.api): one user, one organisation, a scope,
+    an expiry. Only its SHA-256 is stored (the token is 256 random bits, so a fast hash is right and
+    argon2 would only slow every API call); ``prefix`` (its first characters) lets its owner tell
+    tokens apart. The user's roles in the organisation still apply at each call."""
+
+    __tablename__ = "api_tokens"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(24))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[ApiTokenScope] = mapped_column(str_enum(ApiTokenScope, "api_token_scope"))
+    expires_on: Mapped[date] = mapped_column(Date)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined")
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == ApiTokenScope.READ_WRITE
+
+    def is_usable(self, on: date) -> bool:
+        return self.revoked_at is None and self.expires_on >= on
+
+
 class Membership(TimestampMixin, Base):
     """One role of one user in one organisation. Revoked, never deleted (the history stays)."""
 

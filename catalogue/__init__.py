@@ -1,6 +1,7 @@
 """The syndicate's application catalogue: applications and members' subscriptions."""
 
 from catalogue import demo, views  # noqa: F401 — the views use ``bp``
+from catalogue.api import api_bp
 from catalogue.blueprint import bp
 from catalogue.labels import ACTION_LABELS, JOURNAL_TYPES
 from core.domains import Domain, Widget
@@ -9,6 +10,7 @@ from core.security import Permission
 DOMAIN = Domain(
     name="catalogue",
     blueprint=bp,
+    api=api_bp,
     order=20,
     nav="catalogue/_nav.html",
     action_labels=ACTION_LABELS,

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from apiflask import APIFlask
 from flask import Flask, abort, g, has_app_context, has_request_context, request, session
 from sqlalchemy import event
 from werkzeug.datastructures import ImmutableMultiDict
@@ -26,20 +27,31 @@ from core.sharing import SECRET_FROM_INSTANCE, warn_local_state
 
 
 def create_app(config: type[BaseConfig] | Mapping[str, Any] | None = None) -> Flask:
-    app = Flask(
+    # APIFlask: a Flask app that also writes the JSON API's OpenAPI document (core.api). The pages
+    # keep their HTML error pages (json_errors=False); core.views serves the document and its page.
+    app = APIFlask(
         __name__,
+        title="Égide API",
+        version="1.0",
+        spec_path=None,
+        docs_path=None,
+        json_errors=False,
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
         instance_path=str(PROJECT_ROOT / "instance"),
         instance_relative_config=True,
     )
     configure(app, config)
+    from core import api  # noqa: PLC0415 — factory step
+
+    api.configure(app)
     configure_logging(app)
     warn_local_state(app)  # production: what would stay on this server alone (several servers)
     register_extensions(app)
     # Before any route exists: ``<int:...>`` matches 1 .. 2**31 - 1 only, else 404 (core.params).
     app.url_map.converters["int"] = BoundedIntConverter
     register_blueprints(app)
+    api.leave_pages_out(app)
     register_request_hooks(app)
     register_jinja(app)
     from core.cli import register_cli  # noqa: PLC0415 — factory step
@@ -194,6 +206,10 @@ def register_extensions(app: Flask) -> None:
 def select_locale() -> str:
     if not has_request_context():
         return "fr"
+    from core.api import is_api_request  # noqa: PLC0415 — the API has no session: Accept-Language
+
+    if is_api_request():
+        return request.accept_languages.best_match(("fr", "en")) or "fr"
     lang = session.get("lang")
     return lang if lang in ("fr", "en") else "fr"
 
@@ -211,12 +227,19 @@ def register_blueprints(app: Flask) -> None:
 def register_request_hooks(app: Flask) -> None:
     from flask_login import current_user  # noqa: PLC0415 — factory step
 
+    from core import api  # noqa: PLC0415 — factory step
     from core.security import authenticated_request_hooks  # noqa: PLC0415 — factory step
     from core.tenancy import resolve_request_org  # noqa: PLC0415 — factory step
 
     @app.before_request
     def _tenant_and_hooks() -> Any:
         refuse_nul_bytes()
+        if api.is_api_request():
+            # A token, never the session cookie; no second-factor page to send a program to.
+            response = api.authenticate_request()
+            if response is None:
+                resolve_request_org()
+            return response
         resolve_request_org()
         if current_user.is_authenticated:
             for hook in authenticated_request_hooks:

@@ -69,6 +69,7 @@ class BaseConfig:
     LOGIN_LOCK_AFTER = 5
     LOGIN_LOCK_MAX_MINUTES = 60
     LOGIN_RATE_LIMIT = "20 per minute;200 per hour"  # per IP, on top of the per-account lockout
+    API_RATE_LIMIT = "600 per minute"  # per IP, every /api/v1 endpoint (core.api)
     RESET_TOKEN_HOURS = 2
     INVITATION_TOKEN_DAYS = 7
     MAIL_SERVER: str | None = None
@@ -131,6 +132,7 @@ class TestConfig(BaseConfig):
     WTF_CSRF_ENABLED = False
     # Rate limiting stays on, so that it is tested; the suite logs in often from one address.
     LOGIN_RATE_LIMIT = "100000 per minute"
+    API_RATE_LIMIT = "100000 per minute"
     AUDIT_ANCHOR_EVERY = 0  # tests place their anchors themselves (see tests/core/test_audit.py)
     AUDIT_AUTO_ANCHOR = False  # … unless they switch it on (tests/core/test_audit_blind_spots.py)
     AUDIT_ANCHOR_FILE = None  # the test database is rolled back: tests give their own file

@@ -27,7 +27,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app
 
-from core import journal
+from core import api, journal
 from core.cli import demo_loader
 from core.security import Role, can, grant_permissions
 
@@ -88,6 +88,9 @@ class Domain:
     layout_facts: Callable[[], Mapping[str, Any]] | None = None
     setup: Callable[[Flask], None] | None = None  # the rest: signals, login loader, Jinja helpers
     digest: DigestSource | None = None  # its deadlines in the weekly digest (accounts.digest)
+    # Its JSON API endpoints: an APIFlask APIBlueprint, mounted under /api/v1 (core.api), CSRF-exempt
+    # (token authentication, no cookie), rate-limited.
+    api: Blueprint | None = None
 
 
 def discover() -> list[Domain]:
@@ -112,6 +115,8 @@ def install(app: Flask, domains: list[Domain]) -> None:
         raise ValueError(f"home-page widget keys must be unique: {sorted(keys)}")
     for domain in domains:
         app.register_blueprint(domain.blueprint)
+        if domain.api is not None:
+            api.install_blueprint(app, domain.api)
         journal.ACTION_LABELS.update(domain.action_labels)
         journal.PREFIX_LABELS.update(domain.action_prefix_labels)
         journal.register_object_types(domain.object_types)

@@ -38,12 +38,19 @@ SESSION_KEY = "active_org_id"
 # cross-organisation figures such as the DPO portfolio); say why beside each use.
 UNSCOPED = {"skip_org_scope": True}
 ORG_INFO_KEY = "org_id"
+PINNED_ORG = "egide_pinned_org_id"  # on ``g``: the organisation of the request's API token (core.api)
 
 
 def _resolve() -> tuple[Any, frozenset[Role]]:
     if "_egide_org" not in g:
         org, roles = None, frozenset()
-        if current_user.is_authenticated:
+        pinned = g.get(PINNED_ORG)
+        if current_user.is_authenticated and pinned is not None:
+            # An API token names its organisation: that one or none (never another one's data).
+            found = current_user.roles_in(pinned)
+            if found is not None:
+                org, roles = found
+        elif current_user.is_authenticated:
             # One or two small queries, whatever the number of organisations the user serves.
             found = current_user.roles_in(session.get(SESSION_KEY))
             if found is None:  # none chosen yet, or no longer allowed: the first, as ordered by User

@@ -8,6 +8,7 @@ from core import journal
 from core.domains import Domain
 from core.security import Permission, Role
 from registers import cli, demo, display, documents, jobs, models, reference, views  # noqa: F401 — routes, commands, documents, demo, jobs
+from registers.api import api_bp
 from registers.blueprint import bp
 from registers.labels import ACTION_LABELS, JOURNAL_TYPES
 from registers.services import activities, inheritance, portfolio  # noqa: F401 — inheritance: catalogue signals
@@ -36,6 +37,7 @@ def layout_facts() -> dict[str, bool]:
 DOMAIN = Domain(
     name="registers",
     blueprint=bp,
+    api=api_bp,
     order=30,
     nav="registers/_nav.html",
     action_labels=ACTION_LABELS,

@@ -284,6 +284,11 @@ def login_as(app: Flask) -> Any:
     return _login
 
 
+def is_api_rule(rule: Any) -> bool:
+    """A route of the JSON API (core.api): tokens, JSON and problem details, walked by tests/api."""
+    return str(rule.rule).startswith("/api/")
+
+
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from tests.accounts.factories import (
     PASSWORD,
     TOTP_SECRET,
+    ApiTokenFactory,
     MembershipFactory,
     OrganisationFactory,
     SyndicateFactory,
@@ -29,6 +30,7 @@ __all__ = [
     "PASSWORD",
     "TOTP_SECRET",
     "ActivityVersionFactory",
+    "ApiTokenFactory",
     "ApplicationFactory",
     "BaseFactory",
     "BreachFactory",

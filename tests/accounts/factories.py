@@ -7,7 +7,7 @@ import functools
 
 import factory
 
-from accounts.models import Membership, Organisation, OrgKind, OrgRelation, User
+from accounts.models import ApiToken, ApiTokenScope, Membership, Organisation, OrgKind, OrgRelation, User
 from core.db import utcnow
 from core.security import Role
 from tests.factory_base import BaseFactory
@@ -76,3 +76,18 @@ class MembershipFactory(BaseFactory):
     user = factory.SubFactory(UserFactory)
     organisation = factory.SubFactory(OrganisationFactory)
     role = Role.READER
+
+
+class ApiTokenFactory(BaseFactory):
+    """A read token; its secret is unknown (tests/api/conftest.py make_token makes a usable one)."""
+
+    class Meta:
+        model = ApiToken
+
+    user = factory.SubFactory(UserFactory)
+    organisation = factory.SubFactory(OrganisationFactory)
+    name = factory.Sequence(lambda n: f"Jeton {n}")
+    prefix = "egide_pat_abcdef"
+    token_hash = factory.Sequence(lambda n: f"{n:064x}")
+    scope = ApiTokenScope.READ
+    expires_on = factory.LazyFunction(lambda: dt.date.today() + dt.timedelta(days=30))

@@ -20,7 +20,7 @@ from accounts.models import Organisation
 from core.config import PROJECT_ROOT, BaseConfig, DevConfig, ProdConfig, config_for_environment
 from core.extensions import csrf
 from core.security import Role
-from tests.conftest import World, build_records, csrf_token_from
+from tests.conftest import World, build_records, csrf_token_from, is_api_rule
 from tests.core import test_pages as pages
 
 CSRF_MESSAGE = "Le formulaire a expiré ou a été envoyé depuis une autre page."
@@ -76,8 +76,8 @@ def _post_urls(app: Flask, world: World) -> dict[str, str]:
     urls = {}
     with app.test_request_context():
         for rule in app.url_map.iter_rules():
-            if "POST" not in (rule.methods or ()):
-                continue
+            if "POST" not in (rule.methods or ()) or is_api_rule(rule):
+                continue  # the JSON API is CSRF-exempt: no cookie is accepted there (tests/api)
             values = {arg: pages.ID_SOURCES.get(arg, lambda w: 1)(world) for arg in rule.arguments}
             urls[rule.endpoint] = url_for(rule.endpoint, **values)
     return urls
@@ -112,7 +112,10 @@ def test_the_csrf_extension_is_wired_on_the_app(app: Flask) -> None:
     hooks = [getattr(hook, "__qualname__", "") for hook in app.before_request_funcs[None]]
     assert any(name.startswith("CSRFProtect.") and name.endswith("csrf_protect") for name in hooks)
     assert not csrf._exempt_views  # no route opts out…
-    assert not csrf._exempt_blueprints  # …nor any blueprint
+    # …nor any blueprint but the JSON API's, which accept no cookie (tokens only: tests/api)
+    api_blueprints = {d.api.name for d in app.extensions["egide_domains"] if d.api is not None}
+    assert {bp.name for bp in csrf._exempt_blueprints} == api_blueprints
+    assert api_blueprints >= {"accounts_api", "registers_api", "catalogue_api"}
 
 
 # --- every POST route --------------------------------------------------------------------------

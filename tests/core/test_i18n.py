@@ -259,6 +259,30 @@ def _recovery_codes_page(s: _Setup, lang: str) -> Any:
     return client.post("/account/mfa/recovery-codes")
 
 
+def _api_token_created_page(s: _Setup, lang: str) -> Any:
+    import datetime as dt  # noqa: PLC0415
+
+    from core.db import local_today  # noqa: PLC0415
+    from tests.conftest import csrf_token_from  # noqa: PLC0415
+
+    client = _fresh_dpo(s, f"dpo.api.{lang}@example.org")
+    _choose(client, lang)
+    token = csrf_token_from(client.get("/account/").get_data(as_text=True))
+    data = {
+        "csrf_token": token,
+        "name": "Export",
+        "organisation_id": s.world.a.syndicate.id,
+        "scope": "read",
+        "expires_on": (local_today() + dt.timedelta(days=30)).isoformat(),
+    }
+    return client.post("/account/api-tokens", data=data)
+
+
+def _api_docs_page(s: _Setup, lang: str) -> Any:
+    # The API has no session: its pages follow Accept-Language (core.select_locale).
+    return s.app.test_client().get("/api/v1/docs", headers={"Accept-Language": lang})
+
+
 def _password_reset_page(s: _Setup, lang: str) -> Any:
     client = s.app.test_client()
     _choose(client, lang)
@@ -361,6 +385,8 @@ STATE_PAGES: list[tuple[str, Callable[[_Setup, str], Any], int, tuple[str, ...]]
     ("second factor", _second_factor_page, 200, ("Enter the 6-digit code shown by", "Lost your phone?")),
     ("first enrolment", _first_enrolment_page, 200, ("Your role requires two-factor", "Key (for manual")),
     ("recovery codes", _recovery_codes_page, 200, ("Your recovery codes", "I have saved my codes, continue")),
+    ("API token created", _api_token_created_page, 200, ("Access token created", "I have copied the token")),
+    ("API documentation", _api_docs_page, 200, ("Égide — API documentation",)),
     ("password reset", _password_reset_page, 200, ("Choose a new password", "Account: reader.a@example.org")),
     ("invitation", _invitation_page, 200, ("Welcome to Égide", "Hello reader A, please choose the password")),
     ("register import mapping", _import_mapping_page, 200, ("Map the file's columns", "Check the import")),

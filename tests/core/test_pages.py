@@ -16,7 +16,7 @@ from accounts.models import Organisation
 from core.config import TestConfig
 from core.security import Role
 from risks.services.ebios import KINDS as RISKS_EBIOS_KINDS
-from tests.conftest import World, build_records, login, record_arguments
+from tests.conftest import World, build_records, is_api_rule, login, record_arguments
 
 ON_POSTGRESQL = make_url(TestConfig.DATABASE_URL).get_backend_name() == "postgresql"
 
@@ -36,6 +36,7 @@ ID_SOURCES = {
     "user_id": lambda w: w.a.users[Role.READER].id,
     "membership_id": lambda w: w.a.users[Role.READER].memberships[0].id,
     "session_id": lambda w: 10**9,
+    "api_token_id": lambda w: 10**9,
     "run_id": lambda w: 10**9,
     "token": lambda w: "not-a-real-token",
     **record_arguments(lambda w: w.a),  # each domain's records (tests/<domain>/records.py)
@@ -222,7 +223,11 @@ def test_frame_and_referrer_headers(app: Flask) -> None:
 
 def _get_rules(app: Flask) -> list[Any]:
     return sorted(
-        (r for r in app.url_map.iter_rules() if r.endpoint != "static" and "GET" in r.methods),
+        (
+            r
+            for r in app.url_map.iter_rules()
+            if r.endpoint != "static" and "GET" in r.methods and not is_api_rule(r)  # JSON: tests/api
+        ),
         key=lambda r: r.rule,
     )
 
