@@ -39,7 +39,7 @@ from registers.models import (
     RiskLevel,
     SubjectsDecision,
 )
-from registers.services import breaches, queries, rights
+from registers.services import activities, breaches, queries, rights
 
 api_bp = APIBlueprint("registers_api", __name__, tag="Registres RGPD")
 
@@ -370,4 +370,60 @@ def activity_detail(activity_id: int) -> Any:
     activity = get_scoped_or_404(ProcessingActivity, activity_id)
     if activity.is_model:
         abort(404)
+    return activity, 200, {"ETag": etag(activity)}
+
+
+class ActivityIn(Schema):
+    """A fiche's main content; the reference is given (TRT-NNN) when left out. The status asked for
+    follows the register's one rule: "validated" only for whoever validates (the DPO) — anyone
+    else's write gives "in review" — and no archiving but theirs. The rest of a fiche (data
+    categories with their retention, recipients, transfers, security measures) is written on its
+    page or by the register's import; an update leaves untouched what it does not send."""
+
+    reference = fields.String(allow_none=True, validate=Length(max=30))
+    name = fields.String(required=True, validate=Length(min=1, max=200))
+    status = fields.String(
+        load_default=ActivityStatus.DRAFT.value, validate=OneOf([s.value for s in ActivityStatus])
+    )
+    purpose = fields.String(allow_none=True, validate=Length(max=20_000))
+    legal_basis = fields.String(allow_none=True, validate=Length(max=50))
+    legal_basis_text = fields.String(allow_none=True, validate=Length(max=20_000))
+    data_subjects = fields.List(fields.String(validate=Length(max=50)), validate=Length(max=100))
+    sensitive_data = fields.List(fields.String(validate=Length(max=50)), validate=Length(max=100))
+    application_ids = fields.List(fields.Integer(validate=ID), validate=Length(max=100))
+    next_review_on = Day(allow_none=True)
+
+
+def _activity_or_404(activity_id: int) -> ProcessingActivity:
+    activity = get_scoped_or_404(ProcessingActivity, activity_id)
+    if activity.is_model:  # the syndicate's models are written on their own pages
+        abort(404)
+    return activity
+
+
+@api_bp.post("/activities")
+@api_require(Permission.REGISTERS_EDIT, write=True)
+@api_bp.input(ActivityIn, arg_name="data")
+@api_bp.output(ActivityOut, status_code=201)
+def activity_create(data: dict[str, Any]) -> Any:
+    """Créer une fiche du registre (mêmes règles, même statut résultant et même journal que la page)."""
+    org = current_org._get_current_object()
+    activity = call_service(lambda: activities.create_activity(org, current_user, data))
+    db.session.commit()
+    return activity, 201, {"ETag": etag(activity)}
+
+
+@api_bp.patch("/activities/<int:activity_id>")
+@api_require(Permission.REGISTERS_EDIT, write=True)
+@api_bp.input(ActivityIn(partial=True), arg_name="data")  # only the fields sent change
+@api_bp.output(ActivityOut)
+@api_bp.doc(responses={412: "Version périmée", 428: "If-Match manquant"})
+def activity_update(activity_id: int, data: dict[str, Any]) -> Any:
+    """Modifier une fiche : en-tête If-Match obligatoire (428 sans, 412 si la version a changé).
+    Un champ non envoyé garde sa valeur ; un statut non envoyé aussi."""
+    activity = _activity_or_404(activity_id)
+    version = if_match_version(activity)
+    values = {**data, "version": version}
+    activity = call_service(lambda: activities.update_activity(activity, current_user, values))
+    db.session.commit()
     return activity, 200, {"ETag": etag(activity)}

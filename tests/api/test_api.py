@@ -468,3 +468,58 @@ def test_the_api_is_rate_limited_with_a_problem(
     assert response.mimetype == PROBLEM
     assert response.get_json()["title"] == "Trop de requêtes"
     limiter.reset()
+
+
+def test_fiches_are_written_through_the_service_and_its_status_rule(world: World, api_as: Any) -> None:
+    """Create and update a fiche through the API: the register's service (its checks, its journal,
+    its one status rule: "validated" only for the DPO, a referent's write gives "in review"), the
+    If-Match of every update, what is not sent left as it was."""
+    from registers import reference as ref  # noqa: PLC0415
+
+    basis = ref.legal_bases()[0].id
+    dpo = api_as(world.a.users[Role.DPO], world.a.syndicate)
+    created = dpo.post(
+        "/activities",
+        json={"name": "Gestion du personnel", "purpose": "Paie", "legal_basis": basis, "status": "validated"},
+    )
+    assert created.status_code == 201, created.get_json()
+    body = created.get_json()
+    assert (body["status"], body["legal_basis"], body["purpose"]) == ("validated", basis, "Paie")
+    assert body["reference"].startswith("TRT-")
+    assert len(_events("activity.create", body["id"])) == 1
+    url = f"/activities/{body['id']}"
+    assert dpo.patch(url, json={"purpose": "Paie et carrière"}).status_code == 428
+    stale = dpo.patch(url, json={"purpose": "X"}, headers={"If-Match": 'W/"999"'})
+    assert stale.status_code == 412
+    updated = dpo.patch(
+        url, json={"purpose": "Paie et carrière"}, headers={"If-Match": created.headers["ETag"]}
+    )
+    assert updated.status_code == 200, updated.get_json()
+    after = updated.get_json()
+    assert (after["name"], after["purpose"], after["legal_basis"]) == (
+        "Gestion du personnel",
+        "Paie et carrière",
+        basis,
+    )
+    assert after["status"] == "validated"  # not sent: kept
+    assert len(_events("activity.update", body["id"])) == 1
+    # the service's own checks, as 422 problems beside the field
+    bad = dpo.post("/activities", json={"name": "X", "legal_basis": "inconnue"})
+    assert bad.status_code == 422
+    assert "legal_basis" in bad.get_json()["errors"]
+    # a referent asking for "validated" gets "in review", in his own organisation only
+    referent = api_as(world.a.member_referent, world.a.member)
+    asked = referent.post("/activities", json={"name": "État civil", "status": "validated"})
+    assert asked.status_code == 201, asked.get_json()
+    assert asked.get_json()["status"] == "in_review"
+    assert (
+        referent.patch(url, json={"purpose": "Z"}, headers={"If-Match": updated.headers["ETag"]}).status_code
+        == 404
+    )
+    # a read token may not write; a model of the syndicate is not a fiche of the API
+    reader = api_as(world.a.users[Role.DPO], world.a.syndicate, scope=ApiTokenScope.READ)
+    assert reader.post("/activities", json={"name": "Y"}).status_code == 403
+    model = f.ProcessingActivityFactory(organisation=world.a.syndicate, is_model=True)
+    assert (
+        dpo.patch(f"/activities/{model.id}", json={"name": "Y"}, headers={"If-Match": "*"}).status_code == 404
+    )
