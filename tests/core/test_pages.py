@@ -253,7 +253,15 @@ def _page_problems(page: str) -> list[str]:
     ):
         for match in regex.finditer(page):
             problems.append(f"{name}: {page[max(0, match.start() - 40) : match.end() + 60]!r}")
+    # A page's title is text only: markup there is a block closed in the wrong place (a section of
+    # "Mon compte" once sat in its title block, shown in the browser's tab).
+    title = TITLE_RE.search(page)
+    if title is not None and "<" in title.group(1):
+        problems.append(f"markup in the title: {title.group(1)[:100]!r}")
     return problems
+
+
+TITLE_RE = re.compile(r"<title>(.*?)</title>", re.S)
 
 
 # GET routes that answer a file or JSON rather than a page.
@@ -445,6 +453,7 @@ def test_page_checks_catch_what_they_look_for() -> None:
         '<button onclick="go()">': "inline event handler",
         '<div style="color:red">': "inline style",
         '<a href="javascript:void(0)">': "javascript: URL",
+        '<title>Mon compte<section class="mt-4"> · Égide</title>': "markup in the title",
     }
     for snippet, kind in bad.items():
         found = _page_problems(snippet)
