@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from flask_babel import format_date, get_locale
+from babel.dates import format_date
+from flask_babel import get_locale
 from sqlalchemy import Select, func
 from sqlalchemy.sql.elements import ColumnElement
 

@@ -20,7 +20,7 @@ class AnnualForm(FlaskForm):
     """Year and scope; "all the members" is offered only to a syndicate's RSSI or DPO."""
 
     year = SelectField(_l("Année"), coerce=int, validators=[DataRequired()])
-    scope = SelectField(_l("Périmètre"), validators=[DataRequired()])
+    scope = SelectField(_l("Périmètre"), default=SCOPE_ORGANISATION, validators=[DataRequired()])
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -15,6 +15,7 @@ from core.concurrency import EditConflict
 from core.extensions import db
 from core.figures import Chart
 from core.forms import FieldError
+from core.params import int_arg
 from core.security import Permission, can, require
 from core.tenancy import current_org
 from reports import documents
@@ -37,7 +38,10 @@ def _chart_svg(chart: Chart, section_key: str) -> Markup:
     )
 
 
-def _year_or_404(year: int) -> int:
+def _year_or_404(source: Any) -> int:
+    """The year named in the query string or the form (the texts of the active organisation: no
+    object in the path); one not offered answers 404."""
+    year = int_arg("year", services.default_year(), source=source)
     if year not in services.years():
         abort(404)
     return year
@@ -97,18 +101,18 @@ def _texts_page(year: int, form: TextsForm | None = None, status: int = 200, con
     ), status
 
 
-@bp.route("/annual/<int:year>/texts")
+@bp.route("/annual/texts")
 @require(Permission.SMSI_EDIT)
-def annual_texts(year: int) -> Any:
+def annual_texts() -> Any:
     _readable()
-    return _texts_page(_year_or_404(year))
+    return _texts_page(_year_or_404(request.args))
 
 
-@bp.post("/annual/<int:year>/texts")
+@bp.post("/annual/texts")
 @require(Permission.SMSI_EDIT)
-def annual_texts_save(year: int) -> Any:
+def annual_texts_save() -> Any:
     _readable()
-    year = _year_or_404(year)
+    year = _year_or_404(request.form)
     form = TextsForm()
     if form.validate_on_submit():
         try:
