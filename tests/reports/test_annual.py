@@ -145,7 +145,8 @@ def test_the_syndicate_rssi_previews_the_consolidated_report(year: World, login_
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "Incidents par mois et par gravité" in html
-    assert "<svg" in html and 'role="img"' in html
+    assert "<svg" in html
+    assert 'role="img"' in html
     assert 'value="members"' in html
     assert "CANARY" not in html
     # The Rapports page offers the annual report with its year and scope.
@@ -170,7 +171,8 @@ def test_a_member_sees_only_its_organisation(year: World, login_as: Any) -> None
 def test_another_syndicate_consolidates_only_its_own_members(year: World, login_as: Any) -> None:
     client = login_as(year.b.users[Role.RSSI], year.b.syndicate)
     html = client.get(f"/reports/annual?year={YEAR}&scope=members").get_data(as_text=True)
-    assert "Syndicat A" not in html and "Ville A" not in html
+    assert "Syndicat A" not in html
+    assert "Ville A" not in html
 
 
 @pytest.fixture
@@ -180,9 +182,8 @@ def _empty_queue(app: Flask) -> Any:
         current_huey().storage.flush_all()
 
 
-def test_the_pdf_is_built_by_the_job_queue(
-    year: World, login_as: Any, session: Any, tmp_path: Path, _empty_queue: None
-) -> None:
+@pytest.mark.usefixtures("_empty_queue")
+def test_the_pdf_is_built_by_the_job_queue(year: World, login_as: Any, session: Any, tmp_path: Path) -> None:
     rssi = year.a.users[Role.RSSI]
     client = login_as(rssi, year.a.syndicate)
     token = csrf_token_from(client.get("/reports/").get_data(as_text=True))
