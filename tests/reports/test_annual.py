@@ -272,3 +272,74 @@ def test_a_reader_may_not_write_the_texts(year: World, login_as: Any) -> None:
     client = login_as(year.a.users[Role.READER], year.a.syndicate)
     assert client.get(f"/reports/annual/texts?year={YEAR}").status_code == 403
     assert client.get(f"/reports/annual?year={YEAR}").status_code == 200
+
+
+@pytest.fixture
+def risks_year(year: World, session: Any) -> World:
+    """The member's hygiene self-assessments (the year before, two in the year) and its parcours."""
+    from decimal import Decimal  # noqa: PLC0415
+
+    from risks.models import HygieneAnswer, HygieneStatus  # noqa: PLC0415
+    from tests.risks import factories as kf  # noqa: PLC0415
+
+    member = year.a.member
+    for on, statuses in (
+        (dt.date(YEAR - 1, 11, 1), [HygieneStatus.IMPLEMENTED]),  # the year before: 100 %
+        (dt.date(YEAR, 2, 1), [HygieneStatus.NOT_IMPLEMENTED]),  # replaced by the year's last one
+        (
+            dt.date(YEAR, 10, 1),
+            [
+                HygieneStatus.IMPLEMENTED,
+                HygieneStatus.PARTIAL,
+                HygieneStatus.NOT_IMPLEMENTED,
+                HygieneStatus.NOT_APPLICABLE,  # left out
+            ],
+        ),
+    ):
+        assessment = kf.HygieneAssessmentFactory(organisation=member, assessed_on=on)
+        for number, status in enumerate(statuses, start=1):
+            session.add(
+                HygieneAnswer(
+                    organisation_id=member.id, assessment_id=assessment.id, measure=number, status=status
+                )
+            )
+    parcours = kf.ParcoursFactory(organisation=member)
+    kf.SubsidyFactory(
+        parcours=parcours,
+        amount_expected=Decimal("50000.00"),
+        amount_received=Decimal("20000.00"),
+        received_on=dt.date(YEAR, 6, 1),
+    )
+    phase = kf.ParcoursPhaseFactory(parcours=parcours)
+    kf.ParcoursMeasureFactory(phase=phase, amount_spent=Decimal("3000.00"))
+    session.flush()
+    return year
+
+
+def test_hygiene_maturity_and_parcours_money(risks_year: World, app_ctx: Flask) -> None:
+    year = risks_year
+    alone = _figures(year, SCOPE_ORGANISATION)
+    assert _figure(alone["risks.hygiene"], "Score moyen d'hygiène").value is None  # the syndicate's own
+    sections = _figures(year, SCOPE_MEMBERS)
+    hygiene = _figure(sections["risks.hygiene"], "Score moyen d'hygiène")
+    assert (hygiene.value, hygiene.previous) == pytest.approx((50.0, 100.0))
+    assert _figure(sections["risks.hygiene"], "Organisations auto-évaluées dans l'année").value == 1
+    parcours_figures = sections["risks.parcours"]
+    assert _figure(parcours_figures, "Organisations engagées dans un parcours").value == 1
+    assert _figure(parcours_figures, "Subvention attendue").value == pytest.approx(50000.0)
+    assert _figure(parcours_figures, "Subvention reçue dans l'année").value == pytest.approx(20000.0)
+    assert _figure(parcours_figures, "Dépenses engagées").value == pytest.approx(3000.0)
+    assert _figure(parcours_figures, "Mesures du plan de sécurisation réalisées").value == pytest.approx(0.0)
+
+
+def test_a_member_dpo_has_no_consolidated_scope(year: World, login_as: Any, session: Any) -> None:
+    from tests import factories as f  # noqa: PLC0415
+
+    dpo = f.UserFactory(email="dpo.ville-a@example.org")
+    f.MembershipFactory(user=dpo, organisation=year.a.member, role=Role.DPO)
+    session.flush()
+    client = login_as(dpo, year.a.member)
+    assert 'value="members"' not in client.get(f"/reports/annual?year={YEAR}").get_data(as_text=True)
+    assert client.get(f"/reports/annual?year={YEAR}&scope=members").status_code == 404
+    syndicate_dpo = login_as(year.a.users[Role.DPO], year.a.syndicate)
+    assert syndicate_dpo.get(f"/reports/annual?year={YEAR}&scope=members").status_code == 200
