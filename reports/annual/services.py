@@ -164,7 +164,7 @@ def queue_annual_pdf(org: Any, actor: Any, *, year: int, scope: str) -> Document
         kind=KIND,
         title=report_title(org.name, year, scope),
         options={"year": year, "scope": scope},
-        item_count=member_count(org.id, scope),
+        item_count=0,  # no fiche to lay out (the page says how many otherwise)
         locale=str(get_locale() or "fr"),
     )
     build_annual_pdf.enqueue(document_job.id)
