@@ -168,6 +168,17 @@ def _rights(orgs: Select[Any], year: int) -> YearlyFigures:
                 stacked=True,
             ),
         ),
+        tables=(
+            FigureTable(
+                _("Demandes reçues par droit"),
+                (_("Droit"), str(year), str(year - 1)),
+                tuple(
+                    (str(r.label), str(sum(this.get(r.value, []))), str(sum(before.get(r.value, []))))
+                    for r in RightType
+                    if r.value in this or r.value in before
+                ),
+            ),
+        ),
         note=_("Délais comptés en jours calendaires, de la réception à la réponse."),
     )
 
@@ -228,7 +239,6 @@ def _breaches(orgs: Select[Any], year: int) -> YearlyFigures:
                 series=(Series("breaches", _("Violations"), "#c53030", tuple(per_month)),),
             ),
         ),
-        tables=(),
     )
 
 
@@ -236,4 +246,4 @@ def yearly(orgs: Select[Any], year: int) -> list[YearlyFigures]:
     return [_register(orgs, year), _rights(orgs, year), _breaches(orgs, year)]
 
 
-__all__ = ["FigureTable", "yearly"]
+__all__ = ["yearly"]

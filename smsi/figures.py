@@ -130,9 +130,7 @@ def _actions(orgs: Select[Any], year: int) -> YearlyFigures:
         .group_by(year_of(a.checked_on), month_of(a.checked_on))
     )
     open_now = _run(
-        select(func.count(), func.count().filter(a.due_on < date_bounds(year)[1])).where(
-            a.organisation_id.in_(orgs), a.is_open.is_(True), a.created_at < end
-        )
+        select(func.count()).where(a.organisation_id.in_(orgs), a.is_open.is_(True), a.created_at < end)
     )[0]
     o = by_month(((y, m, "n", n) for y, m, n in opened), year).get("n", [0] * 12)
     o_before = by_month(((y, m, "n", n) for y, m, n in opened), year - 1).get("n", [0] * 12)

@@ -114,6 +114,7 @@ def test_the_figures_of_one_organisation(app_ctx: Flask, year: World) -> None:
     delay = _figure(rights, "Délai moyen de réponse")
     assert (delay.value, delay.previous) == pytest.approx((27.5, 20.0))
     assert _figure(rights, "Réponses dans le délai légal").value == pytest.approx(50.0)
+    assert rights.tables[0].rows == (("Accès (art. 15)", "2", "1"),)
     breaches = sections["registers.breaches"]
     assert _figure(breaches, "Violations constatées").value == 1
     assert _figure(breaches, "Délai moyen de notification").value == pytest.approx(96.0)
