@@ -22,6 +22,7 @@ from core.figures import (
     hours_between,
     month_labels,
     month_of,
+    number,
     ratio,
     year_bounds,
     year_of,
@@ -173,7 +174,7 @@ def _rights(orgs: Select[Any], year: int) -> YearlyFigures:
                 _("Demandes reçues par droit"),
                 (_("Droit"), str(year), str(year - 1)),
                 tuple(
-                    (str(r.label), str(sum(this.get(r.value, []))), str(sum(before.get(r.value, []))))
+                    (str(r.label), number(sum(this.get(r.value, []))), number(sum(before.get(r.value, []))))
                     for r in RightType
                     if r.value in this or r.value in before
                 ),

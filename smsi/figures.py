@@ -20,6 +20,7 @@ from core.figures import (
     date_bounds,
     month_labels,
     month_of,
+    number,
     ratio,
     year_bounds,
     year_of,
@@ -98,7 +99,7 @@ def _incidents(orgs: Select[Any], year: int) -> YearlyFigures:
                 _("Incidents par catégorie"),
                 (_("Catégorie"), str(year), str(year - 1)),
                 tuple(
-                    (str(c.label), str(per_category[c.value][0]), str(per_category[c.value][1]))
+                    (str(c.label), number(per_category[c.value][0]), number(per_category[c.value][1]))
                     for c in IncidentCategory
                     if c.value in per_category
                 ),

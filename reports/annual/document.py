@@ -100,7 +100,7 @@ def annual_pdf(doc: AnnualDoc, progress: Callable[[float], None] | None = None) 
     year = doc.figures.year
     consolidated = doc.figures.scope == SCOPE_MEMBERS
     scope_text = (
-        _("Consolidé : le syndicat et ses membres (%(n)d organisations)", n=doc.members)
+        _("Consolidé : le syndicat et ses membres (%(n)s organisations)", n=number(doc.members))
         if consolidated
         else _("Cette organisation")
     )
