@@ -91,6 +91,9 @@ class Domain:
     # Its JSON API endpoints: an APIFlask APIBlueprint, mounted under /api/v1 (core.api), CSRF-exempt
     # (token authentication, no cookie), rate-limited.
     api: Blueprint | None = None
+    # Its figures of a year for the annual report (core.figures.YearlyProvider): (a SELECT of
+    # organisation ids, the year) → its YearlyFigures sections, from aggregate queries.
+    yearly_figures: Callable[..., Any] | None = None
 
 
 def discover() -> list[Domain]:

@@ -7,7 +7,7 @@ from flask_login import current_user
 from core import journal
 from core.domains import Domain
 from core.security import Permission, Role
-from registers import cli, demo, display, documents, jobs, models, reference, views  # noqa: F401 — routes, commands, documents, demo, jobs
+from registers import cli, demo, display, documents, figures, jobs, models, reference, views  # noqa: F401 — routes, commands, documents, demo, jobs
 from registers.api import api_bp
 from registers.blueprint import bp
 from registers.labels import ACTION_LABELS, JOURNAL_TYPES
@@ -64,5 +64,6 @@ DOMAIN = Domain(
     layout_facts=layout_facts,
     widgets=WIDGETS,
     digest=jobs.digest,
+    yearly_figures=figures.yearly,
     setup=setup,
 )

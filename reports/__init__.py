@@ -8,6 +8,9 @@ from flask_babel import lazy_gettext as _l
 
 from core.domains import Domain
 from core.journal import JournalType
+from reports.annual import ACTION_LABELS as ANNUAL_ACTIONS
+from reports.annual import JOURNAL_TYPES as ANNUAL_JOURNAL_TYPES
+from reports.annual import OBJECT_TYPES as ANNUAL_OBJECT_TYPES
 from reports.documents import (
     JOURNAL_TYPE,
     DocumentKind,
@@ -43,6 +46,9 @@ DOMAIN = Domain(
             values={"kind": _kind_text},
             title=report_titles,
             link=("reports.document_detail", "report_id"),
-        )
+        ),
+        **ANNUAL_JOURNAL_TYPES,
     },
+    action_labels=ANNUAL_ACTIONS,
+    object_types=ANNUAL_OBJECT_TYPES,
 )

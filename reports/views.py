@@ -47,6 +47,7 @@ def index() -> Any:
         jobs=services.jobs_in_progress(),
         waits_for_a_worker=services.waits_for_a_worker,
         sections=documents.sections(),
+        elsewhere=[k for k in documents.KINDS.values() if k.generate is None and documents.readable(k.code)],
         kind_of=documents.kind_of,
         size_label=services.size_label,
     )

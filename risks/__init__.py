@@ -6,7 +6,7 @@ its money), the hygiene self-assessment."""
 
 from core.domains import Domain
 from core.security import Permission, Role
-from risks import demo, models, views  # noqa: F401 — the models, the views adding their routes to ``bp``
+from risks import demo, figures, models, views  # noqa: F401 — the models, the views adding their routes to ``bp``
 from risks.blueprint import bp
 from risks.labels import ACTION_LABELS, JOURNAL_TYPES
 from risks.services.ebios import KINDS as EBIOS_KINDS
@@ -37,4 +37,5 @@ DOMAIN = Domain(
     journal_types=JOURNAL_TYPES,
     demo=demo.load_demo,
     widgets=WIDGETS,
+    yearly_figures=figures.yearly,
 )

@@ -390,6 +390,8 @@ NOT_200 = {
         "reports.document_download": 403,
         "reports.document_job": 403,
         "reports.index": 403,
+        "reports.annual_preview": 403,
+        "reports.annual_texts": 403,
     },
 }
 
