@@ -132,6 +132,11 @@ def by_month(rows: Iterable[Sequence[Any]], year: int) -> dict[str, list[int]]:
     return found
 
 
+def monthly(rows: Iterable[Sequence[Any]], year: int) -> list[int]:
+    """``(year, month, count)`` rows → the twelve counts of ``year`` (zeros where none)."""
+    return by_month(((row_year, month, "", count) for row_year, month, count in rows), year).get("", [0] * 12)
+
+
 def ratio(part: float | None, whole: float | None) -> float | None:
     """``part`` in per cent of ``whole`` (None when there is nothing to divide)."""
     if not whole or part is None:

@@ -22,6 +22,7 @@ from core.figures import (
     hours_between,
     month_labels,
     month_of,
+    monthly,
     number,
     ratio,
     year_bounds,
@@ -208,9 +209,7 @@ def _breaches(orgs: Select[Any], year: int) -> YearlyFigures:
         .where(b.organisation_id.in_(orgs), b.discovered_at >= _s, b.discovered_at < end)
         .group_by(month_of(b.discovered_at))
     )
-    per_month = [0] * 12
-    for month, n in months:
-        per_month[int(month) - 1] += int(n)
+    per_month = monthly(((year, month, n) for month, n in months), year)
     return YearlyFigures(
         key="registers.breaches",
         title=_("Violations de données personnelles"),

@@ -20,6 +20,7 @@ from core.figures import (
     date_bounds,
     month_labels,
     month_of,
+    monthly,
     number,
     ratio,
     year_bounds,
@@ -133,10 +134,9 @@ def _actions(orgs: Select[Any], year: int) -> YearlyFigures:
     open_now = _run(
         select(func.count()).where(a.organisation_id.in_(orgs), a.is_open.is_(True), a.created_at < end)
     )[0]
-    o = by_month(((y, m, "n", n) for y, m, n in opened), year).get("n", [0] * 12)
-    o_before = by_month(((y, m, "n", n) for y, m, n in opened), year - 1).get("n", [0] * 12)
-    c = by_month(((y, m, "n", n) for y, m, n in closed), year).get("n", [0] * 12)
-    c_before = by_month(((y, m, "n", n) for y, m, n in closed), year - 1).get("n", [0] * 12)
+    opened, closed = list(opened), list(closed)
+    o, o_before = monthly(opened, year), monthly(opened, year - 1)
+    c, c_before = monthly(closed, year), monthly(closed, year - 1)
     return YearlyFigures(
         key="smsi.actions",
         title=_("Actions correctives et préventives"),
