@@ -68,6 +68,27 @@ DigestSource = Callable[[Any, date, date], Iterable[DigestItem]]
 
 
 @dataclass(frozen=True)
+class DomainPart:
+    """A part of a domain written in a sub-package of its own (``audits``: the evidence store, the
+    packs): what it adds to its domain's record — journal, permissions, widgets, demo, set-up. Its
+    routes go on the domain's blueprint and its menu entries in the domain's partial, so the domain
+    keeps one blueprint and one menu entry; the part brings its registrations without anyone merging
+    them by hand into the domain's ``Domain(...)``."""
+
+    name: str  # "<domain>.<part>", e.g. "audits.evidence": also the name of its demo step
+    action_labels: Mapping[str, Any] = field(default_factory=dict)
+    action_prefix_labels: Mapping[str, Any] = field(default_factory=dict)
+    object_types: Mapping[str, str] = field(default_factory=dict)
+    journal_types: Mapping[str, journal.JournalType] = field(default_factory=dict)
+    permissions: Mapping[Role, Iterable[str]] = field(default_factory=dict)
+    demo: Callable[[dict[str, Any]], None] | None = None  # runs after its domain's own step
+    widgets: tuple[Widget, ...] = ()
+    setup: Callable[[Flask], None] | None = None
+    digest: DigestSource | None = None
+    yearly_figures: Callable[..., Any] | None = None
+
+
+@dataclass(frozen=True)
 class Domain:
     name: str  # the package, which is also the blueprint's name
     blueprint: Blueprint
@@ -94,6 +115,11 @@ class Domain:
     # Its figures of a year for the annual report (core.figures.YearlyProvider): (a SELECT of
     # organisation ids, the year) → its YearlyFigures sections, from aggregate queries.
     yearly_figures: Callable[..., Any] | None = None
+    parts: tuple[DomainPart, ...] = ()  # sub-packages adding their registrations (DomainPart)
+
+    def pieces(self) -> tuple[Domain | DomainPart, ...]:
+        """The record and its parts: what the app factory installs, in order."""
+        return (self, *self.parts)
 
 
 def discover() -> list[Domain]:
@@ -113,22 +139,23 @@ def discover() -> list[Domain]:
 
 
 def install(app: Flask, domains: list[Domain]) -> None:
-    keys = [w.key for d in domains for w in d.widgets]
+    keys = [w.key for d in domains for piece in d.pieces() for w in piece.widgets]
     if len(keys) != len(set(keys)):
         raise ValueError(f"home-page widget keys must be unique: {sorted(keys)}")
     for domain in domains:
         app.register_blueprint(domain.blueprint)
         if domain.api is not None:
             api.install_blueprint(app, domain.api)
-        journal.ACTION_LABELS.update(domain.action_labels)
-        journal.PREFIX_LABELS.update(domain.action_prefix_labels)
-        journal.register_object_types(domain.object_types)
-        journal.register_journal_types(domain.journal_types)
-        grant_permissions(domain.permissions)
-        if domain.demo is not None:
-            demo_loader(domain.name)(domain.demo)
-        if domain.setup is not None:
-            domain.setup(app)
+        for piece in domain.pieces():
+            journal.ACTION_LABELS.update(piece.action_labels)
+            journal.PREFIX_LABELS.update(piece.action_prefix_labels)
+            journal.register_object_types(piece.object_types)
+            journal.register_journal_types(piece.journal_types)
+            grant_permissions(piece.permissions)
+            if piece.demo is not None:
+                demo_loader(piece.name)(piece.demo)
+            if piece.setup is not None:
+                piece.setup(app)
     app.extensions[EXTENSION] = domains
     app.jinja_env.globals.update(nav_partials=nav_partials, home_widgets=home_widgets)
 
@@ -139,7 +166,13 @@ def installed() -> list[Domain]:
 
 def digest_items(user: Any, today: date, until: date) -> list[DigestItem]:
     """Every installed domain's part of ``user``'s weekly digest, by organisation then date."""
-    items = [item for d in installed() if d.digest is not None for item in d.digest(user, today, until)]
+    items = [
+        item
+        for d in installed()
+        for piece in d.pieces()
+        if piece.digest is not None
+        for item in piece.digest(user, today, until)
+    ]
     return sorted(items, key=lambda i: (i.organisation_name, i.organisation_id, i.due_on or until, i.title))
 
 
@@ -156,7 +189,9 @@ class ShownWidget:
 
 def home_widgets() -> list[ShownWidget]:
     """The widgets of the home page for the current user in the active organisation, in order."""
-    widgets = sorted((w for d in installed() for w in d.widgets), key=lambda w: (w.order, w.key))
+    widgets = sorted(
+        (w for d in installed() for piece in d.pieces() for w in piece.widgets), key=lambda w: (w.order, w.key)
+    )
     shown = []
     for widget in widgets:
         if widget.permission is not None and not can(widget.permission):

@@ -179,7 +179,7 @@ def world(app: Flask, session: Any) -> World:
 
 
 # --- each domain's records, for the route walkers -------------------------------------------------
-# Every tests/<domain>/records.py is found here, without being named: it builds one object of each of
+# Every tests/<domain>/records.py (or tests/<domain>/<part>/records.py) is found here, without being named: it builds one object of each of
 # its domain's models that has an address of its own (``build(tenant)``), and says which URL argument
 # each fills (``URL_ARGUMENTS``: argument → getter on what ``build`` returned). The walkers
 # (tests/core: pages, tenancy, i18n, extreme input, CSRF) reach every route of every domain with them.
@@ -187,10 +187,14 @@ def world(app: Flask, session: Any) -> World:
 
 def _record_modules() -> dict[str, ModuleType]:
     modules = {}
-    for path in sorted(Path(__file__).parent.glob("*/records.py")):
-        module = importlib.import_module(f"tests.{path.parent.name}.records")
+    root = Path(__file__).parent
+    # tests/<domain>/records.py, and tests/<domain>/<part>/records.py for a domain in parts
+    # (audits: its audits and findings, its evidence store, its packs) — keyed "<domain>.<part>".
+    for path in sorted([*root.glob("*/records.py"), *root.glob("*/*/records.py")]):
+        dotted = ".".join(path.relative_to(root).parent.parts)
+        module = importlib.import_module(f"tests.{dotted}.records")
         assert callable(getattr(module, "build", None)), f"{path}: no build(tenant)"
-        modules[path.parent.name] = module
+        modules[dotted] = module
     arguments = [arg for module in modules.values() for arg in module.URL_ARGUMENTS]
     duplicates = {arg for arg in arguments if arguments.count(arg) > 1}
     assert not duplicates, f"URL arguments claimed by more than one domain: {sorted(duplicates)}"

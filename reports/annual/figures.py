@@ -47,7 +47,7 @@ def collect(
     """Every installed domain's sections of ``year`` for the scope, in the domains' order."""
     ids = scope_ids(org_id, scope)
     found = AnnualFigures(year, scope)
-    providers = [d for d in installed() if d.yearly_figures is not None]
+    providers = [p for d in installed() for p in d.pieces() if p.yearly_figures is not None]
     for index, domain in enumerate(providers):
         started = time.perf_counter()
         found.sections.extend(domain.yearly_figures(ids, year))  # type: ignore[misc]

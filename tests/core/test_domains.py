@@ -30,10 +30,11 @@ def test_every_domain_package_is_found_through_its_entry_point_in_order(app: Fla
 
 def test_each_domains_journal_registrations_are_installed(app: Flask) -> None:
     for domain in app.extensions[domains.EXTENSION]:
-        for object_type, permission in domain.object_types.items():
-            assert journal.OBJECT_TYPE_PERMISSIONS[object_type] == permission
-        for action, label in domain.action_labels.items():
-            assert journal.ACTION_LABELS[action] == label
+        for piece in domain.pieces():
+            for object_type, permission in piece.object_types.items():
+                assert journal.OBJECT_TYPE_PERMISSIONS[object_type] == permission
+            for action, label in piece.action_labels.items():
+                assert journal.ACTION_LABELS[action] == label
 
 
 def test_the_menu_is_made_of_the_domains_partials(world: World, login_as: Any) -> None:
@@ -128,6 +129,31 @@ def test_a_new_domains_widget_appears_with_its_figures_without_editing_shared_fi
     assert '<p class="figure">3 incidents</p>' in rssi
     assert "probe.hidden" not in _widget_keys(rssi)
     assert "probe.incidents" not in _widget_keys(admin)  # no SMSI_VIEW
+
+
+def test_a_domains_parts_bring_their_registrations_with_the_domains_blueprint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """audits is written in parts (findings, evidence, packs): each part's labels, object types,
+    set-up and widgets are installed with the domain, which keeps one blueprint."""
+    monkeypatch.setattr(journal, "ACTION_LABELS", dict(journal.ACTION_LABELS))
+    set_up: list[str] = []
+    part = domains.DomainPart(
+        name="probe.part",
+        action_labels={"probe.part.create": "Création"},
+        widgets=(Widget("probe.part", "x.html"),),
+        setup=lambda app: set_up.append(app.name),
+    )
+    probe = Domain(name="probe", blueprint=Blueprint("probe", __name__), parts=(part,))
+    app = Flask("other")
+    domains.install(app, [probe])
+    assert journal.ACTION_LABELS["probe.part.create"] == "Création"
+    assert set_up == ["other"]
+    assert list(app.blueprints) == ["probe"]
+    assert [p.name for p in probe.pieces()] == ["probe", "probe.part"]
+    twice = Domain(name="twice", blueprint=Blueprint("twice", __name__), parts=(part, part))
+    with pytest.raises(ValueError, match="unique"):  # a part's widget keys count with the others
+        domains.install(Flask("again"), [twice])
 
 
 def test_widget_keys_must_be_unique(app: Flask) -> None:
