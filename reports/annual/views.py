@@ -11,10 +11,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
-from core.concurrency import EditConflict
-from core.extensions import db
 from core.figures import Chart
-from core.forms import FieldError
+from core.forms import handle_form
 from core.params import int_arg
 from core.security import Permission, can, require
 from core.tenancy import current_org
@@ -90,46 +88,36 @@ def annual_generate() -> Any:
     return queued()
 
 
-def _texts_page(year: int, form: TextsForm | None = None, status: int = 200, conflict: bool = False) -> Any:
-    stored = services.texts_of(current_org.id, year)
-    if form is None:
-        form = TextsForm(formdata=None, obj=stored)
-        if stored is not None:
-            form.version.data = stored.version
-    return render_template(
-        "reports/annual_texts.html", form=form, stored=stored, year=year, stale=conflict
-    ), status
+TEXTS_TEMPLATE = "reports/annual_texts.html"
+
+
+def _texts_context(year: int) -> dict[str, Any]:
+    return {"stored": services.texts_of(current_org.id, year), "year": year}
 
 
 @bp.route("/annual/texts")
 @require(Permission.SMSI_EDIT)
 def annual_texts() -> Any:
     _readable()
-    return _texts_page(_year_or_404(request.args))
+    context = _texts_context(_year_or_404(request.args))
+    form = TextsForm(obj=context["stored"])
+    return render_template(TEXTS_TEMPLATE, form=form, **context)
 
 
 @bp.post("/annual/texts")
 @require(Permission.SMSI_EDIT)
 def annual_texts_save() -> Any:
+    """The house's form flow (core.forms.handle_form): 422 with the fields marked, the conflict
+    page with both versions when someone saved the texts in between, nothing typed lost."""
     _readable()
     year = _year_or_404(request.form)
-    form = TextsForm()
-    if form.validate_on_submit():
-        try:
-            services.save_texts(current_org._get_current_object(), current_user, year, form.data)
-        except EditConflict:
-            db.session.rollback()
-            flash(
-                _("Textes enregistrés entre-temps par quelqu'un : les vôtres sont conservés ci-dessous."),
-                "warning",
-            )
-            return _texts_page(year, form, 409, conflict=True)
-        except FieldError as error:
-            db.session.rollback()
-            error.attach(form)
-        else:
-            db.session.commit()
-            flash(_("Textes du bilan enregistrés."), "success")
-            return redirect(url_for("reports.annual_preview", year=year))
-    flash(_("Les textes n'ont pas été enregistrés : corrigez les champs signalés."), "danger")
-    return _texts_page(year, form, 422)
+    context = _texts_context(year)
+    return handle_form(
+        TextsForm(),
+        lambda data: services.save_texts(current_org._get_current_object(), current_user, year, data),
+        template=TEXTS_TEMPLATE,
+        success_message=_("Textes du bilan enregistrés."),
+        success_url=lambda _row: url_for("reports.annual_preview", year=year),
+        edited=context["stored"],
+        **context,
+    )
