@@ -25,12 +25,13 @@ from accounts.forms import (
     ReauthenticateForm,
     SecondFactorForm,
 )
-from accounts.models import TokenPurpose
+from accounts.models import ORGANISATION_COUNT_CAP, TokenPurpose
 from accounts.passwords import verify_password
 from core.extensions import db, limiter
 from core.forms import FieldError
 from core.redirects import safe_target
 from core.security import login_required, public
+from core.tenancy import current_org
 
 HALF_OPEN_ENDPOINTS = frozenset(
     {"accounts.mfa_verify", "accounts.mfa_enrol", "accounts.logout", "accounts.password_strength"}
@@ -171,7 +172,13 @@ def logout() -> Any:
 
 def _token_form() -> ApiTokenForm:
     form = ApiTokenForm()
-    form.organisation_id.choices = api_tokens.organisation_choices(current_user)
+    active = current_org._get_current_object()
+    form.organisation_id.choices = api_tokens.organisation_choices(
+        current_user, active.id if active is not None else None
+    )
+    form.active_only = current_user.organisation_count() >= ORGANISATION_COUNT_CAP  # the hint below it
+    if active is not None and form.organisation_id.data is None:
+        form.organisation_id.data = active.id  # the active organisation first
     return form
 
 
