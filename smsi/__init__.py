@@ -8,6 +8,7 @@ from typing import Any
 from core.domains import Domain
 from core.security import Permission
 from smsi import demo, demo_soa, figures, models, views  # noqa: F401 — the models, the demo, the views adding their routes to ``bp``
+from smsi.api import api_bp
 from smsi.blueprint import bp
 from smsi.labels import ACTION_LABELS, JOURNAL_TYPES
 from smsi.widgets import WIDGETS
@@ -31,4 +32,5 @@ DOMAIN = Domain(
     demo=load_demo,
     widgets=WIDGETS,
     yearly_figures=figures.yearly,
+    api=api_bp,
 )

@@ -274,7 +274,7 @@ def actions_query(filters: ActionFilters) -> Select[Any]:
     return stmt.order_by(a.due_on, a.id)
 
 
-def actions_page(filters: ActionFilters, *, rows: bool = False) -> Page:
+def actions_page(filters: ActionFilters, *, rows: bool = False, per_page: int | None = None) -> Page:
     """The page of :func:`actions_query` named by ``?page=``: the page's ids first — read from the
     index in the list's order, however deep the page — then those actions with their owner and
     incident (one query), rather than the joins of every row before the page. With ``rows``, rows
@@ -283,7 +283,7 @@ def actions_page(filters: ActionFilters, *, rows: bool = False) -> Page:
     :mod:`smsi.services.paging`): a common word matches tens of thousands of actions, and counting
     them all cost more than the page."""
     ids = actions_query(filters).with_only_columns(Action.id, maintain_column_froms=True)
-    page = paginate_capped(ids) if filters.q else paginate(ids)
+    page = paginate_capped(ids, per_page=per_page) if filters.q else paginate(ids, per_page=per_page)
     if not page.items:
         return page
     if rows:

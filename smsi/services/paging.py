@@ -41,13 +41,13 @@ class CappedPage(Page):
         return str(format_number(self.total))
 
 
-def paginate_capped(stmt: Select[Any], *, cap: int | None = None) -> CappedPage:
+def paginate_capped(stmt: Select[Any], *, cap: int | None = None, per_page: int | None = None) -> CappedPage:
     """:func:`core.pagination.paginate` (``?page=``, ``?per_page=``; scalar rows) counting at most
     ``max(cap, page × per_page)`` rows of ``stmt`` (``cap``: SEARCH_COUNT_CAP): the page's rows and
     the ones before it are read anyway; the ones after it are not counted."""
     cap = SEARCH_COUNT_CAP if cap is None else cap
     cfg = current_app.config
-    per_page = int_arg("per_page", cfg["PAGE_SIZE"]) or cfg["PAGE_SIZE"]
+    per_page = per_page or int_arg("per_page", cfg["PAGE_SIZE"]) or cfg["PAGE_SIZE"]
     per_page = min(per_page, cfg["MAX_PAGE_SIZE"])
     page = page_arg()
     limit = max(cap, page * per_page)
