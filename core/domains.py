@@ -189,9 +189,8 @@ class ShownWidget:
 
 def home_widgets() -> list[ShownWidget]:
     """The widgets of the home page for the current user in the active organisation, in order."""
-    widgets = sorted(
-        (w for d in installed() for piece in d.pieces() for w in piece.widgets), key=lambda w: (w.order, w.key)
-    )
+    every = (w for d in installed() for piece in d.pieces() for w in piece.widgets)
+    widgets = sorted(every, key=lambda w: (w.order, w.key))
     shown = []
     for widget in widgets:
         if widget.permission is not None and not can(widget.permission):

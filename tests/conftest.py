@@ -179,10 +179,11 @@ def world(app: Flask, session: Any) -> World:
 
 
 # --- each domain's records, for the route walkers -------------------------------------------------
-# Every tests/<domain>/records.py (or tests/<domain>/<part>/records.py) is found here, without being named: it builds one object of each of
-# its domain's models that has an address of its own (``build(tenant)``), and says which URL argument
-# each fills (``URL_ARGUMENTS``: argument → getter on what ``build`` returned). The walkers
-# (tests/core: pages, tenancy, i18n, extreme input, CSRF) reach every route of every domain with them.
+# Every tests/<domain>/records.py (or tests/<domain>/<part>/records.py) is found here, without being
+# named: it builds one object of each of its domain's models that has an address of its own
+# (``build(tenant)``), and says which URL argument each fills (``URL_ARGUMENTS``: argument → getter
+# on what ``build`` returned). The walkers (tests/core: pages, tenancy, i18n, extreme input, CSRF)
+# reach every route of every domain with them.
 
 
 def _record_modules() -> dict[str, ModuleType]:

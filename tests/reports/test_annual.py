@@ -264,7 +264,8 @@ def test_the_rssi_writes_the_texts(year: World, login_as: Any, session: Any) -> 
     assert stale.status_code == 409
     conflict_page = stale.get_data(as_text=True)
     assert "Trois" in conflict_page  # what was typed, kept in the form
-    assert 'id="conflict"' in conflict_page and "Deux" in conflict_page  # the saved version beside it
+    assert 'id="conflict"' in conflict_page  # the house's conflict panel…
+    assert "Deux" in conflict_page  # …with the saved version beside what was typed
     assert client.get("/reports/annual/texts?year=1999").status_code == 404
     # Another organisation's RSSI never sees these texts.
     other = login_as(year.b.users[Role.RSSI], year.b.syndicate)
