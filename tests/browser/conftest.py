@@ -90,6 +90,11 @@ def _wait_for_health(url: str, server: subprocess.Popen[bytes], log: Path) -> No
     pytest.fail(f"The server did not answer {url} within {SERVER_START_TIMEOUT} s:\n{log.read_text()}")
 
 
+# The environment of the module's server (its database, keys and directories): for a test that
+# starts a background-jobs worker beside it (``flask worker``, as ``make run`` does).
+SERVER_ENV: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
 def live_server_url() -> Iterator[str]:
     """Base URL of a real Égide server on a fresh demo database, one per test module (no trailing /)."""
@@ -108,8 +113,16 @@ def live_server_url() -> Iterator[str]:
             # The anchors of this throwaway database stay with it: written to instance/, they made
             # `flask audit verify` of the user's own database report a tampered journal.
             "EGIDE_AUDIT_ANCHOR_FILE": str(tmp_path / "audit_anchors.jsonl"),
+            # The evidence store's key ring and files, the packs and the signing keys: with the
+            # throwaway database, never in instance/.
+            "EGIDE_KEY_DIR": str(tmp_path / "keys"),
+            "EGIDE_EVIDENCE_DIR": str(tmp_path / "evidence"),
+            "EGIDE_PACK_DIR": str(tmp_path / "packs"),
+            "EGIDE_SIGNING_DIR": str(tmp_path / "signing"),
             "PYTHONUNBUFFERED": "1",
         }
+        SERVER_ENV.clear()
+        SERVER_ENV.update(env)
         env.pop("TEST_DATABASE_URL", None)
         _flask(env, "db", "upgrade")
         _flask(env, "demo", "load")
