@@ -9,6 +9,7 @@ import secrets
 import factory
 
 from audits.evidence.models import Evidence, EvidenceLink, EvidenceVersion
+from core.text import fold
 from tests.accounts.factories import OrganisationFactory
 from tests.factory_base import BaseFactory
 
@@ -21,7 +22,7 @@ class EvidenceFactory(BaseFactory):
     title = "Backup test report"  # neutral words: the English walker reads this page
     valid_until = dt.date(2027, 6, 30)
     current_version = 1
-    search_text = "backup test report"
+    search_text = factory.LazyAttribute(lambda o: fold(o.title))  # as the service
 
     class Params:
         organisation = factory.SubFactory(OrganisationFactory)
