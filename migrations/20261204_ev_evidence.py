@@ -106,7 +106,10 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.UniqueConstraint(
-            "evidence_id", "object_type", "object_id", name="uq_evidence_links_evidence_id_object_type_object_id"
+            "evidence_id",
+            "object_type",
+            "object_id",
+            name="uq_evidence_links_evidence_id_object_type_object_id",
         ),
     )
     with op.batch_alter_table("evidence_links", schema=None) as batch_op:

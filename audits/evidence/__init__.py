@@ -17,8 +17,7 @@ from core import panels, uploads
 from core.domains import DomainPart
 from core.security import Permission, Role
 
-from . import demo, models, views  # noqa: F401 — the models, and the views adding their routes to ``bp``
-from . import services
+from . import demo, models, services, views  # noqa: F401 — the models, and the views adding their routes to ``bp``
 from .cli import keys_cli
 from .labels import ACTION_LABELS, JOURNAL_TYPES
 from .models import LINK_TYPES
@@ -39,7 +38,9 @@ def setup(app: Flask) -> None:
     panels.install(app)
     panels.register_panel(
         tuple(LINK_TYPES),
-        panels.Panel("audits.evidence", "audits/evidence/_panel.html", Permission.EVIDENCE_VIEW, _panel_visible),
+        panels.Panel(
+            "audits.evidence", "audits/evidence/_panel.html", Permission.EVIDENCE_VIEW, _panel_visible
+        ),
     )
     app.jinja_env.globals["linked_evidence"] = services.linked_to
     app.jinja_env.globals["evidence_state"] = services.state_of

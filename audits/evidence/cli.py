@@ -53,8 +53,14 @@ def rotate_command(batch: int) -> None:
     """Nouvelle clé active ; re-chiffre toutes les clés de fichiers (pas les fichiers)."""
     keyring.init_ring()
     new_id = keyring.new_key()
-    audit.record(None, None, "evidence.keys_rotate", audit.Ref("EvidenceKeyRing", None),
-                 detail={"active": new_id}, request_context=False)
+    audit.record(
+        None,
+        None,
+        "evidence.keys_rotate",
+        audit.Ref("EvidenceKeyRing", None),
+        detail={"active": new_id},
+        request_context=False,
+    )
     db.session.commit()
     count = services.rewrap_all(new_id, batch=batch)
     click.echo(f"Nouvelle clé active {new_id} ; {count} clé(s) de fichiers re-chiffrée(s).")
@@ -73,8 +79,16 @@ def retire_command(key_id: str) -> None:
         target = keyring.retire_key_file(key_id)
     except keyring.KeyRingError as error:
         raise click.ClickException(str(error)) from None
-    audit.record(None, None, "evidence.keys_retire", audit.Ref("EvidenceKeyRing", None),
-                 detail={"retired": key_id}, request_context=False)
+    audit.record(
+        None,
+        None,
+        "evidence.keys_retire",
+        audit.Ref("EvidenceKeyRing", None),
+        detail={"retired": key_id},
+        request_context=False,
+    )
     db.session.commit()
-    click.echo(f"Clé {key_id} retirée du trousseau (déplacée dans {target} : à détruire quand aucune "
-               "sauvegarde n'en a plus besoin).")
+    click.echo(
+        f"Clé {key_id} retirée du trousseau (déplacée dans {target} : à détruire quand aucune "
+        "sauvegarde n'en a plus besoin)."
+    )

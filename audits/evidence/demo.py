@@ -12,9 +12,9 @@ from sqlalchemy import column, select, table
 
 from accounts.models import Membership, Organisation, User
 from core.db import today
+from core.extensions import db
 from core.roles import Role
 from core.tenancy import UNSCOPED
-from core.extensions import db
 
 from . import keyring
 from . import services as svc
@@ -68,27 +68,50 @@ def load(context: dict[str, Any]) -> None:
             select(ACTIONS.c.id).where(ACTIONS.c.organisation_id == org.id).order_by(ACTIONS.c.id).limit(1)
         ).first()
         incident = db.session.execute(
-            select(INCIDENTS.c.id).where(INCIDENTS.c.organisation_id == org.id).order_by(INCIDENTS.c.id).limit(1)
+            select(INCIDENTS.c.id)
+            .where(INCIDENTS.c.organisation_id == org.id)
+            .order_by(INCIDENTS.c.id)
+            .limit(1)
         ).first()
         actor = _rssi(org)
         specs = [
-            ("Procès-verbal de déploiement MFA", "PV déploiement MFA.pdf", _pdf("PV de déploiement MFA"),
-             ("Action", action), today() + timedelta(days=365)),
-            ("Capture de la console MFA", "capture console MFA.png", _png(), ("Action", action),
-             today() + timedelta(days=20)),
-            ("Note de clôture d'incident", "note de clôture.txt",
-             "Incident clos : services rétablis, cause identifiée.\n".encode(),
-             ("Incident", incident), today() - timedelta(days=10)),
+            (
+                "Procès-verbal de déploiement MFA",
+                "PV déploiement MFA.pdf",
+                _pdf("PV de déploiement MFA"),
+                ("Action", action),
+                today() + timedelta(days=365),
+            ),
+            (
+                "Capture de la console MFA",
+                "capture console MFA.png",
+                _png(),
+                ("Action", action),
+                today() + timedelta(days=20),
+            ),
+            (
+                "Note de clôture d'incident",
+                "note de clôture.txt",
+                "Incident clos : services rétablis, cause identifiée.\n".encode(),
+                ("Incident", incident),
+                today() - timedelta(days=10),
+            ),
         ]
         for title, filename, content, (otype, row), until in specs:
-            data = {"title": title, "description": "Démonstration.", "owner_id": actor.id if actor else None,
-                    "valid_from": today() - timedelta(days=30), "valid_until": until}
+            data = {
+                "title": title,
+                "description": "Démonstration.",
+                "owner_id": actor.id if actor else None,
+                "valid_from": today() - timedelta(days=30),
+                "valid_until": until,
+            }
             upload = svc.upload_from_bytes(filename, content)
             evidence = svc.create_evidence(org, actor, data, upload, None)
             if row is not None:
                 label = db.session.execute(
-                    select((ACTIONS if otype == "Action" else INCIDENTS).c.reference,
-                           (ACTIONS if otype == "Action" else INCIDENTS).c.title)
-                    .where((ACTIONS if otype == "Action" else INCIDENTS).c.id == row.id)
+                    select(
+                        (ACTIONS if otype == "Action" else INCIDENTS).c.reference,
+                        (ACTIONS if otype == "Action" else INCIDENTS).c.title,
+                    ).where((ACTIONS if otype == "Action" else INCIDENTS).c.id == row.id)
                 ).one()
                 svc._link(org, actor, evidence, otype, row.id, f"{label.reference} — {label.title}")

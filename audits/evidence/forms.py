@@ -19,7 +19,9 @@ FILE_HELP = _l(
 class _EvidenceFields:
     title = StringField(_l("Intitulé"), validators=[DataRequired(), Length(max=200)], filters=[strip])
     description = TextAreaField(
-        _l("Description"), validators=[Optional(), Length(max=10_000)], filters=[strip],
+        _l("Description"),
+        validators=[Optional(), Length(max=10_000)],
+        filters=[strip],
         description=_l("Ce que la preuve démontre, d'où elle vient."),
     )
     owner_id = SelectField(
@@ -27,7 +29,8 @@ class _EvidenceFields:
     )
     valid_from = BoundedDateField(_l("Valable à partir du"), validators=[Optional()])
     valid_until = BoundedDateField(
-        _l("Valable jusqu'au"), validators=[Optional()],
+        _l("Valable jusqu'au"),
+        validators=[Optional()],
         description=_l("Une preuve périmée est signalée dans les listes ; 30 jours avant, elle l'est aussi."),
     )
 
@@ -52,7 +55,9 @@ class VersionForm(VersionedForm):
 
 class LinkForm(FlaskForm):
     object_type = SelectField(_l("Type d'objet"), validators=[DataRequired()])
-    object_id = StringField(_l("Numéro de l'objet"), validators=[DataRequired(), Length(max=12)], filters=[strip])
+    object_id = StringField(
+        _l("Numéro de l'objet"), validators=[DataRequired(), Length(max=12)], filters=[strip]
+    )
 
 
 class ActionForm(FlaskForm):

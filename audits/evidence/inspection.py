@@ -61,13 +61,37 @@ PDF_FORBIDDEN = {"JavaScript", "JS", "OpenAction", "Launch", "AA"}
 PDF_NAME_RE = re.compile(rb"/([A-Za-z0-9#_.+-]+)")
 HTML_RE = re.compile(rb"<\s*(script|html|iframe|body|svg)[\s>/]|javascript:", re.IGNORECASE)
 NESTED_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"\x1f\x8b", b"7z\xbc\xaf", b"Rar!", b"BZh")
-ARCHIVE_SUFFIXES = (".zip", ".jar", ".gz", ".7z", ".rar", ".bz2", ".xz", ".tar", ".docx", ".xlsx", ".pptx",
-                    ".odt", ".ods", ".docm", ".xlsm", ".cab")
-EXTERNAL_REL_RE = re.compile(
-    rb"<Relationship\b[^>]*>", re.IGNORECASE
+ARCHIVE_SUFFIXES = (
+    ".zip",
+    ".jar",
+    ".gz",
+    ".7z",
+    ".rar",
+    ".bz2",
+    ".xz",
+    ".tar",
+    ".docx",
+    ".xlsx",
+    ".pptx",
+    ".odt",
+    ".ods",
+    ".docm",
+    ".xlsm",
+    ".cab",
 )
-LOADING_REL_TYPES = ("attachedtemplate", "oleobject", "frame", "subdocument", "externallink",
-                     "externallinkpath", "image", "package", "control", "font")
+EXTERNAL_REL_RE = re.compile(rb"<Relationship\b[^>]*>", re.IGNORECASE)
+LOADING_REL_TYPES = (
+    "attachedtemplate",
+    "oleobject",
+    "frame",
+    "subdocument",
+    "externallink",
+    "externallinkpath",
+    "image",
+    "package",
+    "control",
+    "font",
+)
 FORMULA_CALLOUT_RE = re.compile(
     rb"(WEBSERVICE|HYPERLINK|FILTERXML|\bCALL\s*\(|REGISTER\.ID|IMPORTDATA|IMPORTXML|IMPORTHTML|IMPORTRANGE"
     rb"|IMPORTFEED|\bDDE\b|DDEAUTO|\bcmd\s*\||msexcel\s*\||powershell\s*\|)",
@@ -97,7 +121,9 @@ def sanitise_filename(name: str | None) -> str:
     if "\x00" in name:
         raise Refused(_("Le nom du fichier contient un caractère nul : renommez-le."))
     if "\\" in name or "/" in name:
-        raise Refused(_("Le nom du fichier contient un chemin (/ ou \\) : donnez seulement le nom du fichier."))
+        raise Refused(
+            _("Le nom du fichier contient un chemin (/ ou \\) : donnez seulement le nom du fichier.")
+        )
     if any(unicodedata.category(c) == "Cc" for c in name):
         raise Refused(_("Le nom du fichier contient des caractères de contrôle : renommez-le."))
     clean = unicodedata.normalize("NFC", name).strip()
@@ -150,18 +176,36 @@ def inspect_content(stream: IO[bytes], size: int, filename: str) -> str:
     if head.startswith((b"\x7fELF", b"MZ", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe")):
         raise Refused(_("Le fichier est un programme exécutable (quel que soit son nom) : refusé."))
     detected = magic.from_buffer(head, mime=True)
-    if detected in {"application/x-executable", "application/x-dosexec", "application/x-sharedlib",
-                    "application/x-mach-binary", "application/x-pie-executable"}:
+    if detected in {
+        "application/x-executable",
+        "application/x-dosexec",
+        "application/x-sharedlib",
+        "application/x-mach-binary",
+        "application/x-pie-executable",
+    }:
         raise Refused(_("Le fichier est un programme exécutable (quel que soit son nom) : refusé."))
     if detected == "image/svg+xml" or b"<svg" in head.lower():
-        raise Refused(_("Les images SVG ne sont pas acceptées (elles peuvent contenir du script) : "
-                        "déposez-la en PNG ou en PDF."))
+        raise Refused(
+            _(
+                "Les images SVG ne sont pas acceptées (elles peuvent contenir du script) : "
+                "déposez-la en PNG ou en PDF."
+            )
+        )
     if detected in {"text/html", "application/xhtml+xml", "text/xml", "application/xml"}:
         raise Refused(_("Les pages HTML et fichiers XML ne sont pas acceptés : déposez un PDF."))
-    if detected in {"application/zip", "application/x-zip-compressed", "application/gzip",
-                    "application/x-7z-compressed", "application/x-rar", "application/x-bzip2",
-                    "application/x-tar", "application/x-xz"}:
-        raise Refused(_("Les archives (ZIP, 7z, RAR…) ne sont pas acceptées : déposez les documents un par un."))
+    if detected in {
+        "application/zip",
+        "application/x-zip-compressed",
+        "application/gzip",
+        "application/x-7z-compressed",
+        "application/x-rar",
+        "application/x-bzip2",
+        "application/x-tar",
+        "application/x-xz",
+    }:
+        raise Refused(
+            _("Les archives (ZIP, 7z, RAR…) ne sont pas acceptées : déposez les documents un par un.")
+        )
     media_type = detected
     if detected == TXT and filename.lower().endswith(".csv"):
         media_type = CSV
@@ -169,8 +213,11 @@ def inspect_content(stream: IO[bytes], size: int, filename: str) -> str:
         media_type = CSV
     if media_type not in ALLOWED:
         raise Refused(
-            _("Type de fichier non accepté (%(type)s). Types acceptés : PDF, PNG, JPEG, DOCX, XLSX, "
-              "ODT, ODS, CSV, texte.", type=detected)
+            _(
+                "Type de fichier non accepté (%(type)s). Types acceptés : PDF, PNG, JPEG, DOCX, XLSX, "
+                "ODT, ODS, CSV, texte.",
+                type=detected,
+            )
         )
     if media_type == PDF:
         _check_pdf(stream)
@@ -207,7 +254,7 @@ def _check_image(stream: IO[bytes]) -> None:
     try:
         with Image.open(stream) as image:
             image.verify()
-    except Exception as exc:  # noqa: BLE001 — Pillow raises many kinds for a broken image
+    except Exception as exc:
         raise Refused(_("L'image est illisible ou corrompue.")) from exc
 
 
@@ -216,8 +263,10 @@ def _pdf_name(raw: bytes) -> str:
 
 
 def _check_pdf(stream: IO[bytes]) -> None:
-    active = _("Le PDF contient du contenu actif (JavaScript, action à l'ouverture ou lancement de "
-               "programme) : refusé. Imprimez-le en PDF simple avant de le déposer.")
+    active = _(
+        "Le PDF contient du contenu actif (JavaScript, action à l'ouverture ou lancement de "
+        "programme) : refusé. Imprimez-le en PDF simple avant de le déposer."
+    )
     for block in _blocks(stream):
         if any(_pdf_name(m.group(1)) in PDF_FORBIDDEN for m in PDF_NAME_RE.finditer(block)):
             raise Refused(active)
@@ -234,27 +283,21 @@ def _check_pdf(stream: IO[bytes]) -> None:
         root = reader.trailer["/Root"].get_object()
         if any(key in root for key in ("/OpenAction", "/AA")):
             raise Refused(active)
-        ids: set[int] = set()
-        for gen in reader.xref.values():
-            ids.update(gen)
-        ids.update(reader.xref_objStm)
-        for idnum in sorted(ids)[:200_000]:
-            for generation in (0, *range(1, 3)):
-                try:
-                    obj = reader.get_object(IndirectObject(idnum, generation, reader))
-                except Exception:  # noqa: BLE001 — missing generations are normal
-                    continue
-                if isinstance(obj, DictionaryObject):
-                    keys = {str(k).lstrip("/") for k in obj}
-                    values = {str(obj.get("/S", "")).lstrip("/")}
-                    if keys & PDF_FORBIDDEN or values & PDF_FORBIDDEN:
-                        raise Refused(active)
-                break
+        # every indirect object: those at an offset (by generation) and those in object streams
+        refs = {(idnum, gen) for gen, table in reader.xref.items() for idnum in table}
+        refs |= {(idnum, 0) for idnum in reader.xref_objStm}
+        for idnum, gen in sorted(refs)[:200_000]:
+            obj = reader.get_object(IndirectObject(idnum, gen, reader))
+            if isinstance(obj, DictionaryObject):
+                keys = {str(k).lstrip("/") for k in obj}
+                values = {str(obj.get("/S", "")).lstrip("/")}
+                if keys & PDF_FORBIDDEN or values & PDF_FORBIDDEN:
+                    raise Refused(active)
         if len(reader.pages) == 0:
             raise Refused(_("Le PDF ne contient aucune page."))
     except Refused:
         raise
-    except Exception as exc:  # noqa: BLE001 — pypdf raises many kinds for a broken file
+    except Exception as exc:
         raise Refused(_("Le PDF est illisible ou corrompu.")) from exc
 
 
@@ -273,8 +316,15 @@ def _check_office(stream: IO[bytes], media_type: str) -> None:
         compressed = 0
         for entry in entries:
             name = entry.filename
-            if name.startswith("/") or "\\" in name or ".." in name.split("/") or re.match(r"^[A-Za-z]:", name):
-                raise Refused(_("Le document contient un chemin qui sort de son dossier (« zip-slip ») : refusé."))
+            if (
+                name.startswith("/")
+                or "\\" in name
+                or ".." in name.split("/")
+                or re.match(r"^[A-Za-z]:", name)
+            ):
+                raise Refused(
+                    _("Le document contient un chemin qui sort de son dossier (« zip-slip ») : refusé.")
+                )
             if (entry.external_attr >> 16) & 0o170000 == 0o120000:
                 raise Refused(_("Le document contient un lien symbolique : refusé."))
             if name.lower().endswith(ARCHIVE_SUFFIXES):
@@ -329,10 +379,14 @@ def _relevant_part(name: str, media_type: str) -> bool:
 
 
 def _check_part(name: str, block: bytes, media_type: str) -> None:
-    external = _("Le document charge un contenu externe (modèle attaché, objet lié ou lien externe) : "
-                 "refusé. Enregistrez-le sans liaison externe.")
-    callout = _("Le document contient une formule ou un champ qui appelle l'extérieur (WEBSERVICE, "
-                "HYPERLINK, DDE…) : refusé.")
+    external = _(
+        "Le document charge un contenu externe (modèle attaché, objet lié ou lien externe) : "
+        "refusé. Enregistrez-le sans liaison externe."
+    )
+    callout = _(
+        "Le document contient une formule ou un champ qui appelle l'extérieur (WEBSERVICE, "
+        "HYPERLINK, DDE…) : refusé."
+    )
     lower_name = name.lower()
     if lower_name.startswith("xl/externallinks/"):
         raise Refused(external)

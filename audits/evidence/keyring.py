@@ -168,7 +168,8 @@ def retire_key_file(key_id: str, directory: Path | None = None) -> Path:
 def wrap(data_key: bytes, key_id: str | None = None) -> tuple[str, str]:
     """(KEK id, wrapped data key in base64) under ``key_id`` (default: the active key)."""
     key_id = key_id or active_key_id()
-    assert key_id is not None
+    if key_id is None:
+        raise KeyRingError("trousseau de clés absent : lancez « flask keys init »")
     return key_id, base64.b64encode(aes_key_wrap(load_key(key_id), data_key)).decode()
 
 

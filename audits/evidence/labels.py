@@ -34,7 +34,9 @@ def evidence_titles(ids: Iterable[int]) -> dict[int, str]:
     ids = {int(i) for i in ids}
     if not ids:
         return {}
-    rows = db.session.execute(scoped(select(Evidence.id, Evidence.title), Evidence).where(Evidence.id.in_(ids)))
+    rows = db.session.execute(
+        scoped(select(Evidence.id, Evidence.title), Evidence).where(Evidence.id.in_(ids))
+    )
     return {r.id: r.title for r in rows}
 
 
@@ -43,8 +45,9 @@ def version_titles(ids: Iterable[int]) -> dict[int, str]:
     if not ids:
         return {}
     rows = db.session.execute(
-        scoped(select(EvidenceVersion.id, EvidenceVersion.number, EvidenceVersion.filename), EvidenceVersion)
-        .where(EvidenceVersion.id.in_(ids))
+        scoped(
+            select(EvidenceVersion.id, EvidenceVersion.number, EvidenceVersion.filename), EvidenceVersion
+        ).where(EvidenceVersion.id.in_(ids))
     )
     return {r.id: f"v{r.number} — {r.filename}" for r in rows}
 

@@ -71,7 +71,9 @@ class EvidenceVersion(OrgScopedMixin, Base):
     media_type: Mapped[str] = mapped_column(String(120))
     kek_id: Mapped[str] = mapped_column(String(40), index=True)
     wrapped_key: Mapped[str] = mapped_column(String(80))
-    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     evidence: Mapped[Evidence] = relationship(back_populates="versions")

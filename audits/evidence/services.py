@@ -137,7 +137,9 @@ class UploadSink:
         self.path.unlink(missing_ok=True)
 
 
-def sink_factory(total: int | None, content_type: str | None, filename: str | None, length: int | None) -> UploadSink:
+def sink_factory(
+    total: int | None, content_type: str | None, filename: str | None, length: int | None
+) -> UploadSink:
     sink = UploadSink(max_bytes())
     if has_request_context():
         g.setdefault("evidence_uploads", []).append(sink)
@@ -167,7 +169,7 @@ class Checked:
 def check_upload(upload: Any, field: str = "file") -> Checked:
     """The upload accepted, or FieldError with the reason (the file is then deleted)."""
     sink = getattr(upload, "stream", None)
-    if not isinstance(sink, UploadSink) or sink.size == 0 and not getattr(upload, "filename", ""):
+    if not isinstance(sink, UploadSink) or (sink.size == 0 and not getattr(upload, "filename", "")):
         raise FieldError(field, _("Choisissez le fichier à déposer."))
     try:
         if sink.too_large:
@@ -207,7 +209,9 @@ def _clean(org_id: int, evidence: Evidence | None, data: Mapping[str, Any]) -> d
     if out["owner_id"] is not None:
         include = evidence.owner_id if evidence else None
         if int(out["owner_id"]) not in dict(owner_choices(org_id, include=include)):
-            errors.append(FieldError("owner_id", _("Cette personne n'a pas accès aux preuves de l'organisation.")))
+            errors.append(
+                FieldError("owner_id", _("Cette personne n'a pas accès aux preuves de l'organisation."))
+            )
     if out["valid_from"] and out["valid_until"] and out["valid_until"] < out["valid_from"]:
         errors.append(FieldError("valid_until", _("La fin de validité précède son début.")))
     raise_field_errors(errors)
@@ -253,7 +257,9 @@ def checked_link(object_type: Any, object_id: Any) -> tuple[str, int, str] | Non
     return str(object_type), oid, label
 
 
-def _add_version(org: Organisation, actor: User | None, evidence: Evidence, checked: Checked) -> EvidenceVersion:
+def _add_version(
+    org: Organisation, actor: User | None, evidence: Evidence, checked: Checked
+) -> EvidenceVersion:
     kek_id, wrapped = checked.sink.keep()
     evidence.current_version = (evidence.current_version or 0) + 1
     version = EvidenceVersion(
@@ -271,13 +277,21 @@ def _add_version(org: Organisation, actor: User | None, evidence: Evidence, chec
     )
     db.session.add(version)
     flush_or_conflict(evidence)
-    audit.record(org.id, actor, "evidence.version_upload", version,
-                 {name: (None, getattr(version, name)) for name in VERSION_FIELDS})
+    audit.record(
+        org.id,
+        actor,
+        "evidence.version_upload",
+        version,
+        {name: (None, getattr(version, name)) for name in VERSION_FIELDS},
+    )
     return version
 
 
 def create_evidence(
-    org: Organisation, actor: User | None, data: Mapping[str, Any], upload: Any,
+    org: Organisation,
+    actor: User | None,
+    data: Mapping[str, Any],
+    upload: Any,
     link: tuple[Any, Any] | None = None,
 ) -> Evidence:
     clean = _clean(org.id, None, data)
@@ -305,23 +319,32 @@ def update_evidence(evidence: Evidence, actor: User | None, data: Mapping[str, A
     return evidence
 
 
-def add_version(evidence: Evidence, actor: User | None, data: Mapping[str, Any], upload: Any) -> EvidenceVersion:
+def add_version(
+    evidence: Evidence, actor: User | None, data: Mapping[str, Any], upload: Any
+) -> EvidenceVersion:
     check_version(evidence, data.get("version"))
     checked = check_upload(upload)
     org = db.session.get(Organisation, evidence.organisation_id)
-    assert org is not None
+    if org is None:  # the evidence was loaded through its organisation: cannot happen
+        raise LookupError(evidence.organisation_id)
     return _add_version(org, actor, evidence, checked)
 
 
-def _link(org: Organisation, actor: User | None, evidence: Evidence, object_type: str, object_id: int, label: str) -> EvidenceLink:
+def _link(
+    org: Organisation, actor: User | None, evidence: Evidence, object_type: str, object_id: int, label: str
+) -> EvidenceLink:
     link = EvidenceLink(
-        organisation_id=org.id, evidence=evidence, object_type=object_type, object_id=object_id,
+        organisation_id=org.id,
+        evidence=evidence,
+        object_type=object_type,
+        object_id=object_id,
         object_label=label[:300],
     )
     db.session.add(link)
     db.session.flush()
-    audit.record(org.id, actor, "evidence.link", evidence,
-                 {"link": (None, f"{type_label(object_type)} {label}")})
+    audit.record(
+        org.id, actor, "evidence.link", evidence, {"link": (None, f"{type_label(object_type)} {label}")}
+    )
     return link
 
 
@@ -332,7 +355,8 @@ def add_link(evidence: Evidence, actor: User | None, object_type: Any, object_id
     if any(lk.object_type == linked[0] and lk.object_id == linked[1] for lk in evidence.links):
         return None
     org = db.session.get(Organisation, evidence.organisation_id)
-    assert org is not None
+    if org is None:  # the evidence was loaded through its organisation: cannot happen
+        raise LookupError(evidence.organisation_id)
     return _link(org, actor, evidence, *linked)
 
 
@@ -376,8 +400,13 @@ def version_chunks(version: EvidenceVersion) -> Iterator[bytes]:
 
 
 def record_download(version: EvidenceVersion, actor: User | None) -> None:
-    audit.record(version.organisation_id, actor, "evidence.download", version,
-                 detail={"sha256": version.sha256, "number": version.number})
+    audit.record(
+        version.organisation_id,
+        actor,
+        "evidence.download",
+        version,
+        detail={"sha256": version.sha256, "number": version.number},
+    )
 
 
 # --- lists, panels, figures -----------------------------------------------------------------------
@@ -428,7 +457,9 @@ def list_statement(filters: EvidenceFilters) -> Select[Any]:
         stmt = stmt.where(~exists().where(EvidenceLink.evidence_id == Evidence.id))
     elif filters.linked:
         stmt = stmt.where(
-            exists().where(EvidenceLink.evidence_id == Evidence.id, EvidenceLink.object_type == filters.linked)
+            exists().where(
+                EvidenceLink.evidence_id == Evidence.id, EvidenceLink.object_type == filters.linked
+            )
         )
     if filters.state:
         stmt = stmt.where(_state_clause(filters.state, today()))
@@ -465,7 +496,9 @@ def home_figures(org_id: int) -> HomeFigures:
             select(
                 func.count(Evidence.id),
                 func.count(Evidence.id).filter(Evidence.valid_until < day),
-                func.count(Evidence.id).filter(and_(Evidence.valid_until >= day, Evidence.valid_until <= soon)),
+                func.count(Evidence.id).filter(
+                    and_(Evidence.valid_until >= day, Evidence.valid_until <= soon)
+                ),
             ),
             Evidence,
         ).where(Evidence.organisation_id == org_id)
@@ -524,8 +557,12 @@ def evidence_for_pack(
     pairs = list(linked_to) if linked_to is not None else None
     stmt = (
         select(Evidence, EvidenceVersion, Organisation.name)
-        .join(EvidenceVersion, and_(EvidenceVersion.evidence_id == Evidence.id,
-                                    EvidenceVersion.number == Evidence.current_version))
+        .join(
+            EvidenceVersion,
+            and_(
+                EvidenceVersion.evidence_id == Evidence.id, EvidenceVersion.number == Evidence.current_version
+            ),
+        )
         .join(Organisation, Organisation.id == Evidence.organisation_id)
         .where(Evidence.organisation_id.in_(org_ids))
         .order_by(Organisation.name, Evidence.title, Evidence.id)
@@ -537,7 +574,9 @@ def evidence_for_pack(
         stmt = stmt.where(
             exists().where(
                 EvidenceLink.evidence_id == Evidence.id,
-                or_(*(and_(EvidenceLink.object_type == t, EvidenceLink.object_id == int(i)) for t, i in pairs)),
+                or_(
+                    *(and_(EvidenceLink.object_type == t, EvidenceLink.object_id == int(i)) for t, i in pairs)
+                ),
             )
         )
     rows = db.session.execute(stmt).all()
@@ -598,17 +637,25 @@ def rewrap_all(new_kek: str, *, batch: int = 500) -> int:
             moved[version.kek_id] = moved.get(version.kek_id, 0) + 1
             version.kek_id, version.wrapped_key = keyring.wrap(data_key, new_kek)
         db.session.flush()
-        audit.record(None, None, "evidence.keys_rewrap", audit.Ref("EvidenceKeyRing", None),
-                     detail={"to": new_kek, "from": moved, "count": len(rows)}, request_context=False)
+        audit.record(
+            None,
+            None,
+            "evidence.keys_rewrap",
+            audit.Ref("EvidenceKeyRing", None),
+            detail={"to": new_kek, "from": moved, "count": len(rows)},
+            request_context=False,
+        )
         db.session.commit()
         done += len(rows)
 
 
 def key_usage() -> dict[str, int]:
     rows = db.session.execute(
-        select(EvidenceVersion.kek_id, func.count()).group_by(EvidenceVersion.kek_id).execution_options(**UNSCOPED)
+        select(EvidenceVersion.kek_id, func.count())
+        .group_by(EvidenceVersion.kek_id)
+        .execution_options(**UNSCOPED)
     )
-    return {kek: n for kek, n in rows}
+    return dict(rows)
 
 
 # --- files that do not come from a request (the demo, scripts) -------------------------------------

@@ -80,11 +80,13 @@ def evidence_new() -> Any:
     if request.method == "POST":
         form = EvidenceForm()
     else:
-        form = EvidenceForm(data={
-            "owner_id": current_user.id,
-            "object_type": request.args.get("object_type", "")[:40],
-            "object_id": request.args.get("object_id", "")[:12],
-        })
+        form = EvidenceForm(
+            data={
+                "owner_id": current_user.id,
+                "object_type": request.args.get("object_type", "")[:40],
+                "object_id": request.args.get("object_id", "")[:12],
+            }
+        )
     form.setup(_people())
     linked_label = None
     if form.object_type.data and form.object_id.data:
@@ -159,7 +161,13 @@ def evidence_version_new(evidence_id: int) -> Any:
         except EditConflict:
             db.session.rollback()
             _stored(upload)
-            flash(_("Quelqu'un a modifié cette preuve entre-temps : vérifiez ses versions puis déposez à nouveau."), "warning")
+            flash(
+                _(
+                    "Quelqu'un a modifié cette preuve entre-temps : vérifiez ses versions puis "
+                    "déposez à nouveau."
+                ),
+                "warning",
+            )
             db.session.refresh(evidence)
             form.version.data = evidence.version
             return render_template(VERSION, form=form, conflict=True, **context), 409
@@ -232,20 +240,26 @@ def evidence_download(evidence_version_id: int) -> Any:
         svc.verify_version(version)
     except keyring.TamperedFile:
         flash(
-            _("Le fichier stocké a été altéré ou tronqué (authentification du chiffrement en échec) : "
-              "il n'est pas délivré. Prévenez l'administrateur."),
+            _(
+                "Le fichier stocké a été altéré ou tronqué (authentification du chiffrement en échec) : "
+                "il n'est pas délivré. Prévenez l'administrateur."
+            ),
             "danger",
         )
         return redirect(url_for("audits.evidence_detail", evidence_id=version.evidence_id)), 303
     except keyring.KeyRingError:
-        flash(_("La clé qui protège ce fichier est absente du trousseau : prévenez l'administrateur."), "danger")
+        flash(
+            _("La clé qui protège ce fichier est absente du trousseau : prévenez l'administrateur."), "danger"
+        )
         return redirect(url_for("audits.evidence_detail", evidence_id=version.evidence_id)), 303
     svc.record_download(version, current_user)
     db.session.commit()
     media_type = version.media_type if version.media_type != "text/html" else "application/octet-stream"
     if media_type.startswith("text/"):
         media_type += "; charset=utf-8" if "charset" not in media_type else ""
-    response = Response(stream_with_context(svc.version_chunks(version)), mimetype=None, content_type=media_type)
+    response = Response(
+        stream_with_context(svc.version_chunks(version)), mimetype=None, content_type=media_type
+    )
     response.headers["Content-Disposition"] = content_disposition(version.filename)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Length"] = str(version.size)

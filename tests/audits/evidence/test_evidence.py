@@ -80,7 +80,8 @@ def test_a_good_file_is_stored_encrypted_and_comes_back_byte_identical(
     files = stored_files(evidence_dirs)
     assert [p.name for p in files] == [version.storage_id]
     ciphertext = files[0].read_bytes()
-    assert content[:64] not in ciphertext and name.encode() not in ciphertext
+    assert content[:64] not in ciphertext
+    assert name.encode() not in ciphertext
     assert ciphertext.startswith(keyring.MAGIC)
 
     response = download(rssi, version.id)
@@ -93,16 +94,28 @@ def test_a_good_file_is_stored_encrypted_and_comes_back_byte_identical(
     assert disposition.startswith("attachment;")
     assert f"filename*=UTF-8''{quote(name, safe='')}" in disposition
     with app.app_context():
-        actions = list(db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "EvidenceVersion")))
-    assert "evidence.version_upload" in actions and "evidence.download" in actions
+        actions = list(
+            db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "EvidenceVersion"))
+        )
+    assert "evidence.version_upload" in actions
+    assert "evidence.download" in actions
 
 
 @pytest.mark.parametrize(
     ("name", "reason"),
-    [("../x.txt", "chemin"), ("a\\b.txt", "chemin"), ("a\x00b.txt", "nul"), ("", "pas de nom"),
-     ("  ", "pas de nom"), (".htaccess", "point"), ("a\x07.txt", "contrôle")],
+    [
+        ("../x.txt", "chemin"),
+        ("a\\b.txt", "chemin"),
+        ("a\x00b.txt", "nul"),
+        ("", "pas de nom"),
+        ("  ", "pas de nom"),
+        (".htaccess", "point"),
+        ("a\x07.txt", "contrôle"),
+    ],
 )
-def test_names_with_paths_nul_backslashes_or_control_characters_are_refused(app_ctx: Any, name: str, reason: str) -> None:
+def test_names_with_paths_nul_backslashes_or_control_characters_are_refused(
+    app_ctx: Any, name: str, reason: str
+) -> None:
     from audits.evidence.inspection import Refused, sanitise_filename  # noqa: PLC0415
 
     with pytest.raises(Refused) as refused:
@@ -126,9 +139,17 @@ def test_download_is_a_post_and_a_get_is_not_allowed(app: Flask, rssi: FlaskClie
 # --- bad files ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("case", "name", "content", "reason"), samples.bad_files(), ids=lambda v: str(v)[:24])
+@pytest.mark.parametrize(
+    ("case", "name", "content", "reason"), samples.bad_files(), ids=lambda v: str(v)[:24]
+)
 def test_a_bad_file_is_refused_with_its_reason_and_nothing_is_stored(
-    app: Flask, rssi: FlaskClient, evidence_dirs: dict[str, Path], case: str, name: str, content: bytes, reason: str
+    app: Flask,
+    rssi: FlaskClient,
+    evidence_dirs: dict[str, Path],
+    case: str,
+    name: str,
+    content: bytes,
+    reason: str,
 ) -> None:
     before = (count(app, Evidence), count(app, EvidenceVersion))
     response = upload(rssi, name, content, title="Titre tapé")
@@ -151,7 +172,9 @@ def test_a_file_over_the_limit_is_refused_with_the_limit_and_nothing_is_stored(
     finally:
         app.config["EVIDENCE_MAX_BYTES"] = 50 * 1024 * 1024
     assert response.status_code == 422
-    assert "dépasse la taille maximale (0 Mo)" in response.get_data(as_text=True) or "taille maximale" in response.get_data(as_text=True)
+    assert "dépasse la taille maximale (0 Mo)" in response.get_data(
+        as_text=True
+    ) or "taille maximale" in response.get_data(as_text=True)
     assert count(app, Evidence) == 0
     assert stored_files(evidence_dirs) == []
 
@@ -194,7 +217,9 @@ def test_a_tampered_or_truncated_file_is_refused_not_served(
     assert "altéré ou tronqué" in page
 
 
-def test_a_chunk_from_another_file_is_refused(app: Flask, rssi: FlaskClient, evidence_dirs: dict[str, Path]) -> None:
+def test_a_chunk_from_another_file_is_refused(
+    app: Flask, rssi: FlaskClient, evidence_dirs: dict[str, Path]
+) -> None:
     assert upload(rssi, "a.txt", b"premier fichier\n" * 10).status_code == 302
     first = latest_version(app)
     assert upload(rssi, "b.txt", b"second fichier!\n" * 10).status_code == 302
@@ -220,7 +245,8 @@ def test_a_new_version_keeps_the_previous_one_readable(app: Flask, rssi: FlaskCl
     )
     assert response.status_code == 302
     second = latest_version(app)
-    assert second.number == 2 and second.evidence_id == first.evidence_id
+    assert second.number == 2
+    assert second.evidence_id == first.evidence_id
     assert download(rssi, first.id).get_data() == b"version 1\n"
     assert download(rssi, second.id).get_data() == b"version 2\n"
     # a stale form (version already moved on) is a conflict, and stores nothing
@@ -240,7 +266,9 @@ def test_editing_with_a_stale_version_shows_the_conflict_page(app: Flask, rssi: 
         loaded = db.session.get(Evidence, evidence_id).version
     data = {"title": "Nouveau titre", "version": loaded}
     assert rssi.post(f"/audits/evidence/{evidence_id}/edit", data=data).status_code == 302
-    response = rssi.post(f"/audits/evidence/{evidence_id}/edit", data={"title": "Autre titre", "version": loaded})
+    response = rssi.post(
+        f"/audits/evidence/{evidence_id}/edit", data={"title": "Autre titre", "version": loaded}
+    )
     assert response.status_code == 409
     assert "Modification concurrente" in response.get_data(as_text=True)
 
@@ -250,17 +278,29 @@ def test_validity_flags_and_list_filters(app: Flask, world: World, rssi: FlaskCl
 
     from core.db import today  # noqa: PLC0415
 
-    EvidenceFactory(organisation=world.a.syndicate, title="Expired one", valid_until=today() - dt.timedelta(days=1))
-    EvidenceFactory(organisation=world.a.syndicate, title="Soon one", valid_until=today() + dt.timedelta(days=10))
-    EvidenceFactory(organisation=world.a.syndicate, title="Fine one", valid_until=today() + dt.timedelta(days=90))
+    EvidenceFactory(
+        organisation=world.a.syndicate, title="Expired one", valid_until=today() - dt.timedelta(days=1)
+    )
+    EvidenceFactory(
+        organisation=world.a.syndicate, title="Soon one", valid_until=today() + dt.timedelta(days=10)
+    )
+    EvidenceFactory(
+        organisation=world.a.syndicate, title="Fine one", valid_until=today() + dt.timedelta(days=90)
+    )
     page = rssi.get("/audits/evidence/?state=expired").get_data(as_text=True)
-    assert "Expired one" in page and "Soon one" not in page and "périmée" in page
+    assert "Expired one" in page
+    assert "Soon one" not in page
+    assert "périmée" in page
     page = rssi.get("/audits/evidence/?state=expiring").get_data(as_text=True)
-    assert "Soon one" in page and "Expired one" not in page and "expire sous 30 jours" in page
+    assert "Soon one" in page
+    assert "Expired one" not in page
+    assert "expire sous 30 jours" in page
     page = rssi.get("/audits/evidence/?q=fine").get_data(as_text=True)
-    assert "Fine one" in page and "Soon one" not in page
+    assert "Fine one" in page
+    assert "Soon one" not in page
     home = rssi.get("/").get_data(as_text=True)
-    assert "1 preuve périmée" in home and "1 preuve expire sous 30 jours" in home
+    assert "1 preuve périmée" in home
+    assert "1 preuve expire sous 30 jours" in home
 
 
 # --- key rotation --------------------------------------------------------------------------------
@@ -277,7 +317,8 @@ def test_rotation_rewraps_every_key_and_keeps_every_file_readable_then_retire(
         old = keyring.active_key_id()
     runner = app.test_cli_runner()
     result = runner.invoke(args=["keys", "retire", old])
-    assert result.exit_code != 0 and "protège encore 5 fichier(s)" in result.output
+    assert result.exit_code != 0
+    assert "protège encore 5 fichier(s)" in result.output
     result = runner.invoke(args=["keys", "rotate", "--batch", "2"])
     assert result.exit_code == 0, result.output
     assert "5 clé(s) de fichiers re-chiffrée(s)" in result.output
@@ -292,7 +333,8 @@ def test_rotation_rewraps_every_key_and_keeps_every_file_readable_then_retire(
     # the files were not re-encrypted
     assert {p.name: p.read_bytes() for p in stored_files(evidence_dirs)} == files_before
     result = runner.invoke(args=["keys", "status"])
-    assert new in result.output and "active" in result.output
+    assert new in result.output
+    assert "active" in result.output
     result = runner.invoke(args=["keys", "retire", new])
     assert result.exit_code != 0  # the active key
     result = runner.invoke(args=["keys", "retire", old])
@@ -311,7 +353,8 @@ def test_key_ring_files_are_private(app: Flask, evidence_dirs: dict[str, Path]) 
     for path in directory.glob("*.key"):
         assert path.stat().st_mode & 0o777 == 0o600
     result = app.test_cli_runner().invoke(args=["keys", "init"])
-    assert result.exit_code == 0 and "déjà en place" in result.output
+    assert result.exit_code == 0
+    assert "déjà en place" in result.output
 
 
 # --- the panel on other domains' pages --------------------------------------------------------------
@@ -338,8 +381,14 @@ def test_the_preuves_panel_on_actions_incidents_soa_controls_and_fiches(
         assert add in page, object_type
         form = rssi.get(add.replace("&amp;", "&")).get_data(as_text=True)
         assert "Elle sera liée à" in form, object_type
-        response = upload(rssi, f"preuve {object_type}.txt", b"ok\n", title=f"Preuve pour {object_type}",
-                          object_type=object_type, object_id=object_id)
+        response = upload(
+            rssi,
+            f"preuve {object_type}.txt",
+            b"ok\n",
+            title=f"Preuve pour {object_type}",
+            object_type=object_type,
+            object_id=object_id,
+        )
         assert response.status_code == 302, (object_type, response.get_data(as_text=True)[:3000])
         page = rssi.get(url).get_data(as_text=True)
         assert f"Preuve pour {object_type}" in page, object_type
@@ -358,11 +407,14 @@ def test_the_panel_is_hidden_from_who_may_not_read_evidence(world: World, login_
     # the administrator reads no SMSI page either; a reader reads both
     reader = login_as(world.a.users[Role.READER], world.a.syndicate)
     page = reader.get(f"/smsi/actions/{action.id}").get_data(as_text=True)
-    assert "Aucune preuve liée." in page and "Ajouter une preuve" not in page
+    assert "Aucune preuve liée." in page
+    assert "Ajouter une preuve" not in page
     assert client.get("/audits/evidence/").status_code == 403
 
 
-def test_cross_organisation_download_is_a_404(app: Flask, world: World, rssi: FlaskClient, login_as: Any) -> None:
+def test_cross_organisation_download_is_a_404(
+    app: Flask, world: World, rssi: FlaskClient, login_as: Any
+) -> None:
     assert upload(rssi, "secret.txt", b"secret A\n").status_code == 302
     version = latest_version(app)
     other = login_as(world.b.users[Role.RSSI], world.b.syndicate)
@@ -382,9 +434,11 @@ def test_evidence_for_pack_streams_the_current_versions(app: Flask, world: World
         everything = list(svc.evidence_for_pack([world.a.syndicate.id]))
         linked = list(svc.evidence_for_pack([world.a.syndicate.id], linked_to=[("Action", action.id)]))
         nothing = list(svc.evidence_for_pack([world.b.syndicate.id]))
-        assert len(everything) == 2 and nothing == []
+        assert len(everything) == 2
+        assert nothing == []
         [item] = linked
-        assert item.filename == "plan été.pdf" and item.organisation_name == world.a.syndicate.name
+        assert item.filename == "plan été.pdf"
+        assert item.organisation_name == world.a.syndicate.name
         assert item.links == (f"Action {action.reference} — {action.title}",)
         content = b"".join(item.chunks())
     assert content == pdf
@@ -428,8 +482,8 @@ def test_a_20_mb_upload_is_encrypted_as_it_streams_in_without_being_held_in_memo
     size = 20 * 1024 * 1024
     boundary = "----egidetest"
     head = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nGros fichier\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"gros.txt\"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\nGros fichier\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="gros.txt"\r\n'
         "Content-Type: text/plain\r\n\r\n"
     ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
@@ -453,7 +507,8 @@ def test_a_20_mb_upload_is_encrypted_as_it_streams_in_without_being_held_in_memo
             tracemalloc.stop()
         sink = upload_file.stream
         assert isinstance(sink, svc.UploadSink)
-        assert sink.size == size and not sink.too_large
+        assert sink.size == size
+        assert not sink.too_large
         assert peak < 4 * 1024 * 1024, f"peak {peak} bytes while parsing a 20 MB upload"
         expected = hashlib.sha256()
         block = b"0123456789abcdef" * 4096
