@@ -655,7 +655,7 @@ def key_usage() -> dict[str, int]:
         .group_by(EvidenceVersion.kek_id)
         .execution_options(**UNSCOPED)
     )
-    return dict(rows)
+    return dict(rows.tuples().all())
 
 
 # --- files that do not come from a request (the demo, scripts) -------------------------------------
