@@ -655,7 +655,7 @@ def key_usage() -> dict[str, int]:
         .group_by(EvidenceVersion.kek_id)
         .execution_options(**UNSCOPED)
     )
-    return dict(rows.tuples().all())
+    return {row.kek_id: int(row[1]) for row in rows}
 
 
 # --- files that do not come from a request (the demo, scripts) -------------------------------------
