@@ -525,3 +525,18 @@ def test_a_20_mb_upload_is_encrypted_as_it_streams_in_without_being_held_in_memo
         reader.close()
         svc.discard_unclaimed()
     assert list((evidence_dirs["EVIDENCE_DIR"] / svc.INCOMING).iterdir()) == []
+
+
+def test_the_evidence_routes_accept_more_than_the_app_wide_request_limit(
+    app: Flask, rssi: FlaskClient, evidence_dirs: dict[str, Path]
+) -> None:
+    """MAX_CONTENT_LENGTH (21 MiB) stays for the rest of the app; the upload routes take
+    EVIDENCE_MAX_BYTES (50 MB by default) plus the form."""
+    assert app.config["MAX_CONTENT_LENGTH"] < 24 * 1024 * 1024
+    content = b"ligne de releve de sauvegarde\n" * (24 * 1024 * 1024 // 30)
+    response = upload(rssi, "releves.txt", content)
+    assert response.status_code == 302
+    version = latest_version(app)
+    assert version.size == len(content)
+    assert version.sha256 == hashlib.sha256(content).hexdigest()
+    assert rssi.post("/smsi/actions/new", data={"title": "x" * (22 * 1024 * 1024)}).status_code == 413
