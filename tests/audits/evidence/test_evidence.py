@@ -15,6 +15,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from audits.evidence import keyring
 from audits.evidence import services as svc
@@ -194,7 +196,9 @@ def _stored(app: Flask, version: EvidenceVersion, dirs: dict[str, Path]) -> Path
     return dirs["EVIDENCE_DIR"] / version.storage_id
 
 
-@pytest.mark.parametrize("damage", ["flip a byte", "truncate at a chunk boundary", "cut the tail"])
+@pytest.mark.parametrize(
+    "damage", ["flip a byte", "truncate at a chunk boundary", "cut the tail", "swap two chunks"]
+)
 def test_a_tampered_or_truncated_file_is_refused_not_served(
     app: Flask, rssi: FlaskClient, evidence_dirs: dict[str, Path], damage: str
 ) -> None:
@@ -207,8 +211,12 @@ def test_a_tampered_or_truncated_file_is_refused_not_served(
         data[keyring.HEADER + keyring.SEALED_CHUNK + 100] ^= 0x01
     elif damage == "truncate at a chunk boundary":
         data = data[: keyring.HEADER + 2 * keyring.SEALED_CHUNK]
-    else:
+    elif damage == "cut the tail":
         data = data[:-10]
+    else:
+        first = slice(keyring.HEADER, keyring.HEADER + keyring.SEALED_CHUNK)
+        second = slice(keyring.HEADER + keyring.SEALED_CHUNK, keyring.HEADER + 2 * keyring.SEALED_CHUNK)
+        data[first], data[second] = data[second], data[first]
     path.write_bytes(bytes(data))
     response = download(rssi, version.id)
     assert response.status_code == 303
@@ -534,7 +542,15 @@ def test_the_evidence_routes_accept_more_than_the_app_wide_request_limit(
     EVIDENCE_MAX_BYTES (50 MB by default) plus the form."""
     assert app.config["MAX_CONTENT_LENGTH"] < 24 * 1024 * 1024
     content = b"ligne de releve de sauvegarde\n" * (24 * 1024 * 1024 // 30)
-    response = upload(rssi, "releves.txt", content)
+    # the body built in memory (the test client would spool it to a temporary file it never closes)
+    boundary, body = encode_multipart(
+        MultiDict({"title": "Relevés", "file": FileStorage(io.BytesIO(content), "releves.txt")})
+    )
+    response = rssi.post(
+        "/audits/evidence/new",
+        input_stream=io.BytesIO(body),
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
     assert response.status_code == 302
     version = latest_version(app)
     assert version.size == len(content)
