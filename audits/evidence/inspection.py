@@ -7,8 +7,8 @@ allow-list, or raises :class:`Refused` with a French reason people can act on. T
   name; SVG and HTML (not accepted: they carry scripts);
 * the type from libmagic (python-magic) must be one of PDF, PNG, JPEG, DOCX, XLSX, ODT, ODS, CSV,
   plain text; a bare ZIP or any other type is refused;
-* **polyglots**: a file of one type carrying another's structure (a ZIP directory, a PDF header,
-  HTML/script markup in a PDF or an image) is refused;
+* **polyglots**: a file of one type carrying another's structure (a ZIP end-of-directory record
+  in its tail, a PDF header, HTML/script markup in a PDF or an image) is refused;
 * **PDF**: refused if any object (object streams included, read with pypdf) or the raw bytes name
   ``/JavaScript``, ``/JS``, ``/OpenAction``, ``/Launch``, ``/AA`` (names decoded from ``#xx``
   escapes), or if pypdf cannot read it;
@@ -232,9 +232,21 @@ def inspect_content(stream: IO[bytes], size: int, filename: str) -> str:
     return media_type
 
 
+ZIP_TAIL = 65_535 + 22  # a ZIP's end-of-directory record lies in its last 64 KiB (comment included)
+
+
+def _zip_at_end(stream: IO[bytes]) -> bool:
+    """Whether a ZIP directory ends the file (what ZIP readers look for: a file of another type
+    with one is also a ZIP). Only the tail is searched: the signature may occur by chance in the
+    compressed data of an image or a PDF."""
+    size = stream.seek(0, 2)
+    stream.seek(max(0, size - ZIP_TAIL))
+    return b"PK\x05\x06" in stream.read(ZIP_TAIL)
+
+
 def _check_not_polyglot(stream: IO[bytes], media_type: str) -> None:
     polyglot = _("Le fichier mêle plusieurs formats (fichier « polyglotte ») : refusé.")
-    if _contains(stream, b"PK\x05\x06") or _contains(stream, b"PK\x03\x04"):
+    if _zip_at_end(stream):
         raise Refused(polyglot)
     if media_type != PDF and _contains(stream, b"%PDF-"):
         raise Refused(polyglot)
@@ -270,8 +282,10 @@ def _check_pdf(stream: IO[bytes]) -> None:
     for block in _blocks(stream):
         if any(_pdf_name(m.group(1)) in PDF_FORBIDDEN for m in PDF_NAME_RE.finditer(block)):
             raise Refused(active)
-        if b"PK\x03\x04" in block or b"PK\x05\x06" in block or HTML_RE.search(block):
+        if HTML_RE.search(block):
             raise Refused(_("Le fichier mêle plusieurs formats (fichier « polyglotte ») : refusé."))
+    if _zip_at_end(stream):
+        raise Refused(_("Le fichier mêle plusieurs formats (fichier « polyglotte ») : refusé."))
     import pypdf  # noqa: PLC0415 — only for PDFs
     from pypdf.generic import DictionaryObject, IndirectObject  # noqa: PLC0415
 

@@ -16,6 +16,7 @@ an abandoned form leaves neither a row nor a file.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import secrets
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -26,6 +27,7 @@ from typing import IO, Any
 
 from flask import current_app, g, has_request_context
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import Select, and_, exists, func, or_, select
 
 from accounts.models import Organisation, User
@@ -137,9 +139,22 @@ class UploadSink:
         self.path.unlink(missing_ok=True)
 
 
+class DiscardingSink(io.RawIOBase):
+    """Where the file of an anonymous request goes: nowhere (the request is refused anyway, after
+    Flask-WTF's CSRF check has read the form)."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        return len(data)
+
+
 def sink_factory(
     total: int | None, content_type: str | None, filename: str | None, length: int | None
-) -> UploadSink:
+) -> IO[bytes]:
+    if not current_user.is_authenticated:
+        return DiscardingSink()  # type: ignore[return-value]
     sink = UploadSink(max_bytes())
     if has_request_context():
         g.setdefault("evidence_uploads", []).append(sink)

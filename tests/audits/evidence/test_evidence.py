@@ -485,7 +485,7 @@ class LazyBody(io.RawIOBase):
 
 
 def test_a_20_mb_upload_is_encrypted_as_it_streams_in_without_being_held_in_memory(
-    app: Flask, evidence_dirs: dict[str, Path]
+    app: Flask, world: World, evidence_dirs: dict[str, Path]
 ) -> None:
     size = 20 * 1024 * 1024
     boundary = "----egidetest"
@@ -506,7 +506,12 @@ def test_a_20_mb_upload_is_encrypted_as_it_streams_in_without_being_held_in_memo
         },
     ):
         from flask import request  # noqa: PLC0415
+        from accounts import auth  # noqa: PLC0415
+        from flask_login import login_user  # noqa: PLC0415
 
+        user = db.session.merge(world.a.users[Role.RSSI])
+        auth.start_session(user, mfa_verified=True)
+        login_user(user)
         tracemalloc.start()
         try:
             upload_file = request.files["file"]
@@ -556,3 +561,12 @@ def test_the_evidence_routes_accept_more_than_the_app_wide_request_limit(
     assert version.size == len(content)
     assert version.sha256 == hashlib.sha256(content).hexdigest()
     assert rssi.post("/smsi/actions/new", data={"title": "x" * (22 * 1024 * 1024)}).status_code == 413
+
+
+def test_an_anonymous_upload_stores_nothing(app: Flask, evidence_dirs: dict[str, Path]) -> None:
+    client = app.test_client()
+    response = upload(client, "note.txt", b"bonjour\n")
+    assert response.status_code == 302
+    assert response.location.startswith("/login")
+    assert stored_files(evidence_dirs) == []
+    assert count(app, Evidence) == 0
