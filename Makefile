@@ -26,6 +26,7 @@ db: $(STAMP) translations
 	$(BIN)/flask db upgrade
 
 demo: db
+	$(BIN)/flask keys init  # the evidence store's key ring (instance/keys), idempotent
 	$(BIN)/flask demo load
 
 # The web server and, beside it, the background jobs' worker (core.jobs): one command, one Ctrl+C.

@@ -99,6 +99,13 @@ class BaseConfig:
     # 0: always.
     REGISTER_PDF_JOB_THRESHOLD = 100
 
+    # Evidence store (audits.evidence): the key ring (EGIDE_KEY_DIR; None: instance/keys) and the
+    # encrypted files (EGIDE_EVIDENCE_DIR; None: instance/evidence), both outside the database; the
+    # largest file accepted (EGIDE_EVIDENCE_MAX_BYTES).
+    KEY_DIR: str | None = None
+    EVIDENCE_DIR: str | None = None
+    EVIDENCE_MAX_BYTES = 50 * 1024 * 1024
+
     PAGE_SIZE = 25
     MAX_PAGE_SIZE = 200
 
@@ -141,6 +148,10 @@ class TestConfig(BaseConfig):
     # Cheap hashes so that the suite's many logins stay fast; never outside tests.
     ARGON2_PARAMS = {"time_cost": 1, "memory_cost": 64, "parallelism": 1}
     ENCRYPTION_KEYS = "Zm9yLXRlc3RzLW9ubHktbm90LWEtc2VjcmV0LWtleSE="
+    # The evidence store's key ring and files: in the temporary folder, never in the repository's
+    # instance/ (tests/audits/evidence/conftest.py gives each test its own folders).
+    KEY_DIR = os.path.join(tempfile.gettempdir(), f"egide-test-keys-{os.getpid()}")
+    EVIDENCE_DIR = os.path.join(tempfile.gettempdir(), f"egide-test-evidence-{os.getpid()}")
 
 
 class ProdConfig(BaseConfig):

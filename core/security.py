@@ -38,6 +38,8 @@ class Permission(enum.StrEnum):
     HYGIENE_ASSESS = "hygiene_assess"  # fill the hygiene self-assessment (granted by the risks domain)
     AUDITS_VIEW = "audits_view"
     AUDITS_EDIT = "audits_edit"
+    EVIDENCE_VIEW = "evidence_view"  # read and download evidence files (granted by audits.evidence)
+    EVIDENCE_EDIT = "evidence_edit"  # upload evidence, new versions, links (granted by audits.evidence)
     REPORTS_VIEW = "reports_view"
     AUDIT_TRAIL_VIEW = "audit_trail_view"  # the journal: who changed what, when
 

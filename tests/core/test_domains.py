@@ -78,6 +78,7 @@ def _widget_keys(html: str) -> set[str]:
                 "registers.breaches",
                 "smsi.incidents",
                 "smsi.actions",
+                "audits.evidence",
                 "smsi.review",
                 "risks.register",
                 "risks.hygiene",

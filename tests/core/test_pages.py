@@ -386,6 +386,17 @@ NOT_200 = {
         "risks.scale_settings": 403,
         **dict.fromkeys(EBIOS_PAGES, 403),
         "audits.index": 403,
+        # the evidence store (audits.evidence): content the administrator does not read
+        **dict.fromkeys(
+            (
+                "audits.evidence_list",
+                "audits.evidence_detail",
+                "audits.evidence_new",
+                "audits.evidence_edit",
+                "audits.evidence_version_new",
+            ),
+            403,
+        ),
         "reports.document_detail": 403,
         "reports.document_download": 403,
         "reports.document_job": 403,
