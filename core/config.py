@@ -99,6 +99,15 @@ class BaseConfig:
     # 0: always.
     REGISTER_PDF_JOB_THRESHOLD = 100
 
+    # Signatures (reports.signing): certificate and pack key in SIGNING_DIR (relative: in instance/;
+    # None: instance/signing), made by `flask signing init`; or the syndicate's own PKCS#12.
+    SIGNING_DIR: str | None = None
+    SIGNING_P12: str | None = None
+    SIGNING_P12_PASSWORD: str | None = None
+    # Evidence packs (audits.packs): ZIP files in PACK_DIR (None: instance/packs), kept PACK_EXPIRY_DAYS.
+    PACK_DIR: str | None = None
+    PACK_EXPIRY_DAYS = 30
+
     PAGE_SIZE = 25
     MAX_PAGE_SIZE = 200
 
@@ -141,6 +150,8 @@ class TestConfig(BaseConfig):
     # Cheap hashes so that the suite's many logins stay fast; never outside tests.
     ARGON2_PARAMS = {"time_cost": 1, "memory_cost": 64, "parallelism": 1}
     ENCRYPTION_KEYS = "Zm9yLXRlc3RzLW9ubHktbm90LWEtc2VjcmV0LWtleSE="
+    SIGNING_DIR = os.path.join(tempfile.gettempdir(), f"egide-test-signing-{os.getpid()}")
+    PACK_DIR = os.path.join(tempfile.gettempdir(), f"egide-test-packs-{os.getpid()}")
 
 
 class ProdConfig(BaseConfig):
