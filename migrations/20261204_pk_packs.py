@@ -59,9 +59,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_evidence_packs")),
     )
     with op.batch_alter_table("evidence_packs", schema=None) as batch_op:
-        batch_op.create_index("ix_evidence_packs_org_requested", ["organisation_id", "requested_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_evidence_packs_organisation_id"), ["organisation_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_evidence_packs_requested_by_id"), ["requested_by_id"], unique=False)
+        batch_op.create_index(
+            "ix_evidence_packs_org_requested", ["organisation_id", "requested_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_evidence_packs_organisation_id"), ["organisation_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_evidence_packs_requested_by_id"), ["requested_by_id"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_evidence_packs_audit_id"), ["audit_id"], unique=False)
 
 

@@ -154,7 +154,9 @@ def _signer(app: Flask) -> Any:
             return _cache[key]
         if p12:
             password = app.config.get("SIGNING_P12_PASSWORD")
-            signer = signers.SimpleSigner.load_pkcs12(str(p12), passphrase=password.encode() if password else None)
+            signer = signers.SimpleSigner.load_pkcs12(
+                str(p12), passphrase=password.encode() if password else None
+            )
         else:
             if not (directory / KEY_FILE).exists():
                 raise SigningNotReady(f"no signing certificate in {directory}: run `flask signing init`")
@@ -243,7 +245,10 @@ def _syndicate_name() -> str | None:
     try:
         # unscoped: the command line, before any organisation; the syndicate names the certificate
         return db.session.scalar(
-            select(orgs.c.name).where(orgs.c.is_syndicate.is_(True)).order_by(orgs.c.id).limit(1)
+            select(orgs.c.name)
+            .where(orgs.c.is_syndicate.is_(True))
+            .order_by(orgs.c.id)
+            .limit(1)
             .execution_options(**UNSCOPED)
         )
     except Exception:  # no database yet: the certificate takes the default name

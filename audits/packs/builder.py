@@ -27,6 +27,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from flask_babel import gettext as _
+
 from audits.packs.sources import EvidenceForPack
 
 MANIFEST = "manifest.json"
@@ -247,12 +249,13 @@ def write_pack(
                     progress(written)
 
             for item in evidence:
-                name = (
-                    f"evidence/{item.organisation_id}/{item.evidence_id}-v{item.version}-{safe_name(item.filename)}"
-                )
+                name = f"evidence/{item.organisation_id}/{item.evidence_id}-v{item.version}-"
+                name += safe_name(item.filename)
                 hasher = hashlib.sha256()
                 size = 0
-                with zf.open(_entry(name, item.size), "w", force_zip64=item.size > zipfile.ZIP64_LIMIT) as handle:
+                with zf.open(
+                    _entry(name, item.size), "w", force_zip64=item.size > zipfile.ZIP64_LIMIT
+                ) as handle:
                     for chunk in item.chunks():
                         hasher.update(chunk)
                         handle.write(chunk)
@@ -263,9 +266,18 @@ def write_pack(
                 digest = hasher.hexdigest()
                 if digest != item.sha256.lower() or size != item.size:
                     raise PackError(
-                        f"La preuve « {item.title} » (n° {item.evidence_id}, version {item.version}) ne correspond "
-                        f"plus à l'empreinte enregistrée lors de son dépôt (attendue {item.sha256}, lue {digest}, "
-                        f"{size} octets sur {item.size}) : le dossier n'a pas été produit."
+                        _(
+                            "La preuve « %(title)s » (n° %(id)s, version %(v)s) ne correspond plus à "
+                            "l'empreinte enregistrée lors de son dépôt (attendue %(expected)s, lue %(read)s, "
+                            "%(size)s octets sur %(total)s) : le dossier n'a pas été produit.",
+                            title=item.title,
+                            id=item.evidence_id,
+                            v=item.version,
+                            expected=item.sha256,
+                            read=digest,
+                            size=size,
+                            total=item.size,
+                        )
                     )
                 result.sums.append((digest, name))
                 files.append(

@@ -26,13 +26,17 @@ class PackForm(FlaskForm):
     period_start = DateField(
         _l("Début de la période"), validators=[InputRequired(_l("Indiquez le début de la période."))]
     )
-    period_end = DateField(_l("Fin de la période"), validators=[InputRequired(_l("Indiquez la fin de la période."))])
+    period_end = DateField(
+        _l("Fin de la période"), validators=[InputRequired(_l("Indiquez la fin de la période."))]
+    )
     organisations = SelectMultipleField(
         _l("Organisations"),
         coerce=int,
         validate_choice=False,  # checked by services.request_pack, with a French message
         validators=[Optional()],
-        description=_l("Le syndicat et ceux de ses membres dont les documents et preuves entrent dans le dossier."),
+        description=_l(
+            "Le syndicat et ceux de ses membres dont les documents et preuves entrent dans le dossier."
+        ),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -20,6 +20,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select, update
 
 from accounts.models import Organisation
+from audits.packs import builder, sources
+from audits.packs.models import EvidencePack, PackStatus
 from core import SQLITE_WRITER, audit
 from core.db import utcnow
 from core.extensions import db
@@ -28,8 +30,6 @@ from core.forms import raise_field_errors
 from core.jobs import job, paris_crontab
 from core.roles import Role
 from core.tenancy import UNSCOPED, current_org, current_org_roles, scoped
-from audits.packs import builder, sources
-from audits.packs.models import EvidencePack, PackStatus
 from reports import documents, signing
 
 logger = logging.getLogger("egide.packs")
@@ -120,7 +120,9 @@ def request_pack(
         errors.append(FieldError("organisations", _("Choisissez au moins une organisation.")))
     elif not set(ids) <= allowed:
         errors.append(
-            FieldError("organisations", _("Vous ne pouvez demander un dossier que pour les organisations proposées."))
+            FieldError(
+                "organisations", _("Vous ne pouvez demander un dossier que pour les organisations proposées.")
+            )
         )
     if period_start is None or period_end is None:
         errors.append(FieldError("period_end", _("Indiquez le début et la fin de la période.")))
@@ -203,6 +205,13 @@ def _pack(pack_id: int) -> EvidencePack | None:
     )
 
 
+def _loaded(pack_id: int) -> EvidencePack:
+    pack = _pack(pack_id)
+    if pack is None:  # read a moment ago; packs are never deleted
+        raise LookupError(f"evidence pack {pack_id} vanished")
+    return pack
+
+
 def _organisations(ids: Sequence[int]) -> list[Organisation]:
     found = {
         o.id: o
@@ -214,11 +223,11 @@ def _organisations(ids: Sequence[int]) -> list[Organisation]:
 
 
 def _reports(orgs: list[Organisation], period: tuple[date, date]) -> Iterator[builder.ReportForPack]:
-    """The documents of every kind that builds one, for each organisation, signed (one at a time in memory)."""
+    """The documents of every kind that builds one, for each organisation, signed (one in memory at
+    a time)."""
     for kind in documents.buildable_kinds():
-        assert kind.build is not None
         for org in orgs:
-            content = kind.build(org, period)
+            content = kind.build(org, period) if kind.build is not None else None
             if content is None:
                 continue
             yield builder.ReportForPack(
@@ -264,13 +273,14 @@ def build_pack(pack_id: int) -> None:
     partial = pack_dir() / (final_name + ".part")
     try:
         setattr(g, SQLITE_WRITER, False)  # building only reads
-        pack = _pack(pack_id)
-        assert pack is not None
+        pack = _loaded(pack_id)
         orgs = _organisations(pack.scope_org_ids)
         period = (pack.period_start, pack.period_end)
         with force_locale(pack.locale):
             evidence = list(sources.evidence_for([o.id for o in orgs], None))  # metadata; bytes stream later
-            total = sum(e.size for e in evidence) + REPORT_WEIGHT * len(orgs) * len(documents.buildable_kinds())
+            total = sum(e.size for e in evidence) + REPORT_WEIGHT * len(orgs) * len(
+                documents.buildable_kinds()
+            )
             generated_at = utcnow()
             header = builder.PackHeader(
                 title=pack.title,
@@ -295,8 +305,7 @@ def build_pack(pack_id: int) -> None:
         os.replace(partial, pack_dir() / final_name)
         db.session.rollback()  # end the reading before writing (SQLite: BEGIN IMMEDIATE below)
         setattr(g, SQLITE_WRITER, True)
-        pack = _pack(pack_id)
-        assert pack is not None
+        pack = _loaded(pack_id)
         expires = utcnow() + timedelta(days=int(current_app.config.get("PACK_EXPIRY_DAYS", 30)))
         pack.status = PackStatus.READY.value
         pack.progress = 100
@@ -316,7 +325,11 @@ def build_pack(pack_id: int) -> None:
             "pack.generate",
             pack,
             {"status": (PackStatus.BUILDING.value, PackStatus.READY.value), "sha256": (None, result.sha256)},
-            detail={"size": result.size, "files": result.file_count, "manifest_sha256": result.manifest_sha256},
+            detail={
+                "size": result.size,
+                "files": result.file_count,
+                "manifest_sha256": result.manifest_sha256,
+            },
             request_context=False,
         )
         db.session.flush()
@@ -402,7 +415,9 @@ def purge_expired(now: Any = None) -> int:
     return count
 
 
-@job("audits.pack_purge", label=_l("Purge des dossiers de preuves expirés"), schedule=paris_crontab("45", "3"))
+@job(
+    "audits.pack_purge", label=_l("Purge des dossiers de preuves expirés"), schedule=paris_crontab("45", "3")
+)
 def purge_job() -> int:
     """What ``flask packs purge`` does, every night at 3:45."""
     return purge_expired()

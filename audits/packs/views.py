@@ -4,16 +4,18 @@ download (POST: journalled)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from flask import abort, flash, make_response, redirect, render_template, request, send_file, url_for
+from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from audits.blueprint import bp
 from audits.packs import services
 from audits.packs.forms import PackForm
-from audits.packs.models import EvidencePack, PackStatus
+from audits.packs.models import EvidencePack
 from core.extensions import db
 from core.field_errors import FieldError
 from core.pagination import paginate
@@ -87,26 +89,36 @@ def pack_detail(pack_id: int) -> Any:
     return response
 
 
+DOWNLOAD_CHUNK = 1024 * 1024
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    """The file, read as it is sent (opened on the first chunk, closed at the end or when the
+    client goes away): bounded memory whatever the pack's size."""
+    with open(path, "rb") as handle:
+        while block := handle.read(DOWNLOAD_CHUNK):
+            yield block
+
+
 @bp.post("/packs/<int:pack_id>/download")
 @require(Permission.AUDITS_VIEW)
 def pack_download(pack_id: int) -> Any:
     pack = get_scoped_or_404(EvidencePack, pack_id)
     path = services.file_of(pack)
     if path is None:
-        if pack.status == PackStatus.READY:
-            abort(410)  # the file vanished (a purge, a restore): the page says so
-        abort(404)
+        abort(404)  # not built, failed, expired, or its file gone (the pack's page says which)
     services.record_download(pack, current_user)
     db.session.commit()
-    response = send_file(
-        path,
+    response = Response(
+        _chunks(path),
         mimetype="application/zip",
-        as_attachment=True,
-        download_name=f"dossier-preuves-{pack.id}.zip",
-        max_age=0,
-        conditional=False,
+        headers={
+            "Content-Disposition": f'attachment; filename="dossier-preuves-{pack.id}.zip"',
+            "Content-Length": str(path.stat().st_size),
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
     )
-    response.headers["X-Content-Type-Options"] = "nosniff"
     if pack.sha256:
         response.headers["X-Content-SHA256"] = pack.sha256
     return response

@@ -36,14 +36,16 @@ SMSI_DOCUMENTS = DocumentSection(
         "Chaque document généré est inscrit au journal avec son empreinte."
     ),
 )
-# The journal reads every GeneratedReport entry under one permission (reports.documents: one rule per
-# object type, REGISTERS_VIEW since the registers declared theirs); a kind under SMSI_VIEW would need a
-# rule by kind there first. The same roles hold both permissions today (core/security.py).
+
+
 def _soa_for_pack(org: Organisation, _period: object) -> bytes:
     """The statement as it stands today (evidence packs)."""
     return soa_pdf(org, soa.current_snapshot(org) or {}, None, generated_at=utcnow())
 
 
+# The journal reads every GeneratedReport entry under one permission (reports.documents: one rule per
+# object type, REGISTERS_VIEW since the registers declared theirs); a kind under SMSI_VIEW would need a
+# rule by kind there first. The same roles hold both permissions today (core/security.py).
 register_document_kind(
     DocumentKind(
         KIND,

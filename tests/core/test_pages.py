@@ -386,6 +386,8 @@ NOT_200 = {
         "risks.scale_settings": 403,
         **dict.fromkeys(EBIOS_PAGES, 403),
         "audits.index": 403,
+        "audits.pack_list": 403,
+        "audits.pack_detail": 403,
         "reports.document_detail": 403,
         "reports.document_download": 403,
         "reports.document_job": 403,

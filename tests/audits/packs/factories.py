@@ -14,7 +14,7 @@ class EvidencePackFactory(BaseFactory):
     class Meta:
         model = EvidencePack
 
-    title = "Dossier de preuves de test"
+    title = "ISO 27001 2026"
     scope_org_ids = factory.LazyFunction(list)
     period_start = dt.date(2026, 1, 1)
     period_end = dt.date(2026, 11, 30)

@@ -35,7 +35,7 @@ def build(tenant: Tenant) -> PackRecords:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
     pack = EvidencePackFactory(
-        organisation=tenant.syndicate,
+        organisation_id=tenant.syndicate.id,
         scope_org_ids=[tenant.syndicate.id],
         file_path=relative,
         size=len(content),
