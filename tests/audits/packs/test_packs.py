@@ -28,7 +28,10 @@ from core.config import TestConfig
 from core.jobs import current_huey
 from core.security import Role
 from reports import signing
+from risks.models import Treatment, risk_actions
 from tests.conftest import World, csrf_token_from
+from tests.risks.factories import RiskFactory
+from tests.smsi.factories import ActionFactory
 
 CHUNK = 64 * 1024
 
@@ -137,6 +140,13 @@ def test_a_pack_is_built_signed_and_verified_with_the_real_tools(
     world: World, evidence: FileSource, login_as: Any, session: Any, tmp_path: Path
 ) -> None:
     rssi = world.a.users[Role.RSSI]
+    risk = RiskFactory(
+        organisation=world.a.syndicate, title="Inondation CANARY-RISK", treatment=Treatment.REDUCE
+    )
+    action = ActionFactory(organisation=world.a.syndicate, title="Rehausser les baies CANARY-ACTION")
+    session.execute(risk_actions.insert().values(risk_id=risk.id, action_id=action.id))
+    RiskFactory(organisation=world.b.syndicate, title="Risque CANARY-B")
+    session.flush()
     client = login_as(rssi, world.a.syndicate)
     response = _ask(client, {"period_start": "2026-01-01", "period_end": "2026-11-30"})
     assert response.status_code == 302
@@ -144,7 +154,7 @@ def test_a_pack_is_built_signed_and_verified_with_the_real_tools(
     assert (pack.status, pack.progress, pack.error) == ("ready", 100, None)
     assert pack.scope_org_ids == [world.a.syndicate.id]
     assert pack.evidence_count == 2
-    assert pack.report_count >= 3  # register, processor register (a syndicate), statement of applicability
+    assert pack.report_count >= 4  # registers (RGPD, processor: a syndicate), SoA, risk register
     assert pack.expires_at > dt.datetime.now(dt.UTC) + dt.timedelta(days=29)
     page = client.get(f"/audits/packs/{pack.id}").get_data(as_text=True)
     assert pack.sha256 in page
@@ -156,11 +166,8 @@ def test_a_pack_is_built_signed_and_verified_with_the_real_tools(
     assert f"evidence/{sid}/1-v1-politique sécurité.pdf" in names
     assert f"evidence/{sid}/2-v1-sauvegardes.csv" in names
     assert not any("canary" in n or "charte" in n for n in names)  # B's and the member's evidence stay out
-    assert {
-        f"reports/register-{sid}.pdf",
-        f"reports/soa-{sid}.pdf",
-        f"reports/processor_register-{sid}.pdf",
-    } <= set(names)
+    documents = {"register", "soa", "processor_register", "risk_register"}
+    assert {f"reports/{kind}-{sid}.pdf" for kind in documents} <= set(names)
     for fixed in (
         "manifest.json",
         "SHA256SUMS",
@@ -199,6 +206,12 @@ def test_a_pack_is_built_signed_and_verified_with_the_real_tools(
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "Signature Verified Successfully" in verified.stdout
 
+    # The documents are built by the job, without a request: each for its organisation, named.
+    risks_text = _run("pdftotext", "-layout", f"reports/risk_register-{sid}.pdf", "-", cwd=folder).stdout
+    assert "CANARY-RISK" in risks_text  # the risk, and its corrective action in the treatment plan
+    assert f"{action.reference} Rehausser" in risks_text
+    assert "CANARY-ACTION" in risks_text
+    assert "CANARY-B" not in risks_text
     pdfs = sorted((folder / "reports").glob("*.pdf"))
     assert len(pdfs) == pack.report_count
     for pdf in pdfs:
