@@ -333,13 +333,22 @@ def build_pack(pack_id: int) -> None:
             request_context=False,
         )
         db.session.flush()
-    except builder.PackError as error:
-        # Not retried: the evidence file itself is wrong, another attempt would read the same bytes.
+    except (builder.PackError, signing.SigningNotReady) as error:
+        # Not retried: the evidence file itself is wrong (another attempt would read the same bytes),
+        # or the signing keys are not installed (the administrator runs `flask signing init`).
         partial.unlink(missing_ok=True)
         db.session.rollback()
         setattr(g, SQLITE_WRITER, True)
-        _fail(pack_id, error.message)
-        logger.warning("evidence pack %s failed: %s", pack_id, error.message)
+        if isinstance(error, builder.PackError):
+            message = error.message
+        else:
+            message = _(
+                "Le certificat de signature n'est pas installé sur le serveur : l'administrateur doit "
+                "lancer « flask signing init » (ou configurer EGIDE_SIGNING_P12), puis vous pourrez "
+                "redemander le dossier."
+            )
+        _fail(pack_id, message)
+        logger.warning("evidence pack %s failed: %s", pack_id, error)
     except Exception as error:
         partial.unlink(missing_ok=True)
         db.session.rollback()

@@ -17,7 +17,12 @@ from typing import Any
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
 from flask import Flask
+from reportlab.pdfgen import canvas
 from sqlalchemy import func, select
 
 from audits.packs import services
@@ -29,6 +34,7 @@ from core.jobs import current_huey
 from core.security import Role
 from reports import signing
 from risks.models import Treatment, risk_actions
+from tests.audits.packs.factories import EvidencePackFactory
 from tests.conftest import World, csrf_token_from
 from tests.risks.factories import RiskFactory
 from tests.smsi.factories import ActionFactory
@@ -398,3 +404,81 @@ def test_signing_init_is_idempotent_and_private(app: Flask, tmp_path: Path) -> N
 
 def _subject(pem: bytes) -> str:
     return x509.load_pem_x509_certificate(pem).subject.rfc4514_string()
+
+
+def test_the_page_polls_while_the_pack_is_built(world: World, login_as: Any, session: Any) -> None:
+    pack = EvidencePackFactory(
+        organisation_id=world.a.syndicate.id,
+        scope_org_ids=[world.a.syndicate.id],
+        status=PackStatus.BUILDING.value,
+        progress=42,
+    )
+    session.flush()
+    client = login_as(world.a.users[Role.AUDITOR], world.a.syndicate)
+    page = client.get(f"/audits/packs/{pack.id}").get_data(as_text=True)
+    assert f'hx-get="/audits/packs/{pack.id}"' in page
+    assert 'value="42"' in page
+    assert f"/audits/packs/{pack.id}/download" not in page
+    polled = client.get(f"/audits/packs/{pack.id}", headers={"HX-Request": "true"})
+    assert polled.get_data(as_text=True).lstrip().startswith(("{#", "<div"))
+    assert "<html" not in polled.get_data(as_text=True)
+    assert "HX-Refresh" not in polled.headers
+    pack.status, pack.progress = PackStatus.FAILED.value, 0
+    session.flush()
+    done = client.get(f"/audits/packs/{pack.id}", headers={"HX-Request": "true"})
+    assert done.headers["HX-Refresh"] == "true"
+
+
+def test_without_signing_keys_the_pack_fails_with_a_clear_message(
+    world: World, source: FileSource, login_as: Any, session: Any, app: Flask, tmp_path: Path
+) -> None:
+    app.config["SIGNING_DIR"] = str(tmp_path / "no-keys")
+    signing._cache.clear()
+    try:
+        client = login_as(world.a.users[Role.RSSI], world.a.syndicate)
+        assert _ask(client, {"period_start": "2026-01-01", "period_end": "2026-11-30"}).status_code == 302
+        pack = _ready_pack(session, world.a.syndicate)
+        assert pack.status == "failed"
+        assert "flask signing init" in pack.error
+    finally:
+        app.config["SIGNING_DIR"] = TestConfig.SIGNING_DIR
+        signing._cache.clear()
+
+
+def test_the_syndicates_own_pkcs12_certificate_signs_the_pdfs(app: Flask, tmp_path: Path) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Certificat du syndicat CANARY-P12")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    p12 = tmp_path / "syndicat.p12"
+    p12.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"syndicat", key, cert, None, serialization.BestAvailableEncryption(b"mot de passe")
+        )
+    )
+    app.config.update(SIGNING_P12=str(p12), SIGNING_P12_PASSWORD="mot de passe")
+    signing._cache.clear()
+    try:
+        with app.app_context():
+            buffer = io.BytesIO()
+            page = canvas.Canvas(buffer)
+            page.drawString(72, 720, "Registre")
+            page.save()
+            signed = signing.sign_pdf(buffer.getvalue())
+            assert "CANARY-P12" in _subject(signing.certificate_pem())
+        (tmp_path / "doc.pdf").write_bytes(signed)
+        result = _run("pdfsig", "doc.pdf", cwd=tmp_path)
+        assert "Signature is Valid" in result.stdout, result.stdout
+        assert "CANARY-P12" in result.stdout
+    finally:
+        app.config.update(SIGNING_P12=None, SIGNING_P12_PASSWORD=None)
+        signing._cache.clear()
