@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -56,6 +57,22 @@ def file_of(pack: EvidencePack) -> Path | None:
 
 
 # --- the pages' reads -------------------------------------------------------------------------------
+
+CONTENTS_SHOWN = 200
+
+
+def contents(pack: EvidencePack) -> list[tuple[str, int]]:
+    """The files of a ready pack (path, size), from its ZIP's central directory (no file read),
+    the first :data:`CONTENTS_SHOWN`; empty when there is no file."""
+    path = file_of(pack)
+    if path is None:
+        return []
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return [(info.filename, info.file_size) for info in zf.infolist()[:CONTENTS_SHOWN]]
+    except (OSError, zipfile.BadZipFile):
+        logger.warning("evidence pack %s: its file cannot be read", pack.id)
+        return []
 
 
 def packs_query() -> Select[Any]:

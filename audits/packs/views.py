@@ -81,6 +81,8 @@ def pack_detail(pack_id: int) -> Any:
             pack=pack,
             scope=services.scope_names(pack),
             available=services.file_of(pack) is not None,
+            contents=[] if polled else services.contents(pack),
+            shown=services.CONTENTS_SHOWN,
             size_label=size_label,
         )
     )

@@ -165,6 +165,7 @@ def test_a_pack_is_built_signed_and_verified_with_the_real_tools(
     page = client.get(f"/audits/packs/{pack.id}").get_data(as_text=True)
     assert pack.sha256 in page
     assert pack.manifest_sha256 in page
+    assert "SHA256SUMS.sig" in page  # the archive's contents, read from its central directory
 
     folder = _download(client, pack, tmp_path / "pack")
     names = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
@@ -251,6 +252,10 @@ def test_a_pack_is_built_signed_and_verified_with_the_real_tools(
         )
     )
     assert {"pack.request", "pack.generate", "pack.download"} <= actions
+    journal = client.get("/journal/").get_data(as_text=True)
+    assert "Dossier de preuves généré" in journal
+    assert "Dossier de preuves téléchargé" in journal
+    assert f"/audits/packs/{pack.id}" in journal
 
 
 @pytest.mark.usefixtures("keys")
