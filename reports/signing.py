@@ -233,6 +233,8 @@ signing_cli = AppGroup("signing", help="Certificat de signature des PDF et clé 
 
 
 def _syndicate_name() -> str | None:
+    """The name of the first syndicate (the root organisation), read without importing the accounts
+    (reports is below them): the organisations' table, its ``relation`` column."""
     from sqlalchemy import select  # noqa: PLC0415
 
     from core.db import Base  # noqa: PLC0415
@@ -240,18 +242,18 @@ def _syndicate_name() -> str | None:
     from core.tenancy import UNSCOPED  # noqa: PLC0415
 
     orgs = Base.metadata.tables.get("organisations")
-    if orgs is None or "is_syndicate" not in orgs.c:
+    if orgs is None or "relation" not in orgs.c:
         return None
     try:
         # unscoped: the command line, before any organisation; the syndicate names the certificate
         return db.session.scalar(
             select(orgs.c.name)
-            .where(orgs.c.is_syndicate.is_(True))
+            .where(orgs.c.relation == "syndicate")
             .order_by(orgs.c.id)
             .limit(1)
             .execution_options(**UNSCOPED)
         )
-    except Exception:  # no database yet: the certificate takes the default name
+    except Exception:  # noqa: BLE001 — no database yet: the certificate takes the default name
         db.session.rollback()
         return None
 

@@ -487,3 +487,18 @@ def test_the_syndicates_own_pkcs12_certificate_signs_the_pdfs(app: Flask, tmp_pa
     finally:
         app.config.update(SIGNING_P12=None, SIGNING_P12_PASSWORD=None)
         signing._cache.clear()
+
+
+def test_signing_init_names_the_certificate_after_the_syndicate(
+    app: Flask, world: World, session: Any, tmp_path: Path
+) -> None:
+    session.flush()  # the command reads the organisations in its own app context (same connection)
+    app.config["SIGNING_DIR"] = str(tmp_path / "signing")
+    try:
+        result = app.test_cli_runner().invoke(args=["signing", "init"])
+        assert result.exit_code == 0, result.output
+        with app.app_context():
+            assert f"O={world.a.syndicate.name}" in _subject(signing.certificate_pem())
+    finally:
+        app.config["SIGNING_DIR"] = TestConfig.SIGNING_DIR
+        signing._cache.clear()
