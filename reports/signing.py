@@ -253,7 +253,7 @@ def _syndicate_name() -> str | None:
             .limit(1)
             .execution_options(**UNSCOPED)
         )
-    except Exception:  # noqa: BLE001 — no database yet: the certificate takes the default name
+    except Exception:  # no database yet: the certificate takes the default name
         db.session.rollback()
         return None
 
