@@ -31,6 +31,7 @@ demo: db
 
 # The web server and, beside it, the background jobs' worker (core.jobs): one command, one Ctrl+C.
 run: demo
+	@$(BIN)/flask signing init  # the PDF signing certificate and the packs' key, once (idempotent)
 	@echo ""
 	@echo "Égide : http://127.0.0.1:5000  (Ctrl+C pour arrêter ; les tâches de fond tournent à côté)"
 	@$(BIN)/flask worker & worker=$$!; \

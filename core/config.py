@@ -105,6 +105,14 @@ class BaseConfig:
     KEY_DIR: str | None = None
     EVIDENCE_DIR: str | None = None
     EVIDENCE_MAX_BYTES = 50 * 1024 * 1024
+    # Signatures (reports.signing): certificate and pack key in SIGNING_DIR (relative: in instance/;
+    # None: instance/signing), made by `flask signing init`; or the syndicate's own PKCS#12.
+    SIGNING_DIR: str | None = None
+    SIGNING_P12: str | None = None
+    SIGNING_P12_PASSWORD: str | None = None
+    # Evidence packs (audits.packs): ZIP files in PACK_DIR (None: instance/packs), kept PACK_EXPIRY_DAYS.
+    PACK_DIR: str | None = None
+    PACK_EXPIRY_DAYS = 30
 
     PAGE_SIZE = 25
     MAX_PAGE_SIZE = 200
@@ -152,6 +160,8 @@ class TestConfig(BaseConfig):
     # instance/ (tests/audits/evidence/conftest.py gives each test its own folders).
     KEY_DIR = os.path.join(tempfile.gettempdir(), f"egide-test-keys-{os.getpid()}")
     EVIDENCE_DIR = os.path.join(tempfile.gettempdir(), f"egide-test-evidence-{os.getpid()}")
+    SIGNING_DIR = os.path.join(tempfile.gettempdir(), f"egide-test-signing-{os.getpid()}")
+    PACK_DIR = os.path.join(tempfile.gettempdir(), f"egide-test-packs-{os.getpid()}")
 
 
 class ProdConfig(BaseConfig):

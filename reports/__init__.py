@@ -20,6 +20,7 @@ from reports.documents import (
     register_document_kind,
 )
 from reports.services import report_titles
+from reports.signing import init_app as signing_init_app
 from reports.views import bp
 
 __all__ = ["DOMAIN", "DocumentKind", "DocumentSection", "Generate", "register_document_kind"]
@@ -51,4 +52,5 @@ DOMAIN = Domain(
     },
     action_labels=ANNUAL_ACTIONS,
     object_types=ANNUAL_OBJECT_TYPES,
+    setup=signing_init_app,  # flask signing init
 )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from core.journal import register_object_types
@@ -45,6 +46,9 @@ class Generate:
     form: Callable[[], Any] | None = None
 
 
+Period = tuple[date, date]
+
+
 @dataclass(frozen=True)
 class DocumentKind:
     code: str  # GeneratedReport.kind
@@ -52,6 +56,11 @@ class DocumentKind:
     permission: Permission  # reads the documents of this kind (list, page, download)
     section: DocumentSection | None = None
     generate: Generate | None = None  # None: generated elsewhere (a fiche's page)
+    # Builds the document of one organisation for an evidence pack (audits.packs): pure — no request,
+    # nothing written, queries filtered on the organisation given —, the PDF bytes, or None when the
+    # kind does not apply to that organisation (no parcours, not a syndicate). ``period`` (first and
+    # last day) for the documents of a period; those that show the state of today ignore it.
+    build: Callable[[Any, Period | None], bytes | None] | None = None
 
 
 KINDS: dict[str, DocumentKind] = {}
@@ -72,6 +81,11 @@ def register_document_kind(kind: DocumentKind) -> None:
 
 def kind_of(code: str) -> DocumentKind | None:
     return KINDS.get(code)
+
+
+def buildable_kinds() -> list[DocumentKind]:
+    """The kinds that build a document of any organisation without a request (evidence packs)."""
+    return [kind for kind in KINDS.values() if kind.build is not None]
 
 
 def readable(code: str) -> bool:

@@ -9,6 +9,8 @@ documents page under ``REGISTERS_VIEW`` (a reader or an auditor may print the re
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -40,6 +42,14 @@ def _is_syndicate() -> bool:
     return bool(current_org.is_syndicate)  # only a syndicate acts as processor for its members
 
 
+def _register_for_pack(org: Organisation, _period: object) -> bytes:
+    return build_register(org).content
+
+
+def _processor_register_for_pack(org: Organisation, _period: object) -> bytes | None:
+    return processor_register_content(org, at=utcnow()) if org.is_syndicate else None
+
+
 for _kind in (
     DocumentKind(
         "register",
@@ -49,6 +59,7 @@ for _kind in (
         generate=Generate(
             "registers.document_register", _l("Générer le registre (PDF)"), form=RegisterDocumentForm
         ),
+        build=_register_for_pack,
     ),
     DocumentKind("activity", _l("PDF de la fiche"), Permission.REGISTERS_VIEW, section=REGISTER_DOCUMENTS),
     DocumentKind(
@@ -62,6 +73,7 @@ for _kind in (
             available=_is_syndicate,
             primary=False,
         ),
+        build=_processor_register_for_pack,
     ),
 ):
     register_document_kind(_kind)
@@ -147,7 +159,7 @@ def generate_activity(activity: ProcessingActivity, actor: User | None) -> Gener
 def generate_processor_register(syndicate: Organisation, actor: User | None) -> GeneratedReport:
     """The syndicate's processor register (Art. 30.2) as a PDF, stored and journalled."""
     at = utcnow()
-    content = pdf.processor_register_pdf(data.processor_register_data(syndicate, generated_at=at))
+    content = processor_register_content(syndicate, at=at)
     return store_report(
         syndicate,
         actor,
@@ -156,3 +168,8 @@ def generate_processor_register(syndicate: Organisation, actor: User | None) -> 
         filename=document_filename("registre-sous-traitant", syndicate.short_name or syndicate.name, at=at),
         content=content,
     )
+
+
+def processor_register_content(syndicate: Organisation, *, at: Any) -> bytes:
+    """The processor register's PDF bytes (Art. 30.2), not stored."""
+    return pdf.processor_register_pdf(data.processor_register_data(syndicate, generated_at=at))

@@ -44,6 +44,12 @@ def _has_parcours() -> bool:
     return svc.has_parcours(current_org.id)
 
 
+def _parcours_for_pack(org: Organisation, _period: object) -> bytes | None:
+    """The progress report for the comité syndical (evidence packs), if the organisation has a parcours."""
+    parcours = svc.parcours_of(org.id)
+    return None if parcours is None else parcours_pdf(org, parcours, audience="comite", generated_at=utcnow())
+
+
 register_document_kind(
     DocumentKind(
         KIND,
@@ -57,6 +63,7 @@ register_document_kind(
             primary=False,
             form=ParcoursPdfForm,
         ),
+        build=_parcours_for_pack,
     )
 )
 

@@ -36,8 +36,15 @@ RISK_DOCUMENTS = DocumentSection(
     _l("Documents des risques"),
     note=_l("Le registre des risques : cartes avant et après traitement, tableau, plan de traitement."),
 )
+
+
 # REGISTERS_VIEW, as the SMSI's documents (smsi/documents/soa.py): the journal reads GeneratedReport
 # entries under one permission; every role holding RISKS_VIEW holds REGISTERS_VIEW (core/security.py).
+def _register_for_pack(org: Organisation, _period: object) -> bytes:
+    """The risk register as it stands today (evidence packs: no request, the organisation named)."""
+    return risk_register_pdf(org, svc.register_risks(org.id), generated_at=utcnow())
+
+
 register_document_kind(
     DocumentKind(
         KIND,
@@ -45,6 +52,7 @@ register_document_kind(
         Permission.REGISTERS_VIEW,
         section=RISK_DOCUMENTS,
         generate=Generate("risks.register_pdf", _l("Générer le registre des risques (PDF)")),
+        build=_register_for_pack,
     )
 )
 
@@ -59,7 +67,7 @@ def _level_text(scale: scales.Scale, likelihood: int | None, impact: int | None)
 def risk_register_pdf(org: Organisation, risks: list[Risk], *, generated_at: datetime) -> bytes:
     st = pdf.styles()
     scale = scales.scale_of(org.id)
-    counts = svc.heat_map()
+    counts = svc.heat_map(org.id)
     current = Counter((lv.id if (lv := scale.level_or_none(*r.current_cell)) else "") for r in risks)
     title = _("Registre des risques")
     story: list[Flowable] = pdf.cover_page(
@@ -147,7 +155,7 @@ def risk_register_pdf(org: Organisation, risks: list[Risk], *, generated_at: dat
     )
     story += pdf.heading(_("Plan de traitement"), st.h1)
     treated = [r for r in risks if r.treatment is not None]
-    actions = svc.linked_actions(r.id for r in treated)
+    actions = svc.linked_actions((r.id for r in treated), org.id)
     controls = {c.id: c for c in annex_a.controls()}
     rows = []
     for r in treated:

@@ -31,7 +31,7 @@ from core.db import local_today
 from core.extensions import db
 from core.forms import FieldError, enum_value, id_list, raise_field_errors, text_value
 from core.security import Permission, roles_granting
-from core.tenancy import scoped
+from core.tenancy import UNSCOPED, scoped
 from risks.models import AssetKind, EbiosOperationalScenario, Risk, Treatment, risk_actions
 from risks.services import scale as scales
 from smsi import reference as annex_a
@@ -358,13 +358,14 @@ class HeatMap:
         return (self.residual if stage == "residual" else self.inherent).get((likelihood, impact), 0)
 
 
-def heat_map() -> HeatMap:
-    """The active organisation's risks counted per cell before and after treatment: one grouped
-    query (at most 16 × 17 groups on the default scale), summed both ways here."""
+def heat_map(org_id: int | None = None) -> HeatMap:
+    """The active organisation's risks (``org_id``: that organisation's, named explicitly) counted
+    per cell before and after treatment: one grouped query (at most 16 × 17 groups on the default
+    scale), summed both ways here."""
     r = Risk
     out = HeatMap()
     cells = (r.likelihood, r.impact, r.residual_likelihood, r.residual_impact)
-    for v, g, rv, rg, n in db.session.execute(scoped(select(*cells, func.count()), r).group_by(*cells)):
+    for v, g, rv, rg, n in db.session.execute(_of(select(*cells, func.count()), org_id).group_by(*cells)):
         inherent = (int(v), int(g))
         out.inherent[inherent] = out.inherent.get(inherent, 0) + int(n)
         if rv is None or rg is None:
@@ -375,15 +376,31 @@ def heat_map() -> HeatMap:
     return out
 
 
-def linked_actions(risk_ids: Iterable[int]) -> dict[int, list[Any]]:
-    """The corrective actions of each risk (two queries), by due date."""
+def _of(stmt: Select[Any], org_id: int | None) -> Select[Any]:
+    """``stmt`` on risks, for the active organisation, or for ``org_id`` named explicitly (the
+    register built by a background job for an evidence pack, without a request)."""
+    if org_id is None:
+        return scoped(stmt, Risk)
+    # unscoped: filtered on the organisation explicitly (a background job has no request)
+    return stmt.where(Risk.organisation_id == org_id).execution_options(**UNSCOPED)
+
+
+def register_risks(org_id: int) -> list[Risk]:
+    """Every risk of ``org_id``, in the register's order (risks_query's), named explicitly."""
+    likelihood, impact = current_cell()
+    stmt = _of(select(Risk), org_id).order_by((likelihood * impact).desc(), impact.desc(), Risk.reference)
+    return list(db.session.scalars(stmt))
+
+
+def linked_actions(risk_ids: Iterable[int], org_id: int | None = None) -> dict[int, list[Any]]:
+    """The corrective actions of each risk (two queries), by due date (``org_id``: see :func:`_of`)."""
     ids = list(risk_ids)
     if not ids:
         return {}
     links = db.session.execute(
         select(risk_actions.c.risk_id, risk_actions.c.action_id).where(risk_actions.c.risk_id.in_(ids))
     ).all()
-    actions = smsi_actions.actions_by_ids(a for _r, a in links)
+    actions = smsi_actions.actions_by_ids((a for _r, a in links), org_id)
     out: dict[int, list[Any]] = {i: [] for i in ids}
     for risk_id, action_id in links:
         if action_id in actions:
@@ -421,14 +438,14 @@ def figures(org_id: int) -> RiskFigures:
     scale = scales.scale_of(org_id)
     r = Risk
     row = db.session.execute(
-        scoped(
+        _of(
             select(
                 func.count(),
                 func.count().filter(over_threshold(scale)),
                 func.count().filter(is_review_overdue(local_today())),
                 func.count().filter(r.treatment.is_(None)),
             ),
-            r,
+            org_id,
         )
     ).one()
     return RiskFigures(int(row[0]), int(row[1]), int(row[2]), int(row[3]))

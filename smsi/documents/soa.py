@@ -36,11 +36,24 @@ SMSI_DOCUMENTS = DocumentSection(
         "Chaque document généré est inscrit au journal avec son empreinte."
     ),
 )
+
+
+def _soa_for_pack(org: Organisation, _period: object) -> bytes:
+    """The statement as it stands today (evidence packs)."""
+    return soa_pdf(org, soa.current_snapshot(org) or {}, None, generated_at=utcnow())
+
+
 # The journal reads every GeneratedReport entry under one permission (reports.documents: one rule per
 # object type, REGISTERS_VIEW since the registers declared theirs); a kind under SMSI_VIEW would need a
 # rule by kind there first. The same roles hold both permissions today (core/security.py).
 register_document_kind(
-    DocumentKind(KIND, _l("Déclaration d'applicabilité"), Permission.REGISTERS_VIEW, section=SMSI_DOCUMENTS)
+    DocumentKind(
+        KIND,
+        _l("Déclaration d'applicabilité"),
+        Permission.REGISTERS_VIEW,
+        section=SMSI_DOCUMENTS,
+        build=_soa_for_pack,
+    )
 )
 
 # Bar colours, by status (and "not assessed"), in the bars' order.

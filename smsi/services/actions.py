@@ -402,9 +402,15 @@ def open_action_choices(org_id: int, *, include: Iterable[int] = ()) -> list[tup
     return [(r.id, f"{r.reference} — {r.title}") for r in rows]
 
 
-def actions_by_ids(ids: Iterable[int]) -> dict[int, Action]:
-    """The active organisation's actions among ``ids`` (one query)."""
+def actions_by_ids(ids: Iterable[int], org_id: int | None = None) -> dict[int, Action]:
+    """The active organisation's actions among ``ids`` (one query); ``org_id``: that organisation's,
+    named explicitly (a document built by a background job, without a request)."""
     wanted = {int(i) for i in ids}
     if not wanted:
         return {}
-    return {a.id: a for a in db.session.scalars(scoped(select(Action), Action).where(Action.id.in_(wanted)))}
+    if org_id is None:
+        stmt = scoped(select(Action), Action)
+    else:
+        # unscoped: filtered on the organisation explicitly (a background job has no request)
+        stmt = select(Action).where(Action.organisation_id == org_id).execution_options(**UNSCOPED)
+    return {a.id: a for a in db.session.scalars(stmt.where(Action.id.in_(wanted)))}

@@ -148,6 +148,8 @@ PAGES: list[tuple[Role | None, str, int, tuple[str, ...]]] = [
         200,
         ("Document being prepared", "40 % done", "Being prepared"),
     ),
+    (Role.RSSI, "/audits/packs/", 200, ("Evidence packs", "Request a pack", "Prepare the pack")),
+    (Role.RSSI, "/audits/packs/{pack}", 200, ("Hashes", "Download the pack (ZIP)", "Archive contents")),
     (Role.DPO, "/registers/activities/new", 200, ("New processing record", "Purposes and legal basis")),
     (Role.DPO, "/registers/requests/new", 200, ("New rights request",)),
     (Role.DPO, "/registers/requests/{rights_request}/edit", 200, ("Edit request",)),

@@ -397,6 +397,8 @@ NOT_200 = {
             ),
             403,
         ),
+        "audits.pack_list": 403,
+        "audits.pack_detail": 403,
         "reports.document_detail": 403,
         "reports.document_download": 403,
         "reports.document_job": 403,
