@@ -37,6 +37,8 @@ risks_edit                .     x     .      .        .       .
 hygiene_assess            .     x     .      x        .       .
 audits_view               .     x     x      .        x       x
 audits_edit               .     x     .      .        .       .
+evidence_view             .     x     x      x        x       x
+evidence_edit             .     x     x      .        .       .
 reports_view              .     x     x      x        x       x
 audit_trail_view          x     x     x      .        .       x
 """
