@@ -22,14 +22,14 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Spacer
+from reportlab.platypus import Flowable
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import aliased
 
 from accounts.models import Organisation, User
 from core.db import PARIS, local_today, utcnow
 from core.extensions import db
-from core.figures import hours_between
+from core.figures import hours_between, number
 from core.security import Permission
 from core.tenancy import UNSCOPED
 from registers.services import breaches as register_breaches
@@ -331,11 +331,8 @@ def period_text(period: Period) -> str:
 
 def _hours(value: float | None, count: int) -> str:
     if value is None:
-        return _("—  (aucun incident n'a atteint cette étape)")
-    if value >= 48:
-        shown = _("%(d)s jours", d=f"{value / 24:.1f}".replace(".", ","))
-    else:
-        shown = _("%(h)s h", h=f"{value:.1f}".replace(".", ","))
+        return _("— (aucun incident n'a atteint cette étape)")
+    shown = _("%(d)s jours", d=number(value / 24, 1)) if value >= 48 else _("%(h)s h", h=number(value, 1))
     return _("%(value)s (sur %(n)s incidents)", value=shown, n=count)
 
 
