@@ -370,6 +370,22 @@ def breaches_of_incidents(incident_ids: Iterable[int], now: datetime | None = No
     ]
 
 
+def breach_counts_of_incidents(incident_ids: Iterable[int]) -> dict[int, int]:
+    """How many breaches each of ``incident_ids`` opened, in whichever register (one grouped query:
+    the SMSI's incident log document); incidents that opened none are left out."""
+    ids = [int(i) for i in incident_ids]
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Breach.source_incident_id, func.count())
+        .where(Breach.source_incident_id.in_(ids))
+        .group_by(Breach.source_incident_id)
+        # unscoped: the breaches an incident opened in the members' registers, counted by incident
+        .execution_options(**UNSCOPED)
+    ).all()
+    return {int(incident_id): int(n) for incident_id, n in rows}
+
+
 # --- reads --------------------------------------------------------------------------------------
 
 
