@@ -1,7 +1,21 @@
-"""Audits: not built yet — the blueprint and its entry page exist so navigation is complete."""
+"""Audits: audit campaigns over a scope of organisations and frameworks, their findings on the
+AFNOR scale closed only when every corrective action is verified effective, re-checks by follow-up
+audits, and auditors invited to one audit (audits.access)."""
 
-from audits import views  # noqa: F401 — the views add their routes to ``bp``
+from audits import access, labels, models, views  # noqa: F401 — the models, the views adding their routes to ``bp``
 from audits.blueprint import bp
+from audits.labels import ACTION_LABELS, JOURNAL_TYPES
 from core.domains import Domain
+from core.security import Permission, Role
 
-DOMAIN = Domain(name="audits", blueprint=bp, order=80, nav="audits/_nav.html")
+DOMAIN = Domain(
+    name="audits",
+    blueprint=bp,
+    order=80,
+    nav="audits/_nav.html",
+    action_labels=ACTION_LABELS,
+    object_types=dict.fromkeys(("Audit", "Finding", "AuditorAccess"), Permission.AUDITS_VIEW),
+    journal_types=JOURNAL_TYPES,
+    permissions={Role.RSSI: (Permission.AUDIT_FINDINGS_EDIT,)},
+    setup=access.setup,
+)
