@@ -73,7 +73,7 @@ def _detail(audit: Audit, recheck_form: RecheckForm | None = None, status: int =
         frameworks=[f for f in Framework if f in audit.framework_set],
         rechecks_by=fsvc.rechecks_by(audit),
         rechecks_of=fsvc.rechecks_of(audit),
-        recheck_form=form if earlier else None,
+        recheck_form=form if earlier or recheck_form is not None else None,
         pdf_form=access_views.PlainForm(),
     ), status
 

@@ -6,7 +6,16 @@ import datetime as dt
 
 import factory
 
-from audits.models import Audit, AuditorAccess, AuditStatus, AuditType, Finding, FindingLevel, FindingStatus, RequirementKind
+from audits.models import (
+    Audit,
+    AuditorAccess,
+    AuditStatus,
+    AuditType,
+    Finding,
+    FindingLevel,
+    FindingStatus,
+    RequirementKind,
+)
 from core.db import utcnow
 from tests.accounts.factories import OrganisationFactory, UserFactory
 from tests.factory_base import BaseFactory
