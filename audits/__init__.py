@@ -2,9 +2,10 @@
 AFNOR scale closed only when every corrective action is verified effective, re-checks by follow-up
 audits, and auditors invited to one audit (audits.access)."""
 
-from audits import access, labels, models, views  # noqa: F401 — the models, the views adding their routes to ``bp``
+from audits import access, demo, figures, labels, models, views  # noqa: F401 — the models, the views adding their routes to ``bp``
 from audits.blueprint import bp
 from audits.labels import ACTION_LABELS, JOURNAL_TYPES
+from audits.widgets import WIDGETS
 from core.domains import Domain
 from core.security import Permission, Role
 
@@ -18,4 +19,7 @@ DOMAIN = Domain(
     journal_types=JOURNAL_TYPES,
     permissions={Role.RSSI: (Permission.AUDIT_FINDINGS_EDIT,)},
     setup=access.setup,
+    widgets=WIDGETS,
+    yearly_figures=figures.yearly,
+    demo=demo.load_audits,
 )

@@ -285,3 +285,8 @@ def setup(app: Flask) -> None:
     if narrow not in permission_filters:
         permission_filters.append(narrow)
     app.before_request(note_view)
+
+
+def my_current_accesses() -> list[AuditorAccess]:
+    """The invited auditor's current accesses in the active organisation (the home page's card)."""
+    return _current_in_org(current_org.id) if is_invited_auditor() else []

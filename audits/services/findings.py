@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, insert, select
 
 from accounts.models import Organisation, User
+from audits import access
 from audits.models import (
     Audit,
     Finding,
@@ -338,3 +339,20 @@ def finding_titles(ids: Iterable[int]) -> dict[int, str]:
         scoped(select(Finding.id, Finding.reference, Finding.title), Finding).where(Finding.id.in_(wanted))
     )
     return {r.id: f"{r.reference} — {r.title}" for r in rows}
+
+
+# --- the list of findings (the home page's card links to it) ---------------------------------------
+
+
+def findings_list_query(level: str = "", status: str = "open") -> Any:
+    stmt = scoped(select(Finding), Finding).order_by(Finding.audit_id.desc(), Finding.number)
+    if level in {lv.value for lv in FindingLevel}:
+        stmt = stmt.where(Finding.level == level)
+    if status == "open":
+        stmt = stmt.where(Finding.status != FindingStatus.CLOSED)
+    elif status == "closed":
+        stmt = stmt.where(Finding.status == FindingStatus.CLOSED)
+    visible = access.visible_audit_ids()
+    if visible is not None:
+        stmt = stmt.where(Finding.audit_id.in_(visible))
+    return stmt

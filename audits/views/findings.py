@@ -13,10 +13,11 @@ from sqlalchemy import select
 from audits import access
 from audits.blueprint import bp
 from audits.forms import FindingForm, LinkActionsForm, NewActionForm, finding_initial
-from audits.models import Audit, Finding, FindingRecheck
+from audits.models import Audit, Finding, FindingLevel, FindingRecheck
 from audits.services import findings as svc
 from core.extensions import db
 from core.forms import FieldError, handle_form
+from core.pagination import paginate
 from core.security import Permission, require
 from core.tenancy import scoped
 from smsi.services import actions as smsi_actions
@@ -174,3 +175,18 @@ def finding_unlink_action(finding_id: int) -> Any:
         db.session.commit()
         flash(_("Action retirée du constat."), "success")
     return redirect(_detail_url(finding))
+
+
+@bp.route("/findings/")
+@require(Permission.AUDITS_VIEW)
+def finding_list() -> Any:
+    level = request.args.get("level", "")
+    status = request.args.get("status", "open")
+    status = status if status in ("open", "closed", "all") else "open"
+    return render_template(
+        "audits/finding_list.html",
+        page=paginate(svc.findings_list_query(level, status)),
+        level=level if level in {lv.value for lv in FindingLevel} else "",
+        status=status,
+        levels=[(lv.value, f"{lv.value} — {lv.label}") for lv in FindingLevel],
+    )

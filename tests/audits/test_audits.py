@@ -132,11 +132,13 @@ def test_a_nonconformity_needs_an_action_and_closes_only_when_every_action_is_ef
     assert finding.status is FindingStatus.ACTION_PLANNED
     with pytest.raises(FieldError) as exc:
         svc.update_finding(finding, rssi, _finding_data(status="closed", version=finding.version))
-    assert action.reference in exc.value.message and "efficacité" in exc.value.message
+    assert action.reference in exc.value.message
+    assert "efficacité" in exc.value.message
 
     _effective(action, world)
     closed = svc.update_finding(finding, rssi, _finding_data(status="closed", version=finding.version))
-    assert closed.status is FindingStatus.CLOSED and closed.closed_on == today()
+    assert closed.status is FindingStatus.CLOSED
+    assert closed.closed_on == today()
 
 
 def test_a_strength_closes_without_an_action_and_a_linked_open_action_blocks_it(
@@ -207,7 +209,7 @@ def test_a_follow_up_audit_rechecks_a_finding_shown_on_both_audits(
         db.session.commit()
         ids = (first.id, second.id, finding.id, first.reference)
     client = login_as(world.a.users[Role.RSSI])
-    first_id, second_id, finding_id, first_ref = ids
+    first_id, second_id, finding_id, _ref = ids
     response = client.post(
         f"/audits/{second_id}/rechecks",
         data={
@@ -221,7 +223,8 @@ def test_a_follow_up_audit_rechecks_a_finding_shown_on_both_audits(
     assert session.scalar(select(func.count()).select_from(FindingRecheck)) == 1
     for audit_id in (first_id, second_id):
         page = client.get(f"/audits/{audit_id}").get_data(as_text=True)
-        assert "Corrigé en juin" in page and "Levé" in page
+        assert "Corrigé en juin" in page
+        assert "Levé" in page
     # a finding of an audit the follow-up does not follow: refused, with the message, nothing written
     bad = client.post(
         f"/audits/{first_id}/rechecks",
@@ -302,11 +305,14 @@ def test_the_list_filters_by_status_type_and_year(world: World, rssi: Any, login
     db.session.commit()
     client = login_as(world.a.users[Role.RSSI])
     by_year = client.get("/audits/?year=2025").get_data(as_text=True)
-    assert "Audit 2025" in by_year and "Campagne de diagnostic" not in by_year
+    assert "Audit 2025" in by_year
+    assert "Campagne de diagnostic" not in by_year
     by_type = client.get("/audits/?type=anssi_diagnostic").get_data(as_text=True)
-    assert "Campagne de diagnostic" in by_type and "Audit 2025" not in by_type
+    assert "Campagne de diagnostic" in by_type
+    assert "Audit 2025" not in by_type
     by_status = client.get("/audits/?status=closed").get_data(as_text=True)
-    assert "Audit 2025" in by_status and "Campagne de diagnostic" not in by_status
+    assert "Audit 2025" in by_status
+    assert "Campagne de diagnostic" not in by_status
 
 
 def test_the_findings_pdf_lists_the_findings_by_level(
@@ -325,12 +331,15 @@ def test_the_findings_pdf_lists_the_findings_by_level(
         audit_id, reference = audit.id, audit.reference
     client = login_as(world.a.users[Role.RSSI])
     response = client.post(f"/audits/{audit_id}/findings.pdf")
-    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
     reader = PdfReader(io.BytesIO(response.data))
     text = "\n".join(page.extract_text() for page in reader.pages)
     assert f"Constats de l'audit {reference}" in text
-    assert "Synthèse par niveau" in text and "Non-conformité majeure" in text
-    assert f"{reference}-F01" in text and "Revue des accès exemplaire" in text
+    assert "Synthèse par niveau" in text
+    assert "Non-conformité majeure" in text
+    assert f"{reference}-F01" in text
+    assert "Revue des accès exemplaire" in text
     assert text.index("Sauvegardes non testées") < text.index("Revue des accès exemplaire")  # NC first
     assert f"1 / {len(reader.pages)}" in text or f"1/{len(reader.pages)}" in text
     if shutil.which("qpdf") is None:
@@ -342,7 +351,8 @@ def test_the_findings_pdf_lists_the_findings_by_level(
 
 
 def test_levels_come_from_the_afnor_reference() -> None:
-    assert FindingLevel.NCMAJ.is_nonconformity and FindingLevel.NCMIN.is_nonconformity
+    assert FindingLevel.NCMAJ.is_nonconformity
+    assert FindingLevel.NCMIN.is_nonconformity
     assert not FindingLevel.PS.is_nonconformity
     assert [lv.value for lv in sorted(FindingLevel, key=lambda lv: lv.rank)] == [
         "PF",

@@ -186,6 +186,7 @@ PAGES: list[tuple[Role | None, str, int, tuple[str, ...]]] = [
     ),
     (Role.RSSI, "/risks/ebios/{study}/carte", 200, ("Risk map of the study", "Residual risks (workshop 5)")),
     (Role.RSSI, "/audits/", 200, ("Audits, most recent first", "New audit", "Filter audits")),
+    (Role.RSSI, "/audits/findings/", 200, ("Audit findings", "Filter findings")),
     (Role.RSSI, "/audits/new", 200, ("New audit", "Audited organisations", "Audited frameworks")),
     (Role.RSSI, "/audits/{audit}", 200, ("Findings by level", "Follow-up checks", "New finding")),
     (Role.RSSI, "/audits/{audit}/edit", 200, ("Edit audit", "Lead auditor")),

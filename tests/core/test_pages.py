@@ -279,6 +279,7 @@ AUDIT_PAGES = (
     "audits.auditor_access",
     "audits.finding_detail",
     "audits.finding_edit",
+    "audits.finding_list",
     "audits.finding_new",
 )
 
