@@ -459,9 +459,7 @@ def my_organisations(user: User, q: str = "", *, page: int = 1, per_page: int = 
 
     Read past the tenant filter on purpose (both queries): these are the user's own memberships,
     most of them outside the active organisation's view."""
-    mine = select(Membership.organisation_id).where(
-        Membership.user_id == user.id, membership_is_current()
-    )
+    mine = select(Membership.organisation_id).where(Membership.user_id == user.id, membership_is_current())
     stmt = select(Organisation).where(
         Organisation.id.in_(mine), or_(Organisation.left_on.is_(None), Organisation.left_on > today())
     )

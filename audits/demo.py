@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from accounts import services as accounts
 from accounts.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
@@ -209,12 +209,27 @@ def _auditor(org: Organisation, context: dict[str, Any]) -> None:
             user = accounts.create_user(
                 None, {"email": AUDITOR_EMAIL, "full_name": "Auditrice invitée", "password": DEMO_PASSWORD}
             )
-        access.invite(internal, _rssi(org), {"email": AUDITOR_EMAIL, "full_name": "Auditrice invitée"})
+        # The demo's auditor account (accounts.demo) becomes the auditor invited to this audit: their
+        # role ends with it.
+        db.session.execute(
+            update(Membership)
+            .where(
+                Membership.user_id == user.id,
+                Membership.role == Role.AUDITOR,
+                Membership.revoked_at.is_(None),
+                Membership.expires_on.is_(None),
+            )
+            .values(expires_on=internal.end_on)
+            .execution_options(**UNSCOPED)  # unscoped: demo loader (CLI)
+        )
+        access.invite(internal, _rssi(org), {"email": AUDITOR_EMAIL, "full_name": user.full_name})
     if not user.has_mfa:
         # Demo only: the shared, published TOTP key of the demo accounts.
         user.totp_secret_enc = crypto.encrypt(DEMO_TOTP_SECRET)
         user.totp_enabled_at = utcnow()
-    context.setdefault("logins", []).append(
+    logins = [entry for entry in context.setdefault("logins", []) if entry[0] != AUDITOR_EMAIL]
+    context["logins"] = logins
+    logins.append(
         (
             AUDITOR_EMAIL,
             f"auditrice invitée à {internal.reference} (accès jusqu'au {internal.end_on:%d/%m/%Y})"

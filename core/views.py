@@ -72,4 +72,3 @@ DOCS_CSP = {
 @talisman(content_security_policy=DOCS_CSP)
 def api_docs() -> Any:
     return render_template("core/api_docs.html")
-
