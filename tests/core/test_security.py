@@ -37,6 +37,7 @@ risks_edit                .     x     .      .        .       .
 hygiene_assess            .     x     .      x        .       .
 audits_view               .     x     x      .        x       x
 audits_edit               .     x     .      .        .       .
+audit_findings_edit       .     x     .      .        .       .
 reports_view              .     x     x      x        x       x
 audit_trail_view          x     x     x      .        .       x
 """
