@@ -19,6 +19,7 @@ from audits.models import Audit, Framework
 from audits.services import audits as audit_svc
 from audits.services import findings as svc
 from core.db import utcnow
+from core.extensions import db
 from core.security import Permission
 from reports import pdf
 from reports.documents import DocumentKind, register_document_kind
@@ -33,6 +34,7 @@ register_document_kind(DocumentKind(KIND, _l("Constats d'audit"), Permission.REG
 
 def findings_pdf(audit: Audit, *, generated_at: datetime) -> bytes:
     st = pdf.styles()
+    owner = db.session.get(Organisation, audit.organisation_id)
     title = _("Constats de l'audit %(ref)s", ref=audit.reference)
     counts = audit_svc.level_counts(audit.id)
     findings = svc.findings_of(audit.id)
@@ -87,7 +89,7 @@ def findings_pdf(audit: Audit, *, generated_at: datetime) -> bytes:
     info = pdf.DocInfo(
         title=title,
         subject=audit.title,
-        author=audit.lead_auditor_name or "",
+        author=owner.name if owner else "",
         generated_at=generated_at,
         running_title=f"{title} — {audit.title}",
     )
