@@ -194,3 +194,14 @@ def test_the_invitation_checks_its_input(app: Flask, world: World, session: Any,
     assert again.status_code == 422
     assert "Cet auditeur a déjà accès à cet audit." in again.get_data(as_text=True)
     assert session.scalar(select(func.count()).select_from(AuditorAccess)) == 1
+
+
+def test_the_auditor_home_page_shows_their_audit_and_the_days_left(
+    app: Flask, world: World, session: Any, login_as: Any
+) -> None:
+    s = _setup(app, world, session)
+    page = login_as(s["auditor"], world.a.syndicate).get("/").get_data(as_text=True)
+    days = (END - local_today()).days + 1
+    assert "Mes audits" in page
+    assert "Audit de certification" in page
+    assert f"accès encore {days} jours" in page

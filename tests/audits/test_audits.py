@@ -17,6 +17,7 @@ from flask import Flask
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from accounts.models import Organisation
 from audits.models import Audit, Finding, FindingLevel, FindingRecheck, FindingStatus
 from audits.services import audits as audit_svc
 from audits.services import findings as svc
@@ -363,3 +364,27 @@ def test_levels_come_from_the_afnor_reference() -> None:
         "NCmaj",
     ]
     assert Finding.__tablename__ == "audit_findings"
+
+
+def test_yearly_figures_count_audits_done_findings_by_level_and_closed(world: World, rssi: Any) -> None:
+    from audits import figures  # noqa: PLC0415 — the module under test
+
+    org = _syndicate(world)
+    done = audit_svc.create_audit(org, rssi, _audit_data(world, status="report_issued"))
+    svc.create_finding(done, rssi, _finding_data(level="NCmaj"))
+    strength = svc.create_finding(done, rssi, _finding_data(level="PF", requirement_kind="none"))
+    svc.update_finding(
+        strength,
+        rssi,
+        _finding_data(level="PF", requirement_kind="none", status="closed", version=strength.version),
+    )
+    audit_svc.create_audit(org, rssi, _audit_data(world, title="En cours", status="in_progress"))
+    orgs = select(Organisation.id).where(Organisation.id == org.id)
+    (section,) = figures.yearly(orgs, 2026)
+    values = {str(f.label): f.value for f in section.figures}
+    assert values["Audits réalisés"] == 1
+    assert values["Non-conformités relevées"] == 1
+    assert values["Constats de ces audits"] == 2
+    assert values["Constats clos dans l'année"] == (1 if today().year == 2026 else 0)
+    rows = {r[0]: r[1] for r in section.tables[0].rows}
+    assert rows["NCmaj — Non-conformité majeure"] == "1"
