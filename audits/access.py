@@ -249,14 +249,37 @@ def get_finding_or_404(finding_id: int) -> Finding:
 # --- the trail -----------------------------------------------------------------------------------
 
 
+# Within a domain whose permission a framework in scope opens, the pages an invited auditor may read:
+# the Statement of Applicability of the SMSI (not its incidents or actions), the hygiene
+# self-assessments of the risks (not the risk register or EBIOS studies), the whole register.
+FRAMEWORK_ENDPOINTS = {
+    Framework.ANNEX_A: ("smsi.soa",),
+    Framework.HYGIENE: ("risks.hygiene",),
+    Framework.RGPD_REGISTER: ("registers.",),
+}
+NARROWED_DOMAINS = ("smsi.", "risks.", "registers.")
+
+
+def _outside_scope(endpoint: str, accesses: list[AuditorAccess]) -> bool:
+    """Whether an invited auditor's request names a page of a domain outside their frameworks."""
+    if not endpoint.startswith(NARROWED_DOMAINS):
+        return False  # the audits' pages and the rest: the permissions decide (narrow)
+    allowed = tuple(
+        prefix for a in accesses for f in a.audit.framework_set for prefix in FRAMEWORK_ENDPOINTS[f]
+    )
+    return not endpoint.startswith(allowed) if allowed else True
+
+
 def note_view() -> None:
-    """App-wide ``before_request`` (installed by the domain's setup): an invited auditor's request is
-    journalled after its response, in a short transaction of its own."""
+    """App-wide ``before_request`` (installed by the domain's setup): an invited auditor's request
+    outside the frameworks of their audit is a 404; any other is journalled after its response, in
+    a short transaction of its own."""
     if request.endpoint in (None, "static") or not current_user.is_authenticated or not is_invited_auditor():
         return
     current = _current_in_org(current_org.id)
     if not current:
         return
+    outside = _outside_scope(request.endpoint, current)
     access_id, org_id, user_id = current[0].id, current[0].organisation_id, current_user.id
     method, path = request.method, request.full_path.rstrip("?")[:300]
 
@@ -279,6 +302,9 @@ def note_view() -> None:
                 "Auditor access %s: view not journalled, the response goes on", access_id, exc_info=True
             )
         return response
+
+    if outside:
+        abort(404)
 
 
 def setup(app: Flask) -> None:

@@ -83,10 +83,13 @@ def test_the_invited_auditor_sees_their_audit_only_and_edits_only_its_findings(
     # read-only everywhere else: the audit itself, its access page, the SMSI's writes
     assert client.get(f"/audits/{s['audit']}/edit").status_code == 403
     assert client.get(f"/audits/{s['audit']}/auditors").status_code == 403
-    assert client.get("/smsi/actions/new").status_code == 403
+    assert client.get("/smsi/actions/new").status_code == 404  # outside the SoA: out of scope
+    assert client.post("/smsi/soa/control?control=A.5.1", data={}).status_code == 403  # the SoA: read-only
     # Annex A in scope: the Statement of Applicability reads; the register (not in scope) does not
     assert client.get("/smsi/soa/").status_code == 200
-    assert client.get("/registers/").status_code == 403
+    assert client.get("/smsi/incidents/").status_code == 404  # the SMSI beyond the SoA: out of scope
+    assert client.get("/smsi/actions/").status_code == 404
+    assert client.get("/registers/").status_code == 404
     assert client.get("/journal/").status_code == 403
     # another tenant's audit: 404 (the walkers check every route the same way)
     # the finding of their audit is editable
