@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from accounts.models import Membership, Organisation, User
+from accounts.models import Membership, Organisation, User, membership_is_current
 from core.db import local_today
 from core.domains import DigestItem, digest_items
 from core.extensions import db
@@ -40,7 +40,7 @@ def recipient_ids() -> list[int]:
         .join(Organisation, Organisation.id == Membership.organisation_id)
         .where(
             Membership.role.in_((Role.DPO, Role.REFERENT)),
-            Membership.revoked_at.is_(None),
+            membership_is_current(),
             Organisation.left_on.is_(None),
         )
     )

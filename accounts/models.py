@@ -229,7 +229,7 @@ class User(UserMixin, TimestampMixin, VersionedMixin, Base):
             stmt = (
                 select(Membership)
                 .join(Membership.organisation)
-                .where(Membership.user_id == self.id, Membership.revoked_at.is_(None))
+                .where(Membership.user_id == self.id, membership_is_current())
                 .order_by(Organisation.relation.desc(), Organisation.sort_name, Membership.role)
             )
             self._active_memberships = list(db.session.scalars(stmt))
@@ -241,7 +241,7 @@ class User(UserMixin, TimestampMixin, VersionedMixin, Base):
             .join(Membership.organisation)
             .where(
                 Membership.user_id == self.id,
-                Membership.revoked_at.is_(None),
+                membership_is_current(),
                 or_(Organisation.left_on.is_(None), Organisation.left_on > today()),
             )
         )
@@ -328,7 +328,7 @@ def _account_facts_columns() -> tuple[Any, ...]:
     m, o = aliased(Membership), aliased(Organisation)
     active = and_(
         m.user_id == bindparam("user_id"),
-        m.revoked_at.is_(None),
+        membership_is_current(m, bindparam("today")),
         or_(o.left_on.is_(None), o.left_on > bindparam("today")),
     )
     memberships = select(m.organisation_id).join(o, o.id == m.organisation_id).where(active)
@@ -348,7 +348,7 @@ def _roles_in_statement() -> Any:
         .where(
             Membership.user_id == bindparam("user_id"),
             Membership.organisation_id == bindparam("org_id"),
-            Membership.revoked_at.is_(None),
+            membership_is_current(Membership, bindparam("today")),
             or_(Organisation.left_on.is_(None), Organisation.left_on > bindparam("today")),
         )
         # unscoped: the user's own memberships, whichever organisation is active (switching reads them)
@@ -480,13 +480,29 @@ class Membership(TimestampMixin, Base):
     role: Mapped[Role] = mapped_column(str_enum(Role, "role"))
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last day a temporary role (an invited auditor's) is held; None: until revoked.
+    expires_on: Mapped[date | None] = mapped_column(Date)
 
     user: Mapped[User] = relationship(back_populates="memberships", foreign_keys=[user_id])
     organisation: Mapped[Organisation] = relationship(lazy="joined")
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return bool(membership_is_current(self))
 
     def revoke(self) -> None:
         self.revoked_at = utcnow()
+
+
+def membership_is_current(membership: Any = None, on: Any = None) -> Any:
+    """THE rule of a membership in force: not revoked, and not past its ``expires_on`` (an invited
+    auditor's role ends with the audit). Given the ``Membership`` class (or an alias, the default)
+    it is a SQL expression, ``on`` a date or a bind parameter (default today); given a row, a bool."""
+    if isinstance(membership, Membership):
+        day = on or today()
+        return membership.revoked_at is None and (
+            membership.expires_on is None or membership.expires_on >= day
+        )
+    m = membership if membership is not None else Membership
+    day = on if on is not None else today()
+    return and_(m.revoked_at.is_(None), or_(m.expires_on.is_(None), m.expires_on >= day))

@@ -14,7 +14,15 @@ from sqlalchemy.orm import aliased
 from werkzeug.exceptions import Forbidden
 
 from accounts import auth
-from accounts.models import Membership, Nis2Entity, Organisation, OrgKind, OrgRelation, User
+from accounts.models import (
+    Membership,
+    Nis2Entity,
+    Organisation,
+    OrgKind,
+    OrgRelation,
+    User,
+    membership_is_current,
+)
 from accounts.passwords import hash_password
 from core import audit
 from core.concurrency import check_version
@@ -112,7 +120,7 @@ def has_dpo() -> Any:
         .where(
             Membership.organisation_id == Organisation.id,
             Membership.role == Role.DPO,
-            Membership.revoked_at.is_(None),
+            membership_is_current(),
         )
         .exists()
     )
@@ -388,22 +396,33 @@ def update_user(user: User, actor: User, data: dict[str, Any]) -> User:
     return user
 
 
-def grant_role(user: User, org: Organisation, role: Role, actor: User | None) -> Membership:
-    """Give ``role`` in ``org``; re-activates a revoked membership rather than duplicating it."""
+def grant_role(
+    user: User, org: Organisation, role: Role, actor: User | None, *, expires_on: date | None = None
+) -> Membership:
+    """Give ``role`` in ``org``; re-activates a revoked membership rather than duplicating it.
+    ``expires_on``: the last day the role is held (an invited auditor's); an active membership
+    that expires is extended to it rather than refused."""
     membership = db.session.scalar(
         select(Membership).where(
             Membership.user_id == user.id, Membership.organisation_id == org.id, Membership.role == role
         )
     )
     if membership is not None and membership.revoked_at is None:
-        raise FieldError("role", _("Cet utilisateur a déjà ce rôle dans cette organisation."))
-    if membership is None:
+        if expires_on is None or membership.expires_on is None:
+            raise FieldError("role", _("Cet utilisateur a déjà ce rôle dans cette organisation."))
+        membership.expires_on = max(membership.expires_on, expires_on)
+    elif membership is None:
         membership = Membership(
-            user=user, organisation=org, role=role, granted_by_id=getattr(actor, "id", None)
+            user=user,
+            organisation=org,
+            role=role,
+            granted_by_id=getattr(actor, "id", None),
+            expires_on=expires_on,
         )
         db.session.add(membership)
     else:
         membership.revoked_at = None
+        membership.expires_on = expires_on
         membership.granted_by_id = getattr(actor, "id", None)
     db.session.flush()
     audit.record(
@@ -440,9 +459,7 @@ def my_organisations(user: User, q: str = "", *, page: int = 1, per_page: int = 
 
     Read past the tenant filter on purpose (both queries): these are the user's own memberships,
     most of them outside the active organisation's view."""
-    mine = select(Membership.organisation_id).where(
-        Membership.user_id == user.id, Membership.revoked_at.is_(None)
-    )
+    mine = select(Membership.organisation_id).where(Membership.user_id == user.id, membership_is_current())
     stmt = select(Organisation).where(
         Organisation.id.in_(mine), or_(Organisation.left_on.is_(None), Organisation.left_on > today())
     )
@@ -491,7 +508,7 @@ def people_holding(
         .where(
             Membership.organisation_id == org_id,
             Membership.role.in_(list(roles)),
-            Membership.revoked_at.is_(None),
+            membership_is_current(),
         )
         .scalar_subquery()
     )

@@ -40,6 +40,7 @@ class Permission(enum.StrEnum):
     AUDITS_EDIT = "audits_edit"
     EVIDENCE_VIEW = "evidence_view"  # read and download evidence files (granted by audits.evidence)
     EVIDENCE_EDIT = "evidence_edit"  # upload evidence, new versions, links (granted by audits.evidence)
+    AUDIT_FINDINGS_EDIT = "audit_findings_edit"  # an audit's findings (the audits domain grants it)
     REPORTS_VIEW = "reports_view"
     AUDIT_TRAIL_VIEW = "audit_trail_view"  # the journal: who changed what, when
 
@@ -120,14 +121,21 @@ def user_can(user: Any, permission: Permission | str, org_id: int | None = None)
     return permission in cache[org_id]
 
 
+# Functions a domain registers to narrow (or extend) the current user's permissions in the active
+# organisation, given those of the roles: e.g. an invited auditor's, limited to one audit's scope
+# (audits.access). Called in order, once a request; the result is what ``can`` answers.
+permission_filters: list[Callable[[frozenset[Permission]], frozenset[Permission]]] = []
+
+
 def current_permissions() -> frozenset[Permission]:
     """Permissions of the logged-in user in the active organisation (cached for the request)."""
     if not current_user.is_authenticated:
         return frozenset()
     if "_egide_permissions" not in g:
-        g._egide_permissions = permissions_for(
-            current_org_roles(), is_platform_admin=current_user.is_platform_admin
-        )
+        granted = permissions_for(current_org_roles(), is_platform_admin=current_user.is_platform_admin)
+        for narrow in permission_filters:
+            granted = narrow(granted)
+        g._egide_permissions = granted
     return g._egide_permissions
 
 

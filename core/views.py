@@ -72,8 +72,3 @@ DOCS_CSP = {
 @talisman(content_security_policy=DOCS_CSP)
 def api_docs() -> Any:
     return render_template("core/api_docs.html")
-
-
-def render_coming_soon(title: Any, description: Any) -> Any:
-    """Entry page of a domain that is not built yet: says so plainly."""
-    return render_template("core/coming_soon.html", title=title, description=description)

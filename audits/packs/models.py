@@ -58,7 +58,7 @@ class EvidencePack(OrgScopedMixin, Base):
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
     # The audit the pack was asked for (a plain integer: the foreign key to audits comes with them).
-    audit_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    audit_id: Mapped[int | None] = mapped_column(ForeignKey("audits.id", ondelete="SET NULL"), index=True)
     linked_to: Mapped[str | None] = mapped_column(String(200))  # what asked for it, e.g. "audit:12"
     locale: Mapped[str] = mapped_column(String(8), default="fr")
     status: Mapped[str] = mapped_column(String(16), default=PackStatus.QUEUED.value)

@@ -83,6 +83,7 @@ def _widget_keys(html: str) -> set[str]:
                 "risks.register",
                 "risks.hygiene",
                 "smsi.soa",
+                "audits.findings",
             },
         ),
         (Role.READER, {"accounts.organisations", "catalogue.catalogue"}),

@@ -271,6 +271,18 @@ NON_HTML_PAGES = {
     "reports.document_download",
 }
 
+# The audits' pages (an administrator holds no audit permission).
+AUDIT_PAGES = (
+    "audits.audit_detail",
+    "audits.audit_edit",
+    "audits.audit_new",
+    "audits.auditor_access",
+    "audits.finding_detail",
+    "audits.finding_edit",
+    "audits.finding_list",
+    "audits.finding_new",
+)
+
 # Pages that do not answer 200 to each user, and what they answer instead.
 # The EBIOS RM studies' pages (risks.views.ebios): the study's, then a new and an edit page per kind.
 EBIOS_PAGES = (
@@ -399,6 +411,7 @@ NOT_200 = {
         ),
         "audits.pack_list": 403,
         "audits.pack_detail": 403,
+        **dict.fromkeys(AUDIT_PAGES, 403),
         "reports.document_detail": 403,
         "reports.document_download": 403,
         "reports.document_job": 403,

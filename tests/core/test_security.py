@@ -39,6 +39,7 @@ audits_view               .     x     x      .        x       x
 audits_edit               .     x     .      .        .       .
 evidence_view             .     x     x      x        x       x
 evidence_edit             .     x     x      .        .       .
+audit_findings_edit       .     x     .      .        .       .
 reports_view              .     x     x      x        x       x
 audit_trail_view          x     x     x      .        .       x
 """
