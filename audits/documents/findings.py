@@ -36,8 +36,9 @@ def findings_pdf(audit: Audit, *, generated_at: datetime) -> bytes:
     st = pdf.styles()
     owner = db.session.get(Organisation, audit.organisation_id)
     title = _("Constats de l'audit %(ref)s", ref=audit.reference)
-    counts = audit_svc.level_counts(audit.id)
-    findings = svc.findings_of(audit.id)
+    # The audit's organisation named in every read: the packs' job builds this PDF without a request.
+    counts = audit_svc.level_counts(audit.id, audit.organisation_id)
+    findings = svc.findings_of(audit.id, audit.organisation_id)
     frameworks = [str(f.label) for f in Framework if f in audit.framework_set]
     lead = audit.lead_auditor_name or "—"
     if audit.lead_auditor_firm:
@@ -65,7 +66,7 @@ def findings_pdf(audit: Audit, *, generated_at: datetime) -> bytes:
     )
     story.append(Spacer(1, 5 * mm))
     for finding in findings:
-        actions = svc.linked_actions(finding)
+        actions = svc.linked_actions(finding, explicit=True)
         requirement = svc.requirement_label(finding.requirement_kind, finding.requirement_ref)
         rows = [
             (_("Niveau"), f"{finding.level.value} — {finding.level.label}"),

@@ -17,6 +17,7 @@ from audits.packs import services, views  # noqa: F401 — the job, and the rout
 from audits.packs.models import STATUS_LABELS, EvidencePack, PackStatus
 from audits.packs.sources import EvidenceForPack, EvidenceSource, register_evidence_source
 from audits.packs.store import evidence_store_source
+from core import panels
 from core.domains import DomainPart
 from core.extensions import db
 from core.journal import JournalType
@@ -35,6 +36,11 @@ def purge_command() -> None:
 
 def _setup(app: Flask) -> None:
     app.cli.add_command(packs_cli)
+    # The audit page's panel: the packs of the audit, and the button that makes one.
+    panels.register_panel(
+        ("Audit",), panels.Panel("audits.packs", "audits/packs/_audit_panel.html", Permission.AUDITS_VIEW)
+    )
+    app.jinja_env.globals["audit_packs"] = services.packs_of_audit
     register_evidence_source(evidence_store_source)  # the evidence store of audits.evidence
 
 

@@ -4,6 +4,7 @@ journalled."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import secrets
@@ -14,13 +15,17 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, g
+from flask import abort, current_app, g
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select, update
 
 from accounts.models import Organisation
+from audits import access
+from audits.documents.findings import KIND as FINDINGS_KIND
+from audits.documents.findings import findings_pdf
+from audits.models import Audit
 from audits.packs import builder, sources
 from audits.packs.models import EvidencePack, PackStatus
 from core import SQLITE_WRITER, audit
@@ -30,7 +35,7 @@ from core.field_errors import FieldError
 from core.forms import raise_field_errors
 from core.jobs import job, paris_crontab
 from core.roles import Role
-from core.tenancy import UNSCOPED, current_org, current_org_roles, scoped
+from core.tenancy import UNSCOPED, current_org, current_org_roles, get_scoped_or_404, scoped
 from reports import documents, signing
 
 logger = logging.getLogger("egide.packs")
@@ -76,9 +81,49 @@ def contents(pack: EvidencePack) -> list[tuple[str, int]]:
 
 
 def packs_query() -> Select[Any]:
-    """The active organisation's packs, newest first."""
-    return scoped(select(EvidencePack), EvidencePack).order_by(
-        EvidencePack.requested_at.desc(), EvidencePack.id.desc()
+    """The active organisation's packs, newest first; for an auditor invited to an audit, the packs
+    of that audit only (audits.access: one rule for what an auditor sees)."""
+    stmt = scoped(select(EvidencePack), EvidencePack)
+    visible = access.visible_audit_ids()
+    if visible is not None:
+        stmt = stmt.where(EvidencePack.audit_id.in_(visible))
+    return stmt.order_by(EvidencePack.requested_at.desc(), EvidencePack.id.desc())
+
+
+def get_pack_or_404(pack_id: int) -> EvidencePack:
+    """A pack of the active organisation — of the auditor's own audit, for an invited auditor."""
+    pack = get_scoped_or_404(EvidencePack, pack_id)
+    visible = access.visible_audit_ids()
+    if visible is not None and pack.audit_id not in visible:
+        abort(404)
+    return pack
+
+
+AUDIT_PACKS_SHOWN = 10
+
+
+def packs_of_audit(audit_id: int) -> list[EvidencePack]:
+    """The latest packs made for an audit (its page's panel)."""
+    return list(
+        db.session.scalars(packs_query().where(EvidencePack.audit_id == audit_id).limit(AUDIT_PACKS_SHOWN))
+    )
+
+
+def request_audit_pack(audit_obj: Audit, actor: Any) -> EvidencePack:
+    """The pack of an audit: the documents and evidence of its organisations over its dates, and its
+    findings (the findings PDF is added by the job), named after it; downloadable by its auditors."""
+    org_ids = [audit_obj.organisation_id, *(o.id for o in audit_obj.organisations)]
+    return request_pack(
+        org_ids,
+        audit_obj.start_on,
+        audit_obj.end_on,
+        actor=actor,
+        audit_id=audit_obj.id,
+        title=_(
+            "Dossier de preuves de l'audit %(ref)s — %(title)s",
+            ref=audit_obj.reference,
+            title=audit_obj.title,
+        ),
     )
 
 
@@ -239,6 +284,25 @@ def _organisations(ids: Sequence[int]) -> list[Organisation]:
     return [found[i] for i in ids if i in found]
 
 
+def _audit_reports(audit_id: int | None) -> Iterator[builder.ReportForPack]:
+    """A pack made for an audit: the audit's findings, signed (its kind has no per-organisation
+    ``build``: the findings belong to the audit)."""
+    if audit_id is None:
+        return
+    audit_obj = db.session.get(Audit, audit_id)
+    if audit_obj is None:
+        return
+    owner = db.session.get(Organisation, audit_obj.organisation_id)
+    content = findings_pdf(audit_obj, generated_at=utcnow())
+    yield builder.ReportForPack(
+        kind=f"{FINDINGS_KIND}-{audit_obj.reference}",
+        label=_("Constats de l'audit %(ref)s", ref=audit_obj.reference),
+        organisation_id=audit_obj.organisation_id,
+        organisation_name=owner.name if owner else "",
+        content=signing.sign_pdf(content, reason=_("Constats d'audit")),
+    )
+
+
 def _reports(orgs: list[Organisation], period: tuple[date, date]) -> Iterator[builder.ReportForPack]:
     """The documents of every kind that builds one, for each organisation, signed (one in memory at
     a time)."""
@@ -312,7 +376,7 @@ def build_pack(pack_id: int) -> None:
             result = builder.write_pack(
                 partial,
                 header,
-                _reports(orgs, period),
+                itertools.chain(_reports(orgs, period), _audit_reports(pack.audit_id)),
                 evidence,
                 sign=signing.sign_manifest,
                 public_key_pem=signing.pack_public_key_pem(),

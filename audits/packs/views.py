@@ -12,15 +12,15 @@ from flask import Response, abort, flash, make_response, redirect, render_templa
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from audits import access
 from audits.blueprint import bp
 from audits.packs import services
 from audits.packs.forms import PackForm
-from audits.packs.models import EvidencePack
 from core.extensions import db
 from core.field_errors import FieldError
 from core.pagination import paginate
 from core.security import Permission, can, require
-from core.tenancy import current_org, get_scoped_or_404
+from core.tenancy import current_org
 from reports.services import size_label
 
 
@@ -68,11 +68,27 @@ def pack_request() -> Any:
     return _list_page(form, 422)
 
 
+@bp.post("/packs/audit/<int:audit_id>")
+@require(Permission.AUDITS_EDIT)
+def pack_for_audit(audit_id: int) -> Any:
+    """The audit page's button: the pack of the audit (its organisations, its dates, its findings)."""
+    audit_obj = access.get_audit_or_404(audit_id)
+    try:
+        pack = services.request_audit_pack(audit_obj, current_user)
+    except FieldError as error:
+        db.session.rollback()
+        flash(_("Le dossier n'a pas été demandé : %(reason)s", reason=error.message), "danger")
+        return redirect(url_for("audits.audit_detail", audit_id=audit_obj.id))
+    db.session.commit()
+    flash(_("Le dossier de preuves est en préparation : suivez son avancement ci-dessous."), "info")
+    return redirect(url_for("audits.pack_detail", pack_id=pack.id))
+
+
 @bp.route("/packs/<int:pack_id>")
 @require(Permission.AUDITS_VIEW)
 def pack_detail(pack_id: int) -> Any:
     """A pack's page, or (htmx, polled every 2 s while it is queued or built) its state alone."""
-    pack = get_scoped_or_404(EvidencePack, pack_id)
+    pack = services.get_pack_or_404(pack_id)
     polled = request.headers.get("HX-Request") == "true"
     template = "audits/packs/_progress.html" if polled else "audits/packs/detail.html"
     response = make_response(
@@ -105,7 +121,7 @@ def _chunks(path: Path) -> Iterator[bytes]:
 @bp.post("/packs/<int:pack_id>/download")
 @require(Permission.AUDITS_VIEW)
 def pack_download(pack_id: int) -> Any:
-    pack = get_scoped_or_404(EvidencePack, pack_id)
+    pack = services.get_pack_or_404(pack_id)
     path = services.file_of(pack)
     if path is None:
         abort(404)  # not built, failed, expired, or its file gone (the pack's page says which)

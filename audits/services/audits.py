@@ -203,13 +203,16 @@ def audit_years() -> list[int]:
     return sorted({d.year for d in years}, reverse=True)
 
 
-def level_counts(audit_id: int) -> dict[FindingLevel, int]:
-    """How many findings of each level the audit has (every level, most severe first)."""
-    rows = db.session.execute(
-        scoped(select(Finding.level, func.count()), Finding)
-        .where(Finding.audit_id == audit_id)
-        .group_by(Finding.level)
-    )
+def level_counts(audit_id: int, organisation_id: int | None = None) -> dict[FindingLevel, int]:
+    """How many findings of each level the audit has (every level, most severe first).
+    ``organisation_id``: named explicitly, for a document built without a request."""
+    stmt = select(Finding.level, func.count())
+    if organisation_id is None:
+        stmt = scoped(stmt, Finding)
+    else:
+        # unscoped: filtered on the audit's organisation, named by the caller (no request in a job)
+        stmt = stmt.where(Finding.organisation_id == organisation_id).execution_options(**UNSCOPED)
+    rows = db.session.execute(stmt.where(Finding.audit_id == audit_id).group_by(Finding.level))
     counts = {FindingLevel(level): int(n) for level, n in rows}
     return {level: counts.get(level, 0) for level in sorted(FindingLevel, key=lambda lv: -lv.rank)}
 

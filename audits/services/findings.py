@@ -36,7 +36,7 @@ from core.concurrency import check_version, flush_or_conflict
 from core.db import today, utcnow
 from core.extensions import db
 from core.forms import FieldError, enum_value, id_list, raise_field_errors, text_value
-from core.tenancy import scoped
+from core.tenancy import UNSCOPED, scoped
 from risks import reference as risks_reference
 from smsi import reference as annex_a
 from smsi.services import actions as smsi_actions
@@ -81,8 +81,11 @@ def linked_action_ids(finding_id: int) -> list[int]:
     )
 
 
-def linked_actions(finding: Finding) -> list[Any]:
-    found = smsi_actions.actions_by_ids(linked_action_ids(finding.id))
+def linked_actions(finding: Finding, *, explicit: bool = False) -> list[Any]:
+    """``explicit``: read in the finding's own organisation, named (a PDF built by the packs' job,
+    without a request); otherwise in the request's."""
+    org_id = finding.organisation_id if explicit else None
+    found = smsi_actions.actions_by_ids(linked_action_ids(finding.id), org_id)
     return [found[i] for i in sorted(found)]
 
 
@@ -201,8 +204,15 @@ def update_finding(finding: Finding, actor: User | None, data: Mapping[str, Any]
     return finding
 
 
-def findings_of(audit_id: int) -> list[Finding]:
-    stmt = scoped(select(Finding), Finding).where(Finding.audit_id == audit_id)
+def findings_of(audit_id: int, organisation_id: int | None = None) -> list[Finding]:
+    """The audit's findings, most severe first. ``organisation_id``: the audit's organisation named
+    explicitly (a PDF built by the packs' job, without a request); otherwise the request's tenancy."""
+    if organisation_id is None:
+        stmt = scoped(select(Finding), Finding)
+    else:
+        # unscoped: filtered on the audit's organisation, named by the caller (no request in a job)
+        stmt = select(Finding).where(Finding.organisation_id == organisation_id).execution_options(**UNSCOPED)
+    stmt = stmt.where(Finding.audit_id == audit_id)
     findings = list(db.session.scalars(stmt))
     return sorted(findings, key=lambda f: (-f.level.rank, f.number))
 
