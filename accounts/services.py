@@ -346,7 +346,7 @@ def memberships_of(users: list[User]) -> dict[int, list[Membership]]:
     if ids:
         stmt = (
             select(Membership)
-            .where(Membership.user_id.in_(ids), Membership.revoked_at.is_(None))
+            .where(Membership.user_id.in_(ids), membership_is_current())  # an auditor's ends with the audit
             .order_by(Membership.organisation_id, Membership.role)
         )
         for membership in db.session.scalars(stmt):

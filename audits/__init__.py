@@ -21,6 +21,7 @@ DOMAIN = Domain(
     journal_types=JOURNAL_TYPES,
     permissions={Role.RSSI: (Permission.AUDIT_FINDINGS_EDIT,)},
     setup=access.setup,
+    layout_facts=access.layout_facts,
     widgets=WIDGETS,
     yearly_figures=figures.yearly,
     demo=demo.load_audits,

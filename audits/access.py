@@ -264,10 +264,23 @@ def _outside_scope(endpoint: str, accesses: list[AuditorAccess]) -> bool:
     """Whether an invited auditor's request names a page of a domain outside their frameworks."""
     if not endpoint.startswith(NARROWED_DOMAINS):
         return False  # the audits' pages and the rest: the permissions decide (narrow)
-    allowed = tuple(
-        prefix for a in accesses for f in a.audit.framework_set for prefix in FRAMEWORK_ENDPOINTS[f]
-    )
+    allowed = _allowed_prefixes(accesses)
     return not endpoint.startswith(allowed) if allowed else True
+
+
+def _allowed_prefixes(accesses: list[AuditorAccess]) -> tuple[str, ...]:
+    return tuple(
+        sorted({prefix for a in accesses for f in a.audit.framework_set for prefix in FRAMEWORK_ENDPOINTS[f]})
+    )
+
+
+def layout_facts() -> dict[str, Any]:
+    """The domain's ``layout_facts``: for an invited auditor, the menu's scope — (the domains
+    narrowed, the pages of them their frameworks open) — so that the menu (templates/_macros/nav.html)
+    offers only pages that answer, by the same rule as :func:`_outside_scope`. None for anyone else."""
+    if not is_invited_auditor() or current_org is None or current_org.id is None:
+        return {"nav_scope": None}
+    return {"nav_scope": (NARROWED_DOMAINS, _allowed_prefixes(_current_in_org(current_org.id)))}
 
 
 def note_view() -> None:

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 
-from accounts.models import Membership, Organisation, User
+from accounts.models import Membership, Organisation, User, membership_is_current
 from core.db import PARIS
 from core.domains import DigestItem
 from core.extensions import db
@@ -77,7 +77,7 @@ def _scope(user: User) -> Select[Any]:
         .where(
             Membership.user_id == user.id,
             Membership.role.in_((Role.DPO, Role.REFERENT)),
-            Membership.revoked_at.is_(None),
+            membership_is_current(),
             Organisation.left_on.is_(None),
         )
     )

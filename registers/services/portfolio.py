@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Date, Integer, Select, bindparam, case, func, select
 
-from accounts.models import Membership, Organisation, User
+from accounts.models import Membership, Organisation, User, membership_is_current
 from core.db import today, utcnow
 from core.extensions import db
 from core.pagination import Page
@@ -103,7 +103,7 @@ def served_ids(user: User) -> Select[Any]:
         .where(
             Membership.user_id == user.id,
             Membership.role == Role.DPO,
-            Membership.revoked_at.is_(None),
+            membership_is_current(),
             Organisation.left_on.is_(None),
         )
     )
@@ -257,7 +257,7 @@ def _served(searched: bool) -> Select[Any]:
         .where(
             Membership.user_id == bindparam("user_id", type_=Integer),
             Membership.role == Role.DPO,
-            Membership.revoked_at.is_(None),
+            membership_is_current(Membership, bindparam("today", type_=Date)),  # a cached statement
             Organisation.left_on.is_(None),
         )
     )

@@ -138,6 +138,12 @@ def test_nothing_is_readable_after_the_access_expires_or_is_revoked(
         for url in (f"/audits/{s['audit']}", "/audits/", f"/audits/findings/{s['finding']}"):
             assert late.get(url).status_code in (302, 403, 404), url
             assert client.get(url).status_code in (302, 403, 404), url
+        # The administration's accounts list reads the same rule: the ended role is not shown as held.
+        with app.test_request_context():
+            from accounts.services import memberships_of  # noqa: PLC0415
+
+            held = memberships_of([db.session.merge(s["auditor"])])[s["auditor"].id]
+            assert [m.role for m in held if m.role == Role.AUDITOR] == []
     # revoked: nothing either, at once
     with app.test_request_context(), acting_as(world.a.users[Role.RSSI], world.a.syndicate):
         row = db.session.get(AuditorAccess, s["access"])
@@ -208,3 +214,19 @@ def test_the_auditor_home_page_shows_their_audit_and_the_days_left(
     assert "Mes audits" in page
     assert "Audit de certification" in page
     assert f"accès encore {days} jours" in page
+
+
+def test_the_invited_auditors_menu_offers_only_the_pages_of_their_frameworks(
+    app: Flask, world: World, session: Any, login_as: Any
+) -> None:
+    """Annex A only: the SMSI's Statement of Applicability is in the menu, not its incidents,
+    actions or weekly review (404 for the auditor); the RSSI's menu keeps them all."""
+    s = _setup(app, world, session)
+    menu = login_as(s["auditor"], world.a.syndicate).get("/").get_data(as_text=True)
+    assert 'href="/smsi/soa/"' in menu
+    for hidden in ('href="/smsi/incidents/"', 'href="/smsi/actions/"', 'href="/smsi/review/"'):
+        assert hidden not in menu
+    assert 'href="/audits/"' in menu
+    rssi_menu = login_as(world.a.users[Role.RSSI], world.a.syndicate).get("/").get_data(as_text=True)
+    assert 'href="/smsi/incidents/"' in rssi_menu
+    assert 'href="/smsi/soa/"' in rssi_menu

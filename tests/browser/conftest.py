@@ -125,6 +125,8 @@ def live_server_url() -> Iterator[str]:
         SERVER_ENV.update(env)
         env.pop("TEST_DATABASE_URL", None)
         _flask(env, "db", "upgrade")
+        _flask(env, "keys", "init")  # the evidence store's key ring, as `make run` does
+        _flask(env, "signing", "init")  # the packs' certificate and key
         _flask(env, "demo", "load")
         port = _free_port()
         log = tmp_path / "server.log"
