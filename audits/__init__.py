@@ -3,6 +3,7 @@ AFNOR scale closed only when every corrective action is verified effective, re-c
 audits, and auditors invited to one audit (audits.access)."""
 
 from audits import access, demo, figures, labels, models, views  # noqa: F401 — the models, the views adding their routes to ``bp``
+from audits.api import api_bp
 from audits.blueprint import bp
 from audits.evidence import PART as EVIDENCE
 from audits.labels import ACTION_LABELS, JOURNAL_TYPES
@@ -25,5 +26,6 @@ DOMAIN = Domain(
     widgets=WIDGETS,
     yearly_figures=figures.yearly,
     demo=demo.load_audits,
+    api=api_bp,
     parts=(EVIDENCE, PACKS),  # the evidence store and the signed packs (core.domains.DomainPart)
 )
