@@ -15,7 +15,16 @@ from audits import access
 from audits.models import AuditStatus, AuditType, Finding, FindingLevel, FindingStatus, RequirementKind
 from audits.services import audits as audit_svc
 from audits.services import findings as svc
-from core.api import PageMeta, PageQuery, api_require, call_service, etag, if_match_version, page_meta
+from core.api import (
+    PageMeta,
+    PageQuery,
+    api_require,
+    call_service,
+    etag,
+    page_meta,
+    patch_through,
+    values_of,
+)
 from core.extensions import db
 from core.pagination import paginate
 from core.params import MAX_ID
@@ -176,8 +185,5 @@ def finding_create(audit_id: int, data: dict[str, Any]) -> Any:
 def finding_update(finding_id: int, data: dict[str, Any]) -> Any:
     """Modifier un constat : en-tête If-Match obligatoire (428 sans, 412 si la version a changé)."""
     finding: Finding = access.get_finding_or_404(finding_id)
-    version = if_match_version(finding)
-    values = {**{name: getattr(finding, name) for name in svc.FIELDS}, **data, "version": version}
-    finding = call_service(lambda: svc.update_finding(finding, current_user, values))
-    db.session.commit()
+    finding = patch_through(finding, svc.update_finding, data, keep=values_of(finding, svc.FIELDS))
     return finding, 200, {"ETag": etag(finding)}

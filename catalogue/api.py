@@ -13,7 +13,16 @@ from flask_login import current_user
 from accounts.models import Organisation
 from catalogue import services
 from catalogue.models import AppDomain, Application, Criticality, Hosting, Subscription
-from core.api import Day, PageMeta, PageQuery, api_require, call_service, etag, if_match_version, page_meta
+from core.api import (
+    Day,
+    PageMeta,
+    PageQuery,
+    api_require,
+    call_service,
+    etag,
+    page_meta,
+    patch_through,
+)
 from core.extensions import db
 from core.pagination import paginate
 from core.params import MAX_ID
@@ -143,7 +152,5 @@ def subscription_end(subscription_id: int, data: dict[str, Any]) -> Any:
     """Mettre fin à un abonnement : en-tête If-Match obligatoire."""
     sub = get_scoped_or_404(Subscription, subscription_id)
     _require_owner(sub.application)
-    version = if_match_version(sub)
-    sub = call_service(lambda: services.end_subscription(sub, current_user, {**data, "version": version}))
-    db.session.commit()
+    sub = patch_through(sub, services.end_subscription, data)
     return sub, 200, {"ETag": etag(sub)}

@@ -19,8 +19,9 @@ from core.api import (
     api_require,
     call_service,
     etag,
-    if_match_version,
     page_meta,
+    patch_through,
+    values_of,
 )
 from core.extensions import db
 from core.pagination import paginate
@@ -107,10 +108,6 @@ class RightsRequestIn(Schema):
     answer_summary = fields.String(allow_none=True, validate=Length(max=5000))
 
 
-def _current_values(req: RightsRequest) -> dict[str, Any]:
-    return {name: getattr(req, name) for name in rights.FIELDS}
-
-
 @api_bp.get("/rights-requests")
 @api_require(Permission.REGISTERS_VIEW)
 @api_bp.input(RightsRequestQuery, location="query", arg_name="query")
@@ -153,10 +150,7 @@ def rights_request_create(data: dict[str, Any]) -> Any:
 def rights_request_update(rights_request_id: int, data: dict[str, Any]) -> Any:
     """Modifier une demande : en-tête If-Match obligatoire (428 sans, 412 si la version a changé)."""
     req = get_scoped_or_404(RightsRequest, rights_request_id)
-    version = if_match_version(req)
-    values = {**_current_values(req), **data, "version": version}
-    req = call_service(lambda: rights.update_request(req, current_user, values))
-    db.session.commit()
+    req = patch_through(req, rights.update_request, data, keep=values_of(req, rights.FIELDS))
     return req, 200, {"ETag": etag(req)}
 
 
@@ -288,10 +282,7 @@ def breach_create(data: dict[str, Any]) -> Any:
 def breach_update(breach_id: int, data: dict[str, Any]) -> Any:
     """Modifier une violation : en-tête If-Match obligatoire (428 sans, 412 si la version a changé)."""
     breach = get_scoped_or_404(Breach, breach_id)
-    version = if_match_version(breach)
-    values = {**{name: getattr(breach, name) for name in breaches.FIELDS}, **data, "version": version}
-    breach = call_service(lambda: breaches.update_breach(breach, current_user, values))
-    db.session.commit()
+    breach = patch_through(breach, breaches.update_breach, data, keep=values_of(breach, breaches.FIELDS))
     return breach, 200, {"ETag": etag(breach)}
 
 
@@ -422,8 +413,5 @@ def activity_update(activity_id: int, data: dict[str, Any]) -> Any:
     """Modifier une fiche : en-tête If-Match obligatoire (428 sans, 412 si la version a changé).
     Un champ non envoyé garde sa valeur ; un statut non envoyé aussi."""
     activity = _activity_or_404(activity_id)
-    version = if_match_version(activity)
-    values = {**data, "version": version}
-    activity = call_service(lambda: activities.update_activity(activity, current_user, values))
-    db.session.commit()
+    activity = patch_through(activity, activities.update_activity, data)  # the service keeps what is not sent
     return activity, 200, {"ETag": etag(activity)}

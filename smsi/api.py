@@ -21,8 +21,9 @@ from core.api import (
     api_require,
     call_service,
     etag,
-    if_match_version,
     page_meta,
+    patch_through,
+    values_of,
 )
 from core.extensions import db
 from core.pagination import paginate
@@ -137,7 +138,7 @@ def _incident_out(incident: Incident) -> dict[str, Any]:
 
 def _incident_values(incident: Incident) -> dict[str, Any]:
     """What the incident holds, as its form would send it back (a PATCH changes only what it sends)."""
-    values: dict[str, Any] = {name: getattr(incident, name) for name in incidents.FIELDS}
+    values = values_of(incident, incidents.FIELDS)
     values["application_ids"] = [a.id for a in incident.applications]
     values["added_organisation_ids"] = incidents.added_ids(incident)
     return values
@@ -187,10 +188,7 @@ def incident_create(data: dict[str, Any]) -> Any:
 def incident_update(incident_id: int, data: dict[str, Any]) -> Any:
     """Modifier un incident : en-tête If-Match obligatoire (428 sans, 412 si la version a changé)."""
     incident = get_scoped_or_404(Incident, incident_id)
-    version = if_match_version(incident)
-    values = {**_incident_values(incident), **data, "version": version}
-    incident = call_service(lambda: incidents.update_incident(incident, current_user, values))
-    db.session.commit()
+    incident = patch_through(incident, incidents.update_incident, data, keep=_incident_values(incident))
     return _incident_out(incident), 200, {"ETag": etag(incident)}
 
 
@@ -303,8 +301,5 @@ def action_create(data: dict[str, Any]) -> Any:
 def action_update(action_id: int, data: dict[str, Any]) -> Any:
     """Modifier une action : en-tête If-Match obligatoire (428 sans, 412 si la version a changé)."""
     action = get_scoped_or_404(Action, action_id)
-    version = if_match_version(action)
-    values = {**{name: getattr(action, name) for name in actions.FIELDS}, **data, "version": version}
-    action = call_service(lambda: actions.update_action(action, current_user, values))
-    db.session.commit()
+    action = patch_through(action, actions.update_action, data, keep=values_of(action, actions.FIELDS))
     return action, 200, {"ETag": etag(action)}

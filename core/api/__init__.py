@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from apiflask import HTTPError, Schema, fields
@@ -28,6 +29,7 @@ from apiflask.validators import Range
 from flask import Flask, current_app, g, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
@@ -227,6 +229,31 @@ def if_match_version(obj: Any) -> int:
     if str(obj.version) not in wanted:
         raise HTTPError(412, _("La ressource a été modifiée depuis votre lecture : relisez-la."))
     return int(obj.version)
+
+
+def patch_through(
+    obj: Any,
+    update: Callable[[Any, Any, dict[str, Any]], Any],
+    data: Mapping[str, Any],
+    *,
+    keep: Mapping[str, Any] = MappingProxyType({}),
+) -> Any:
+    """A versioned write (a PATCH, or an action on a record such as ending a subscription), the one
+    way every domain's API does it: the version the client read (If-Match:
+    428 without it, 412 when stale), the record's values ``keep`` with the fields sent over them (a
+    field not sent keeps its value), the service's write (``update(obj, user, values)``: 422 / 412),
+    one commit. Returns what the service returned."""
+    from core.extensions import db  # noqa: PLC0415 — the app's session, as in call_service
+
+    values = {**keep, **data, "version": if_match_version(obj)}
+    saved = call_service(lambda: update(obj, current_user, values))
+    db.session.commit()
+    return saved
+
+
+def values_of(obj: Any, fields: Iterable[str]) -> dict[str, Any]:
+    """What ``obj`` holds in ``fields``, as its form would send it back (``patch_through``'s ``keep``)."""
+    return {name: getattr(obj, name) for name in fields}
 
 
 def call_service(write: Callable[[], Any]) -> Any:
