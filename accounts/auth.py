@@ -9,7 +9,6 @@ hash is right), TOTP secrets are encrypted with core.crypto, passwords hashed wi
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import hmac
 import logging
@@ -20,19 +19,19 @@ from typing import Any
 
 import pyotp
 import segno
-from flask import after_this_request, current_app, g, request, url_for
+from flask import after_this_request, current_app, g, request, session, url_for
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from accounts.models import AuthToken, RecoveryCode, TokenPurpose, User, UserSession
+from accounts.models import AuthToken, RecoveryCode, TokenPurpose, User, UserSession, load_frame
 from accounts.passwords import hash_password, needs_rehash, verify_password
 from core import audit, crypto
 from core.db import utcnow
 from core.extensions import db
 from core.forms import FieldError
 from core.mail import send_mail
-from core.tenancy import UNSCOPED
+from core.tenancy import SESSION_KEY, UNSCOPED
 
 logger = logging.getLogger(__name__)
 
@@ -82,10 +81,10 @@ def rotate_session(row: UserSession, *, mfa_verified: bool) -> UserSession:
 SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
 
 
-@functools.cache
-def _session_statement() -> Any:
-    """Built once (every page runs it; building the expression cost more than running it)."""
-    return select(UserSession).where(UserSession.token_hash == bindparam("token_hash"))
+def _active_org_id() -> int | None:
+    """The active organisation the signed cookie names (core.tenancy checks the user holds it)."""
+    value = session.get(SESSION_KEY)
+    return value if type(value) is int else None
 
 
 def load_session(raw: str) -> User | None:
@@ -96,7 +95,9 @@ def load_session(raw: str) -> User | None:
     most every :data:`SESSION_TOUCH_INTERVAL`, and the revocation of a session found idle or too old
     — and it is kept out of the page's own transaction: see :func:`_write_session_row`.
     """
-    row = db.session.scalar(_session_statement(), {"token_hash": token_hash(raw)})
+    # The session row, its user and the user's roles in the organisation the cookie names, at once
+    # (core.tenancy reads the roles through User.roles_in).
+    row = load_frame(token_hash(raw), _active_org_id())
     if row is None or row.is_revoked or not row.user.is_enabled:
         return None
     now = utcnow()

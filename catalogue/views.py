@@ -15,6 +15,7 @@ from core.forms import handle_form, to_choices
 from core.pagination import paginate
 from core.params import int_arg
 from core.security import Permission, can, require
+from core.templating import label_tables
 from core.tenancy import current_org, get_scoped_or_404, syndicate_only
 
 
@@ -59,7 +60,7 @@ def application_list() -> Any:
         domains=domains,
         hostings=hostings,
         criticalities=criticalities,
-        labels={"domain": dict(domains), "hosting": dict(hostings), "criticality": dict(criticalities)},
+        labels=label_tables(domain=dict(domains), hosting=dict(hostings), criticality=dict(criticalities)),
     )
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import abort, g, session
+from flask.globals import _cv_request
 from flask_login import current_user
 from sqlalchemy import Select, event, false, select
 from sqlalchemy.orm import ORMExecuteState, Session
@@ -42,7 +43,15 @@ PINNED_ORG = "egide_pinned_org_id"  # on ``g``: the organisation of the request'
 
 
 def _resolve() -> tuple[Any, frozenset[Role]]:
-    if "_egide_org" not in g:
+    # Kept for the request and its user: ``g`` outlives a request when an app context was pushed
+    # around several (tests, scripts), and an API request logs its token's user in after the first
+    # hooks ran — so the (request, user) that resolved is kept beside the answer and compared. A hook
+    # that asks before resolve_request_org (a domain's app-wide before_request) thus no longer makes
+    # the tenant resolved twice (two queries of every page).
+    key = (_cv_request.get(None), getattr(current_user, "id", None))
+    kept = g.get("_egide_org_key")
+    if "_egide_org" not in g or kept is None or kept[0] is not key[0] or kept[1] != key[1]:
+        g.pop("_egide_permissions", None)
         org, roles = None, frozenset()
         pinned = g.get(PINNED_ORG)
         if current_user.is_authenticated and pinned is not None:
@@ -57,15 +66,14 @@ def _resolve() -> tuple[Any, frozenset[Role]]:
                 found = current_user.roles_in(current_user.first_organisation_id())
             if found is not None:
                 org, roles = found
-        g._egide_org, g._egide_roles = org, frozenset(roles)
+        g._egide_org, g._egide_roles, g._egide_org_key = org, frozenset(roles), key
         bind_session(org.id if org is not None else None)
     return g._egide_org, g._egide_roles
 
 
 def resolve_request_org() -> None:
-    """App-wide ``before_request``: bind the request's session to the user's active organisation."""
-    for key in ("_egide_org", "_egide_roles", "_egide_permissions"):
-        g.pop(key, None)
+    """App-wide ``before_request``: bind the request's session to the user's active organisation
+    (once a request: see :func:`_resolve`)."""
     if current_user.is_authenticated:
         _resolve()
 

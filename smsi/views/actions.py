@@ -14,12 +14,12 @@ from core.extensions import db
 from core.forms import FieldError, handle_form
 from core.params import int_arg
 from core.security import Permission, require
+from core.templating import label_tables, labels_of
 from core.tenancy import current_org, get_scoped_or_404
 from smsi.blueprint import bp
 from smsi.forms.actions import ActionForm, ReassignForm, initial_data
 from smsi.models import Action, ActionOrigin, ActionStatus, ActionType
 from smsi.services import actions as svc
-from smsi.views.texts import labels_of
 
 FORM_TEMPLATE = "smsi/action_form.html"
 
@@ -66,11 +66,7 @@ def _list_page(form: ReassignForm | None = None, status: int = 200) -> Any:
         filters=filters,
         mine=filters.owner_id is not None,
         origins=[(o.value, text) for o, text in labels_of(ActionOrigin).items()],
-        labels={
-            "type": labels_of(ActionType),
-            "origin": labels_of(ActionOrigin),
-            "status": labels_of(ActionStatus),
-        },
+        labels=label_tables(type=ActionType, origin=ActionOrigin, status=ActionStatus),
         today=svc.today(),
         reassign_form=reassign,
     ), status

@@ -14,13 +14,13 @@ from core.extensions import db
 from core.forms import FieldError, handle_form
 from core.pagination import paginate
 from core.security import Permission, require
+from core.templating import label_tables, labels_of
 from core.tenancy import current_org, get_scoped_or_404
 from smsi.blueprint import bp
 from smsi.forms.incidents import IncidentForm, NotificationForm, TimelineForm, initial_data
 from smsi.models import Incident, IncidentCategory, IncidentStatus, Severity
 from smsi.services import actions
 from smsi.services import incidents as svc
-from smsi.views.texts import labels_of
 
 FORM_TEMPLATE = "smsi/incident_form.html"
 
@@ -55,11 +55,7 @@ def incident_list() -> Any:
         affected=Counter(svc.affected_counts(i.id for i in page.items)),  # 0 for none, no .get() a row
         severities=[(s.value, text) for s, text in labels_of(Severity).items()],
         categories=[(c.value, text) for c, text in labels_of(IncidentCategory).items()],
-        labels={
-            "severity": labels_of(Severity),
-            "category": labels_of(IncidentCategory),
-            "status": labels_of(IncidentStatus),
-        },
+        labels=label_tables(severity=Severity, category=IncidentCategory, status=IncidentStatus),
     )
 
 

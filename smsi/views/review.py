@@ -14,6 +14,7 @@ from core.extensions import db
 from core.forms import FieldError
 from core.params import date_arg
 from core.security import Permission, require
+from core.templating import label_tables
 from core.tenancy import current_org
 from reports import views as report_views
 from smsi.blueprint import bp
@@ -22,7 +23,6 @@ from smsi.forms.review import MinutesForm
 from smsi.forms.soa import ExportForm
 from smsi.models import ActionStatus, IncidentStatus, Severity
 from smsi.services import review as svc
-from smsi.views.texts import labels_of
 
 
 def _week(value: date | None) -> date:
@@ -48,11 +48,7 @@ def _page(
         this_week=svc.monday_of(svc.local_today()),
         stale=conflict,
         export_form=ExportForm(),
-        labels={
-            "severity": labels_of(Severity),
-            "incident_status": labels_of(IncidentStatus),
-            "action_status": labels_of(ActionStatus),
-        },
+        labels=label_tables(severity=Severity, incident_status=IncidentStatus, action_status=ActionStatus),
     ), status
 
 
