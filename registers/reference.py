@@ -189,10 +189,17 @@ def legal_basis_label(basis_id: str | None) -> str:
     """The one wording of a legal basis wherever it is shown (register list, its filter, the fiche,
     its form, the public register, the journal): "Mission d'intérêt public (Art. 6(1)(e))". An
     unknown id (an old value) is shown as it is; none gives ""."""
-    item = by_id(legal_bases()).get(basis_id or "")
-    if item is None:
-        return basis_id or ""
-    return f"{item.label} ({item.article})" if item.article else item.label
+    english = _english()
+    texts = _LEGAL_BASIS_TEXTS.get(english)
+    if texts is None:  # once per process and language: a register list shows one on every row
+        texts = _LEGAL_BASIS_TEXTS[english] = {
+            item.id: f"{label(item)} ({item.article})" if item.article else label(item)
+            for item in legal_bases()
+        }
+    return texts.get(basis_id or "") or basis_id or ""
+
+
+_LEGAL_BASIS_TEXTS: dict[bool, dict[str, str]] = {}
 
 
 def legal_basis_choices() -> list[tuple[str, str]]:
