@@ -54,6 +54,8 @@ meta.reflect(
         "risks",
         "risk_actions",
         "risk_scales",
+        "audits",
+        "audit_findings",
     ),
 )
 pa, orgs, memberships = (meta.tables[n] for n in ("processing_activities", "organisations", "memberships"))
@@ -62,6 +64,7 @@ apps, subs = meta.tables["applications"], meta.tables["subscriptions"]
 incidents = meta.tables["incidents"]
 affected, actions, users = (meta.tables[n] for n in ("incident_organisations", "smsi_actions", "users"))
 risks, risk_actions, risk_scales = (meta.tables[n] for n in ("risks", "risk_actions", "risk_scales"))
+audits, findings = meta.tables["audits"], meta.tables["audit_findings"]
 
 app = Flask(__name__)
 
@@ -431,5 +434,39 @@ def risk_list() -> Any:
         summary=None,
         total=total,
         headers=("Référence", "Risque", "Bien support", "Brut", "Résiduel", "Traitement", "Revue"),
+        rows=shown,
+    )
+
+
+@app.get("/audits/")
+def audit_list() -> Any:
+    a = audits
+    where = [a.c.organisation_id == SYNDICATE]
+    stmt = select(a).where(*where).order_by(a.c.start_on.desc(), a.c.id.desc())
+    total, rows = _page(stmt, select(a.c.id).where(*where), int(request.args.get("per_page", "25")))
+    with engine.connect() as conn:  # the year filter's choices
+        conn.execute(select(a.c.start_on).where(*where)).all()
+    shown = [(r.reference, r.title, r.type, f"{r.start_on} – {r.end_on}", r.status) for r in rows]
+    return TEMPLATE.render(
+        title="Audits",
+        summary=None,
+        total=total,
+        headers=("Référence", "Intitulé", "Type", "Dates", "Statut"),
+        rows=shown,
+    )
+
+
+@app.get("/audits/findings/")
+def finding_list() -> Any:
+    f = findings
+    where = [f.c.organisation_id == SYNDICATE, f.c.status != "closed"]
+    stmt = select(f).where(*where).order_by(f.c.audit_id.desc(), f.c.number)
+    total, rows = _page(stmt, select(f.c.id).where(*where), int(request.args.get("per_page", "25")))
+    shown = [(r.reference, r.level, r.title, r.status) for r in rows]
+    return TEMPLATE.render(
+        title="Constats",
+        summary=None,
+        total=total,
+        headers=("Référence", "Niveau", "Intitulé", "Statut"),
         rows=shown,
     )

@@ -94,6 +94,8 @@ PAGES = (
     BenchPage("incident list", "/smsi/incidents/?per_page=50", 1),
     BenchPage("action list", "/smsi/actions/?per_page=50", 1),
     BenchPage("risk list", "/risks/?per_page=50", 1),
+    BenchPage("audit list", "/audits/?per_page=50", 1),
+    BenchPage("finding list", "/audits/findings/?per_page=50", 1),
 )
 
 
@@ -182,7 +184,7 @@ def prepare(url: str) -> None:
                 f"seeded {url} in {time.perf_counter() - started:.0f} s: "
                 + ", ".join(f"{n:,} {what}" for what, n in sizes.items())
             )
-        for added in (seed_smsi(), seed_risks()):
+        for added in (seed_smsi(), seed_risks(), seed_audits()):
             if added:
                 print("added to it: " + ", ".join(f"{n:,} {what}" for what, n in added.items()))
         db.session.close()
@@ -323,6 +325,81 @@ def seed_risks() -> dict[str, int]:
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for table in ("risks", "risk_actions"):
+                conn.execute(text(f"VACUUM ANALYZE {table}"))
+    return sizes
+
+
+N_AUDITS, FINDINGS_PER_AUDIT = 300, 10  # the syndicate's audits over years, and their findings
+
+
+def seed_audits() -> dict[str, int]:
+    """The syndicate's audits and their findings (the two list pages), added once: N_AUDITS audits
+    of every type and status, FINDINGS_PER_AUDIT findings each on the AFNOR scale, a third closed."""
+    from datetime import date  # noqa: PLC0415
+
+    from sqlalchemy import func, select, text  # noqa: PLC0415
+
+    from audits.models import Audit, Finding  # noqa: PLC0415
+    from bench.bench_registers import bulk  # noqa: PLC0415
+    from core.db import utcnow  # noqa: PLC0415
+    from core.extensions import db  # noqa: PLC0415
+
+    if db.session.scalar(select(func.count()).select_from(Audit)):
+        db.session.rollback()
+        return {}
+    db.session.rollback()
+    now = utcnow()
+    types = ("internal", "external", "certification", "anssi_diagnostic", "cnil_preparation")
+    statuses = ("planned", "in_progress", "report_issued", "closed")
+    levels = ("PF", "OBS", "PP", "PS", "NCmin", "NCmaj")
+    audits, findings = [], []
+    for n in range(1, N_AUDITS + 1):
+        start = date(2015, 1, 5) + timedelta(days=n * 14)
+        reference = f"AUD-{start:%Y}-{n:03d}"
+        audits.append(
+            {
+                "id": n,
+                "organisation_id": 1,
+                "reference": reference,
+                "title": f"Audit {n} — {['sauvegardes', 'RGPD', 'annexe A', 'hygiène'][n % 4]}",
+                "type": types[n % len(types)],
+                "frameworks": ["annex_a"],
+                "start_on": start,
+                "end_on": start + timedelta(days=3),
+                "lead_auditor_name": "Auditeur du banc",
+                "status": statuses[n % len(statuses)],
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        for k in range(1, FINDINGS_PER_AUDIT + 1):
+            findings.append(
+                {
+                    "organisation_id": 1,
+                    "audit_id": n,
+                    "number": k,
+                    "reference": f"{reference}-F{k:02d}",
+                    "title": f"Constat {k} de l'audit {n}",
+                    "level": levels[(n + k) % len(levels)],
+                    "requirement_kind": "none",
+                    "status": ("open", "action_planned", "closed")[(n + k) % 3],
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+    sizes = {}
+    with db.engine.begin() as conn:
+        sizes["audits"] = bulk(conn, Audit.__table__, audits)
+        sizes["findings"] = bulk(conn, Finding.__table__, findings)
+        if conn.dialect.name == "postgresql":
+            for table in ("audits", "audit_findings"):
+                sql = f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608 — fixed names
+                conn.execute(text(sql))
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in ("audits", "audit_findings"):
                 conn.execute(text(f"VACUUM ANALYZE {table}"))
     return sizes
 

@@ -12,6 +12,7 @@ from sqlalchemy import Select, func, literal_column, select
 
 from core.extensions import db
 from core.params import int_arg, page_arg  # the app's one parser of query parameters
+from core.tenancy import execute_rows
 
 
 @dataclass
@@ -73,14 +74,15 @@ def paginate(
     per_page = min(per_page, cfg["MAX_PAGE_SIZE"])
     page = page_arg()
     if total is None:
-        total = db.session.scalar(count_statement(stmt)) or 0
+        counted = count_statement(stmt)
+        total = (execute_rows(counted).scalar() if not scalars else db.session.scalar(counted)) or 0
     last = max(1, -(-total // per_page))
     page = min(page, last)
     limited = stmt.limit(per_page).offset((page - 1) * per_page)
     if scalars:
         items = list(db.session.scalars(limited).unique())
     else:
-        result = db.session.execute(limited)
+        result = execute_rows(limited)
         make = _row_type(tuple(result.keys()))._make
         items = [make(row) for row in result]
     return Page(items=items, total=total, page=page, per_page=per_page)

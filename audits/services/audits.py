@@ -194,8 +194,21 @@ def audits_query(filters: AuditFilters) -> Select[Any]:
     return stmt
 
 
+# What the audit list shows of an audit: its rows carry these columns alone.
+LIST_COLUMNS = (
+    Audit.id,
+    Audit.reference,
+    Audit.title,
+    Audit.type,
+    Audit.start_on,
+    Audit.end_on,
+    Audit.status,
+)
+
+
 def audits_page(filters: AuditFilters) -> Page:
-    return paginate(audits_query(filters))
+    """The list page: rows of LIST_COLUMNS."""
+    return paginate(audits_query(filters).with_only_columns(*LIST_COLUMNS), scalars=False)
 
 
 def audit_years() -> list[int]:

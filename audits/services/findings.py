@@ -354,6 +354,16 @@ def finding_titles(ids: Iterable[int]) -> dict[int, str]:
 # --- the list of findings (the home page's card links to it) ---------------------------------------
 
 
+# What the findings list shows of a finding: its rows carry these columns alone (no whole finding
+# with its audit joined).
+LIST_COLUMNS = (Finding.id, Finding.reference, Finding.level, Finding.title, Finding.status)
+
+
+def finding_rows_query(level: str = "", status: str = "open") -> Any:
+    """:func:`findings_list_query` as rows of LIST_COLUMNS (the list page)."""
+    return findings_list_query(level, status).with_only_columns(*LIST_COLUMNS)
+
+
 def findings_list_query(level: str = "", status: str = "open") -> Any:
     stmt = scoped(select(Finding), Finding).order_by(Finding.audit_id.desc(), Finding.number)
     if level in {lv.value for lv in FindingLevel}:

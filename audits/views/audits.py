@@ -19,6 +19,7 @@ from audits.views import access as access_views
 from core.extensions import db
 from core.forms import FieldError, handle_form
 from core.security import Permission, require
+from core.templating import label_tables
 from core.tenancy import current_org
 
 FORM_TEMPLATE = "audits/audit_form.html"
@@ -47,6 +48,7 @@ def index() -> Any:
     return render_template(
         "audits/audit_list.html",
         page=svc.audits_page(filters),
+        labels=label_tables(type=AuditType, status=AuditStatus),
         filters=filters,
         statuses=[(s.value, s.label) for s in AuditStatus],
         types=[(t.value, t.label) for t in AuditType],

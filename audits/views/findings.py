@@ -13,12 +13,13 @@ from sqlalchemy import select
 from audits import access
 from audits.blueprint import bp
 from audits.forms import FindingForm, LinkActionsForm, NewActionForm, finding_initial
-from audits.models import Audit, Finding, FindingLevel, FindingRecheck
+from audits.models import Audit, Finding, FindingLevel, FindingRecheck, FindingStatus
 from audits.services import findings as svc
 from core.extensions import db
 from core.forms import FieldError, handle_form
 from core.pagination import paginate
 from core.security import Permission, require
+from core.templating import label_tables
 from core.tenancy import scoped
 from smsi.services import actions as smsi_actions
 
@@ -185,7 +186,8 @@ def finding_list() -> Any:
     status = status if status in ("open", "closed", "all") else "open"
     return render_template(
         "audits/finding_list.html",
-        page=paginate(svc.findings_list_query(level, status)),
+        page=paginate(svc.finding_rows_query(level, status), scalars=False),
+        labels=label_tables(status=FindingStatus),
         level=level if level in {lv.value for lv in FindingLevel} else "",
         status=status,
         levels=[(lv.value, f"{lv.value} — {lv.label}") for lv in FindingLevel],

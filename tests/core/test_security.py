@@ -8,14 +8,19 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from accounts.models import Organisation
 from catalogue.models import Application, Subscription
+from core import tenancy
 from core.extensions import db
+from core.pagination import count_statement
 from core.security import PLATFORM_PERMISSIONS, ROLE_PERMISSIONS, Permission, Role, can, current_permissions
-from core.tenancy import UNSCOPED, bind_session, scoped
+from core.tenancy import UNSCOPED, bind_session, execute_rows, scoped
+from smsi.models import Incident
 from tests import factories as f
 from tests.conftest import World, acting_as
+from tests.smsi.factories import IncidentFactory
 
 # The role → permission matrix, as the product card states it. "x" = granted.
 MATRIX = """
@@ -260,3 +265,59 @@ def test_scoped_queries_follow_the_same_rules(
     with acting_as(world.a.users[Role.RSSI], world.a.syndicate):
         stmt = scoped(select(Subscription.id), Subscription).execution_options(**UNSCOPED)
         assert set(db.session.scalars(stmt)) == {world.a.subscription.id, other.id}
+
+
+# --- list rows through Core (core.tenancy.execute_rows) ------------------------------------------
+
+
+@pytest.fixture
+def two_incidents(world: World, session: Any) -> tuple[int, int]:
+    """An incident of syndicate A and one of syndicate B (built before ``app_ctx``)."""
+    return (
+        IncidentFactory(organisation=world.a.syndicate).id,
+        IncidentFactory(organisation=world.b.syndicate).id,
+    )
+
+
+def test_a_scoped_list_runs_through_core_with_the_rows_the_orm_gives(
+    world: World, two_incidents: tuple[int, int], app_ctx: Flask
+) -> None:
+    own, other = two_incidents
+    with acting_as(world.a.users[Role.RSSI], world.a.syndicate):
+        stmt = scoped(select(Incident.id, Incident.title, Incident.severity), Incident).order_by(Incident.id)
+        counted = count_statement(stmt)
+        assert tenancy._net_adds_nothing(stmt, db.session)
+        assert tenancy._net_adds_nothing(counted, db.session)
+        assert execute_rows(stmt).all() == db.session.execute(stmt).all()
+        assert [row.id for row in execute_rows(stmt)] == [own]
+        assert execute_rows(counted).scalar() == db.session.execute(counted).scalar() == 1
+        unscoped = select(Incident.id).execution_options(**UNSCOPED)  # deliberate: both tenants
+        assert {row.id for row in execute_rows(unscoped)} == {own, other}
+
+
+def test_what_is_not_proven_scoped_goes_through_the_safety_net(world: World, app_ctx: Flask) -> None:
+    """Each statement below would show B's application through Core; the net hides it."""
+    own, other = world.a.application.id, world.b.application.id
+    with acting_as(world.a.users[Role.RSSI], world.a.syndicate):
+        forgotten = select(Application.id)  # scoped() forgotten
+        joined = (  # scoped, joined to another tenant table the net scopes too
+            scoped(select(Application.id), Application).outerjoin(
+                Subscription, Subscription.application_id == Application.id
+            )
+        )
+        own_table_again = scoped(select(Application.id), Application).where(  # a subquery on it, unscoped
+            Application.id.in_(select(Application.id))
+        )
+        other_alias = aliased(Application)
+        alias = scoped(select(Application.id), Application).where(  # an alias of a tenant table
+            Application.id.in_(select(other_alias.id))
+        )
+        for stmt in (forgotten, joined, own_table_again, alias):
+            assert not tenancy._net_adds_nothing(stmt, db.session)
+            assert {row.id for row in execute_rows(stmt)} == {own}
+        built_for_a = scoped(select(Application.id), Application)
+    with acting_as(world.b.users[Role.RSSI], world.b.syndicate):  # the active organisation changed
+        tenancy.resolve_request_org()  # as the next request does: the session bound to B
+        assert not tenancy._net_adds_nothing(built_for_a, db.session)
+        assert list(execute_rows(built_for_a)) == []  # A's criterion and B's net: nothing
+        assert {row.id for row in execute_rows(scoped(select(Application.id), Application))} == {other}
