@@ -23,10 +23,11 @@ from flask_login import current_user
 from sqlalchemy import Select, event, false, select
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.orm.util import LoaderCriteriaOption
+from sqlalchemy.sql import util as sql_util
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.cache_key import CacheConst
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import Alias, Join, Subquery, TableClause
+from sqlalchemy.sql.selectable import Alias, Subquery, TableClause
 from werkzeug.local import LocalProxy
 
 from core.db import TenantScoped
@@ -163,30 +164,45 @@ def _net_adds_nothing(stmt: Select[Any], sess: Session) -> bool:
     mark = options.get(SCOPED_FOR)
     if mark is None or mark[1] != sess.info[ORG_INFO_KEY]:
         return False
-    return _tenant_tables_named(stmt) == [mark[0].__table__.name]
+    # The answer depends on the statement's shape alone, which its SQL cache key stands for (kept
+    # on the statement, which its execution then reuses): looked into once per shape and worker.
+    key = stmt._generate_cache_key()
+    if key is None:
+        return False
+    name = mark[0].__table__.name
+    verdict = _VERDICTS.get((key.key, name))
+    if verdict is None:
+        verdict = _names_only_once(stmt, name)
+        if len(_VERDICTS) < 2048:
+            _VERDICTS[(key.key, name)] = verdict
+    return verdict
 
 
-def _tenant_tables_named(stmt: Select[Any]) -> list[str] | None:
-    """The netted tenant tables in every FROM of ``stmt`` and of the selects inside it, one entry
-    per use; None when a FROM is of a kind not looked into (an alias of a table, a CTE, a function)."""
+_VERDICTS: dict[tuple[Any, str], bool] = {}
+
+
+def _names_only_once(stmt: Select[Any], name: str) -> bool:
+    """Whether ``stmt`` names no tenant table the net scopes but ``name``, never through an alias,
+    and ``name`` in its own select only (or in the one select counted by core.pagination), not in
+    a subquery. Read from the statement's elements: no compilation (SQLAlchemy's get_final_froms
+    compiles an ORM statement)."""
     netted = _netted_table_names(len(TenantScoped.registry))
-    found: list[str] = []
+    for table in sql_util.find_tables(stmt, check_columns=True, include_aliases=True):
+        if isinstance(table, Alias):
+            if isinstance(table.element, TableClause) and table.element.name in netted:
+                return False
+        elif isinstance(table, TableClause) and table.name in netted and table.name != name:
+            return False
+    main = stmt
+    froms = stmt._from_obj  # explicit: core.pagination.count_statement selects from its subquery
+    if len(froms) == 1 and isinstance(froms[0], Subquery) and isinstance(froms[0].element, Select):
+        main = froms[0].element  # the count of core.pagination: SELECT count(*) FROM (the list)
     for element in visitors.iterate(stmt):
-        if not isinstance(element, Select):
-            continue
-        pending = list(element.get_final_froms())
-        while pending:
-            item = pending.pop()
-            if isinstance(item, Join):
-                pending += [item.left, item.right]
-            elif isinstance(item, TableClause) and not isinstance(item, Alias):
-                if item.name in netted:
-                    found.append(item.name)
-            elif isinstance(item, Subquery) and isinstance(item.element, Select):
-                continue  # its select is visited by iterate()
-            else:
-                return None
-    return found
+        if isinstance(element, Select) and element is not stmt and element is not main:
+            for table in sql_util.find_tables(element, check_columns=True):
+                if isinstance(table, TableClause) and table.name == name:
+                    return False  # a subquery on the scoped table: its own use is not scoped
+    return True
 
 
 @functools.lru_cache(maxsize=8)
