@@ -142,15 +142,16 @@ def scoped(stmt: Select[Any], model: type[Any] | None = None) -> Select[Any]:
 
 
 def execute_rows(stmt: Select[Any], sess: Session | None = None) -> Any:
-    """Run a statement of columns (a list page's rows, their count) — through SQLAlchemy Core when
-    the safety net would add nothing to it, through the ORM (and its net) otherwise. The net would
-    add nothing when the statement is unscoped on purpose (UNSCOPED), when the session is bound to
-    no organisation, or when the statement went through :func:`scoped` for the session's own
-    organisation and names no tenant table but that one, once (no join, alias or subquery on
-    another tenant table, nor a second use of its own): the one criterion the net would add is
-    already there. Core runs a list's query in half the time (the ORM's per-query machinery, 0.15
-    to 0.25 ms, four list queries a page: bench/bench_cpu.py); tests/core/test_tenancy.py checks
-    both ways give the same rows, and that what is not proven scoped goes through the net."""
+    """Run a statement of columns (a list page's rows, their count) — through SQLAlchemy Core when the
+    safety net would add nothing to it, through the ORM (and its net) otherwise. The net would add
+    nothing when the statement is unscoped on purpose (UNSCOPED), when the session is bound to no
+    organisation, when it names no tenant table at all (a count over an association table), or when it
+    went through :func:`scoped` for the session's own organisation and names no tenant table but that
+    one, once (no join, alias or subquery on another tenant table, nor a second use of its own): the one
+    criterion the net would add is already there. Core runs a list's query in half the time (the ORM's
+    per-query machinery, 0.15 to 0.25 ms, four list queries a page: bench/bench_cpu.py);
+    tests/core/test_security.py checks both ways give the same rows, and that what is not proven scoped
+    goes through the net."""
     sess = sess or db.session
     if _net_adds_nothing(stmt, sess):
         return sess.connection().execute(stmt)
@@ -162,14 +163,14 @@ def _net_adds_nothing(stmt: Select[Any], sess: Session) -> bool:
     if options.get("skip_org_scope") or ORG_INFO_KEY not in sess.info:
         return True
     mark = options.get(SCOPED_FOR)
-    if mark is None or mark[1] != sess.info[ORG_INFO_KEY]:
+    if mark is not None and mark[1] != sess.info[ORG_INFO_KEY]:
         return False
     # The answer depends on the statement's shape alone, which its SQL cache key stands for (kept
     # on the statement, which its execution then reuses): looked into once per shape and worker.
     key = stmt._generate_cache_key()
     if key is None:
         return False
-    name = mark[0].__table__.name
+    name = mark[0].__table__.name if mark is not None else None
     verdict = _VERDICTS.get((key.key, name))
     if verdict is None:
         verdict = _names_only_once(stmt, name)
@@ -181,11 +182,11 @@ def _net_adds_nothing(stmt: Select[Any], sess: Session) -> bool:
 _VERDICTS: dict[tuple[Any, str], bool] = {}
 
 
-def _names_only_once(stmt: Select[Any], name: str) -> bool:
-    """Whether ``stmt`` names no tenant table the net scopes but ``name``, never through an alias,
-    and ``name`` in its own select only (or in the one select counted by core.pagination), not in
-    a subquery. Read from the statement's elements: no compilation (SQLAlchemy's get_final_froms
-    compiles an ORM statement)."""
+def _names_only_once(stmt: Select[Any], name: str | None) -> bool:
+    """Whether ``stmt`` names no tenant table the net scopes but ``name`` (None: none at all, as a count
+    over an association table), never through an alias, and ``name`` in its own select only (or in the
+    one select counted by core.pagination), not in a subquery. Read from the statement's elements: no
+    compilation (SQLAlchemy's get_final_froms compiles an ORM statement)."""
     netted = _netted_table_names(len(TenantScoped.registry))
     for table in sql_util.find_tables(stmt, check_columns=True, include_aliases=True):
         if isinstance(table, Alias):

@@ -31,7 +31,7 @@ from core.db import local_today
 from core.extensions import db
 from core.forms import FieldError, enum_value, id_list, raise_field_errors, text_value
 from core.security import Permission, roles_granting
-from core.tenancy import UNSCOPED, scoped
+from core.tenancy import UNSCOPED, execute_rows, scoped
 from risks.models import AssetKind, EbiosOperationalScenario, Risk, Treatment, risk_actions
 from risks.services import scale as scales
 from smsi import reference as annex_a
@@ -417,7 +417,7 @@ def action_counts(risk_ids: Iterable[int]) -> dict[int, int]:
     ids = list(risk_ids)
     if not ids:
         return {}
-    rows = db.session.execute(
+    rows = execute_rows(  # an association table: Core (core.tenancy)
         select(risk_actions.c.risk_id, func.count())
         .where(risk_actions.c.risk_id.in_(ids))
         .group_by(risk_actions.c.risk_id)

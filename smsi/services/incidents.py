@@ -37,7 +37,7 @@ from core.db import PARIS, to_utc, today, utcnow
 from core.extensions import db
 from core.forms import FieldError, enum_value, id_list, raise_field_errors, text_value
 from core.mail import send_mail
-from core.tenancy import UNSCOPED, scoped
+from core.tenancy import UNSCOPED, execute_rows, scoped
 from core.text import fold
 from registers.services import breaches as register_breaches
 from smsi.models import (
@@ -543,7 +543,7 @@ def affected_counts(incident_ids: Iterable[int]) -> dict[int, int]:
     ids = list(incident_ids)
     if not ids:
         return {}
-    rows = db.session.execute(
+    rows = execute_rows(  # an association table: Core (core.tenancy)
         select(incident_organisations.c.incident_id, func.count())
         .where(incident_organisations.c.incident_id.in_(ids))
         .group_by(incident_organisations.c.incident_id)

@@ -17,7 +17,7 @@ from core.extensions import db
 from core.pagination import count_statement
 from core.security import PLATFORM_PERMISSIONS, ROLE_PERMISSIONS, Permission, Role, can, current_permissions
 from core.tenancy import UNSCOPED, bind_session, execute_rows, scoped
-from smsi.models import Incident
+from smsi.models import Incident, incident_organisations
 from tests import factories as f
 from tests.conftest import World, acting_as
 from tests.smsi.factories import IncidentFactory
@@ -293,6 +293,9 @@ def test_a_scoped_list_runs_through_core_with_the_rows_the_orm_gives(
         assert execute_rows(counted).scalar() == db.session.execute(counted).scalar() == 1
         unscoped = select(Incident.id).execution_options(**UNSCOPED)  # deliberate: both tenants
         assert {row.id for row in execute_rows(unscoped)} == {own, other}
+        links = select(incident_organisations.c.incident_id)  # an association table: nothing to scope
+        assert tenancy._net_adds_nothing(links, db.session)
+        assert execute_rows(links).all() == db.session.execute(links).all()
 
 
 def test_what_is_not_proven_scoped_goes_through_the_safety_net(world: World, app_ctx: Flask) -> None:
