@@ -422,16 +422,17 @@ def load_frame(token_hash: str, org_id: int | None) -> UserSession | None:
     user = attach_loaded(db.session, User, first, "u_")
     row = attach_loaded(db.session, UserSession, first, "s_")
     set_committed_value(row, "user", user)
-    if "_facts" not in user.__dict__:
-        user.__dict__["_facts"] = _facts_from([first[f"f_{n}"] for n in range(len(Role) + 1)])
+    # This request's answers (an instance the session already held is answered afresh too).
+    user.__dict__["_facts"] = _facts_from([first[f"f_{n}"] for n in range(len(Role) + 1)])
+    known: dict[int, Any] = {}
     if org_id is not None:
         found = [r for r in rows if r["m_role"] is not None and r["o_id"] is not None]
-        known = user.__dict__.setdefault("_roles_known", {})
         known[org_id] = (
             (attach_loaded(db.session, Organisation, found[0], "o_"), {Role(r["m_role"]) for r in found})
             if found
             else None
         )
+    user.__dict__["_roles_known"] = known
     return row
 
 

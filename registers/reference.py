@@ -189,14 +189,20 @@ def legal_basis_label(basis_id: str | None) -> str:
     """The one wording of a legal basis wherever it is shown (register list, its filter, the fiche,
     its form, the public register, the journal): "Mission d'intérêt public (Art. 6(1)(e))". An
     unknown id (an old value) is shown as it is; none gives ""."""
+    return legal_basis_texts().get(basis_id or "") or basis_id or ""
+
+
+def legal_basis_texts() -> dict[str, str]:
+    """Every legal basis's wording (:func:`legal_basis_label`) by id, in the reader's language: built
+    once per process and language; a list takes it once a page and looks each row up in it."""
     english = _english()
     texts = _LEGAL_BASIS_TEXTS.get(english)
-    if texts is None:  # once per process and language: a register list shows one on every row
+    if texts is None:
         texts = _LEGAL_BASIS_TEXTS[english] = {
             item.id: f"{label(item)} ({item.article})" if item.article else label(item)
             for item in legal_bases()
         }
-    return texts.get(basis_id or "") or basis_id or ""
+    return texts
 
 
 _LEGAL_BASIS_TEXTS: dict[bool, dict[str, str]] = {}

@@ -31,6 +31,7 @@ from registers.forms.activities import (
     initial_data,
 )
 from registers.models import ActivityStatus, ActivityVersion, ProcessingActivity
+from registers.reference import legal_basis_texts
 from registers.services import activities as acts
 from registers.services import inheritance
 from registers.services.queries import application_names
@@ -69,6 +70,7 @@ def _list(models: bool) -> Any:
         summary=summary,
         application_names=application_names([a.id for a in page.items]) if models else {},
         today=today(),
+        legal_basis_texts=legal_basis_texts(),  # the rows' wording, looked up once a page
         **pages.list_choices(current_org),
     )
 
