@@ -183,10 +183,13 @@ _VERDICTS: dict[tuple[Any, str], bool] = {}
 
 
 def _names_only_once(stmt: Select[Any], name: str | None) -> bool:
-    """Whether ``stmt`` names no tenant table the net scopes but ``name`` (None: none at all, as a count
+    """Whether ``stmt`` selects columns only (no whole entity: Core would hand back its columns,
+    not the object) and names no tenant table the net scopes but ``name`` (None: none at all, as a count
     over an association table), never through an alias, and ``name`` in its own select only (or in the
     one select counted by core.pagination), not in a subquery. Read from the statement's elements: no
     compilation (SQLAlchemy's get_final_froms compiles an ORM statement)."""
+    if any(not isinstance(column, ColumnElement) for column in stmt._raw_columns):
+        return False  # a whole entity (select(Model)): the ORM builds the objects
     netted = _netted_table_names(len(TenantScoped.registry))
     for table in sql_util.find_tables(stmt, check_columns=True, include_aliases=True):
         if isinstance(table, Alias):

@@ -293,6 +293,9 @@ def test_a_scoped_list_runs_through_core_with_the_rows_the_orm_gives(
         assert execute_rows(counted).scalar() == db.session.execute(counted).scalar() == 1
         unscoped = select(Incident.id).execution_options(**UNSCOPED)  # deliberate: both tenants
         assert {row.id for row in execute_rows(unscoped)} == {own, other}
+        whole = scoped(select(Incident, Incident.title), Incident)  # an entity: the ORM builds it
+        assert not tenancy._net_adds_nothing(whole, db.session)
+        assert [type(row[0]) for row in execute_rows(whole)] == [Incident]
         links = select(incident_organisations.c.incident_id)  # an association table: nothing to scope
         assert tenancy._net_adds_nothing(links, db.session)
         assert execute_rows(links).all() == db.session.execute(links).all()
