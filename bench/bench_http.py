@@ -192,6 +192,25 @@ def prepare(url: str) -> None:
             engine.dispose()
 
 
+def _settle_postgresql(with_ids: tuple[str, ...], others: tuple[str, ...] = ()) -> None:
+    """After a bulk load with explicit ids (PostgreSQL only): move each table's id sequence past
+    its rows, so that the pages' own inserts do not collide, then refresh the planner's figures of
+    every loaded table."""
+    from sqlalchemy import text  # noqa: PLC0415
+
+    from core.extensions import db  # noqa: PLC0415
+
+    if db.engine.dialect.name != "postgresql":
+        return
+    with db.engine.begin() as conn:
+        for table in with_ids:
+            sql = f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608 — fixed names
+            conn.execute(text(sql))
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in (*with_ids, *others):
+            conn.execute(text(f"VACUUM ANALYZE {table}"))
+
+
 N_INCIDENTS, N_ACTIONS = 4_000, 3_000  # the syndicate's (organisation 1): a few years of them
 
 
@@ -242,7 +261,7 @@ def seed_smsi() -> dict[str, int]:
     three affected members each), and N_ACTIONS actions, half of them from those incidents."""
     from itertools import islice  # noqa: PLC0415
 
-    from sqlalchemy import func, select, text  # noqa: PLC0415
+    from sqlalchemy import func, select  # noqa: PLC0415
 
     from bench import bench_smsi  # noqa: PLC0415
     from bench.bench_registers import bulk  # noqa: PLC0415
@@ -270,14 +289,7 @@ def seed_smsi() -> dict[str, int]:
             ),
         )
         sizes["corrective actions"] = bulk(conn, Action.__table__, _action_rows(ids))
-        if conn.dialect.name == "postgresql":
-            for table in ("incidents", "smsi_actions"):
-                sql = f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608 — fixed names
-                conn.execute(text(sql))
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in ("incidents", "incident_organisations", "smsi_actions"):
-                conn.execute(text(f"VACUUM ANALYZE {table}"))
+    _settle_postgresql(("incidents", "smsi_actions"), ("incident_organisations",))
     return sizes
 
 
@@ -290,7 +302,7 @@ def seed_risks() -> dict[str, int]:
     seeded corrective actions of origin "risk"."""
     from itertools import islice  # noqa: PLC0415
 
-    from sqlalchemy import func, select, text  # noqa: PLC0415
+    from sqlalchemy import func, select  # noqa: PLC0415
 
     from bench import bench_risks  # noqa: PLC0415
     from bench.bench_registers import bulk  # noqa: PLC0415
@@ -319,13 +331,7 @@ def seed_risks() -> dict[str, int]:
                 if n % 3 == 0 and action_ids
             ),
         )
-        if conn.dialect.name == "postgresql":
-            sql = "SELECT setval(pg_get_serial_sequence('risks', 'id'), (SELECT max(id) FROM risks))"
-            conn.execute(text(sql))
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in ("risks", "risk_actions"):
-                conn.execute(text(f"VACUUM ANALYZE {table}"))
+    _settle_postgresql(("risks",), ("risk_actions",))
     return sizes
 
 
@@ -337,7 +343,7 @@ def seed_audits() -> dict[str, int]:
     of every type and status, FINDINGS_PER_AUDIT findings each on the AFNOR scale, a third closed."""
     from datetime import date  # noqa: PLC0415
 
-    from sqlalchemy import func, select, text  # noqa: PLC0415
+    from sqlalchemy import func, select  # noqa: PLC0415
 
     from audits.models import Audit, Finding  # noqa: PLC0415
     from bench.bench_registers import bulk  # noqa: PLC0415
@@ -393,14 +399,7 @@ def seed_audits() -> dict[str, int]:
     with db.engine.begin() as conn:
         sizes["audits"] = bulk(conn, Audit.__table__, audits)
         sizes["findings"] = bulk(conn, Finding.__table__, findings)
-        if conn.dialect.name == "postgresql":
-            for table in ("audits", "audit_findings"):
-                sql = f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608 — fixed names
-                conn.execute(text(sql))
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in ("audits", "audit_findings"):
-                conn.execute(text(f"VACUUM ANALYZE {table}"))
+    _settle_postgresql(("audits", "audit_findings"))
     return sizes
 
 
