@@ -25,6 +25,7 @@ from core.pagination import paginate
 from core.params import int_arg, page_arg
 from core.redirects import safe_target
 from core.security import Permission, Role, login_required, require
+from core.templating import options_of
 from core.tenancy import current_org, get_scoped_or_404, set_active_org
 
 
@@ -89,8 +90,8 @@ def organisation_list() -> Any:
         member_counts=counts,
         syndicates=syndicates,
         syndicates_choices=[(s.id, s.name) for s in syndicates],
-        kinds=[(k.value, k.label) for k in OrgKind],
-        relations=[(r.value, r.label) for r in OrgRelation],
+        kinds=options_of(OrgKind),
+        relations=options_of(OrgRelation),
     )
 
 

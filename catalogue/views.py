@@ -15,7 +15,7 @@ from core.forms import handle_form, to_choices
 from core.pagination import paginate
 from core.params import int_arg
 from core.security import Permission, can, require
-from core.templating import label_tables
+from core.templating import label_tables, options_of
 from core.tenancy import current_org, get_scoped_or_404, syndicate_only
 
 
@@ -47,9 +47,9 @@ def application_list() -> Any:
         member_search = services.subscribable_member_count(current_org, up_to=limit + 1) > limit
         members = None if member_search else services.subscribable_members(current_org)
     # Labels translated once for the page (options and rows), not once a row.
-    domains = [(d.value, str(d.label)) for d in AppDomain]
-    hostings = [(h.value, str(h.label)) for h in Hosting]
-    criticalities = [(c.value, str(c.label)) for c in Criticality]
+    domains = options_of(AppDomain)
+    hostings = options_of(Hosting)
+    criticalities = options_of(Criticality)
     return render_template(
         "catalogue/application_list.html",
         page=page,

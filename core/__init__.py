@@ -155,6 +155,9 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from core.cookies import CheckedCookieSessionInterface  # noqa: PLC0415 — factory step
+
+    app.session_interface = CheckedCookieSessionInterface()  # the cookie's signature checked once
     db.init_app(app)
     # Flask-SQLAlchemy-Lite also registers an *async* teardown that closes async sessions. Égide has
     # no async engine, yet Flask runs that coroutine through asgiref at the end of every application

@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import current_app, g, render_template, request, url_for
+from flask import current_app, g, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -164,9 +167,9 @@ def frame() -> Frame:
     is_get = request.method == "GET"
     here = request.full_path if is_get else ""
     slots = {
-        "csrf": _csrf_token(),
+        "csrf": csrf_token(),
         "here": here,
-        "chooser_url": url_for("accounts.organisation_chooser", next=here or None) if authenticated else "",
+        "chooser_url": _chooser_url(here) if authenticated else "",
     }
     shown_org = FrameOrg(org.id, org.name) if org is not None else None
     header = fragment(
@@ -196,12 +199,70 @@ def frame() -> Frame:
     return g._egide_frame
 
 
-def _csrf_token() -> str:
+# How long a signed CSRF token is handed out again to the same session (seconds). Every page's header
+# carries one (language and logout forms): Flask-WTF signed a new one on each page, an HMAC with its
+# serializer built anew (90 µs a page). A token reused this long stays valid for WTF_CSRF_TIME_LIMIT
+# minus this at most (8 hours less a minute): the check of a form is unchanged.
+CSRF_TOKEN_REUSE_SECONDS = 60
+_CSRF_TOKENS: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()
+_CSRF_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=64)
+def _route(script_root: str, endpoint: str) -> str:
+    return url_for(endpoint)  # the same for every request under ``script_root``
+
+
+def _chooser_url(here: str) -> str:
+    """``url_for("accounts.organisation_chooser", next=here)``, its route built once per worker and
+    the ``next`` encoded as werkzeug encodes a URL's query (a route built on each page: 40 µs)."""
+    url = _route(request.script_root, "accounts.organisation_chooser")
+    return f"{url}?{urlencode({'next': here}, safe=URL_QUERY_SAFE)}" if here else url
+
+
+URL_QUERY_SAFE = "!$'()*,/:;?@"  # werkzeug.urls._urlencode's
+
+
+def _csrf_key() -> tuple[str, str] | None:
+    secret = session.get("csrf_token")  # the session's CSRF secret, drawn by Flask-WTF
+    return (str(current_app.secret_key or ""), secret) if isinstance(secret, str) else None
+
+
+def reuse_csrf_token() -> None:
+    """``before_request``: the token this worker signed for the session's secret less than
+    CSRF_TOKEN_REUSE_SECONDS ago, put where Flask-WTF keeps the request's token (``g.csrf_token``),
+    so that the header and every form of the page (``form.csrf_token``, ``hidden_tag()``) carry it
+    without a new signature. Nothing kept: Flask-WTF signs one when the page first asks."""
+    key = _csrf_key()
+    if key is None:
+        return
+    with _CSRF_LOCK:
+        kept = _CSRF_TOKENS.get(key)
+    if kept is not None and time.monotonic() - kept[1] < CSRF_TOKEN_REUSE_SECONDS:
+        g.csrf_token = kept[0]
+        g._egide_csrf_reused = True
+
+
+def csrf_token() -> str:
+    """The page's signed CSRF token (the Jinja global ``csrf_token()``, and the header's slot):
+    Flask-WTF's, kept for the next pages of the session when it was signed in this request."""
     from flask_wtf.csrf import generate_csrf  # noqa: PLC0415 — the token of this session
 
-    return generate_csrf()
+    token = generate_csrf()
+    if not g.get("_egide_csrf_reused"):
+        key = _csrf_key()
+        if key is not None:
+            with _CSRF_LOCK:
+                _CSRF_TOKENS[key] = (token, time.monotonic())
+                _CSRF_TOKENS.move_to_end(key)
+                while len(_CSRF_TOKENS) > CACHE_SIZE:
+                    _CSRF_TOKENS.popitem(last=False)
+            g._egide_csrf_reused = True  # kept: not again in this request
+    return token
 
 
 def init_app(app: Any) -> None:
     app.extensions["egide_frame_cache"] = FrameCache()
     app.jinja_env.globals["frame"] = frame
+    app.jinja_env.globals["csrf_token"] = csrf_token  # in place of Flask-WTF's generate_csrf
+    app.before_request(reuse_csrf_token)

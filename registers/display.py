@@ -23,7 +23,8 @@ from catalogue.models import Application, Subscription
 from core.db import today
 from core.extensions import db
 from core.security import Permission, can
-from core.tenancy import UNSCOPED
+from core.templating import options_of
+from core.tenancy import UNSCOPED, execute_rows
 from registers import reference as ref
 from registers.forms.activities import StatusForm, VersionOnlyForm
 from registers.models import ActivityStatus, ActivityVersion, DpiaStatus, ProcessingActivity
@@ -47,9 +48,7 @@ def _catalogue_choices(org: Organisation, extra_ids: list[int] | None = None) ->
     params: dict[str, Any] = {"owner": org.catalogue_owner_id, "extra_ids": list(extra_ids or [])}
     if not org.is_syndicate:
         params.update(org_id=org.id, today=today())
-    return [
-        (r.id, r.name) for r in db.session.execute(_catalogue_choices_statement(org.is_syndicate), params)
-    ]
+    return [(r.id, r.name) for r in execute_rows(_catalogue_choices_statement(org.is_syndicate), params)]
 
 
 @functools.cache
@@ -88,7 +87,7 @@ def portfolio_figure(row: Any, n: Any, url: str, what: str, classes: str = "") -
 
 def list_choices(org: Organisation) -> dict[str, Any]:
     return {
-        "statuses": [(s.value, s.label) for s in ActivityStatus],
+        "statuses": options_of(ActivityStatus),
         "legal_bases": ref.legal_basis_choices(),
         "applications": _catalogue_choices(org),
         "sorts": list(SORT_CHOICES),

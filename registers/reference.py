@@ -192,20 +192,29 @@ def legal_basis_label(basis_id: str | None) -> str:
     return legal_basis_texts().get(basis_id or "") or basis_id or ""
 
 
+class _Wordings(dict[Any, str]):
+    """Wordings by id; an id without one reads as itself, no id as "—" (``texts[row.legal_basis]`` in
+    a template: no call a row)."""
+
+    def __missing__(self, key: Any) -> str:
+        return str(key) if key else "—"
+
+
 def legal_basis_texts() -> dict[str, str]:
     """Every legal basis's wording (:func:`legal_basis_label`) by id, in the reader's language: built
-    once per process and language; a list takes it once a page and looks each row up in it."""
+    once per process and language; a list takes it once a page and looks each row up in it
+    (``texts[basis]``: an unknown id reads as itself, none as "—")."""
     english = _english()
     texts = _LEGAL_BASIS_TEXTS.get(english)
     if texts is None:
-        texts = _LEGAL_BASIS_TEXTS[english] = {
-            item.id: f"{label(item)} ({item.article})" if item.article else label(item)
+        texts = _LEGAL_BASIS_TEXTS[english] = _Wordings(
+            (item.id, f"{label(item)} ({item.article})" if item.article else label(item))
             for item in legal_bases()
-        }
+        )
     return texts
 
 
-_LEGAL_BASIS_TEXTS: dict[bool, dict[str, str]] = {}
+_LEGAL_BASIS_TEXTS: dict[bool, _Wordings] = {}
 
 
 def legal_basis_choices() -> list[tuple[str, str]]:

@@ -301,3 +301,21 @@ def csrf_token_from(html: str) -> str:
     match = CSRF_RE.search(html)
     assert match, "no CSRF token in page"
     return match.group(1) or match.group(2)
+
+
+@pytest.fixture
+def limiter_checks(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Each run of Flask-Limiter's own check, with its ``in_middleware`` (True: before the request;
+    False: a limited view's decorator) — core.extensions.PageLimiter skips the first when no limit
+    of it can apply."""
+    from flask_limiter import Limiter  # noqa: PLC0415
+
+    seen: list[bool] = []
+    original = Limiter._check_request_limit
+
+    def spy(self: Any, callable_name: str | None = None, in_middleware: bool = True) -> None:
+        seen.append(in_middleware)
+        original(self, callable_name=callable_name, in_middleware=in_middleware)
+
+    monkeypatch.setattr(Limiter, "_check_request_limit", spy)
+    return seen

@@ -19,7 +19,7 @@ from audits.views import access as access_views
 from core.extensions import db
 from core.forms import FieldError, handle_form
 from core.security import Permission, require
-from core.templating import label_tables
+from core.templating import label_tables, options_of
 from core.tenancy import current_org
 
 FORM_TEMPLATE = "audits/audit_form.html"
@@ -50,8 +50,8 @@ def index() -> Any:
         page=svc.audits_page(filters),
         labels=label_tables(type=AuditType, status=AuditStatus),
         filters=filters,
-        statuses=[(s.value, s.label) for s in AuditStatus],
-        types=[(t.value, t.label) for t in AuditType],
+        statuses=options_of(AuditStatus),
+        types=options_of(AuditType),
         years=[(str(y), str(y)) for y in svc.audit_years()],
     )
 

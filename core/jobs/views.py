@@ -14,6 +14,7 @@ from core.jobs import services
 from core.jobs.models import JobRun, JobStatus
 from core.pagination import paginate
 from core.security import Permission, require
+from core.templating import options_of
 from core.tenancy import get_scoped_or_404
 
 bp = Blueprint("jobs", __name__, url_prefix="/admin/jobs")
@@ -30,7 +31,7 @@ def job_list() -> Any:
         status=status,
         counts=services.status_counts(),
         statuses=list(JobStatus),
-        status_choices=[(s.value, s.label) for s in JobStatus],
+        status_choices=options_of(JobStatus),
         job_label=services.job_label,
     )
 

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 from catalogue.models import Application
 from core.db import today
 from core.extensions import db
-from core.tenancy import UNSCOPED, scoped
+from core.tenancy import UNSCOPED, execute_rows, scoped
 from core.text import fold
 from registers import reference as ref
 from registers.models import ActivityStatus, DpiaStatus, ProcessingActivity, activity_applications
@@ -196,7 +196,7 @@ class RegisterSummary:
 
 def register_summary(org_id: int) -> RegisterSummary:
     """Headline figures of an organisation's register (archived fiches and models excluded)."""
-    row = db.session.execute(_summary_statement(), {"org_id": org_id, "today": today()}).one()
+    row = execute_rows(_summary_statement(), {"org_id": org_id, "today": today()}).one()
     return RegisterSummary(int(row[0]), round(float(row[1])), int(row[2]), int(row[3]), int(row[4]))
 
 

@@ -12,6 +12,7 @@ from core.db import utcnow
 from core.forms import handle_form
 from core.pagination import paginate
 from core.security import Permission, require
+from core.templating import options_of
 from core.tenancy import current_org, get_scoped_or_404
 from registers.blueprint import bp
 from registers.forms.breaches import BreachForm
@@ -35,7 +36,7 @@ def breach_list() -> Any:
         page=page,
         rows=breaches.breach_rows(page.items),
         filters=filters,
-        decision_choices=[(d.value, d.label) for d in NotificationDecision],
+        decision_choices=options_of(NotificationDecision),
     )
 
 

@@ -12,6 +12,7 @@ from core.forms import handle_form, to_choices
 from core.pagination import paginate
 from core.params import int_arg
 from core.security import Permission, require
+from core.templating import options_of
 from core.tenancy import current_org, get_scoped_or_404
 from registers.blueprint import bp
 from registers.forms.rights import RightsRequestForm
@@ -53,7 +54,7 @@ def request_list() -> Any:
         page=page,
         rows=rights.request_rows(page.items, today),
         filters=filters,
-        right_choices=[(r.value, r.label) for r in RightType],
+        right_choices=options_of(RightType),
     )
 
 

@@ -14,7 +14,7 @@ from core.extensions import db
 from core.forms import FieldError, handle_form
 from core.params import int_arg
 from core.security import Permission, require
-from core.templating import label_tables, labels_of
+from core.templating import label_tables, options_of
 from core.tenancy import current_org, get_scoped_or_404
 from smsi.blueprint import bp
 from smsi.forms.actions import ActionForm, ReassignForm, initial_data
@@ -65,7 +65,7 @@ def _list_page(form: ReassignForm | None = None, status: int = 200) -> Any:
         page=page,
         filters=filters,
         mine=filters.owner_id is not None,
-        origins=[(o.value, text) for o, text in labels_of(ActionOrigin).items()],
+        origins=options_of(ActionOrigin),
         labels=label_tables(type=ActionType, origin=ActionOrigin, status=ActionStatus),
         today=svc.today(),
         reassign_form=reassign,

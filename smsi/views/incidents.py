@@ -14,7 +14,7 @@ from core.extensions import db
 from core.forms import FieldError, handle_form
 from core.pagination import paginate
 from core.security import Permission, require
-from core.templating import label_tables, labels_of
+from core.templating import label_tables, options_of
 from core.tenancy import current_org, get_scoped_or_404
 from smsi.blueprint import bp
 from smsi.forms.incidents import IncidentForm, NotificationForm, TimelineForm, initial_data
@@ -53,8 +53,8 @@ def incident_list() -> Any:
         page=page,
         filters=filters,
         affected=Counter(svc.affected_counts(i.id for i in page.items)),  # 0 for none, no .get() a row
-        severities=[(s.value, text) for s, text in labels_of(Severity).items()],
-        categories=[(c.value, text) for c, text in labels_of(IncidentCategory).items()],
+        severities=options_of(Severity),
+        categories=options_of(IncidentCategory),
         labels=label_tables(severity=Severity, category=IncidentCategory, status=IncidentStatus),
     )
 

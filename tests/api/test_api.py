@@ -470,6 +470,17 @@ def test_the_api_is_rate_limited_with_a_problem(
     limiter.reset()
 
 
+def test_the_api_blueprints_limit_is_checked_before_each_request(
+    world: World, api_as: Any, limiter_checks: list[bool]
+) -> None:
+    """Pages without a limit skip Flask-Limiter's check before the request (core.extensions
+    .PageLimiter, tests/core/test_request_fixed_cost.py); the API's blueprint limit keeps it."""
+    api = api_as(world.a.users[Role.DPO], world.a.syndicate)
+    limiter_checks.clear()
+    assert api.get("/rights-requests").status_code == 200
+    assert limiter_checks == [True]
+
+
 def test_fiches_are_written_through_the_service_and_its_status_rule(world: World, api_as: Any) -> None:
     """Create and update a fiche through the API: the register's service (its checks, its journal,
     its one status rule: "validated" only for the DPO, a referent's write gives "in review"), the
