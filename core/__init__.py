@@ -159,6 +159,9 @@ def register_extensions(app: Flask) -> None:
 
     app.session_interface = CheckedCookieSessionInterface()  # the cookie's signature checked once
     db.init_app(app)
+    from core import transactions  # noqa: PLC0415 — factory step
+
+    transactions.init_app(app)  # a request's transaction that only read ends with COMMIT
     # Flask-SQLAlchemy-Lite also registers an *async* teardown that closes async sessions. Égide has
     # no async engine, yet Flask runs that coroutine through asgiref at the end of every application
     # context — a new event loop in a thread each time, about 0.7 ms a request for nothing
