@@ -24,6 +24,7 @@ from sqlalchemy import (
     bindparam,
     false,
     func,
+    literal,
     or_,
     select,
     true,
@@ -340,7 +341,11 @@ def _account_facts_columns(user_id: Any = None) -> tuple[Any, ...]:
     served = memberships.distinct().limit(ORGANISATION_COUNT_CAP).subquery()
     return (
         select(func.count()).select_from(served).scalar_subquery(),
-        *(memberships.where(m.role == role).exists() for role in Role),
+        # Each role written into the SQL, not bound: PostgreSQL plans a prepared statement once for
+        # any value of its parameters, and with the role a parameter that plan read all of a user's
+        # memberships for each role not held (0.08 ms each, 5,000 for the bench's DPO); with the
+        # role known, it looks it up in the (user_id, role) index.
+        *(memberships.where(m.role == literal(role.value, literal_execute=True)).exists() for role in Role),
     )
 
 
