@@ -19,7 +19,7 @@ from core.extensions import db
 from core.forms import FieldError, handle_form
 from core.pagination import paginate
 from core.security import Permission, require
-from core.templating import label_tables
+from core.templating import label_tables, labels_of
 from core.tenancy import scoped
 from smsi.services import actions as smsi_actions
 
@@ -190,5 +190,5 @@ def finding_list() -> Any:
         labels=label_tables(status=FindingStatus),
         level=level if level in {lv.value for lv in FindingLevel} else "",
         status=status,
-        levels=[(lv.value, f"{lv.value} — {lv.label}") for lv in FindingLevel],
+        levels=[(lv.value, f"{lv.value} — {text}") for lv, text in labels_of(FindingLevel).items()],
     )
