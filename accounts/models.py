@@ -24,7 +24,7 @@ from sqlalchemy import (
     bindparam,
     false,
     func,
-    literal,
+    literal_column,
     or_,
     select,
     true,
@@ -345,8 +345,16 @@ def _account_facts_columns(user_id: Any = None) -> tuple[Any, ...]:
         # any value of its parameters, and with the role a parameter that plan read all of a user's
         # memberships for each role not held (0.08 ms each, 5,000 for the bench's DPO); with the
         # role known, it looks it up in the (user_id, role) index.
-        *(memberships.where(m.role == literal(role.value, literal_execute=True)).exists() for role in Role),
+        # (literal_column: written once into the cached SQL; a literal_execute parameter was written
+        # in at each run, 40 µs a page.) A role's value is a fixed identifier: nothing to escape.
+        *(memberships.where(m.role == _role_literal(role)).exists() for role in Role),
     )
+
+
+def _role_literal(role: Role) -> Any:
+    if not role.value.isidentifier():
+        raise ValueError(f"role {role.value!r} cannot be written into SQL as it is")
+    return literal_column(f"'{role.value}'")
 
 
 @functools.cache
