@@ -50,22 +50,32 @@ def test_a_new_connection_has_wal_a_busy_timeout_and_foreign_keys(sqlite_app: Fl
 
 
 def test_a_writing_request_begins_immediate_and_a_reading_one_deferred(sqlite_app: Flask) -> None:
+    """Read from what SQLite itself is sent (its trace callback): core's BEGIN goes to the driver
+    directly, not through SQLAlchemy's cursor events."""
     with sqlite_app.app_context():
         engine = db.engine
     begins: list[str] = []
 
-    def listener(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def trace(statement: str) -> None:
         if statement.upper().startswith("BEGIN"):
             begins.append(statement.upper())
 
-    event.listen(engine, "before_cursor_execute", listener)
+    def traced(dbapi_connection: Any, *_args: Any) -> None:
+        dbapi_connection.set_trace_callback(trace)
+
+    def untraced(dbapi_connection: Any, *_args: Any) -> None:
+        dbapi_connection.set_trace_callback(None)
+
+    event.listen(engine, "checkout", traced)
+    event.listen(engine, "checkin", untraced)
     try:
         for method in ("GET", "POST"):
             with sqlite_app.test_request_context("/", method=method):
                 db.session.execute(text("SELECT 1"))
                 db.session.rollback()
     finally:
-        event.remove(engine, "before_cursor_execute", listener)
+        event.remove(engine, "checkout", traced)
+        event.remove(engine, "checkin", untraced)
     assert begins == ["BEGIN", "BEGIN IMMEDIATE"]
 
 
