@@ -16,21 +16,21 @@ of the values (a flash message appends to a list in place).
 from __future__ import annotations
 
 import copy
-import threading
 import time
-from collections import OrderedDict
 from typing import Any
 
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from itsdangerous import BadSignature
+
+from core.lru import LRU
 
 CACHE_SIZE = 4096  # cookies per worker: about one per user active in the last minutes
 
 
 class CheckedCookieSessionInterface(SecureCookieSessionInterface):
     def __init__(self) -> None:
-        self._checked: OrderedDict[tuple[Any, str], tuple[dict[str, Any], float, bool]] = OrderedDict()
-        self._lock = threading.Lock()
+        # (secret, cookie text) → (its values, signed at, whether a value is a list or a dict)
+        self._checked: LRU[tuple[dict[str, Any], float, bool]] = LRU(CACHE_SIZE)
 
     def open_session(self, app: Any, request: Any) -> SecureCookieSession | None:
         value = request.cookies.get(self.get_cookie_name(app))
@@ -38,10 +38,7 @@ class CheckedCookieSessionInterface(SecureCookieSessionInterface):
             return super().open_session(app, request)
         max_age = int(app.permanent_session_lifetime.total_seconds())
         key = (app.secret_key, value)
-        with self._lock:
-            kept = self._checked.get(key)
-            if kept is not None:
-                self._checked.move_to_end(key)
+        kept = self._checked.get(key)
         if kept is None:
             serializer = self.get_signing_serializer(app)
             if serializer is None:
@@ -52,10 +49,7 @@ class CheckedCookieSessionInterface(SecureCookieSessionInterface):
                 return self.session_class()
             nested = any(isinstance(item, dict | list) for item in data.values())
             kept = (data, signed_at.timestamp(), nested)
-            with self._lock:
-                self._checked[key] = kept
-                while len(self._checked) > CACHE_SIZE:
-                    self._checked.popitem(last=False)
+            self._checked.put(key, kept)
         data, signed_at, nested = kept
         age = time.time() - signed_at
         if age > max_age or age < 0:  # as itsdangerous: expired since, or signed "in the future"

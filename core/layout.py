@@ -22,23 +22,22 @@ mapping of hashable values, computed on every request, e.g. whether the user ser
 from __future__ import annotations
 
 import secrets
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import current_app, g, render_template, request, session, url_for
+from flask import current_app, g, render_template, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup, escape
 
 from core.domains import installed
+from core.lru import LRU
 from core.security import current_permissions
+from core.templating import fixed_url
 from core.tenancy import current_org
 
 # Slot markers: a per-process random part, so that no text a user types can be taken for one.
@@ -94,33 +93,24 @@ class MenuOrg:
 
 
 class FrameCache:
-    """A small least-recently-used cache of rendered frames, per worker (thread-safe: the development
-    server is threaded)."""
+    """The rendered frames of this worker, the least recently used forgotten beyond ``size``."""
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
-        self.size = size
-        self._items: OrderedDict[Hashable, str] = OrderedDict()
-        self._lock = threading.Lock()
+        self._items: LRU[str] = LRU(size)
         self.hits = self.misses = 0
 
     def get_or_render(self, key: Hashable, render: Callable[[], str]) -> str:
-        with self._lock:
-            html = self._items.get(key)
-            if html is not None:
-                self._items.move_to_end(key)
-                self.hits += 1
-                return html
+        html = self._items.get(key)
+        if html is not None:
+            self.hits += 1
+            return html
         html = render()
-        with self._lock:
-            self.misses += 1
-            self._items[key] = html
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+        self.misses += 1
+        self._items.put(key, html)
         return html
 
     def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
+        self._items.clear()
 
 
 def cache() -> FrameCache:
@@ -204,23 +194,17 @@ def frame() -> Frame:
 # serializer built anew (90 µs a page). A token reused this long stays valid for WTF_CSRF_TIME_LIMIT
 # minus this at most (8 hours less a minute): the check of a form is unchanged.
 CSRF_TOKEN_REUSE_SECONDS = 60
-_CSRF_TOKENS: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()
-_CSRF_LOCK = threading.Lock()
+_CSRF_TOKENS: LRU[tuple[str, float]] = LRU(CACHE_SIZE)  # (session secret) → (token, signed at)
 
 
-@lru_cache(maxsize=64)
-def _route(script_root: str, endpoint: str) -> str:
-    return url_for(endpoint)  # the same for every request under ``script_root``
+URL_QUERY_SAFE = "!$'()*,/:;?@"  # werkzeug.urls._urlencode's
 
 
 def _chooser_url(here: str) -> str:
     """``url_for("accounts.organisation_chooser", next=here)``, its route built once per worker and
     the ``next`` encoded as werkzeug encodes a URL's query (a route built on each page: 40 µs)."""
-    url = _route(request.script_root, "accounts.organisation_chooser")
+    url = fixed_url("accounts.organisation_chooser")
     return f"{url}?{urlencode({'next': here}, safe=URL_QUERY_SAFE)}" if here else url
-
-
-URL_QUERY_SAFE = "!$'()*,/:;?@"  # werkzeug.urls._urlencode's
 
 
 def _csrf_key() -> tuple[str, str] | None:
@@ -236,8 +220,7 @@ def reuse_csrf_token() -> None:
     key = _csrf_key()
     if key is None:
         return
-    with _CSRF_LOCK:
-        kept = _CSRF_TOKENS.get(key)
+    kept = _CSRF_TOKENS.get(key)
     if kept is not None and time.monotonic() - kept[1] < CSRF_TOKEN_REUSE_SECONDS:
         g.csrf_token = kept[0]
         g._egide_csrf_reused = True
@@ -252,11 +235,7 @@ def csrf_token() -> str:
     if not g.get("_egide_csrf_reused"):
         key = _csrf_key()
         if key is not None:
-            with _CSRF_LOCK:
-                _CSRF_TOKENS[key] = (token, time.monotonic())
-                _CSRF_TOKENS.move_to_end(key)
-                while len(_CSRF_TOKENS) > CACHE_SIZE:
-                    _CSRF_TOKENS.popitem(last=False)
+            _CSRF_TOKENS.put(key, (token, time.monotonic()))
             g._egide_csrf_reused = True  # kept: not again in this request
     return token
 

@@ -35,14 +35,21 @@ def url_with(**changes: Any) -> str:
 
 
 @lru_cache(maxsize=256)
-def _static_url(script_root: str, filename: str) -> str:
-    return url_for("static", filename=filename)  # the same for every request under ``script_root``
+def _fixed_url(script_root: str, endpoint: str, values: tuple[tuple[str, Any], ...]) -> str:
+    return url_for(endpoint, **dict(values))  # the same for every request under ``script_root``
+
+
+def fixed_url(endpoint: str, **values: Any) -> str:
+    """``url_for(endpoint, **values)`` for a URL that is the same on every page (a static file, a
+    page without arguments), built through the router once per worker: every page links seven
+    static files and the organisation chooser, and building each URL cost more than the rest of the
+    page's head."""
+    return _fixed_url(request.script_root, endpoint, tuple(sorted(values.items())))
 
 
 def static_url(filename: str) -> str:
-    """``url_for('static', filename=…)`` worked out once per worker and file (every page links seven
-    static files; building each URL through the router cost more than the rest of the page's head)."""
-    return _static_url(request.script_root, filename)
+    """``url_for('static', filename=…)``, built once per worker and file (:func:`fixed_url`)."""
+    return fixed_url("static", filename=filename)
 
 
 _PLACEHOLDER = 2**31 - 1  # an id no row will have in this page's URLs, within <int:…>'s bounds

@@ -11,8 +11,8 @@ to plan and 0.4 ms to run (bench/bench_cpu.py on bench/bench_http.py's PostgreSQ
 
 So a transaction that flushed nothing and holds no unflushed change is committed at the end of the
 request. Anything else — a view that wrote and did not commit, a change left in the session, an
-error — is rolled back by the session's close, as before. tests/core/test_transactions.py checks
-both, and that what a page prepared is still prepared at the next page.
+error — is rolled back by the session's close, as before (tests/core/test_transactions.py). What
+psycopg then prepares and PostgreSQL plans once shows in bench/bench_http.py's PostgreSQL figures.
 """
 
 from __future__ import annotations
