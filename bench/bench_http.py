@@ -516,6 +516,10 @@ def log_in(port: int) -> dict[int, str]:
         data = {"organisation_id": org, "next": "/"}
         if _post_form(port, "/account/", "/active-organisation", cookies, data) != 302:
             raise SystemExit(f"could not switch to organisation {org}")
+        # The switch leaves a flash message in the cookie; a page shows it and the cookie comes back
+        # without it. wrk sends the same cookie each time: one still holding the message would have
+        # every loaded page show it again and sign a new cookie, which no real browsing does.
+        request(port, "GET", "/", cookies=cookies)
         result[org] = "; ".join(f"{k}={v}" for k, v in cookies.items())
     return result
 

@@ -21,6 +21,7 @@ from core.config import (
     normalise_database_url,
 )
 from core.extensions import alembic, babel, csrf, db, limiter, login_manager, mailer, talisman
+from core.jinja_env import EgideEnvironment
 from core.logs import configure_logging
 from core.params import BoundedIntConverter
 from core.sharing import SECRET_FROM_INSTANCE, warn_local_state
@@ -41,6 +42,8 @@ def create_app(config: type[BaseConfig] | Mapping[str, Any] | None = None) -> Fl
         instance_path=str(PROJECT_ROOT / "instance"),
         instance_relative_config=True,
     )
+    # Before anything reads app.jinja_env (created on first use): the templates' escaping (core.jinja_env).
+    app.jinja_environment = EgideEnvironment
     configure(app, config)
     from core import api  # noqa: PLC0415 — factory step
 

@@ -301,6 +301,27 @@ def test_a_scoped_list_runs_through_core_with_the_rows_the_orm_gives(
         assert execute_rows(links).all() == db.session.execute(links).all()
 
 
+def test_a_list_built_anew_on_each_page_reads_its_rows_by_name(
+    world: World, two_incidents: tuple[int, int], app_ctx: Flask
+) -> None:
+    """Each page builds its list statement anew: SQLAlchemy runs the first one's compiled form, and
+    execute_rows tells it not to re-key the result on the new statement's columns. Rows by position,
+    by name and by key stay those of the ORM."""
+    own, _other = two_incidents
+    with acting_as(world.a.users[Role.RSSI], world.a.syndicate):
+        pages = []
+        for _page in range(3):
+            stmt = scoped(
+                select(Incident.id, Incident.title, Incident.severity.label("level")), Incident
+            ).order_by(Incident.id)
+            rows = execute_rows(stmt).all()
+            assert rows == db.session.execute(stmt).all()
+            pages.append([(row.id, row.title, row.level, row[2], tuple(row._fields)) for row in rows])
+        assert pages[0] == pages[1] == pages[2]
+        assert [p[0] for p in pages[0]] == [own]
+        assert pages[0][0][4] == ("id", "title", "level")
+
+
 def test_what_is_not_proven_scoped_goes_through_the_safety_net(world: World, app_ctx: Flask) -> None:
     """Each statement below would show B's application through Core; the net hides it."""
     own, other = world.a.application.id, world.b.application.id
