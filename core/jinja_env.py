@@ -15,6 +15,7 @@ compares them); should a Jinja release stop calling the hook used here, template
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 from flask.templating import Environment
@@ -61,3 +62,14 @@ class EgideEnvironment(Environment):
 
     code_generator_class = EgideCodeGenerator
     fast_escape = staticmethod(fast_escape)
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """A template's globals: the environment's own dict when it has none of its own (all of
+        Égide's), rather than Jinja's ChainMap over it. Jinja reads them as a set on every macro call
+        and ``{% from … import … %}`` (``set(globals)``, ``keys() - …``), and over a ChainMap each took
+        20 µs for Égide's forty globals (a list page imports and calls a dozen). Jinja's reason for
+        the ChainMap — writes to one template's globals must not reach the others — does not arise:
+        nothing writes to a template's globals once loaded (Jinja's own advice)."""
+        if not d:
+            return self.globals
+        return super().make_globals(d)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from types import SimpleNamespace
@@ -161,6 +161,21 @@ def options_of(enum: type[LabelledEnum]) -> list[tuple[str, str]]:
     """A filter's options, ``(value, label)`` of each member in the request's language (from
     :func:`labels_of`): a member's lazy label rendered in a select was translated anew on each page."""
     return [(member.value, text) for member, text in labels_of(enum).items()]
+
+
+_CHOICES: dict[tuple[str, int], tuple[Any, list[tuple[Any, str]]]] = {}
+
+
+def choices_of(choices: Sequence[tuple[Any, Any]]) -> list[tuple[Any, str]]:
+    """A module's fixed ``(value, lazy text)`` options (a sort, a filter) in the request's language,
+    translated once per process and language: each lazy text went through Flask-Babel's lookup on
+    every page. Keyed by the sequence itself (a module constant), kept alongside so that its id is
+    never taken for another's."""
+    key = (locale_code(), id(choices))
+    kept = _CHOICES.get(key)
+    if kept is None or kept[0] is not choices:
+        kept = _CHOICES[key] = (choices, [(value, str(text)) for value, text in choices])
+    return kept[1]
 
 
 def label_tables(**tables: type[LabelledEnum] | dict[Any, str]) -> SimpleNamespace:

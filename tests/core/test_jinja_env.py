@@ -87,6 +87,20 @@ def test_rendered_pages_escape_and_keep_markup(app: Flask) -> None:
     with app.test_request_context("/"):
         html = render_template_string(
             "{{ t }}|{{ m }}|{{ n }}|{% autoescape false %}{{ t }}{% endautoescape %}|{{ t|safe }}",
-            t="<script>&", m=Markup("<em>ok</em>"), n=7,
+            t="<script>&",
+            m=Markup("<em>ok</em>"),
+            n=7,
         )
     assert html == "&lt;script&gt;&amp;|<em>ok</em>|7|<script>&|<script>&"
+
+
+def test_templates_read_the_environments_globals_and_own_globals_stay_their_own(app: Flask) -> None:
+    env = app.jinja_env
+    page = env.get_template("base.html")
+    assert page.globals is env.globals  # read as a set on each macro call: a dict, not a ChainMap
+    own = env.from_string("{{ mine }}|{{ _('Statut') is defined }}", globals={"mine": "only here"})
+    assert own.globals is not env.globals
+    with app.test_request_context("/"):
+        assert own.render() == "only here|True"
+        assert "mine" not in env.globals
+        assert env.from_string("{{ mine is defined }}").render() == "False"
