@@ -423,7 +423,8 @@ def load_frame(token_hash: str, org_id: int | None) -> UserSession | None:
     roles in ``org_id`` kept for :meth:`User.roles_in` and their facts for :attr:`User.facts` — what
     three ORM queries gave each page (the loader's, then the tenant's two), at a sixth of the cost.
     The instances are attached to the session as the ORM would have loaded them (core.db.attach_loaded)."""
-    result = db.session.connection().execute(
+    sess = db.session  # looked up once (Flask-SQLAlchemy-Lite finds it in the app context each time)
+    result = sess.connection().execute(
         _frame_statement(), {"token_hash": token_hash, "org_id": org_id, "today": today()}
     )
     rows, names = result.all(), tuple(result.keys())
@@ -432,8 +433,8 @@ def load_frame(token_hash: str, org_id: int | None) -> UserSession | None:
     # Rows by column name: the first as a dict (a plain dict for the 60 columns is cheaper than
     # SQLAlchemy's mappings), the others only for their role.
     first = dict(zip(names, rows[0], strict=True))
-    user = attach_loaded(db.session, User, first, "u_")
-    row = attach_loaded(db.session, UserSession, first, "s_")
+    user = attach_loaded(sess, User, first, "u_")
+    row = attach_loaded(sess, UserSession, first, "s_")
     set_committed_value(row, "user", user)
     # This request's answers (an instance the session already held is answered afresh too).
     user.__dict__["_facts"] = _facts_from([first[f"f_{n}"] for n in range(len(Role) + 1)])
@@ -442,7 +443,7 @@ def load_frame(token_hash: str, org_id: int | None) -> UserSession | None:
         found = [r for r in rows if r.m_role is not None and r.o_id is not None]
         known[org_id] = (
             (
-                attach_loaded(db.session, Organisation, dict(zip(names, found[0], strict=True)), "o_"),
+                attach_loaded(sess, Organisation, dict(zip(names, found[0], strict=True)), "o_"),
                 {Role(r.m_role) for r in found},
             )
             if found

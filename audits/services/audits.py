@@ -24,7 +24,7 @@ from core.concurrency import check_version, flush_or_conflict, with_fresh_refere
 from core.extensions import db
 from core.forms import FieldError, enum_value, id_list, raise_field_errors, text_value
 from core.pagination import Page, paginate
-from core.tenancy import UNSCOPED, execute_rows, scoped
+from core.tenancy import UNSCOPED, execute_rows, reused_per_organisation, scoped
 
 FIELDS: tuple[str, ...] = (
     "title",
@@ -157,7 +157,7 @@ def update_audit(obj: Audit, actor: User | None, data: Mapping[str, Any]) -> Aud
 # --- the list ------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)  # hashable: the key of the list's statement (core.tenancy.reused_per_organisation)
 class AuditFilters:
     status: str = ""
     type: str = ""
@@ -181,10 +181,20 @@ class AuditFilters:
 
 
 def audits_query(filters: AuditFilters) -> Select[Any]:
-    stmt = scoped(select(Audit), Audit).order_by(Audit.start_on.desc(), Audit.id.desc())
+    """The active organisation's audits, latest first (an invited auditor: their own only)."""
+    return _audits_statement(filters, _visible())
+
+
+def _visible() -> frozenset[int] | None:
     visible = access.visible_audit_ids()  # an invited auditor: their own audit only
+    return None if visible is None else frozenset(visible)
+
+
+@reused_per_organisation
+def _audits_statement(filters: AuditFilters, visible: frozenset[int] | None) -> Select[Any]:
+    stmt = scoped(select(Audit), Audit).order_by(Audit.start_on.desc(), Audit.id.desc())
     if visible is not None:
-        stmt = stmt.where(Audit.id.in_(visible))
+        stmt = stmt.where(Audit.id.in_(sorted(visible)))
     if filters.status:
         stmt = stmt.where(Audit.status == filters.status)
     if filters.type:
@@ -192,6 +202,11 @@ def audits_query(filters: AuditFilters) -> Select[Any]:
     if filters.year:
         stmt = stmt.where(extract("year", Audit.start_on) == filters.year)
     return stmt
+
+
+@reused_per_organisation
+def _audit_rows_statement(filters: AuditFilters, visible: frozenset[int] | None) -> Select[Any]:
+    return _audits_statement(filters, visible).with_only_columns(*LIST_COLUMNS)
 
 
 # What the audit list shows of an audit: its rows carry these columns alone.
@@ -208,7 +223,7 @@ LIST_COLUMNS = (
 
 def audits_page(filters: AuditFilters) -> Page:
     """The list page: rows of LIST_COLUMNS."""
-    return paginate(audits_query(filters).with_only_columns(*LIST_COLUMNS), scalars=False)
+    return paginate(_audit_rows_statement(filters, _visible()), scalars=False)
 
 
 def audit_years() -> list[int]:

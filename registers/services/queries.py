@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
@@ -18,7 +19,7 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 from catalogue.models import Application
 from core.db import today
 from core.extensions import db
-from core.tenancy import UNSCOPED, execute_rows, scoped
+from core.tenancy import UNSCOPED, execute_rows, reused_per_organisation, scoped
 from core.text import fold
 from registers import reference as ref
 from registers.models import ActivityStatus, DpiaStatus, ProcessingActivity, activity_applications
@@ -64,7 +65,7 @@ def in_register() -> ColumnElement[bool]:
     return and_(PA.is_model.is_(False), PA.status != ActivityStatus.ARCHIVED)
 
 
-@dataclass
+@dataclass(frozen=True)  # hashable: the key of the list's statement (core.tenancy.reused_per_organisation)
 class ActivityFilters:
     q: str = ""
     status: str = ""
@@ -125,6 +126,12 @@ LIST_COLUMNS = (
 
 def activities_query(filters: ActivityFilters) -> Select[Any]:
     """The list's rows (:data:`LIST_COLUMNS`), scoped to the active organisation, filtered, sorted."""
+    return _activities_statement(filters, today())
+
+
+@reused_per_organisation
+def _activities_statement(filters: ActivityFilters, on: date) -> Select[Any]:
+    """:func:`activities_query` for the day ``on`` (the review filters compare with it)."""
     stmt = scoped(select(*LIST_COLUMNS), ProcessingActivity).where(
         ProcessingActivity.is_model.is_(filters.models)
     )
@@ -148,11 +155,11 @@ def activities_query(filters: ActivityFilters) -> Select[Any]:
     elif filters.dpia == "required_not_done":
         stmt = stmt.where(is_dpia_missing())
     if filters.review == "overdue":
-        stmt = stmt.where(is_review_overdue(today()))
+        stmt = stmt.where(is_review_overdue(on))
     elif filters.review == "model_update":
         stmt = stmt.where(is_template_decision())
     elif filters.review == "to_review":
-        stmt = stmt.where(is_to_review(today()))
+        stmt = stmt.where(is_to_review(on))
     if filters.completeness == "incomplete":
         stmt = stmt.where(is_incomplete())
     if filters.application_id:
