@@ -230,6 +230,13 @@ def visible_audit_ids() -> set[int] | None:
     return {a.audit_id for a in _current_in_org(current_org.id)}
 
 
+def visible_audits_key() -> frozenset[int] | None:
+    """:func:`visible_audit_ids` as a key of a list's statement built once
+    (core.tenancy.reused_per_organisation): the audits an invited auditor may open, None for anyone else."""
+    visible = visible_audit_ids()
+    return None if visible is None else frozenset(visible)
+
+
 def get_audit_or_404(audit_id: int) -> Audit:
     audit_obj = get_scoped_or_404(Audit, audit_id)
     visible = visible_audit_ids()

@@ -182,12 +182,7 @@ class AuditFilters:
 
 def audits_query(filters: AuditFilters) -> Select[Any]:
     """The active organisation's audits, latest first (an invited auditor: their own only)."""
-    return _audits_statement(filters, _visible())
-
-
-def _visible() -> frozenset[int] | None:
-    visible = access.visible_audit_ids()  # an invited auditor: their own audit only
-    return None if visible is None else frozenset(visible)
+    return _audits_statement(filters, access.visible_audits_key())
 
 
 @reused_per_organisation
@@ -223,7 +218,7 @@ LIST_COLUMNS = (
 
 def audits_page(filters: AuditFilters) -> Page:
     """The list page: rows of LIST_COLUMNS."""
-    return paginate(_audit_rows_statement(filters, _visible()), scalars=False)
+    return paginate(_audit_rows_statement(filters, access.visible_audits_key()), scalars=False)
 
 
 def audit_years() -> list[int]:

@@ -36,7 +36,7 @@ from core.concurrency import check_version, flush_or_conflict
 from core.db import today, utcnow
 from core.extensions import db
 from core.forms import FieldError, enum_value, id_list, raise_field_errors, text_value
-from core.tenancy import UNSCOPED, scoped
+from core.tenancy import UNSCOPED, reused_per_organisation, scoped
 from risks import reference as risks_reference
 from smsi import reference as annex_a
 from smsi.services import actions as smsi_actions
@@ -361,10 +361,20 @@ LIST_COLUMNS = (Finding.id, Finding.reference, Finding.level, Finding.title, Fin
 
 def finding_rows_query(level: str = "", status: str = "open") -> Any:
     """:func:`findings_list_query` as rows of LIST_COLUMNS (the list page)."""
-    return findings_list_query(level, status).with_only_columns(*LIST_COLUMNS)
+    return _finding_rows_statement(level, status, access.visible_audits_key())
 
 
 def findings_list_query(level: str = "", status: str = "open") -> Any:
+    return _findings_statement(level, status, access.visible_audits_key())
+
+
+@reused_per_organisation
+def _finding_rows_statement(level: str, status: str, visible: frozenset[int] | None) -> Any:
+    return _findings_statement(level, status, visible).with_only_columns(*LIST_COLUMNS)
+
+
+@reused_per_organisation
+def _findings_statement(level: str, status: str, visible: frozenset[int] | None) -> Any:
     stmt = scoped(select(Finding), Finding).order_by(Finding.audit_id.desc(), Finding.number)
     if level in {lv.value for lv in FindingLevel}:
         stmt = stmt.where(Finding.level == level)
@@ -372,7 +382,6 @@ def findings_list_query(level: str = "", status: str = "open") -> Any:
         stmt = stmt.where(Finding.status != FindingStatus.CLOSED)
     elif status == "closed":
         stmt = stmt.where(Finding.status == FindingStatus.CLOSED)
-    visible = access.visible_audit_ids()
     if visible is not None:
-        stmt = stmt.where(Finding.audit_id.in_(visible))
+        stmt = stmt.where(Finding.audit_id.in_(sorted(visible)))
     return stmt

@@ -5,13 +5,15 @@ of another organisation, another day or another auditor's scope."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
 
 from audits.services import audits as audit_svc
-from core import tenancy
+from audits.services import findings as finding_svc
+from core import pagination, tenancy
 from core.extensions import db
 from core.pagination import paginate
 from core.security import Role
@@ -80,15 +82,18 @@ def test_the_register_list_is_rebuilt_for_a_new_day(world: World, app_ctx: Flask
 
 def test_an_auditors_scope_is_part_of_the_key(world: World, app_ctx: Flask, monkeypatch: Any) -> None:
     filters = audit_svc.AuditFilters()
+    lists = (lambda: audit_svc.audits_query(filters), lambda: finding_svc.finding_rows_query("", "open"))
     with acting_as(world.a.users[Role.RSSI], world.a.syndicate):
-        everyone = audit_svc.audits_query(filters)
-        monkeypatch.setattr(audit_svc.access, "visible_audit_ids", lambda: {1, 2})
-        narrowed = audit_svc.audits_query(filters)
-        assert narrowed is not everyone
-        monkeypatch.setattr(audit_svc.access, "visible_audit_ids", lambda: {1})  # an access ended
-        assert audit_svc.audits_query(filters) is not narrowed
-        monkeypatch.setattr(audit_svc.access, "visible_audit_ids", lambda: None)
-        assert audit_svc.audits_query(filters) is everyone
+        for query in lists:
+            monkeypatch.setattr(audit_svc.access, "visible_audit_ids", lambda: None)
+            everyone = query()
+            monkeypatch.setattr(audit_svc.access, "visible_audit_ids", lambda: {1, 2})
+            narrowed = query()
+            assert narrowed is not everyone
+            monkeypatch.setattr(audit_svc.access, "visible_audit_ids", lambda: {1})  # an access ended
+            assert query() is not narrowed
+            monkeypatch.setattr(audit_svc.access, "visible_audit_ids", lambda: None)
+            assert query() is everyone
 
 
 def test_without_an_organisation_nothing_is_kept(app_ctx: Flask) -> None:
@@ -96,3 +101,17 @@ def test_without_an_organisation_nothing_is_kept(app_ctx: Flask) -> None:
     db.session.info.pop(tenancy.ORG_INFO_KEY, None)
     assert _titles("asc") is not _titles("asc")  # anonymous: built each time, never kept
     assert len(_titles.kept) == kept  # type: ignore[attr-defined]
+
+
+def test_a_statement_built_anew_on_each_page_leaves_nothing_behind(world: World, app_ctx: Flask) -> None:
+    with acting_as(world.a.users[Role.RSSI], world.a.syndicate):
+        before = len(pagination._DERIVED)
+        for n in range(50):
+            stmt = scoped(select(Incident.id), Incident).where(Incident.id > n)
+            assert pagination._derived(stmt, pagination.count_statement) is not None
+            assert pagination._derived(stmt, pagination._limited) is pagination._derived(
+                stmt, pagination._limited
+            )
+            del stmt
+        gc.collect()
+        assert len(pagination._DERIVED) == before  # its count and bounded form went with it
