@@ -4,14 +4,17 @@ catalogue after subscription changes, and who may see what."""
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from markupsafe import Markup
 
 from catalogue import services as catalogue
 from catalogue.models import Hosting
 from core.extensions import db
 from core.security import Role
+from registers.display import portfolio_figure
 from registers.services import activities as acts
 from registers.services import portfolio, processor
 from tests import factories as f
@@ -108,3 +111,26 @@ def test_portfolio_and_processor_pages(world: Any, login_as: Any) -> None:
     referent = login_as(world.a.member_referent, world.a.member)
     assert referent.get("/registers/processor/").status_code == 404  # a member has no processor register
     assert "Syndicat A" not in referent.get("/registers/portfolio/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("name", "n", "url", "what", "classes"),
+    [
+        ("Commune 00051", 3, "/registers/breaches?status=open", "violations ouvertes", ""),
+        ('<script>alert("x")</script> & Cie', 0, "/a?b=1&c=<2>", "d'« accès »", "text-danger"),
+        ("Syndicat", Markup("<b>12</b>"), "/x", Markup("<i>déjà sûr</i>"), 'a"b'),
+    ],
+)
+def test_a_portfolio_figure_escapes_as_markup_format(
+    name: str, n: Any, url: str, what: Any, classes: str
+) -> None:
+    """The figure is written with an f-string for speed; its HTML is what Markup.format gave."""
+    row = SimpleNamespace(organisation_id="51", name=name)
+    expected = Markup(
+        '<button type="submit" form="org-{org}" name="next" value="{url}" class="btn btn-link p-0 figure-link'
+        ' {classes}">{n}<span class="visually-hidden"> {what} — {name}</span></button>'
+    ).format(org=51, url=url, classes=classes, n=n, what=what, name=name)
+    figure = portfolio_figure(row, n, url, what, classes)
+    assert figure == expected
+    assert isinstance(figure, Markup)
+    assert "<script>" not in figure
