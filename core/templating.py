@@ -34,17 +34,12 @@ def url_with(**changes: Any) -> str:
     return request.path + (f"?{query}" if query else "")
 
 
-@lru_cache(maxsize=256)
-def _fixed_url(script_root: str, endpoint: str, values: tuple[tuple[str, Any], ...]) -> str:
-    return url_for(endpoint, **dict(values))  # the same for every request under ``script_root``
-
-
 def fixed_url(endpoint: str, **values: Any) -> str:
     """``url_for(endpoint, **values)`` for a URL that is the same on every page (a static file, a
-    page without arguments), built through the router once per worker: every page links seven
-    static files and the organisation chooser, and building each URL cost more than the rest of the
-    page's head."""
-    return _fixed_url(request.script_root, endpoint, tuple(sorted(values.items())))
+    page without arguments), built through the router once per worker (:func:`_kept_url`): every
+    page links seven static files and the organisation chooser, and building each URL cost more
+    than the rest of the page's head."""
+    return _kept_url(request.script_root, endpoint, _url_key(values))
 
 
 # url_for's own options: a URL that depends on the request's host or asks for more than a path.
@@ -53,7 +48,7 @@ _URL_FOR_OPTIONS = frozenset({"_external", "_anchor", "_method", "_scheme"})
 
 def page_url_for(endpoint: str, **values: Any) -> str:
     """Templates' ``url_for``: Flask's, each URL built through the router once per worker
-    (:func:`fixed_url`) — a page's links to its "new", export and filter pages are the same on
+    (:func:`_kept_url`) — a page's links to its "new", export and filter pages are the same on
     every request, and a page asks for about ten (4 µs each). Built each time, as Flask does: an
     endpoint relative to the request's blueprint (".x"), url_for's options (an absolute URL…),
     a value that is not hashable, and any app whose URL defaults could change a URL by request."""
@@ -64,17 +59,20 @@ def page_url_for(endpoint: str, **values: Any) -> str:
         or _has_url_defaults()
     ):
         return url_for(endpoint, **values)
-    # Each value with its type (1 and True are equal keys but not the same URL: "1", "True"), in the
-    # order given (the order of the query string's parameters).
-    key = tuple((name, type(value), value) for name, value in values.items())
     try:
-        return _typed_url(request.script_root, endpoint, key)
+        return _kept_url(request.script_root, endpoint, _url_key(values))
     except TypeError:  # a value that is not hashable (a list): built each time
         return url_for(endpoint, **values)
 
 
-@lru_cache(maxsize=4096)  # a page's links: a few hundred in use
-def _typed_url(script_root: str, endpoint: str, values: tuple[tuple[str, type, Any], ...]) -> str:
+def _url_key(values: dict[str, Any]) -> tuple[tuple[str, type, Any], ...]:
+    """Each value with its type (1 and True are equal keys but not the same URL: "1", "True"), in the
+    order given (the order of the query string's parameters)."""
+    return tuple((name, type(value), value) for name, value in values.items())
+
+
+@lru_cache(maxsize=4096)  # the static files and a page's links: a few hundred in use
+def _kept_url(script_root: str, endpoint: str, values: tuple[tuple[str, type, Any], ...]) -> str:
     return url_for(endpoint, **{name: value for name, _type, value in values})
 
 
