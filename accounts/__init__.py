@@ -5,10 +5,13 @@ from typing import Any
 from flask import Flask
 from flask_login import current_user
 
-from accounts import api_tokens, auth, auth_views, demo, digest, services, views  # noqa: F401 — digest: its jobs
+from accounts import demo, views  # noqa: F401 — the views declare their routes
 from accounts.api import api_bp
 from accounts.blueprint import bp
 from accounts.labels import ACTION_LABELS, JOURNAL_TYPES, PREFIX_LABELS
+from accounts.services import api_tokens, auth, digest, users  # noqa: F401 — digest: its jobs
+from accounts.views import auth as auth_views
+from accounts.views import organisations as organisation_views
 from core import api
 from core.domains import Domain, Widget
 from core.extensions import login_manager
@@ -29,11 +32,11 @@ def layout_facts() -> dict[str, Any]:
     the second factor is given, a minimal frame: no menu, name or organisation (nothing to see)."""
     if auth_views.second_factor_pending():
         return {"frame_minimal": True}
-    count, choices = views.organisation_switch()
+    count, choices = organisation_views.organisation_switch()
     return {
         "frame_minimal": False,
         "user_name": current_user.full_name,
-        "organisation_count": min(count, views.HEADER_SELECT_MAX + 1),
+        "organisation_count": min(count, organisation_views.HEADER_SELECT_MAX + 1),
         "organisation_choices": tuple(
             (org_id, org.name) for org_id, (org, _roles) in (choices or {}).items()
         ),
@@ -73,7 +76,7 @@ DOMAIN = Domain(
             "accounts.accounts",
             "accounts/_widget_accounts.html",
             Permission.USERS_MANAGE,
-            context=lambda: {"figures": services.admin_figures()},
+            context=lambda: {"figures": users.admin_figures()},
             order=5,
         ),
     ),

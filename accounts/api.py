@@ -7,8 +7,8 @@ from typing import Any
 from apiflask import APIBlueprint, Schema, fields
 from apiflask.validators import Length, OneOf
 
-from accounts import services
 from accounts.models import Nis2Entity, Organisation, OrgKind, OrgRelation
+from accounts.services import organisations
 from core.api import PageMeta, PageQuery, api_require, etag, page_meta
 from core.pagination import paginate
 from core.security import Permission
@@ -54,10 +54,10 @@ class OrganisationQuery(PageQuery):
 @api_bp.output(OrganisationPage)
 def organisation_list(query: dict[str, Any]) -> Any:
     """Les organisations que voit l'organisation du jeton (filtres de la page « Organisations »)."""
-    filters = services.OrganisationFilters(
+    filters = organisations.OrganisationFilters(
         q=query["q"].strip(), kind=query["kind"], relation=query["relation"], status=query["status"]
     )
-    page = paginate(services.organisations_query(filters), per_page=query["per_page"])
+    page = paginate(organisations.organisations_query(filters), per_page=query["per_page"])
     return {"items": page.items, "meta": page_meta(page)}
 
 

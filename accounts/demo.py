@@ -9,8 +9,8 @@ import click
 import pyotp
 from sqlalchemy import select
 
-from accounts import services
 from accounts.models import Membership, Organisation, OrgKind, OrgRelation, User
+from accounts.services import users
 from core import crypto
 from core.cli import demo_cli
 from core.data import load_json
@@ -125,7 +125,7 @@ def load_users(context: dict[str, Any]) -> None:
     for email, full_name, roles, label in DEMO_USERS:
         user = db.session.scalar(select(User).where(User.email == email))
         if user is None:
-            user = services.create_user(
+            user = users.create_user(
                 None, {"email": email, "full_name": full_name, "password": DEMO_PASSWORD, "is_enabled": True}
             )
         for org_name, role in roles:
@@ -138,7 +138,7 @@ def load_users(context: dict[str, Any]) -> None:
                 )
             )
             if held is None:
-                services.grant_role(user, org, role, None)
+                users.grant_role(user, org, role, None)
         if user.requires_mfa() and not user.has_mfa:
             # Demo only: a shared, published TOTP key, so that anybody can try the product.
             user.totp_secret_enc = crypto.encrypt(DEMO_TOTP_SECRET)

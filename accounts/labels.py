@@ -5,9 +5,11 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from accounts import api_tokens, services
-from accounts.forms import ApiTokenForm, DepartureForm, OrganisationForm, UserForm
+from accounts.forms.auth import ApiTokenForm
+from accounts.forms.organisations import DepartureForm, OrganisationForm
+from accounts.forms.users import UserForm
 from accounts.models import ApiTokenScope, OrgKind, OrgRelation
+from accounts.services import api_tokens, organisations, users
 from core.forms import enum_text, form_labels
 from core.journal import JournalType
 from core.security import Permission, Role
@@ -65,7 +67,7 @@ def _words(table: dict[str, Any]) -> Any:
     return lambda value: str(table.get(value, value))
 
 
-_organisation_names = services.organisation_names
+_organisation_names = organisations.organisation_names
 JOURNAL_TYPES: dict[str, JournalType] = {
     "Organisation": JournalType(
         _l("Organisation"),
@@ -88,7 +90,7 @@ JOURNAL_TYPES: dict[str, JournalType] = {
             "is_digest_subscribed": _l("Récapitulatif hebdomadaire"),
         },
         values={"reason": _words(SIGN_IN_REASONS), "method": _words(SECOND_FACTOR_METHODS)},
-        title=services.user_names,
+        title=users.user_names,
         link=("accounts.user_detail", "user_id"),
         link_permission=Permission.USERS_MANAGE,
     ),
@@ -96,8 +98,8 @@ JOURNAL_TYPES: dict[str, JournalType] = {
         _l("Rôle"),
         fields={"role": _l("Rôle"), "user_id": _l("Compte")},
         values={"role": enum_text(Role)},
-        names={"user_id": services.user_names},
-        title=services.membership_titles,
+        names={"user_id": users.user_names},
+        title=users.membership_titles,
     ),
 }
 JOURNAL_TYPES["ApiToken"] = JournalType(

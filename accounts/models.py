@@ -185,7 +185,8 @@ class User(UserMixin, TimestampMixin, VersionedMixin, Base):
     totp_pending_secret_enc: Mapped[str | None] = mapped_column(Text)
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     totp_last_timecode: Mapped[int | None] = mapped_column(Integer)
-    # The weekly digest of deadlines (accounts.digest): sent unless the user opts out on "Mon compte".
+    # The weekly digest of deadlines (accounts.services.digest): sent unless the user opts out on
+    # "Mon compte".
     is_digest_subscribed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     memberships: Mapped[list[Membership]] = relationship(
@@ -209,7 +210,7 @@ class User(UserMixin, TimestampMixin, VersionedMixin, Base):
         user id, so that logging out anywhere (or an administrator) can revoke it."""
         token = getattr(self, "session_token", None)
         if token is None:
-            raise RuntimeError("log in through accounts.auth.start_session")
+            raise RuntimeError("log in through accounts.services.auth.start_session")
         return token
 
     @property

@@ -31,8 +31,8 @@ from flask_login import current_user
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from accounts import services as accounts
 from accounts.models import Membership, Organisation, User
+from accounts.services import users as accounts
 from audits.models import Audit, AuditorAccess, Finding, Framework
 from core import audit
 from core.audit.models import AuditEvent, AuditPayload

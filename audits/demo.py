@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from accounts import services as accounts
 from accounts.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
 from accounts.models import Membership, Organisation, User
+from accounts.services import users as accounts
 from audits import access
 from audits.models import (
     Audit,

@@ -9,7 +9,8 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from accounts.services import organisation_names, user_names
+from accounts.services.organisations import organisation_names
+from accounts.services.users import user_names
 from audits.forms import AuditForm, FindingForm, RecheckForm
 from audits.models import (
     AuditorAccess,

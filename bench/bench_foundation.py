@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import MetaData, event, insert, make_url, select, text
 
 from accounts.models import Membership, Organisation, User
-from accounts.passwords import hash_password
+from accounts.services.passwords import hash_password
 from bench import bench_app
 from catalogue.models import Application, Subscription
 from core import crypto

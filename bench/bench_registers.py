@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import Connection, MetaData, Table, event, func, insert, select, text
 
 from accounts.models import Membership, Organisation, User
-from accounts.passwords import hash_password
+from accounts.services.passwords import hash_password
 from bench import bench_app
 from bench.bench_foundation import URL, ensure_database, time_now
 from catalogue.models import Application, Subscription

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import event, insert, text
 
 from accounts.models import Membership, Organisation, User
-from accounts.passwords import hash_password
+from accounts.services.passwords import hash_password
 from bench import bench_app, ensure_database
 from bench import log_in as shared_log_in
 from bench import measure as shared_measure

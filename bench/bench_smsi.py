@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import event, func, insert, select, text
 
 from accounts.models import Membership, Organisation, User
-from accounts.passwords import hash_password
+from accounts.services.passwords import hash_password
 from bench import bench_app, ensure_database
 from bench import log_in as shared_log_in
 from bench import measure as shared_measure
@@ -435,7 +435,7 @@ def bench_pages(app: Any, counter: list[int]) -> list[Figure]:
 def _review_rows(week: date) -> dict[str, int]:
     from flask_login import login_user  # noqa: PLC0415
 
-    from accounts import auth  # noqa: PLC0415
+    from accounts.services import auth  # noqa: PLC0415
     from smsi.services import review  # noqa: PLC0415
 
     user = db.session.get(User, 1)

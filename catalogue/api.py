@@ -1,5 +1,5 @@
 """JSON API (core.api) of the application catalogue: applications and subscriptions, read; a member
-subscribed, a subscription ended, through the same services as the pages (catalogue.services)."""
+subscribed, a subscription ended, through the same services as the pages (catalogue.services.applications)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from accounts.models import Organisation
-from catalogue import services
 from catalogue.models import AppDomain, Application, Criticality, Hosting, Subscription
+from catalogue.services import applications
 from core.api import (
     Day,
     PageMeta,
@@ -94,7 +94,7 @@ class SubscriptionEndIn(Schema):
 def application_list(query: dict[str, Any]) -> Any:
     """Le catalogue (filtres de la page ; un adhérent voit les applications qu'il utilise)."""
     org = current_org._get_current_object()
-    filters = services.ApplicationFilters(
+    filters = applications.ApplicationFilters(
         q=query["q"].strip(),
         domain=query["domain"],
         hosting=query["hosting"],
@@ -102,7 +102,7 @@ def application_list(query: dict[str, Any]) -> Any:
         member_id=query["member"] if org.is_syndicate else org.id,
         include_retired=query["retired"],
     )
-    page = paginate(services.application_rows_query(filters), per_page=query["per_page"], scalars=False)
+    page = paginate(applications.application_rows_query(filters), per_page=query["per_page"], scalars=False)
     return {"items": [row._asdict() for row in page.items], "meta": page_meta(page)}
 
 
@@ -121,7 +121,7 @@ def application_detail(application_id: int) -> Any:
 def subscription_list(application_id: int) -> Any:
     """Les abonnements à une application que voit l'organisation du jeton."""
     app = get_scoped_or_404(Application, application_id)
-    return {"items": services.subscriptions_of(app)}
+    return {"items": applications.subscriptions_of(app)}
 
 
 def _require_owner(app: Application) -> None:
@@ -138,7 +138,7 @@ def subscription_create(application_id: int, data: dict[str, Any]) -> Any:
     app = get_scoped_or_404(Application, application_id)
     _require_owner(app)
     member = get_scoped_or_404(Organisation, data["organisation_id"])
-    sub = call_service(lambda: services.subscribe(app, member, current_user, data))
+    sub = call_service(lambda: applications.subscribe(app, member, current_user, data))
     db.session.commit()
     return sub, 201, {"ETag": etag(sub)}
 
@@ -152,5 +152,5 @@ def subscription_end(subscription_id: int, data: dict[str, Any]) -> Any:
     """Mettre fin à un abonnement : en-tête If-Match obligatoire."""
     sub = get_scoped_or_404(Subscription, subscription_id)
     _require_owner(sub.application)
-    sub = patch_through(sub, services.end_subscription, data)
+    sub = patch_through(sub, applications.end_subscription, data)
     return sub, 200, {"ETag": etag(sub)}

@@ -5,10 +5,10 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from accounts.services import organisation_names
-from catalogue import services
-from catalogue.forms import ApplicationForm, SubscriptionEndForm, SubscriptionForm
+from accounts.services.organisations import organisation_names
+from catalogue.forms.applications import ApplicationForm, SubscriptionEndForm, SubscriptionForm
 from catalogue.models import AppDomain, Criticality, Hosting
+from catalogue.services import applications
 from core.forms import enum_text, form_labels
 from core.journal import JournalType
 
@@ -28,7 +28,7 @@ JOURNAL_TYPES: dict[str, JournalType] = {
             "hosting": enum_text(Hosting),
             "criticality": enum_text(Criticality),
         },
-        title=services.application_names,
+        title=applications.application_names,
         link=("catalogue.application_detail", "application_id"),
     ),
     "Subscription": JournalType(
@@ -36,7 +36,7 @@ JOURNAL_TYPES: dict[str, JournalType] = {
         fields=form_labels(SubscriptionForm)
         | form_labels(SubscriptionEndForm)
         | {"application_id": _l("Application"), "is_inferred": _l("Déduit des fiches du registre")},
-        names={"application_id": services.application_names, "organisation_id": organisation_names},
-        title=services.subscription_titles,
+        names={"application_id": applications.application_names, "organisation_id": organisation_names},
+        title=applications.subscription_titles,
     ),
 }

@@ -62,7 +62,8 @@ class BaseConfig:
     BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "translations")
     LANGUAGES = ("fr", "en")
 
-    # Sessions held server-side (accounts.auth): re-authenticate after 30 min idle or 12 h (ASVS 3.3.2).
+    # Sessions held server-side (accounts.services.auth): re-authenticate after 30 min idle or 12 h
+    # (ASVS 3.3.2).
     SESSION_IDLE_MINUTES = 30
     SESSION_ABSOLUTE_HOURS = 12
     # Brute force: lock after this many failures in a row, for 1, 2, 4 … minutes, at most 60.

@@ -51,7 +51,7 @@ class Widget:
 
 @dataclass(frozen=True)
 class DigestItem:
-    """One line of the weekly digest (accounts.digest): a deadline of the coming week, or passed.
+    """One line of the weekly digest (accounts.services.digest): a deadline of the coming week, or passed.
     ``due_on`` None: something waiting for a decision, without a date (a template change)."""
 
     organisation_id: int
@@ -108,7 +108,7 @@ class Domain:
     # the frame (e.g. registers: {"serves_as_dpo": True}). Menu partials read them as ``facts.<name>``.
     layout_facts: Callable[[], Mapping[str, Any]] | None = None
     setup: Callable[[Flask], None] | None = None  # the rest: signals, login loader, Jinja helpers
-    digest: DigestSource | None = None  # its deadlines in the weekly digest (accounts.digest)
+    digest: DigestSource | None = None  # its deadlines in the weekly digest (accounts.services.digest)
     # Its JSON API endpoints: an APIFlask APIBlueprint, mounted under /api/v1 (core.api), CSRF-exempt
     # (token authentication, no cookie), rate-limited.
     api: Blueprint | None = None

@@ -3,7 +3,7 @@
 Every piece of state that outlives a request lives in PostgreSQL or Redis, never in a worker's
 memory or on a server's own disk. The audit of the code (December 2026) found:
 
-* in the database already: the sessions (``accounts.auth``, server-side, a cookie holds only a
+* in the database already: the sessions (``accounts.services.auth``, server-side, a cookie holds only a
   random token), the login failures and lockouts, pending TOTP enrolments, pending register imports
   (``registers.RegisterImport.payload``, encrypted; nothing under ``instance/imports`` any more), the
   generated documents (``reports.GeneratedReport.content``) and the documents being built

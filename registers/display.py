@@ -18,7 +18,7 @@ from markupsafe import Markup
 from sqlalchemy import bindparam, or_, select
 
 from accounts.models import Organisation
-from accounts.services import organisation_names
+from accounts.services.organisations import organisation_names
 from catalogue.models import Application, Subscription
 from core.db import today
 from core.extensions import db

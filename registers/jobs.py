@@ -1,6 +1,6 @@
 """What the registers hand to the background jobs (core.jobs): the daily purge of expired imports,
 the PDF of a large register (:func:`queue_register_pdf`), and their part of the weekly digest
-(``registers.DOMAIN.digest``, sent by accounts.digest).
+(``registers.DOMAIN.digest``, sent by accounts.services.digest).
 
 The digest's conditions are those of the lists and of the home page's figures
 (registers.services.rights, .breaches, .queries, .processors): an item of the digest is on its list.

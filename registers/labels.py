@@ -7,8 +7,9 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from accounts.services import organisation_names, user_names
-from catalogue.services import application_names
+from accounts.services.organisations import organisation_names
+from accounts.services.users import user_names
+from catalogue.services.applications import application_names
 from core.forms import enum_text, form_labels
 from core.journal import JournalType
 from core.security import Permission

@@ -9,8 +9,8 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from accounts.services import user_names
-from catalogue.services import application_names
+from accounts.services.users import user_names
+from catalogue.services.applications import application_names
 from core.extensions import db
 from core.forms import enum_text, form_labels
 from core.journal import JournalType

@@ -27,8 +27,8 @@ from flask.testing import FlaskClient
 from flask_login import login_user
 from sqlalchemy import MetaData, make_url, text
 
-from accounts import auth
 from accounts.models import Organisation, User
+from accounts.services import auth
 from catalogue.models import Application, Subscription
 from core import create_app
 from core.config import TestConfig

@@ -8,7 +8,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from accounts.services import user_names
+from accounts.services.users import user_names
 from core.extensions import db
 from core.forms import form_labels
 from core.journal import JournalType

@@ -31,7 +31,7 @@ from flask_login import current_user
 from sqlalchemy import Select, and_, exists, func, or_, select
 
 from accounts.models import Organisation, User
-from accounts.services import people_holding
+from accounts.services.users import people_holding
 from core import audit
 from core.concurrency import check_version, flush_or_conflict
 from core.db import today

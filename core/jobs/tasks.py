@@ -1,7 +1,7 @@
 """The kernel's periodic jobs: signing the journal's chain heads every night.
 
 (The domains declare theirs in their own modules: registers.jobs purges expired imports; the
-weekly digest lives with the accounts, who receive it — accounts.digest.)
+weekly digest lives with the accounts, who receive it — accounts.services.digest.)
 """
 
 from __future__ import annotations

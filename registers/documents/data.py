@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from accounts.models import Organisation, User
-from accounts.services import organisation_names
+from accounts.services.organisations import organisation_names
 from catalogue.models import Application
 from core.db import utcnow
 from core.extensions import db

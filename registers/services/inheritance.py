@@ -29,8 +29,8 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 
 from accounts.models import Organisation, User
-from catalogue import signals
 from catalogue.models import Application, Subscription
+from catalogue.services import signals
 from core import audit
 from core.concurrency import check_version, with_fresh_reference
 from core.db import today

@@ -26,7 +26,7 @@ from sqlalchemy import ColumnElement, Select, delete, func, insert, or_, select,
 
 from accounts.models import Organisation, User
 from catalogue.models import Application, Hosting, Subscription
-from catalogue.services import applications_of
+from catalogue.services.applications import applications_of
 from core import audit
 from core.concurrency import check_version, flush_or_conflict
 from core.db import today
@@ -239,7 +239,8 @@ def linked_organisation_choices(org: Organisation) -> list[tuple[int, str]]:
 
 
 def application_choices(org: Organisation) -> list[tuple[int, str]]:
-    """Applications a processor may run for the organisation (catalogue.services.applications_of)."""
+    """Applications a processor may run for the organisation
+    (catalogue.services.applications.applications_of)."""
     return applications_of(org)
 
 

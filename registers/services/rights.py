@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from accounts.models import Organisation, User
-from accounts.services import people_holding
+from accounts.services.users import people_holding
 from core import audit, references
 from core.concurrency import check_version, with_fresh_reference
 from core.db import local_today

@@ -22,9 +22,9 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, case, delete, false, func, insert, or_, select
 
 from accounts.models import Organisation, User
-from accounts.services import people_holding
+from accounts.services.users import people_holding
 from catalogue.models import Application
-from catalogue.services import applications_of
+from catalogue.services.applications import applications_of
 from core import audit, references
 from core.concurrency import check_version, flush_or_conflict, with_fresh_reference
 from core.db import local_today

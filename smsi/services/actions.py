@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import joinedload, lazyload
 
 from accounts.models import Organisation, User
-from accounts.services import people_holding
+from accounts.services.users import people_holding
 from core import audit, references
 from core.concurrency import check_version, flush_or_conflict, with_fresh_reference
 from core.db import today

@@ -31,7 +31,7 @@ from sqlalchemy.orm import lazyload
 
 from accounts.models import Nis2Entity, Organisation, User
 from catalogue.models import Application, Subscription
-from catalogue.services import applications_of
+from catalogue.services.applications import applications_of
 from core import audit, references
 from core.concurrency import check_version, flush_or_conflict, with_fresh_reference
 from core.db import PARIS, to_utc, today, utcnow

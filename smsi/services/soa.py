@@ -26,7 +26,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from accounts.models import Organisation, User
-from accounts.services import people_holding, user_names
+from accounts.services.users import people_holding, user_names
 from core import audit
 from core.concurrency import check_version, create_once
 from core.db import utcnow

@@ -12,8 +12,8 @@ import time_machine
 from flask import Flask
 from sqlalchemy import select
 
-from accounts import auth
 from accounts.models import AuthToken, RecoveryCode, User, UserSession
+from accounts.services import auth
 from core.db import utcnow
 from core.extensions import db, limiter
 from core.mail import outbox

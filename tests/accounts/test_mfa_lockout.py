@@ -19,8 +19,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from accounts import auth
 from accounts.models import RecoveryCode, User
+from accounts.services import auth
 from core.audit import AuditEvent
 from core.db import utcnow
 from core.extensions import db

@@ -12,8 +12,8 @@ import pytest
 import zxcvbn
 from flask import Flask, render_template
 
-from accounts import password_policy as policy
-from accounts.password_policy import (
+from accounts.services import password_policy as policy
+from accounts.services.password_policy import (
     MAX_LENGTH,
     MIN_LENGTH,
     Strength,

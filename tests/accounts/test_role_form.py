@@ -11,7 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from accounts.forms import ROLES_LEAST_PRIVILEGED_FIRST
+from accounts.forms.users import ROLES_LEAST_PRIVILEGED_FIRST
 from accounts.models import Membership
 from core.security import ROLE_PERMISSIONS, Permission, Role
 from tests import factories as f

@@ -10,9 +10,9 @@ from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import func, select
 
-from accounts import auth, services
-from accounts.forms import OrganisationForm
+from accounts.forms.organisations import OrganisationForm
 from accounts.models import Membership, Organisation, OrgKind, OrgRelation, User
+from accounts.services import auth, organisations, users
 from core.concurrency import EditConflict
 from core.extensions import db
 from core.forms import FieldError
@@ -116,7 +116,7 @@ def test_create_organisation_stores_every_field(world: World, app_ctx: Flask) ->
     admin = world.a.users[Role.ADMIN]
     with acting_as(admin, world.a.syndicate):
         data = _org_data(syndicate_id=world.a.syndicate.id, parent_id=world.a.member.id)
-        org = services.create_organisation(admin, data)
+        org = organisations.create_organisation(admin, data)
         db.session.expire_all()
         stored = db.session.get(Organisation, org.id)
         for name, value in data.items():
@@ -133,7 +133,9 @@ def test_duplicate_name_is_refused_whatever_the_case(world: World, app_ctx: Flas
         before = _count(Organisation)
         # "Ville B" belongs to the other syndicate: uniqueness is checked across every tenant.
         with pytest.raises(FieldError) as caught:
-            services.create_organisation(admin, _org_data(name="VILLE b", syndicate_id=world.a.syndicate.id))
+            organisations.create_organisation(
+                admin, _org_data(name="VILLE b", syndicate_id=world.a.syndicate.id)
+            )
         assert caught.value.field == "name"
         assert "porte déjà ce nom" in caught.value.message
         db.session.rollback()
@@ -143,9 +145,9 @@ def test_duplicate_name_is_refused_whatever_the_case(world: World, app_ctx: Flas
 def test_duplicate_siren_is_refused(world: World, app_ctx: Flask) -> None:
     admin = world.a.users[Role.ADMIN]
     with acting_as(admin, world.a.syndicate):
-        services.create_organisation(admin, _org_data(syndicate_id=world.a.syndicate.id))
+        organisations.create_organisation(admin, _org_data(syndicate_id=world.a.syndicate.id))
         with pytest.raises(FieldError) as caught:
-            services.create_organisation(
+            organisations.create_organisation(
                 admin, _org_data(name="Autre commune", syndicate_id=world.a.syndicate.id)
             )
         assert caught.value.field == "siren"
@@ -154,9 +156,9 @@ def test_duplicate_siren_is_refused(world: World, app_ctx: Flask) -> None:
 def test_update_keeps_its_own_name_and_siren_without_a_duplicate_error(world: World, app_ctx: Flask) -> None:
     admin = world.a.users[Role.ADMIN]
     with acting_as(admin, world.a.syndicate):
-        org = services.create_organisation(admin, _org_data(syndicate_id=world.a.syndicate.id))
+        org = organisations.create_organisation(admin, _org_data(syndicate_id=world.a.syndicate.id))
         data = _org_data(syndicate_id=world.a.syndicate.id, city="Vitry", version=org.version)
-        services.update_organisation(org, admin, data)
+        organisations.update_organisation(org, admin, data)
         assert org.city == "Vitry"
         assert org.version == 2
 
@@ -169,7 +171,7 @@ def test_update_with_a_stale_version_raises_a_conflict_and_changes_nothing(
         org = db.session.get(Organisation, world.a.member.id)
         stale = org.version - 1
         with pytest.raises(EditConflict):
-            services.update_organisation(
+            organisations.update_organisation(
                 org, admin, {"name": "Renommée", "kind": "ville", "relation": "member", "version": stale}
             )
         assert org.name == "Ville A"
@@ -181,7 +183,7 @@ def test_organisation_cannot_be_its_own_parent(world: World, app_ctx: Flask) -> 
         org = db.session.get(Organisation, world.a.member.id)
         data = {"name": org.name, "parent_id": org.id, "version": org.version}
         with pytest.raises(FieldError) as caught:
-            services.update_organisation(org, admin, data)
+            organisations.update_organisation(org, admin, data)
         assert caught.value.field == "parent_id"
 
 
@@ -189,7 +191,7 @@ def test_organisation_cannot_be_its_own_parent(world: World, app_ctx: Flask) -> 
 
 
 def _visible(status: str) -> set[str]:
-    return _names(services.organisations_query(services.OrganisationFilters(status=status)))
+    return _names(organisations.organisations_query(organisations.OrganisationFilters(status=status)))
 
 
 def test_merged_member_leaves_the_active_list_but_stays_in_left_and_all(world: World, app_ctx: Flask) -> None:
@@ -199,7 +201,7 @@ def test_merged_member_leaves_the_active_list_but_stays_in_left_and_all(world: W
         org = db.session.get(Organisation, world.a.member.id)
         assert "Ville A" in _visible("active")
 
-        services.record_departure(
+        organisations.record_departure(
             org,
             admin,
             {"left_on": dt.date(2024, 12, 31), "merged_into_id": successor.id, "version": org.version},
@@ -210,17 +212,17 @@ def test_merged_member_leaves_the_active_list_but_stays_in_left_and_all(world: W
         assert "Ville A" in _visible("left")
         assert "Ville A" in _visible("all")
         assert "Commune nouvelle A" not in _visible("left")
-        assert org in services.organisation_children(successor)
+        assert org in organisations.organisation_children(successor)
 
 
 def test_rejoin_clears_departure_and_merge(world: World, app_ctx: Flask) -> None:
     admin = world.a.users[Role.ADMIN]
     with acting_as(admin, world.a.syndicate):
         org = db.session.get(Organisation, world.a.member.id)
-        services.record_departure(
+        organisations.record_departure(
             org, admin, {"left_on": dt.date(2024, 1, 1), "merged_into_id": world.a.syndicate.id, "version": 1}
         )
-        services.cancel_departure(org, admin, {"version": org.version})
+        organisations.cancel_departure(org, admin, {"version": org.version})
         assert org.left_on is None
         assert org.merged_into_id is None
         assert "Ville A" in _visible("active")
@@ -232,7 +234,9 @@ def test_departure_before_joining_is_refused(world: World, app_ctx: Flask) -> No
         org = db.session.get(Organisation, world.a.member.id)
         assert org.joined_on == dt.date(2010, 1, 1)
         with pytest.raises(FieldError) as caught:
-            services.record_departure(org, admin, {"left_on": dt.date(2009, 12, 31), "version": org.version})
+            organisations.record_departure(
+                org, admin, {"left_on": dt.date(2009, 12, 31), "version": org.version}
+            )
         assert caught.value.field == "left_on"
         assert org.left_on is None
 
@@ -242,10 +246,10 @@ def test_syndicate_cannot_leave_and_nothing_merges_into_itself(world: World, app
     with acting_as(admin, world.a.syndicate):
         syndicate = db.session.get(Organisation, world.a.syndicate.id)
         with pytest.raises(FieldError):
-            services.record_departure(syndicate, admin, {"left_on": dt.date(2024, 1, 1), "version": 1})
+            organisations.record_departure(syndicate, admin, {"left_on": dt.date(2024, 1, 1), "version": 1})
         org = db.session.get(Organisation, world.a.member.id)
         with pytest.raises(FieldError) as caught:
-            services.record_departure(
+            organisations.record_departure(
                 org, admin, {"left_on": dt.date(2024, 1, 1), "merged_into_id": org.id, "version": org.version}
             )
         assert caught.value.field == "merged_into_id"
@@ -262,20 +266,20 @@ def test_platform_admin_sees_every_organisation(world: World, app_ctx: Flask) ->
 def test_syndicate_rssi_sees_its_syndicate_and_members_only(world: World, app_ctx: Flask) -> None:
     with acting_as(world.a.users[Role.RSSI], world.a.syndicate):
         assert _visible("all") == {"Syndicat A", "Ville A"}
-        assert {s.name for s in services.syndicates()} == {"Syndicat A"}
+        assert {s.name for s in organisations.syndicates()} == {"Syndicat A"}
 
 
 def test_member_referent_sees_only_its_own_organisation(world: World, app_ctx: Flask) -> None:
     with acting_as(world.a.member_referent, world.a.member):
         assert _visible("all") == {"Ville A"}
-        assert [name for _id, name in services.organisation_choices()] == ["Ville A"]
+        assert [name for _id, name in organisations.organisation_choices()] == ["Ville A"]
 
 
 def test_member_counts_ignore_members_that_left(world: World, app_ctx: Flask) -> None:
     with acting_as(world.a.users[Role.ADMIN], world.a.syndicate):
         f.OrganisationFactory(syndicate=_syndicate_a(world), left_on=dt.date(2020, 1, 1))
         f.OrganisationFactory(syndicate=_syndicate_a(world))
-        counts = services.member_counts([world.a.syndicate.id, world.b.syndicate.id])
+        counts = organisations.member_counts([world.a.syndicate.id, world.b.syndicate.id])
         assert counts == {world.a.syndicate.id: 2, world.b.syndicate.id: 1}
 
 
@@ -285,7 +289,7 @@ def test_member_counts_ignore_members_that_left(world: World, app_ctx: Flask) ->
 def test_create_user_lowercases_the_email_and_hashes_the_password(world: World, app_ctx: Flask) -> None:
     admin = world.a.users[Role.ADMIN]
     with acting_as(admin, world.a.syndicate):
-        user = services.create_user(
+        user = users.create_user(
             admin, {"full_name": "Nouvel Agent", "email": "  Nouvel.Agent@Example.ORG ", "password": "x" * 12}
         )
         assert user.email == "nouvel.agent@example.org"
@@ -298,7 +302,7 @@ def test_duplicate_email_is_refused_whatever_the_case(world: World, app_ctx: Fla
     admin = world.a.users[Role.ADMIN]
     with acting_as(admin, world.a.syndicate):
         with pytest.raises(FieldError) as caught:
-            services.create_user(
+            users.create_user(
                 admin, {"full_name": "Doublon", "email": "RSSI.A@Example.org", "password": "y" * 12}
             )
         assert caught.value.field == "email"
@@ -308,22 +312,18 @@ def test_revoked_role_keeps_its_row_and_can_be_granted_again(world: World, app_c
     admin = world.a.users[Role.ADMIN]
     with acting_as(admin, world.a.syndicate):
         user = f.UserFactory()
-        in_a = services.grant_role(
-            user, db.session.get(Organisation, world.a.member.id), Role.REFERENT, admin
-        )
-        services.grant_role(user, db.session.get(Organisation, world.b.member.id), Role.READER, admin)
+        in_a = users.grant_role(user, db.session.get(Organisation, world.a.member.id), Role.REFERENT, admin)
+        users.grant_role(user, db.session.get(Organisation, world.b.member.id), Role.READER, admin)
         assert set(user.organisation_roles()) == {world.a.member.id, world.b.member.id}
 
-        services.revoke_role(in_a, admin)
+        users.revoke_role(in_a, admin)
         rows = list(db.session.scalars(select(Membership).where(Membership.user_id == user.id)))
         assert len(rows) == 2
         assert in_a in rows
         assert in_a.revoked_at is not None
-        assert [m.organisation_id for m in services.memberships_of([user])[user.id]] == [world.b.member.id]
+        assert [m.organisation_id for m in users.memberships_of([user])[user.id]] == [world.b.member.id]
 
-        again = services.grant_role(
-            user, db.session.get(Organisation, world.a.member.id), Role.REFERENT, admin
-        )
+        again = users.grant_role(user, db.session.get(Organisation, world.a.member.id), Role.REFERENT, admin)
         assert again.id == in_a.id
         assert again.revoked_at is None
 
@@ -333,7 +333,7 @@ def test_granting_a_role_twice_is_refused(world: World, app_ctx: Flask) -> None:
     with acting_as(admin, world.a.syndicate):
         user = db.session.get(User, world.a.member_referent.id)
         with pytest.raises(FieldError) as caught:
-            services.grant_role(user, db.session.get(Organisation, world.a.member.id), Role.REFERENT, admin)
+            users.grant_role(user, db.session.get(Organisation, world.a.member.id), Role.REFERENT, admin)
         assert caught.value.field == "role"
 
 
@@ -342,12 +342,12 @@ def test_admin_cannot_revoke_its_own_admin_role(world: World, app_ctx: Flask) ->
     with acting_as(admin, world.a.syndicate):
         own = db.session.scalar(select(Membership).where(Membership.user_id == admin.id))
         with pytest.raises(FieldError):
-            services.revoke_role(own, db.session.get(User, admin.id))
+            users.revoke_role(own, db.session.get(User, admin.id))
         assert own.revoked_at is None
         other_admin = db.session.scalar(
             select(Membership).where(Membership.user_id == world.b.users[Role.ADMIN].id)
         )
-        services.revoke_role(other_admin, db.session.get(User, admin.id))
+        users.revoke_role(other_admin, db.session.get(User, admin.id))
         assert other_admin.revoked_at is not None
 
 
@@ -362,7 +362,7 @@ def test_admin_cannot_disable_its_own_account(world: World, app_ctx: Flask) -> N
             "version": admin.version,
         }
         with pytest.raises(FieldError) as caught:
-            services.update_user(admin, admin, data)
+            users.update_user(admin, admin, data)
         assert caught.value.field == "is_enabled"
         assert admin.is_enabled is True
 

@@ -20,9 +20,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from wtforms.fields.core import UnboundField
 
-from accounts import services
-from accounts.forms import OrganisationForm
+from accounts.forms.organisations import OrganisationForm
 from accounts.models import Organisation, OrgKind, OrgRelation
+from accounts.services import organisations
 from core.extensions import db
 from core.security import Permission, Role, permissions_for
 from tests import factories as f
@@ -37,10 +37,10 @@ FORGED: dict[str, Callable[[World], tuple[Any, Any]]] = {
 }
 FORM_STRUCTURAL_FIELDS = [
     name
-    for name in services.STRUCTURAL_FIELDS
+    for name in organisations.STRUCTURAL_FIELDS
     if isinstance(getattr(OrganisationForm, name, None), UnboundField)
 ]
-DEPARTURE_FIELDS = [name for name in services.STRUCTURAL_FIELDS if name not in FORM_STRUCTURAL_FIELDS]
+DEPARTURE_FIELDS = [name for name in organisations.STRUCTURAL_FIELDS if name not in FORM_STRUCTURAL_FIELDS]
 PLACES = ("member", "syndicate")  # the role is held in the member city itself, or in its syndicate
 
 
@@ -91,7 +91,7 @@ def _field_names(response: Any) -> set[str]:
 
 def test_the_forged_values_cover_every_structural_field_of_the_form() -> None:
     assert set(FORGED) == set(FORM_STRUCTURAL_FIELDS)
-    assert {"kind", "relation", "syndicate_id", "parent_id"} <= set(services.STRUCTURAL_FIELDS)
+    assert {"kind", "relation", "syndicate_id", "parent_id"} <= set(organisations.STRUCTURAL_FIELDS)
     assert set(DEPARTURE_FIELDS) == {"left_on", "merged_into_id"}
 
 
@@ -145,7 +145,7 @@ def test_the_form_shows_the_structural_fields_to_the_platform_admin_only(
         assert set(FORM_STRUCTURAL_FIELDS) <= fields
         assert 'id="structure"' not in text
     else:
-        assert not fields & set(services.STRUCTURAL_FIELDS)
+        assert not fields & set(organisations.STRUCTURAL_FIELDS)
         structure = re.search(r'<div class="form-narrow mb-3" id="structure">(.*?)</div>', text, re.S)
         assert structure, "the structure is shown read-only"
         assert "Syndicat A" in structure.group(1)
@@ -182,7 +182,7 @@ def _values(world: World) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("field", services.STRUCTURAL_FIELDS)
+@pytest.mark.parametrize("field", organisations.STRUCTURAL_FIELDS)
 @pytest.mark.parametrize("role", [r for r in Role if not _is_platform(r)], ids=lambda r: r.value)
 def test_service_refuses_a_structural_change_by_anybody_but_the_platform_admin(
     role: Role, field: str, world: World, app_ctx: Flask, session: Any
@@ -192,8 +192,8 @@ def test_service_refuses_a_structural_change_by_anybody_but_the_platform_admin(
         org = db.session.get(Organisation, world.a.member.id)
         before = getattr(org, field)
         data = {"name": org.name, "city": "Ailleurs", "version": org.version, field: _values(world)[field]}
-        with pytest.raises(services.StructureChangeDenied) as denied:
-            services.update_organisation(org, db.session.merge(actor), data)
+        with pytest.raises(organisations.StructureChangeDenied) as denied:
+            organisations.update_organisation(org, db.session.merge(actor), data)
         assert denied.value.code == 403
         assert denied.value.fields == [field]
         assert "administrateur de la plateforme" in denied.value.description
@@ -209,7 +209,7 @@ def test_service_ignores_structural_values_that_repeat_the_stored_ones(
         org = db.session.get(Organisation, world.a.member.id)
         same = {"kind": "ville", "relation": OrgRelation.MEMBER, "syndicate_id": str(org.syndicate_id)}
         data = {"name": org.name, "city": "Ailleurs", "parent_id": "", "left_on": None, **same}
-        services.update_organisation(org, db.session.merge(actor), {**data, "version": org.version})
+        organisations.update_organisation(org, db.session.merge(actor), {**data, "version": org.version})
         assert org.city == "Ailleurs"
         assert (org.kind, org.relation, org.syndicate_id) == (
             OrgKind.VILLE,
@@ -225,11 +225,11 @@ def test_service_lets_the_platform_admin_change_every_structural_field(
     with acting_as(admin, world.a.member):
         org = db.session.get(Organisation, world.a.member.id)
         data = {"name": org.name, "version": org.version, **{n: v(world)[0] for n, v in FORGED.items()}}
-        services.update_organisation(org, db.session.merge(admin), data)
+        organisations.update_organisation(org, db.session.merge(admin), data)
         assert {name: getattr(org, name) for name in FORGED} == {n: v(world)[1] for n, v in FORGED.items()}
-        services.record_departure(org, admin, {"left_on": dt.date(2026, 1, 1), "version": org.version})
+        organisations.record_departure(org, admin, {"left_on": dt.date(2026, 1, 1), "version": org.version})
         assert org.left_on == dt.date(2026, 1, 1)
-        services.cancel_departure(org, admin, {"version": org.version})
+        organisations.cancel_departure(org, admin, {"version": org.version})
         assert org.left_on is None
 
 
@@ -240,16 +240,18 @@ def test_service_refuses_creation_departure_and_rejoin_without_the_platform_perm
     with acting_as(rssi, world.a.syndicate):
         rssi = db.session.merge(rssi)
         new = {"name": "Commune fantôme", "kind": "ville", "relation": "member"}
-        with pytest.raises(services.StructureChangeDenied):
-            services.create_organisation(rssi, {**new, "syndicate_id": world.a.syndicate.id})
+        with pytest.raises(organisations.StructureChangeDenied):
+            organisations.create_organisation(rssi, {**new, "syndicate_id": world.a.syndicate.id})
         org = db.session.get(Organisation, world.a.member.id)
-        with pytest.raises(services.StructureChangeDenied):
-            services.record_departure(org, rssi, {"left_on": dt.date(2026, 1, 1), "version": org.version})
+        with pytest.raises(organisations.StructureChangeDenied):
+            organisations.record_departure(
+                org, rssi, {"left_on": dt.date(2026, 1, 1), "version": org.version}
+            )
         assert org.left_on is None
         org.left_on = dt.date(2025, 1, 1)
         db.session.flush()
-        with pytest.raises(services.StructureChangeDenied):
-            services.cancel_departure(org, rssi, {"version": org.version})
+        with pytest.raises(organisations.StructureChangeDenied):
+            organisations.cancel_departure(org, rssi, {"version": org.version})
         assert org.left_on == dt.date(2025, 1, 1)
 
 

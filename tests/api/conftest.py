@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from accounts.auth import token_hash
 from accounts.models import ApiTokenScope, Organisation, User
+from accounts.services.auth import token_hash
 from core.api import TOKEN_PREFIX
 from tests import factories as f
 

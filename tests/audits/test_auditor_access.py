@@ -140,7 +140,7 @@ def test_nothing_is_readable_after_the_access_expires_or_is_revoked(
             assert client.get(url).status_code in (302, 403, 404), url
         # The administration's accounts list reads the same rule: the ended role is not shown as held.
         with app.test_request_context():
-            from accounts.services import memberships_of  # noqa: PLC0415
+            from accounts.services.users import memberships_of  # noqa: PLC0415
 
             held = memberships_of([db.session.merge(s["auditor"])])[s["auditor"].id]
             assert [m.role for m in held if m.role == Role.AUDITOR] == []

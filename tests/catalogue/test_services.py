@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from catalogue import services
 from catalogue.models import AppDomain, Application, Criticality, Hosting, Subscription
+from catalogue.services import applications
 from core.concurrency import EditConflict
 from core.db import today
 from core.extensions import db
@@ -77,7 +77,7 @@ def test_syndicate_lists_its_whole_catalogue_without_retired_apps(
     world: World, catalogue: dict[str, Any], app_ctx: Flask
 ) -> None:
     with acting_as(world.a.users[Role.RSSI], world.a.syndicate):
-        names = _names(services.applications_query(services.ApplicationFilters()))
+        names = _names(applications.applications_query(applications.ApplicationFilters()))
     assert names == ["Application A", "Archives", "Inutilisée", "Paie"]
 
 
@@ -85,7 +85,7 @@ def test_syndicate_sees_retired_apps_when_asked(
     world: World, catalogue: dict[str, Any], app_ctx: Flask
 ) -> None:
     with acting_as(world.a.users[Role.RSSI], world.a.syndicate):
-        names = _names(services.applications_query(services.ApplicationFilters(include_retired=True)))
+        names = _names(applications.applications_query(applications.ApplicationFilters(include_retired=True)))
     assert "Ancienne" in names
     assert len(names) == 5
 
@@ -94,7 +94,7 @@ def test_member_lists_only_the_apps_it_subscribes_to(
     world: World, catalogue: dict[str, Any], app_ctx: Flask
 ) -> None:
     with acting_as(world.a.member_referent, world.a.member):
-        names = _names(services.applications_query(services.ApplicationFilters()))
+        names = _names(applications.applications_query(applications.ApplicationFilters()))
     assert "Inutilisée" not in names
     assert "Application B" not in names
     assert {"Application A", "Paie"} <= set(names)
@@ -104,7 +104,7 @@ def test_other_syndicate_sees_none_of_the_catalogue(
     world: World, catalogue: dict[str, Any], app_ctx: Flask
 ) -> None:
     with acting_as(world.b.users[Role.RSSI], world.b.syndicate):
-        names = _names(services.applications_query(services.ApplicationFilters(include_retired=True)))
+        names = _names(applications.applications_query(applications.ApplicationFilters(include_retired=True)))
     assert names == ["Application B"]
 
 
@@ -122,7 +122,7 @@ def test_search_matches_name_editor_or_description_case_insensitively(
     world: World, catalogue: dict[str, Any], q: str, expected: list[str], app_ctx: Flask
 ) -> None:
     with acting_as(world.a.users[Role.RSSI], world.a.syndicate):
-        assert _names(services.applications_query(services.ApplicationFilters(q=q))) == expected
+        assert _names(applications.applications_query(applications.ApplicationFilters(q=q))) == expected
 
 
 @pytest.fixture
@@ -136,10 +136,14 @@ def test_filters_by_domain_hosting_and_criticality(
     world: World, catalogue: dict[str, Any], critical_app: Application, app_ctx: Flask
 ) -> None:
     with acting_as(world.a.users[Role.RSSI], world.a.syndicate):
-        by_domain = _names(services.applications_query(services.ApplicationFilters(domain="ged")))
-        by_hosting = _names(services.applications_query(services.ApplicationFilters(hosting="saas")))
-        by_crit = _names(services.applications_query(services.ApplicationFilters(criticality="critique")))
-        junk = _names(services.applications_query(services.ApplicationFilters(domain="no-such-domain")))
+        by_domain = _names(applications.applications_query(applications.ApplicationFilters(domain="ged")))
+        by_hosting = _names(applications.applications_query(applications.ApplicationFilters(hosting="saas")))
+        by_crit = _names(
+            applications.applications_query(applications.ApplicationFilters(criticality="critique"))
+        )
+        junk = _names(
+            applications.applications_query(applications.ApplicationFilters(domain="no-such-domain"))
+        )
     assert by_domain == ["Archives"]
     assert by_hosting == ["Inutilisée"]
     assert by_crit == ["Critique"]
@@ -150,8 +154,12 @@ def test_member_filter_keeps_only_apps_the_member_actively_uses(
     world: World, catalogue: dict[str, Any], app_ctx: Flask
 ) -> None:
     with acting_as(world.a.users[Role.RSSI], world.a.syndicate):
-        ville = _names(services.applications_query(services.ApplicationFilters(member_id=world.a.member.id)))
-        bis = _names(services.applications_query(services.ApplicationFilters(member_id=catalogue["bis"].id)))
+        ville = _names(
+            applications.applications_query(applications.ApplicationFilters(member_id=world.a.member.id))
+        )
+        bis = _names(
+            applications.applications_query(applications.ApplicationFilters(member_id=catalogue["bis"].id))
+        )
     assert ville == ["Application A", "Paie"]  # "Archives" ended
     assert bis == ["Archives", "Paie"]
 
@@ -160,7 +168,9 @@ def test_member_filter_cannot_reach_another_syndicates_member(
     world: World, catalogue: dict[str, Any], app_ctx: Flask
 ) -> None:
     with acting_as(world.a.users[Role.RSSI], world.a.syndicate):
-        names = _names(services.applications_query(services.ApplicationFilters(member_id=world.b.member.id)))
+        names = _names(
+            applications.applications_query(applications.ApplicationFilters(member_id=world.b.member.id))
+        )
     assert names == []
 
 
@@ -172,7 +182,7 @@ def test_syndicate_counts_only_active_subscriptions(
 ) -> None:
     ids = [world.a.application.id, *(catalogue[k].id for k in ("paie", "archives", "unused"))]
     with acting_as(world.a.users[Role.RSSI], world.a.syndicate):
-        counts = services.subscriber_counts(ids)
+        counts = applications.subscriber_counts(ids)
     assert counts == {world.a.application.id: 1, catalogue["paie"].id: 2, catalogue["archives"].id: 1}
 
 
@@ -185,7 +195,7 @@ def test_subscription_ending_today_still_counts(
     world: World, catalogue: dict[str, Any], ending_today: Subscription, app_ctx: Flask
 ) -> None:
     with acting_as(world.a.users[Role.RSSI], world.a.syndicate):
-        counts = services.subscriber_counts([catalogue["unused"].id])
+        counts = applications.subscriber_counts([catalogue["unused"].id])
     assert counts == {catalogue["unused"].id: 1}
 
 
@@ -194,7 +204,7 @@ def test_member_counts_only_its_own_subscriptions(
 ) -> None:
     ids = [world.a.application.id, catalogue["paie"].id, catalogue["archives"].id]
     with acting_as(world.a.member_referent, world.a.member):
-        counts = services.subscriber_counts(ids)
+        counts = applications.subscriber_counts(ids)
     assert counts == {world.a.application.id: 1, catalogue["paie"].id: 1}
 
 
@@ -203,21 +213,21 @@ def test_subscriber_counts_uses_no_deprecated_sqlalchemy_api(
 ) -> None:
     with acting_as(world.a.users[Role.RSSI], world.a.syndicate), warnings.catch_warnings():
         warnings.simplefilter("error")  # as the suite's configuration, whatever this module ignores
-        assert services.subscriber_counts([catalogue["paie"].id]) == {catalogue["paie"].id: 2}
+        assert applications.subscriber_counts([catalogue["paie"].id]) == {catalogue["paie"].id: 2}
 
 
 def test_subscriber_counts_of_nothing_is_empty(
     world: World, catalogue: dict[str, Any], app_ctx: Flask
 ) -> None:
     with acting_as(world.a.users[Role.RSSI], world.a.syndicate):
-        assert services.subscriber_counts([]) == {}
+        assert applications.subscriber_counts([]) == {}
 
 
 def test_other_syndicate_counts_nothing_of_ours(
     world: World, catalogue: dict[str, Any], app_ctx: Flask
 ) -> None:
     with acting_as(world.b.users[Role.RSSI], world.b.syndicate):
-        assert services.subscriber_counts([catalogue["paie"].id, world.a.application.id]) == {}
+        assert applications.subscriber_counts([catalogue["paie"].id, world.a.application.id]) == {}
 
 
 # --- subscriptions_of -----------------------------------------------------------------------------
@@ -228,7 +238,7 @@ def test_syndicate_sees_every_subscription_active_first(
 ) -> None:
     with acting_as(world.a.users[Role.RSSI], world.a.syndicate):
         app = db.session.get(Application, catalogue["archives"].id)
-        rows = [(s.organisation.name, s.ended_on) for s in services.subscriptions_of(app)]
+        rows = [(s.organisation.name, s.ended_on) for s in applications.subscriptions_of(app)]
     assert rows == [("Commune Bis", None), ("Ville A", ENDED)]
 
 
@@ -237,7 +247,7 @@ def test_member_sees_only_its_own_subscription(
 ) -> None:
     with acting_as(world.a.member_referent, world.a.member):
         app = db.session.get(Application, catalogue["paie"].id)
-        subs = services.subscriptions_of(app)
+        subs = applications.subscriptions_of(app)
     assert [s.organisation_id for s in subs] == [world.a.member.id]
 
 
@@ -255,7 +265,7 @@ def test_subscribable_members_are_the_syndicate_and_its_current_members(
     world: World, catalogue: dict[str, Any], departed: Any, app_ctx: Flask
 ) -> None:
     with acting_as(world.a.users[Role.RSSI], world.a.syndicate):
-        names = [name for _, name in services.subscribable_members(world.a.syndicate)]
+        names = [name for _, name in applications.subscribable_members(world.a.syndicate)]
     assert names == ["Commune Bis", "Syndicat A", "Ville A"]
 
 
@@ -265,7 +275,7 @@ def test_subscribable_members_are_the_syndicate_and_its_current_members(
 def test_create_application_belongs_to_the_syndicate(world: World, app_ctx: Flask) -> None:
     rssi = world.a.users[Role.RSSI]
     with acting_as(rssi, world.a.syndicate):
-        app = services.create_application(world.a.syndicate, rssi, _app_data())
+        app = applications.create_application(world.a.syndicate, rssi, _app_data())
     assert app.syndicate_id == world.a.syndicate.id
     assert (app.domain, app.hosting, app.criticality) == (AppDomain.RH, Hosting.SAAS, Criticality.ELEVEE)
 
@@ -273,14 +283,14 @@ def test_create_application_belongs_to_the_syndicate(world: World, app_ctx: Flas
 def test_create_application_refuses_a_duplicate_name_whatever_the_case(world: World, app_ctx: Flask) -> None:
     rssi = world.a.users[Role.RSSI]
     with acting_as(rssi, world.a.syndicate), pytest.raises(FieldError) as error:
-        services.create_application(world.a.syndicate, rssi, _app_data(name="APPLICATION a"))
+        applications.create_application(world.a.syndicate, rssi, _app_data(name="APPLICATION a"))
     assert error.value.field == "name"
 
 
 def test_same_name_is_allowed_in_another_syndicate(world: World, app_ctx: Flask) -> None:
     rssi = world.b.users[Role.RSSI]
     with acting_as(rssi, world.b.syndicate):
-        app = services.create_application(world.b.syndicate, rssi, _app_data(name="Application A"))
+        app = applications.create_application(world.b.syndicate, rssi, _app_data(name="Application A"))
     assert app.syndicate_id == world.b.syndicate.id
 
 
@@ -290,7 +300,7 @@ def test_update_application_with_a_stale_version_is_a_conflict(world: World, app
         app = db.session.get(Application, world.a.application.id)
         stale = app.version - 1
         with pytest.raises(EditConflict):
-            services.update_application(app, rssi, _app_data(name="Renommée", version=stale))
+            applications.update_application(app, rssi, _app_data(name="Renommée", version=stale))
 
 
 def test_subscribe_refuses_an_organisation_outside_the_syndicate(world: World, app_ctx: Flask) -> None:
@@ -298,7 +308,7 @@ def test_subscribe_refuses_an_organisation_outside_the_syndicate(world: World, a
     with acting_as(rssi, world.a.syndicate):
         app = db.session.get(Application, world.a.application.id)
         with pytest.raises(FieldError) as error:
-            services.subscribe(app, world.b.member, rssi, {"started_on": dt.date(2024, 1, 1)})
+            applications.subscribe(app, world.b.member, rssi, {"started_on": dt.date(2024, 1, 1)})
     assert error.value.field == "organisation_id"
 
 
@@ -307,7 +317,7 @@ def test_subscribe_refuses_a_member_already_subscribed(world: World, app_ctx: Fl
     with acting_as(rssi, world.a.syndicate):
         app = db.session.get(Application, world.a.application.id)
         with pytest.raises(FieldError, match="utilise déjà"):
-            services.subscribe(app, world.a.member, rssi, {"started_on": dt.date(2024, 1, 1)})
+            applications.subscribe(app, world.a.member, rssi, {"started_on": dt.date(2024, 1, 1)})
 
 
 def test_a_member_whose_subscription_ended_may_subscribe_again(world: World, app_ctx: Flask) -> None:
@@ -316,7 +326,9 @@ def test_a_member_whose_subscription_ended_may_subscribe_again(world: World, app
         old = db.session.get(Subscription, world.a.subscription.id)
         old.ended_on = ENDED
         db.session.flush()
-        sub = services.subscribe(old.application, world.a.member, rssi, {"started_on": dt.date(2024, 6, 1)})
+        sub = applications.subscribe(
+            old.application, world.a.member, rssi, {"started_on": dt.date(2024, 6, 1)}
+        )
     assert sub.syndicate_id == world.a.syndicate.id
     assert sub.is_active
 
@@ -326,6 +338,8 @@ def test_end_subscription_before_its_start_is_refused(world: World, app_ctx: Fla
     with acting_as(rssi, world.a.syndicate):
         sub = db.session.get(Subscription, world.a.subscription.id)
         with pytest.raises(FieldError) as error:
-            services.end_subscription(sub, rssi, {"version": sub.version, "ended_on": dt.date(2019, 12, 31)})
+            applications.end_subscription(
+                sub, rssi, {"version": sub.version, "ended_on": dt.date(2019, 12, 31)}
+            )
     assert error.value.field == "ended_on"
     assert sub.ended_on is None

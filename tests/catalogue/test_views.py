@@ -610,9 +610,9 @@ def test_organisation_list_does_not_query_per_organisation(
 def test_large_syndicate_filters_members_by_name_instead_of_a_select(
     world: World, rssi_a: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from catalogue import services  # noqa: PLC0415
+    from catalogue.services import applications  # noqa: PLC0415
 
-    monkeypatch.setattr(services, "MEMBER_FILTER_MAX", 1)
+    monkeypatch.setattr(applications, "MEMBER_FILTER_MAX", 1)
     other = f.ApplicationFactory(syndicate=world.a.syndicate, name="Logiciel sans abonné")
     html = _html(rssi_a.get("/catalogue/"))
     assert 'name="member_q"' in html

@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from sqlalchemy import JSON, bindparam, make_url, select, text
 from sqlalchemy.exc import DBAPIError
 
-from accounts import services
 from accounts.models import Organisation, OrgKind, OrgRelation, User
+from accounts.services import organisations, users
 from core import audit
 from core.audit import GENESIS, AuditAnchor, AuditEvent, AuditHead, AuditPayload, Ref
 from core.config import TestConfig
@@ -78,10 +78,12 @@ def test_service_writes_build_a_chain_that_verifies(world: World, app_ctx: Flask
     with acting_as(world.a.users[Role.ADMIN], world.a.syndicate):
         actor = current_user._get_current_object()
         data = _org_data(syndicate_id=world.a.syndicate.id)
-        org = services.create_organisation(actor, data)
-        services.update_organisation(org, actor, data | {"city": "Choisy-le-Roi", "version": org.version})
-        services.update_organisation(org, actor, data | {"name": "Ville d'Orly", "version": org.version})
-        services.record_departure(org, actor, {"left_on": dt.date(2026, 1, 1), "version": org.version})
+        org = organisations.create_organisation(actor, data)
+        organisations.update_organisation(
+            org, actor, data | {"city": "Choisy-le-Roi", "version": org.version}
+        )
+        organisations.update_organisation(org, actor, data | {"name": "Ville d'Orly", "version": org.version})
+        organisations.record_departure(org, actor, {"left_on": dt.date(2026, 1, 1), "version": org.version})
 
     chain = events(org.id)
     verdict = audit.verify_chain(org.id)
@@ -106,11 +108,11 @@ def test_entry_keeps_the_field_by_field_change_and_the_request_context(world: Wo
     request = app.test_request_context(
         environ_base={"REMOTE_ADDR": "203.0.113.7"}, headers={"User-Agent": "Probe/1.0"}
     )
-    # Changing the type takes the platform permission (accounts.services.guard_structure).
+    # Changing the type takes the platform permission (accounts.services.organisations.guard_structure).
     with request, acting_as(world.a.users[Role.ADMIN], world.a.syndicate):
         actor = current_user._get_current_object()
         org = db.session.get(Organisation, world.a.syndicate.id)
-        services.update_organisation(
+        organisations.update_organisation(
             org, actor, {"name": org.name, "city": "Créteil", "kind": "ept", "version": org.version}
         )
         last = events(org.id)[-1]
@@ -132,10 +134,10 @@ def test_platform_events_go_to_chain_zero_and_organisation_events_to_their_own_c
 ) -> None:
     with acting_as(world.a.users[Role.ADMIN], world.a.syndicate):
         actor = current_user._get_current_object()
-        user = services.create_user(
+        user = users.create_user(
             actor, {"full_name": "Nadia Martin", "email": "nadia@example.org", "password": "x" * 16}
         )
-        services.grant_role(user, db.session.get(Organisation, world.b.member.id), Role.READER, actor)
+        users.grant_role(user, db.session.get(Organisation, world.b.member.id), Role.READER, actor)
 
     created = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "user.create", AuditEvent.object_id == user.id)

@@ -40,7 +40,7 @@ def test_race_between_two_flushes_is_a_conflict(app_ctx: Flask) -> None:
 
 
 def test_conflict_rows_show_both_values_with_choice_labels(app_ctx: Flask) -> None:
-    from accounts.forms import OrganisationForm  # noqa: PLC0415
+    from accounts.forms.organisations import OrganisationForm  # noqa: PLC0415
 
     org = f.OrganisationFactory(name="Stockée", city="Ivry")
     db.session.flush()

@@ -20,8 +20,8 @@ from flask import Flask
 from huey.api import Huey
 from sqlalchemy import func, select
 
-from accounts.digest import recipient_ids
 from accounts.models import User
+from accounts.services.digest import recipient_ids
 from core import audit
 from core.audit import AuditAnchor, AuditEvent, Ref
 from core.db import PARIS, local_today

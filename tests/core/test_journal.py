@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
-from accounts import services
 from accounts.models import Organisation, User
+from accounts.services import organisations, users
 from core import audit
 from core.audit import AuditEvent, AuditPayload, Ref
 from core.extensions import db
@@ -88,7 +88,7 @@ def in_app(app: Flask, action: Callable[[], Any]) -> Any:
 def set_city(org_id: int, city: str) -> Callable[[Any], Any]:
     def change(actor: Any) -> Any:
         org = db.session.get(Organisation, org_id)
-        return services.update_organisation(
+        return organisations.update_organisation(
             org, actor, {"name": org.name, "city": city, "version": org.version}
         )
 
@@ -175,7 +175,7 @@ def test_the_platform_chain_is_shown_to_platform_admins_only(
 ) -> None:
     new_user = {"full_name": "Nadia CANARY", "email": "nadia@example.org", "password": "x" * 16}
     as_user(
-        app, world.a.users[Role.ADMIN], world.a.syndicate, lambda actor: services.create_user(actor, new_user)
+        app, world.a.users[Role.ADMIN], world.a.syndicate, lambda actor: users.create_user(actor, new_user)
     )
     admin = login_as(world.a.users[Role.ADMIN])
 
@@ -310,7 +310,7 @@ def test_csv_export_has_one_row_per_changed_field_and_is_itself_journalled(
     def update(actor: Any) -> Any:
         org = db.session.get(Organisation, syndicate_id)
         data = {"name": org.name, "city": "Créteil", "postal_code": "94000", "version": org.version}
-        return services.update_organisation(org, actor, data)
+        return organisations.update_organisation(org, actor, data)
 
     as_user(app, world.a.users[Role.RSSI], world.a.syndicate, update)
 

@@ -22,10 +22,10 @@ from flask import Flask
 from markupsafe import escape
 from sqlalchemy import select
 
-from accounts import services as accounts
 from accounts.models import Organisation, User
-from catalogue import services as catalogue
+from accounts.services import organisations, users
 from catalogue.models import AppDomain, Application, Criticality, Hosting
+from catalogue.services import applications as catalogue
 from core import audit
 from core.audit import PLATFORM_CHAIN, AuditEvent, Ref
 from core.cli import run_demo_loaders
@@ -371,18 +371,18 @@ def demo_like_journal(app: Flask, world: World, login_as: Any) -> Iterator[set[s
         ),
     )
     new_user = {"full_name": "Nadia CANARY", "email": "nadia.canary@example.org", "password": "x" * 16}
-    user_id = as_(admin, syndicate, lambda actor: accounts.create_user(actor, new_user).id)
+    user_id = as_(admin, syndicate, lambda actor: users.create_user(actor, new_user).id)
     as_(
         admin,
         syndicate,
-        lambda actor: accounts.grant_role(
+        lambda actor: users.grant_role(
             db.session.get(User, user_id), db.session.get(Organisation, member.id), Role.READER, actor
         ),
     )
 
     def set_city(actor: User) -> Any:
         org = db.session.get(Organisation, syndicate.id)
-        return accounts.update_organisation(
+        return organisations.update_organisation(
             org, actor, {"name": org.name, "city": "Créteil", "version": org.version}
         )
 

@@ -5,7 +5,7 @@ INSERT, UPDATE or DELETE reaches the database while it is served. A write during
 behind the 500s seen under load on SQLite (the session's ``last_seen_at`` was flushed from the page's
 transaction, which had already read: "database is locked" when another worker wrote in between).
 
-The single documented exception is the server-side session's bookkeeping (accounts.auth.load_session:
+The single documented exception is the server-side session's bookkeeping (accounts.services.auth.load_session:
 ``last_seen_at`` at most every five minutes, the revocation of a session found idle or too old). It is
 written apart — once the page is built, in a transaction of its own that begins with that UPDATE, never
 in the page's transaction — so it is excluded here by its table name; the tests below check it.
@@ -24,8 +24,8 @@ import time_machine
 from flask import Flask
 from sqlalchemy import event, select
 
-from accounts.auth import SESSION_TOUCH_INTERVAL
 from accounts.models import UserSession
+from accounts.services.auth import SESSION_TOUCH_INTERVAL
 from core.db import utcnow
 from core.extensions import db
 from core.security import Role
@@ -33,7 +33,8 @@ from tests.conftest import World
 from tests.core.test_pages import _page_urls
 
 WRITE_RE = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)\"?", re.IGNORECASE)
-# The one exception, by table name: the session bookkeeping of accounts.auth (see the module docstring).
+# The one exception, by table name: the session bookkeeping of accounts.services.auth (see the module
+# docstring).
 SESSION_BOOKKEEPING = "user_sessions"
 # Downloads that journal what they hand out (the journal's CSV, the register, a PIA file) are POST
 # actions, a button with its CSRF token: none is a GET, so none is excepted here. Were one to come back

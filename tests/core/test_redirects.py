@@ -319,7 +319,7 @@ def test_every_endpoint_taking_a_target_is_walked(app: Flask) -> None:
     }
     # The target kept at login is used after the second factor or the enrolment (both walked).
     assert "safe_target(target)" in inspect.getsource(
-        __import__("accounts.auth_views").auth_views._second_factor_passed
+        __import__("accounts.views.auth").views.auth._second_factor_passed
     )
 
 

@@ -6,7 +6,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from accounts.models import Organisation
-from catalogue import services
+from catalogue.services import applications
 from core.extensions import db
 from core.security import Role
 from core.text import fold
@@ -33,9 +33,12 @@ def test_catalogue_sorts_and_searches_without_accents(app_ctx: Flask, world: Wor
     db.session.flush()
     with acting_as(world.a.users[Role.RSSI], world.a.syndicate):
         names = [
-            a.name for a in db.session.scalars(services.applications_query(services.ApplicationFilters()))
+            a.name
+            for a in db.session.scalars(applications.applications_query(applications.ApplicationFilters()))
         ]
-        found = db.session.scalars(services.applications_query(services.ApplicationFilters(q="decisionnel")))
+        found = db.session.scalars(
+            applications.applications_query(applications.ApplicationFilters(q="decisionnel"))
+        )
         assert [a.name for a in found] == ["Décisionnel GF"]
     d_names = [n for n in names if n.startswith("D")]
     assert d_names == ["Dalle", "Décisionnel GF", "DOCTOLIB"]

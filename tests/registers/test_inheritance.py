@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from catalogue import services as catalogue
+from catalogue.services import applications as catalogue
 from core.audit import AuditEvent
 from core.concurrency import EditConflict
 from core.extensions import db

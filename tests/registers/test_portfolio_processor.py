@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from markupsafe import Markup
 
-from catalogue import services as catalogue
 from catalogue.models import Hosting
+from catalogue.services import applications as catalogue
 from core.extensions import db
 from core.security import Role
 from registers.display import portfolio_figure

@@ -508,7 +508,7 @@ def test_a_20_mb_upload_is_encrypted_as_it_streams_in_without_being_held_in_memo
         from flask import request  # noqa: PLC0415
         from flask_login import login_user  # noqa: PLC0415
 
-        from accounts import auth  # noqa: PLC0415
+        from accounts.services import auth  # noqa: PLC0415
 
         user = db.session.merge(world.a.users[Role.RSSI])
         auth.start_session(user, mfa_verified=True)

@@ -13,9 +13,8 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from accounts import api_tokens, auth
 from accounts.blueprint import bp
-from accounts.forms import (
+from accounts.forms.auth import (
     ApiTokenForm,
     DigestForm,
     LoginForm,
@@ -26,7 +25,8 @@ from accounts.forms import (
     SecondFactorForm,
 )
 from accounts.models import ORGANISATION_COUNT_CAP, TokenPurpose
-from accounts.passwords import verify_password
+from accounts.services import api_tokens, auth
+from accounts.services.passwords import verify_password
 from core.extensions import db, limiter
 from core.forms import FieldError
 from core.redirects import safe_target
@@ -363,7 +363,7 @@ def invitation(token: str) -> Any:
 @limiter.limit("120 per minute")
 def password_strength() -> Any:
     """htmx: the strength meter under a new-password field (computed server-side with zxcvbn)."""
-    from accounts.password_policy import strength  # noqa: PLC0415 — zxcvbn's dictionaries load on first use
+    from accounts.services.password_policy import strength  # noqa: PLC0415 — zxcvbn's dictionaries load on first use
 
     password = next((v for k, v in request.form.items() if k in ("new_password", "password")), "")
     inputs = [current_user.email, current_user.full_name] if current_user.is_authenticated else []

@@ -10,8 +10,8 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 
 from accounts.models import Organisation, User
-from catalogue import signals
 from catalogue.models import AppDomain, Application, Criticality, Hosting, Subscription
+from catalogue.services import signals
 from core import audit
 from core.concurrency import check_version
 from core.db import today

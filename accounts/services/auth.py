@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from accounts.models import AuthToken, RecoveryCode, TokenPurpose, User, UserSession, load_frame
-from accounts.passwords import hash_password, needs_rehash, verify_password
+from accounts.services.passwords import hash_password, needs_rehash, verify_password
 from core import audit, crypto
 from core.db import utcnow
 from core.extensions import db
@@ -592,7 +592,8 @@ def use_token(row: AuthToken, password: str) -> User:
 
 
 def set_digest_subscription(user: User, subscribed: bool) -> None:
-    """The user's own choice about the weekly digest (accounts.digest), journalled when it changes."""
+    """The user's own choice about the weekly digest (accounts.services.digest), journalled when it
+    changes."""
     if user.is_digest_subscribed == subscribed:
         return
     audit.record(

@@ -29,8 +29,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from accounts.auth import token_hash
 from accounts.models import ORGANISATION_COUNT_CAP, ApiToken, ApiTokenScope, User
+from accounts.services.auth import token_hash
 from core import audit
 from core.api import TOKEN_PREFIX
 from core.db import today, utcnow
