@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, url_for
+from flask import flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.security import Permission, require
-from core.tenancy import current_org, get_scoped_or_404
+from core.tenancy import current_org, get_scoped_or_404, syndicate_only
 from registers import documents, jobs
 from registers.blueprint import bp
 from registers.forms.documents import RegisterDocumentForm
@@ -45,9 +45,8 @@ def activity_pdf(activity_id: int) -> Any:
 
 @bp.route("/documents/processor-register", methods=["POST"])
 @require(Permission.REGISTERS_VIEW)
+@syndicate_only  # only a syndicate acts as processor for its members
 def document_processor_register() -> Any:
-    if not current_org.is_syndicate:
-        abort(403)  # only a syndicate acts as processor for its members
     return report_views.generated(
         documents.generate_processor_register(current_org._get_current_object(), current_user)
     )

@@ -428,9 +428,10 @@ def test_single_fiche_route_stores_the_fiche_pdf(
     assert TRICKY in text
 
 
-def test_member_gets_403_on_the_processor_register(world: World, login_as: Any) -> None:
+def test_member_gets_404_on_the_processor_register(world: World, login_as: Any) -> None:
+    # syndicate only (core.tenancy.syndicate_only): a page that does not exist from a member
     client = login_as(world.a.member_referent, world.a.member)
-    assert client.post("/registers/documents/processor-register").status_code == 403
+    assert client.post("/registers/documents/processor-register").status_code == 404
     assert "registre du sous-traitant" not in client.get("/reports/").get_data(as_text=True)
 
 
