@@ -75,6 +75,7 @@ def invite(audit_obj: Audit, actor: User | None, data: dict[str, Any]) -> Audito
     if audit_obj.end_on < today():
         errors.append(FieldError("email", _("L'audit est terminé : on n'y invite plus d'auditeur.")))
     raise_field_errors(errors)
+    # unscoped: accounts are platform-wide: the invited auditor may already have one
     user = db.session.scalar(select(User).where(User.email == email).execution_options(**UNSCOPED))
     if user is None:
         user = accounts.create_user(
@@ -115,6 +116,7 @@ def revoke(access: AuditorAccess, actor: User | None) -> None:
     if access.revoked_at is not None:
         raise FieldError("access", _("Cet accès est déjà révoqué."))
     access.revoked_at = utcnow()
+    # unscoped: the auditor's other accesses, whatever audit and organisation
     others = db.session.scalars(
         select(AuditorAccess)
         .where(AuditorAccess.user_id == access.user_id, AuditorAccess.id != access.id)
@@ -124,6 +126,7 @@ def revoke(access: AuditorAccess, actor: User | None) -> None:
     for org in _scope_orgs(access.audit):
         if org.id in kept:
             continue
+        # unscoped: the auditor's memberships in each organisation of the audit's scope
         db.session.execute(
             update(Membership)
             .where(

@@ -78,6 +78,7 @@ def load_audits(context: dict[str, Any]) -> None:
     org = context.get("organisations", {}).get(SYNDICATE)
     if org is None:
         return
+    # unscoped: the demo loader runs outside any request
     held = db.session.scalar(
         select(Audit.id).where(Audit.organisation_id == org.id).limit(1).execution_options(**UNSCOPED)
     )
@@ -198,7 +199,9 @@ def _auditor(org: Organisation, context: dict[str, Any]) -> None:
     )
     if internal is None:
         return
+    # unscoped: the demo loader; accounts are platform-wide
     user = db.session.scalar(select(User).where(User.email == AUDITOR_EMAIL).execution_options(**UNSCOPED))
+    # unscoped: the demo loader runs outside any request
     has_access = user is not None and db.session.scalar(
         select(AuditorAccess.id)
         .where(AuditorAccess.user_id == user.id, AuditorAccess.audit_id == internal.id)

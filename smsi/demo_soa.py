@@ -126,6 +126,7 @@ def load_soa(context: dict[str, Any]) -> None:
     org = context["organisations"].get(SYNDICATE)
     if org is None:
         return
+    # unscoped: the demo loader runs outside any request
     done = db.session.scalar(
         select(SoaEntry.id).where(SoaEntry.organisation_id == org.id).limit(1).execution_options(**UNSCOPED)
     )

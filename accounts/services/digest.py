@@ -48,7 +48,7 @@ def recipient_ids() -> list[int]:
         select(User.id)
         .where(User.is_enabled.is_(True), User.is_digest_subscribed.is_(True), User.id.in_(holders))
         .order_by(User.id)
-        .execution_options(**UNSCOPED)  # the platform's job, for every organisation
+        .execution_options(**UNSCOPED)  # unscoped: the platform's job, for every organisation
     )
     return list(db.session.scalars(stmt))
 

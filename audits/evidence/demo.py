@@ -48,6 +48,7 @@ def _png() -> bytes:
 
 
 def _rssi(org: Organisation) -> User | None:
+    # unscoped: the demo loader runs outside any request
     return db.session.scalar(
         select(User)
         .join(Membership, Membership.user_id == User.id)
@@ -59,6 +60,7 @@ def _rssi(org: Organisation) -> User | None:
 
 def load(context: dict[str, Any]) -> None:
     keyring.init_ring()
+    # unscoped: the demo loader: the organisations that already hold evidence
     held = set(db.session.scalars(select(Evidence.organisation_id).execution_options(**UNSCOPED)))
     orgs = [o for o in context.get("organisations", {}).values() if getattr(o, "is_syndicate", False)]
     for org in orgs:

@@ -570,6 +570,7 @@ def evidence_for_pack(
     if not org_ids:
         return
     pairs = list(linked_to) if linked_to is not None else None
+    # unscoped: organisations named by the packs' service, which checked each (see above)
     stmt = (
         select(Evidence, EvidenceVersion, Organisation.name)
         .join(
@@ -598,6 +599,7 @@ def evidence_for_pack(
     ids = [row[0].id for row in rows]
     links: dict[int, list[str]] = {}
     if ids:
+        # unscoped: the links of the evidence just read, by id
         link_rows = db.session.execute(
             select(EvidenceLink.evidence_id, EvidenceLink.object_type, EvidenceLink.object_label)
             .where(EvidenceLink.evidence_id.in_(ids))
@@ -635,6 +637,7 @@ def rewrap_all(new_kek: str, *, batch: int = 500) -> int:
     each batch journalled on the platform chain. Returns how many were re-wrapped."""
     done = 0
     while True:
+        # unscoped: key rotation, a platform command over every organisation's files
         rows = list(
             db.session.scalars(
                 select(EvidenceVersion)
@@ -665,6 +668,7 @@ def rewrap_all(new_kek: str, *, batch: int = 500) -> int:
 
 
 def key_usage() -> dict[str, int]:
+    # unscoped: key usage, a platform figure over every organisation
     rows = db.session.execute(
         select(EvidenceVersion.kek_id, func.count())
         .group_by(EvidenceVersion.kek_id)

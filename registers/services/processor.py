@@ -348,6 +348,7 @@ def processor_register(
         )
         or 0
     )
+    # unscoped: the members the syndicate serves, as for the count above
     orgs = list(
         db.session.scalars(
             orgs_stmt.order_by(Organisation.sort_name)

@@ -234,6 +234,7 @@ def linked_organisation_choices(org: Organisation) -> list[tuple[int, str]]:
     """The organisations of Égide a processor may be: a member's syndicate."""
     if org.is_syndicate or org.syndicate_id is None:
         return []
+    # unscoped: the member's own syndicate, by id
     syndicate = db.session.get(Organisation, org.syndicate_id, execution_options=UNSCOPED)
     return [(syndicate.id, syndicate.name)] if syndicate is not None else []
 
@@ -581,6 +582,7 @@ def syndicate_entry(org: Organisation) -> SyndicateEntry | None:
     )
     if not apps:
         return None
+    # unscoped: the member's own syndicate, by id
     syndicate = db.session.get(Organisation, org.syndicate_id, execution_options=UNSCOPED)
     saas = [a for a in apps if a.hosting == Hosting.SAAS]
     records = sub_processor_records(syndicate.id, [a.id for a in saas])

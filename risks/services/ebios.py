@@ -227,6 +227,7 @@ def _clean_gap(
         )
         if item is not None:
             stmt = stmt.where(g.id != item.id)
+        # unscoped: the gaps of this study (the view loaded it scoped)
         if db.session.scalar(stmt.execution_options(**UNSCOPED).limit(1)) is not None:
             errors.append(FieldError("reference", _("Cet écart est déjà noté dans l'étude.")))
     return clean
@@ -373,6 +374,7 @@ def _clean_measure(
 
 def _used_by(model: Any, column: Any, label: Any) -> Callable[[Any], str | None]:
     def check(item: Any) -> str | None:
+        # unscoped: rows of the item's own study (the view loaded it scoped)
         stmt = select(func.count()).select_from(model).where(column == item.id).execution_options(**UNSCOPED)
         return str(label) if db.session.scalar(stmt) else None
 
@@ -381,6 +383,7 @@ def _used_by(model: Any, column: Any, label: Any) -> Callable[[Any], str | None]
 
 def _not_in_json(model: Any, attribute: str, label: Any) -> Callable[[Any], str | None]:
     def check(item: Any) -> str | None:
+        # unscoped: rows of the item's own study (the view loaded it scoped)
         rows = db.session.scalars(
             select(model).where(model.study_id == item.study_id).execution_options(**UNSCOPED)
         )
@@ -945,6 +948,7 @@ def study_data(study: EbiosStudy) -> StudyData:
     )
     ids = [o.id for o in out.operational]
     if ids:
+        # unscoped: the study's own organisation, named
         rows = db.session.scalars(
             select(Risk)
             .where(Risk.organisation_id == study.organisation_id, Risk.ebios_scenario_id.in_(ids))

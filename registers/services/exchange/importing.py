@@ -188,11 +188,12 @@ def catalogue_of(org: Organisation) -> Catalogue:
     every = db.session.execute(
         select(Application.id, Application.name)
         .where(Application.syndicate_id == owner)
-        .execution_options(**UNSCOPED)  # the member reads its syndicate's catalogue
+        .execution_options(**UNSCOPED)  # unscoped: the member reads its syndicate's catalogue
     ).all()
     if org.is_syndicate:
         allowed = {app_id for app_id, _name in every}
     else:
+        # unscoped: the importing organisation's own subscriptions, named by id
         allowed = set(
             db.session.scalars(
                 select(Subscription.application_id)
@@ -1057,6 +1058,7 @@ def create_many(org: Organisation, actor: User | None, rows: list[PlannedRow]) -
 
 def _check_applications(org: Organisation, ids: set[int]) -> None:
     owner = org.id if org.is_syndicate else org.syndicate_id
+    # unscoped: ids checked against the syndicate's catalogue
     found = db.session.scalar(
         select(func.count(Application.id))
         .where(Application.id.in_(ids), Application.syndicate_id == owner)

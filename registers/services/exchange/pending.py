@@ -166,7 +166,7 @@ def purge_expired() -> int:
         db.session.scalars(
             select(RegisterImport)
             .where(RegisterImport.status == ImportStatus.PENDING, RegisterImport.expires_at <= utcnow())
-            .execution_options(**UNSCOPED)  # the cleanup serves every organisation
+            .execution_options(**UNSCOPED)  # unscoped: the cleanup serves every organisation
         )
     )
     for register_import in expired:
