@@ -8,7 +8,6 @@ document cannot contain its own hash).
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +16,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Te
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, OrgScopedMixin, UTCDateTime, utcnow
+from core.enums import LabelledEnum
 
 
 class GeneratedReport(OrgScopedMixin, Base):
@@ -40,20 +40,12 @@ class GeneratedReport(OrgScopedMixin, Base):
     created_by: Mapped[Any] = relationship("User", lazy="joined")
 
 
-class DocumentJobStatus(enum.StrEnum):
-    PENDING = "pending"  # queued, no worker has taken it yet
-    RUNNING = "running"  # being built: ``progress`` says how far
-    DONE = "done"  # built and stored: ``report_id``
-    FAILED = "failed"  # the job raised (logged, retried by the queue; a retry that succeeds sets DONE)
-
-    @property
-    def label(self) -> Any:
-        return {
-            "pending": _l("En attente"),
-            "running": _l("En préparation"),
-            "done": _l("Prêt"),
-            "failed": _l("Échec"),
-        }[self.value]
+class DocumentJobStatus(LabelledEnum):
+    PENDING = "pending", _l("En attente")  # queued, no worker has taken it yet
+    RUNNING = "running", _l("En préparation")  # being built: ``progress`` says how far
+    DONE = "done", _l("Prêt")  # built and stored: ``report_id``
+    # the job raised (logged, retried by the queue; a retry that succeeds sets DONE)
+    FAILED = "failed", _l("Échec")
 
 
 class DocumentJob(OrgScopedMixin, Base):

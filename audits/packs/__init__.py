@@ -14,7 +14,7 @@ from flask.cli import AppGroup
 from flask_babel import lazy_gettext as _l
 
 from audits.packs import services, views  # noqa: F401 — the job, and the routes on the audits blueprint
-from audits.packs.models import STATUS_LABELS, EvidencePack, PackStatus
+from audits.packs.models import EvidencePack, PackStatus
 from audits.packs.sources import EvidenceForPack, EvidenceSource, register_evidence_source
 from audits.packs.store import evidence_store_source
 from core import panels
@@ -56,7 +56,7 @@ JOURNAL_TYPES = {
     "EvidencePack": JournalType(
         _l("Dossier de preuves"),
         fields={"status": _l("État"), "title": _l("Intitulé"), "sha256": _l("Empreinte SHA-256")},
-        values={"status": lambda v: str(STATUS_LABELS[PackStatus(v)]) if v in set(PackStatus) else v},
+        values={"status": lambda v: str(PackStatus(v).label) if v in set(PackStatus) else v},
         link=("audits.pack_detail", "pack_id"),
     )
 }

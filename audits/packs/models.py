@@ -3,7 +3,6 @@ by the job queue (:mod:`audits.packs.services`) and kept on disk until it expire
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 from typing import Any
 
@@ -12,37 +11,16 @@ from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, Strin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, OrgScopedMixin, UTCDateTime, utcnow
+from core.enums import ColouredEnum
 
 
-class PackStatus(enum.StrEnum):
-    QUEUED = "queued"  # waiting for a worker
-    BUILDING = "building"  # ``progress`` says how far
-    READY = "ready"  # the ZIP is on disk: ``file_path``, ``size``, ``sha256``
-    FAILED = "failed"  # ``error`` says why (an evidence file whose hash no longer matches…)
-    EXPIRED = "expired"  # the file was deleted by the purge; the row stays, for the record
-
-    @property
-    def label(self) -> Any:
-        return STATUS_LABELS[self]
-
-    @property
-    def colour(self) -> str:
-        return {
-            "queued": "secondary",
-            "building": "primary",
-            "ready": "success",
-            "failed": "danger",
-            "expired": "light",
-        }[self.value]
-
-
-STATUS_LABELS = {
-    PackStatus.QUEUED: _l("En attente"),
-    PackStatus.BUILDING: _l("En préparation"),
-    PackStatus.READY: _l("Prêt"),
-    PackStatus.FAILED: _l("Échec"),
-    PackStatus.EXPIRED: _l("Expiré"),
-}
+class PackStatus(ColouredEnum):
+    QUEUED = "queued", _l("En attente"), "secondary"  # waiting for a worker
+    BUILDING = "building", _l("En préparation"), "primary"  # ``progress`` says how far
+    READY = "ready", _l("Prêt"), "success"  # the ZIP is on disk: ``file_path``, ``size``, ``sha256``
+    # ``error`` says why (an evidence file whose hash no longer matches…)
+    FAILED = "failed", _l("Échec"), "danger"
+    EXPIRED = "expired", _l("Expiré"), "light"  # the file was deleted by the purge; the row stays
 
 
 class EvidencePack(OrgScopedMixin, Base):

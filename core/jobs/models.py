@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -11,40 +10,18 @@ from sqlalchemy import JSON, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime, utcnow
+from core.enums import ColouredEnum
 
 
-class JobStatus(enum.StrEnum):
-    PENDING = "pending"  # in the queue, or scheduled
-    RUNNING = "running"
-    RETRYING = "retrying"  # failed, another attempt is scheduled (back-off)
-    DONE = "done"
-    FAILED = "failed"  # no attempt left: the administrator may relaunch it
-    RELAUNCHED = "relaunched"  # failed, then relaunched by hand (the new run has its own row)
+class JobStatus(ColouredEnum):
+    PENDING = "pending", _l("En attente"), "secondary"  # in the queue, or scheduled
+    RUNNING = "running", _l("En cours"), "primary"
+    RETRYING = "retrying", _l("Nouvel essai prévu"), "warning"  # failed, another attempt is scheduled
+    DONE = "done", _l("Terminée"), "success"
+    FAILED = "failed", _l("En échec"), "danger"  # no attempt left: the administrator may relaunch it
+    # failed, then relaunched by hand (the new run has its own row)
+    RELAUNCHED = "relaunched", _l("Relancée"), "light"
 
-    @property
-    def label(self) -> Any:
-        return STATUS_LABELS[self]
-
-    @property
-    def colour(self) -> str:
-        return {
-            "pending": "secondary",
-            "running": "primary",
-            "retrying": "warning",
-            "done": "success",
-            "failed": "danger",
-            "relaunched": "light",
-        }[self.value]
-
-
-STATUS_LABELS = {
-    JobStatus.PENDING: _l("En attente"),
-    JobStatus.RUNNING: _l("En cours"),
-    JobStatus.RETRYING: _l("Nouvel essai prévu"),
-    JobStatus.DONE: _l("Terminée"),
-    JobStatus.FAILED: _l("En échec"),
-    JobStatus.RELAUNCHED: _l("Relancée"),
-}
 
 ARGS_SUMMARY_MAX = 200
 ERROR_MAX = 2000
