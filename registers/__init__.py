@@ -4,7 +4,6 @@
 from flask import Flask
 from flask_login import current_user
 
-from core import journal
 from core.domains import Domain
 from core.security import Permission, Role
 from registers import cli, demo, display, documents, figures, jobs, models, reference, views  # noqa: F401 — routes, commands, documents, demo, jobs
@@ -17,7 +16,6 @@ from registers.widgets import WIDGETS
 
 def setup(app: Flask) -> None:
     app.jinja_env.filters["field_label"] = lambda name: str(activities.FIELD_LABELS.get(name, name))
-    app.jinja_env.filters["action_label"] = journal.action_label
     app.jinja_env.filters["legal_basis"] = lambda basis: reference.legal_basis_label(basis) or "—"
     app.jinja_env.globals["serves_as_dpo"] = serves_as_dpo
     app.jinja_env.globals["portfolio_figure"] = display.portfolio_figure

@@ -28,6 +28,9 @@ from core.tenancy import current_org
 
 bp = Blueprint("journal", __name__, url_prefix="/journal")
 bp.before_request(login_and_org_required)  # backstop behind the views' own policies
+# An action code as people read it, for every page that shows one (a fiche's history, a version):
+# the journal owns its labels (core.journal.labels, filled by each Domain record), so its filter too.
+bp.add_app_template_filter(action_label, "action_label")
 
 EXPORT_MAX_EVENTS = 50_000  # the most recent ones; a larger export is recorded as truncated
 PAGE_SIZE = 50  # entries a page (``?per_page=`` may ask otherwise, up to the app's maximum)

@@ -426,3 +426,10 @@ def test_actions_are_shown_with_a_readable_label(world: World, app: Flask, rssi_
     page = body(rssi_a.get("/journal/"))
     assert "Organisation modifiée" in page
     assert "<code>organisation.update</code>" in page
+
+
+def test_the_action_label_filter_is_the_journals_and_reads_every_domains_labels(app: Flask) -> None:
+    # Registered by the journal (core.journal.views), not by one domain: any domain's page may use it.
+    with app.test_request_context("/"):
+        template = app.jinja_env.from_string("{{ 'breach.create'|action_label }} / {{ 'x.y'|action_label }}")
+        assert template.render() == "Violation de données consignée / x.y"
