@@ -47,6 +47,7 @@ ACTION_LABELS: dict[str, Any] = {
     "incident.create": _l("Incident de sécurité enregistré"),
     "incident.update": _l("Incident de sécurité modifié"),
     "incident.event": _l("Entrée ajoutée à la chronologie d'un incident"),
+    "incident.reopen": _l("Incident de sécurité rouvert"),
     "incident.notification": _l("Notification externe d'un incident enregistrée"),
     "soa.create": _l("Mesure de la déclaration d'applicabilité renseignée"),
     "soa.update": _l("Mesure de la déclaration d'applicabilité modifiée"),

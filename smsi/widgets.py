@@ -1,7 +1,9 @@
 """The SMSI's cards on the home page (``smsi.DOMAIN.widgets``).
 
 * ``smsi.incidents`` — whoever may edit the SMSI (the RSSI): open incidents by severity, those with
-  personal data (their breaches run in the members' registers), the latest detected.
+  personal data (their breaches run in the members' registers), the latest detected with their
+  clocks: the nearest deadline still running (their breaches' 72 hours, the NIS2 steps) and where
+  their breaches stand. Every figure links to the filtered list or to the incident.
 * ``smsi.actions`` — the RSSI, and whoever owns open corrective actions: his actions (open, overdue,
   due this week).
 * ``smsi.review`` — the RSSI (SMSI_EDIT): this week's review (minutes recorded or not, the last one
@@ -23,7 +25,7 @@ from smsi.services import actions, dashboard, incidents, soa
 
 
 def incidents_context() -> dict[str, Any]:
-    return {"watch": incidents.incident_watch(current_org.id)}
+    return {"watch": incidents.incident_watch(current_org._get_current_object())}
 
 
 def _owns_actions_or_edits() -> bool:

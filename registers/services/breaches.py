@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask_babel import gettext as _
@@ -87,24 +87,29 @@ __all__ = [
     "BreachFilters",
     "BreachRow",
     "CheckItem",
+    "IncidentClocks",
     "breach_rows",
     "breach_types",
     "breaches_query",
     "checklist",
     "clock",
+    "clocks_of_incidents",
     "create_breach",
     "create_breach_from_incident",
     "done",
     "labels_of",
+    "leave_incident",
     "local_date",
     "next_reference",
     "normalise",
     "notification_deadline",
     "pending_clock",
+    "rejoin_incident",
     "to_utc",
     "update_breach",
     "urgency",
     "validate",
+    "worked_on",
 ]
 
 
@@ -384,6 +389,204 @@ def breach_counts_of_incidents(incident_ids: Iterable[int]) -> dict[int, int]:
         .execution_options(**UNSCOPED)
     ).all()
     return {int(incident_id): int(n) for incident_id, n in rows}
+
+
+# --- an incident that no longer affects an organisation (or affects it again) -------------------
+
+# The journal entries the SMSI's fan-out writes on a breach. A breach whose journal holds no other
+# entry is one nobody has worked on: not edited, decided, notified or closed by its DPO or referent
+# (every write of a breach is journalled, with its own action code) — the one rule of
+# :func:`worked_on`.
+FROM_INCIDENT_ACTIONS = (
+    "breach.create_from_incident",
+    "breach.withdraw_from_incident",
+    "breach.reopen_from_incident",
+    "breach.flag_from_incident",
+)
+NOTE_LIMIT = 5000  # what a breach's text fields hold (breach_rules.normalise)
+
+
+def worked_on(breach_ids: Iterable[int]) -> set[int]:
+    """Those of ``breach_ids`` somebody has worked on: their journal holds an entry other than the
+    fan-out's own (:data:`FROM_INCIDENT_ACTIONS`). One query (the journal's object index)."""
+    ids = [int(i) for i in breach_ids]
+    if not ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(audit.AuditEvent.object_id)
+            .where(
+                audit.AuditEvent.object_type == Breach.__name__,
+                audit.AuditEvent.object_id.in_(ids),
+                audit.AuditEvent.action.not_in(FROM_INCIDENT_ACTIONS),
+            )
+            .distinct()
+        )
+    )
+
+
+def _incident_breaches(incident_id: int, org_ids: Iterable[int]) -> list[Breach]:
+    ids = [int(i) for i in org_ids]
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(Breach)
+            .where(Breach.source_incident_id == incident_id, Breach.organisation_id.in_(ids))
+            .order_by(Breach.organisation_id)
+            # unscoped: the syndicate's incident adjusts the breaches it opened in its members' registers
+            .execution_options(**UNSCOPED)
+        )
+    )
+
+
+def _write_each(action: str, actor: User | None, changed: list[tuple[Breach, dict[str, Any]]]) -> None:
+    """Flush the breaches changed, then one journal entry each (their own chains, a few statements)."""
+    if not changed:
+        return
+    db.session.flush()
+    audit.record_each(
+        [
+            (b.organisation_id, action, b, audit.diff(before, audit.snapshot(b, AUDITED_FIELDS)))
+            for b, before in changed
+        ],
+        actor,
+    )
+
+
+def leave_incident(
+    incident_id: int,
+    org_ids: Iterable[int],
+    actor: User | None,
+    *,
+    incident_reference: str,
+    flag: Iterable[int] = (),
+) -> tuple[list[Breach], list[Breach]]:
+    """SMSI incident ``incident_id`` no longer affects ``org_ids`` (taken out of the incident, its
+    application removed, or no personal data after all) — a public interface the SMSI calls. Its
+    open breach in each of those registers:
+
+    * **withdrawn** when nobody has worked on it (:func:`worked_on`): closed today as *sans objet* —
+      CNIL notification and information of the people "not required", with the reason naming the
+      incident — never deleted (Art. 33.5: the register keeps what was recorded). Journalled as
+      ``breach.withdraw_from_incident``;
+    * **kept** otherwise, the DPO's work being his: for the organisations of ``flag`` (those taken out
+      just now), a dated note naming the incident is added to its description for the DPO to decide
+      (``breach.flag_from_incident``). Not flagged twice for the same removal.
+
+    Returns (withdrawn, flagged). Flushed, never committed."""
+    breaches = [b for b in _incident_breaches(incident_id, org_ids) if not b.is_closed]
+    touched = worked_on(b.id for b in breaches)
+    flag = {int(i) for i in flag}
+    day = local_date(utcnow())
+    reason = _(
+        "Sans objet : l'incident %(ref)s ne touche plus cette organisation (constaté le %(d)s). "
+        "Violation retirée par Égide avant tout traitement.",
+        ref=incident_reference,
+        d=day.strftime("%d/%m/%Y"),
+    )
+    note = _(
+        "[Égide, %(d)s] L'incident %(ref)s ne touche plus cette organisation. Cette violation, déjà "
+        "traitée, est conservée : au DPO de décider de sa suite (la clore ou la maintenir).",
+        ref=incident_reference,
+        d=day.strftime("%d/%m/%Y"),
+    )
+    withdrawn: list[tuple[Breach, dict[str, Any]]] = []
+    flagged: list[tuple[Breach, dict[str, Any]]] = []
+    for breach in breaches:
+        before = audit.snapshot(breach, AUDITED_FIELDS)
+        if breach.id not in touched:
+            breach.cnil_decision = NotificationDecision.NOT_REQUIRED
+            breach.decision_reason = reason
+            breach.subjects_decision = SubjectsDecision.NOT_REQUIRED
+            breach.subjects_reason = reason
+            breach.is_closed = True
+            breach.closed_on = day
+            withdrawn.append((breach, before))
+        elif breach.organisation_id in flag:
+            text = breach.description or ""
+            if len(text) + len(note) + 2 <= NOTE_LIMIT:  # else the e-mail and the journal tell it
+                breach.description = f"{text}\n\n{note}" if text else note
+            flagged.append((breach, before))
+    _write_each("breach.withdraw_from_incident", actor, withdrawn)
+    _write_each("breach.flag_from_incident", actor, flagged)
+    return [b for b, _before in withdrawn], [b for b, _before in flagged]
+
+
+def rejoin_incident(incident_id: int, org_ids: Iterable[int], actor: User | None) -> list[Breach]:
+    """SMSI incident ``incident_id`` affects ``org_ids`` again — a public interface the SMSI calls:
+    its breach there that :func:`leave_incident` withdrew (closed, and nobody has worked on it since)
+    is reopened as it was opened, decisions pending, its 72-hour clock still counted from the
+    detection (``breach.reopen_from_incident``) — the same breach, never a second one. A breach its
+    DPO closed stays closed. Returns the breaches reopened. Flushed, never committed."""
+    closed = [b for b in _incident_breaches(incident_id, org_ids) if b.is_closed]
+    touched = worked_on(b.id for b in closed)
+    reopened: list[tuple[Breach, dict[str, Any]]] = []
+    for breach in closed:
+        if breach.id in touched:
+            continue
+        before = audit.snapshot(breach, AUDITED_FIELDS)
+        breach.cnil_decision = NotificationDecision.PENDING
+        breach.subjects_decision = SubjectsDecision.PENDING
+        breach.decision_reason = breach.subjects_reason = None
+        breach.is_closed = False
+        breach.closed_on = None
+        reopened.append((breach, before))
+    _write_each("breach.reopen_from_incident", actor, reopened)
+    return [b for b, _before in reopened]
+
+
+@dataclass(frozen=True)
+class IncidentClocks:
+    """The breaches an incident opened, as the SMSI's home card shows them: how many, how many still
+    await the CNIL decision, how many were notified, and the 72-hour clock of the oldest awaiting."""
+
+    breaches: int
+    pending: int
+    notified: int
+    clock: BreachClock | None  # the oldest pending breach's (None: no decision pending)
+
+
+def clocks_of_incidents(
+    incident_ids: Iterable[int], now: datetime | None = None
+) -> dict[int, IncidentClocks]:
+    """:class:`IncidentClocks` of each of ``incident_ids`` that opened a breach — a public interface
+    the SMSI calls. One grouped query, whatever the number of incidents and breaches."""
+    ids = [int(i) for i in incident_ids]
+    if not ids:
+        return {}
+    b = Breach
+    pending = b.cnil_decision == NotificationDecision.PENDING
+    rows = db.session.execute(
+        select(
+            b.source_incident_id,
+            func.count(),
+            func.count().filter(pending),
+            func.count().filter(b.cnil_decision == NotificationDecision.NOTIFIED),
+            func.min(b.discovered_at).filter(pending),
+        )
+        .where(b.source_incident_id.in_(ids))
+        .group_by(b.source_incident_id)
+        # unscoped: the breaches the organisation's incidents opened in its members' registers
+        .execution_options(**UNSCOPED)
+    ).all()
+    now = now or utcnow()
+    out = {}
+    for incident_id, total, waiting, notified, oldest in rows:
+        oldest = _aware(oldest)
+        out[int(incident_id)] = IncidentClocks(
+            int(total), int(waiting), int(notified), pending_clock(oldest, now) if oldest else None
+        )
+    return out
+
+
+def _aware(value: Any) -> datetime | None:
+    """MIN() over a UTCDateTime column comes back raw (naive on SQLite, maybe a string)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 # --- reads --------------------------------------------------------------------------------------

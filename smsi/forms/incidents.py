@@ -79,7 +79,14 @@ class IncidentForm(VersionedForm):
             "rapport final sous un mois (CERT-FR / ANSSI)."
         ),
     )
-    status = SelectField(_l("Statut"), validators=[DataRequired()])
+    status = SelectField(
+        _l("Statut"),
+        validators=[DataRequired()],
+        description=_l(
+            "Dans l'ordre nouveau → qualifié → contenu → résolu → clos, des étapes pouvant être sautées ; "
+            "un incident résolu ou clos se rouvre en le repassant à « Qualifié » ou « Contenu »."
+        ),
+    )
     root_cause = _text(_l("Cause première"), description=_l("Obligatoire pour clore l'incident."))
     lessons_learned = _text(_l("Enseignements tirés"), description=_l("Obligatoire pour clore l'incident."))
 

@@ -9,11 +9,26 @@ that opens a personal-data breach in the register of every affected controller.
   controller whose data the incident touched: one breach is opened in its register through the
   registers' public service (``create_breach_from_incident``, idempotent per organisation and
   incident), its 72-hour clock started at the incident's detection, pre-filled from the fiches of
-  its register that use the affected applications, and its DPO is told by e-mail. Saving again, or
-  adding applications, opens the missing ones only; a breach already opened stays (it is the
-  member's record, closed by its DPO).
-* **Workflow** new → qualified → contained → resolved → closed; closing asks for the root cause and
-  the lessons learned. Each change of status writes its timeline entry.
+  its register that use the affected applications. Every save brings the breaches in line with the
+  organisations affected, never duplicating one (one breach per organisation and incident, reused):
+  the missing ones are opened; one the incident no longer affects (application removed,
+  organisation taken out, personal data unticked) is **withdrawn** — closed as *sans objet*, with
+  the incident named, never deleted — when nobody has worked on it yet (its journal holds only the
+  fan-out's entries), or else **kept** with a dated note for its DPO to decide; one withdrawn is
+  **reopened** when the incident affects its organisation again (registers' ``leave_incident`` and
+  ``rejoin_incident``).
+* **DPOs told** (:func:`_tell_dpos`): of each breach opened, reopened, withdrawn or flagged, by
+  e-mail with a link to it. An organisation's DPOs are the address declared on its page
+  (``dpo_email``) and the enabled accounts holding the DPO role there — the mutualised DPO of the
+  syndicate serving a member holds that role in the member's organisation. Deduplicated
+  (case-insensitive): each person gets **one** e-mail per save, listing every breach of hers.
+* **Workflow** (:func:`transition_error`, the one rule): an incident moves forward along new →
+  qualified → contained → resolved → closed and may skip steps (contained or resolved before anybody
+  qualified it when things moved fast, a false alarm closed at once); it never goes back, except a
+  **reopening**: a resolved or closed incident that flares up again goes back to qualified or
+  contained, journalled as ``incident.reopen`` and written on its timeline. A new incident may be
+  recorded at any status (one recorded after the fact). Closing asks for the root cause and the
+  lessons learned. Each change of status writes its timeline entry.
 """
 
 from __future__ import annotations
@@ -25,11 +40,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, bindparam, delete, func, insert, or_, select
 from sqlalchemy.orm import lazyload
 
-from accounts.models import Nis2Entity, Organisation, User
+from accounts.models import Membership, Nis2Entity, Organisation, User, membership_is_current
 from catalogue.models import Application, Subscription
 from catalogue.services.applications import applications_of
 from core import audit, references
@@ -38,6 +54,7 @@ from core.db import PARIS, to_utc, today, utcnow
 from core.extensions import db
 from core.forms import FieldError, enum_value, id_list, raise_field_errors, text_value
 from core.mail import send_mail
+from core.security import Role
 from core.tenancy import UNSCOPED, execute_rows, reused_per_organisation, scoped
 from core.text import fold
 from registers.services import breaches as register_breaches
@@ -84,6 +101,16 @@ STATUS_EVENTS = {
     IncidentStatus.RESOLVED: TimelineKind.RECOVERY,
     IncidentStatus.CLOSED: TimelineKind.CLOSURE,
 }
+# The workflow's order (module docstring; :func:`transition_error`).
+WORKFLOW = (
+    IncidentStatus.NEW,
+    IncidentStatus.QUALIFIED,
+    IncidentStatus.CONTAINED,
+    IncidentStatus.RESOLVED,
+    IncidentStatus.CLOSED,
+)
+REOPENED_FROM = frozenset({IncidentStatus.RESOLVED, IncidentStatus.CLOSED})
+REOPENED_TO = frozenset({IncidentStatus.QUALIFIED, IncidentStatus.CONTAINED})
 NATURES = (  # C/I/A impact → the breach natures of the registers (ids of breach_types)
     ("impact_confidentiality", "confidentialite"),
     ("impact_integrity", "integrite"),
@@ -163,6 +190,35 @@ def validate(data: Mapping[str, Any], now: datetime | None = None) -> list[Field
             )
         )  # fmt: skip
     return errors
+
+
+def is_reopening(previous: IncidentStatus, status: IncidentStatus) -> bool:
+    return previous in REOPENED_FROM and status in REOPENED_TO
+
+
+def transition_error(previous: IncidentStatus, status: IncidentStatus) -> str | None:
+    """Why an incident at ``previous`` may not be moved to ``status`` (None: it may). The one rule of
+    the workflow: forward along new → qualified → contained → resolved → closed, steps may be skipped
+    (an incident contained or resolved before it was qualified, a false alarm closed at once); never
+    backwards, except reopening a resolved or closed incident to qualified or contained."""
+    if WORKFLOW.index(status) >= WORKFLOW.index(previous) or is_reopening(previous, status):
+        return None
+    if previous in REOPENED_FROM:
+        return _(
+            "Passage de « %(a)s » à « %(b)s » refusé : un incident résolu ou clos se rouvre en le "
+            "repassant à « %(q)s » ou à « %(c)s ».",
+            a=previous.label,
+            b=status.label,
+            q=IncidentStatus.QUALIFIED.label,
+            c=IncidentStatus.CONTAINED.label,
+        )
+    return _(
+        "Passage de « %(a)s » à « %(b)s » refusé : un incident avance dans l'ordre nouveau → qualifié → "
+        "contenu → résolu → clos, sans revenir en arrière (seul un incident résolu ou clos peut être "
+        "rouvert).",
+        a=previous.label,
+        b=status.label,
+    )
 
 
 def application_choices(org: Organisation) -> list[tuple[int, str]]:
@@ -269,9 +325,17 @@ def _save(
     errors: list[FieldError] = []
     clean = normalise(data, errors)
     errors += validate(clean) + _check_references(org, clean)
+    is_new = incident.id is None
+    previous = incident.status
+    if not is_new and isinstance(clean["status"], IncidentStatus):
+        refused = transition_error(previous, clean["status"])
+        if refused:
+            errors.append(FieldError("status", refused))
     raise_field_errors(errors)
     before = _snapshot(incident)
-    previous = incident.status
+    # The organisations that had a breach to hold before this save (flagged if taken out now).
+    targeted_before = set(affected_ids(incident)) if not is_new and incident.has_personal_data else set()
+    reopening = not is_new and is_reopening(previous, clean["status"])
     for name in FIELDS:
         setattr(incident, name, clean[name])
     incident.nis2_significant = clean["nis2_significant"] and is_nis2_entity(org)
@@ -287,7 +351,6 @@ def _save(
             .execution_options(**UNSCOPED)
         )  # unscoped: checked against the organisation's choices above
     )
-    is_new = incident.id is None
     if is_new:
         incident.reference = references.next_reference(Incident, org.id, f"INC-{incident.detected_at:%Y}-")
         db.session.add(incident)
@@ -304,7 +367,9 @@ def _save(
             actor,
             STATUS_EVENTS[incident.status],
             incident.closed_at if incident.status is IncidentStatus.CLOSED else utcnow(),
-            _("Statut : %(s)s.", s=incident.status.label),
+            _("Incident rouvert : %(a)s → %(b)s.", a=previous.label, b=incident.status.label)
+            if reopening
+            else _("Statut : %(s)s.", s=incident.status.label),
             check=False,
         )
     after = _snapshot(incident)
@@ -313,11 +378,11 @@ def _save(
         audit.record(
             org.id,
             actor,
-            action,
+            "incident.reopen" if reopening else action,
             incident,
             {k: (audit.jsonable(a), audit.jsonable(b)) for k, (a, b) in changes.items()},
         )
-    fan_out(incident, actor)
+    fan_out(incident, actor, targeted_before)
     return incident
 
 
@@ -407,22 +472,49 @@ def _local(moment: datetime) -> str:
 # --- the fan-out to the members' breach registers -------------------------------------------------
 
 
-def fan_out(incident: Incident, actor: User | None) -> list[int]:
-    """Open the missing breaches of an incident with personal data (module docstring); returns
-    the organisations where one was opened now."""
-    if not incident.has_personal_data:
+def fan_out(incident: Incident, actor: User | None, targeted_before: Iterable[int] = ()) -> list[int]:
+    """Bring the incident's breaches in line with the organisations it affects (module docstring):
+    open the missing ones, reopen those withdrawn that it affects again, withdraw (or flag, for the
+    organisations of ``targeted_before`` taken out now) those it no longer affects, and tell their
+    DPOs. Returns the organisations where a breach was opened now."""
+    targeted = set(affected_ids(incident)) if incident.has_personal_data else set()
+    existing = register_breaches.breaches_of_incident(incident.id)
+    held = {b.organisation_id for b in existing}
+    notices: list[DpoNotice] = []
+    opened = _open_breaches(incident, actor, targeted - held, notices)
+    again = {b.organisation_id for b in existing if b.is_closed and b.organisation_id in targeted}
+    for breach in register_breaches.rejoin_incident(incident.id, again, actor) if again else ():
+        notices.append(DpoNotice(breach.organisation_id, breach.id, breach.reference, "reopened"))
+    left = {b.organisation_id for b in existing if not b.is_closed and b.organisation_id not in targeted}
+    if left:
+        withdrawn, flagged = register_breaches.leave_incident(
+            incident.id,
+            left,
+            actor,
+            incident_reference=incident.reference,
+            flag=set(targeted_before) - targeted,
+        )
+        notices += [DpoNotice(b.organisation_id, b.id, b.reference, "withdrawn") for b in withdrawn]
+        notices += [DpoNotice(b.organisation_id, b.id, b.reference, "flagged") for b in flagged]
+    _tell_dpos(incident, notices)
+    return opened
+
+
+def _open_breaches(
+    incident: Incident, actor: User | None, org_ids: set[int], notices: list[DpoNotice]
+) -> list[int]:
+    if not org_ids:
         return []
     natures = [nature for name, nature in NATURES if getattr(incident, name)]
-    already = {b.organisation_id for b in register_breaches.breaches_of_incident(incident.id)}
     app_ids = [a.id for a in incident.applications]
-    opened = []
-    orgs = db.session.scalars(
-        select(Organisation)
-        .where(Organisation.id.in_(set(affected_ids(incident)) - already))
-        .order_by(Organisation.sort_name)
-        .execution_options(**UNSCOPED)  # unscoped: the incident's affected organisations
+    orgs = list(
+        db.session.scalars(
+            select(Organisation)
+            .where(Organisation.id.in_(org_ids))
+            .order_by(Organisation.sort_name)
+            .execution_options(**UNSCOPED)  # unscoped: the incident's affected organisations
+        )
     )
-    orgs = list(orgs)
     contents = register_breaches.incident_contents([o.id for o in orgs], app_ids)  # one query for all
     descriptions = {}
     for org in orgs:
@@ -448,31 +540,134 @@ def fan_out(incident: Incident, actor: User | None) -> list[int]:
         contents=contents,
     )
     for org in orgs:
-        opened.append(org.id)
-        _tell_dpo(org, incident, breaches[org.id].reference)
-    return opened
+        notices.append(DpoNotice(org.id, breaches[org.id].id, breaches[org.id].reference, "opened"))
+    return [org.id for org in orgs]
 
 
-def _tell_dpo(org: Organisation, incident: Incident, reference: str) -> None:
-    if not org.dpo_email:
-        return
-    subject = _("Violation de données à évaluer : %(ref)s", ref=reference)
-    body = _(
-        "L'incident %(inc)s (%(title)s), détecté le %(when)s, touche des applications de %(org)s "
-        "traitant des données personnelles. La violation %(ref)s a été ouverte dans votre registre : "
-        "le délai de 72 heures pour notifier la CNIL court depuis la détection.",
-        inc=incident.reference,
-        title=incident.title,
-        when=_local(incident.detected_at),
-        org=org.name,
-        ref=reference,
+@dataclass(frozen=True)
+class DpoNotice:
+    """What a DPO is told of one breach of an incident: ``kind`` is "opened", "reopened",
+    "withdrawn" (closed as sans objet, nothing to do) or "flagged" (kept: the DPO decides)."""
+
+    organisation_id: int
+    breach_id: int
+    reference: str
+    kind: str
+
+
+def dpo_addresses(org_ids: Iterable[int]) -> dict[int, list[str]]:
+    """Each organisation's DPO addresses (module docstring): the one declared on its page and those
+    of the enabled accounts holding the DPO role there today, deduplicated. Two queries."""
+    ids = sorted({int(i) for i in org_ids})
+    if not ids:
+        return {}
+    out: dict[int, list[str]] = {i: [] for i in ids}
+    declared = db.session.execute(
+        select(Organisation.id, Organisation.dpo_email)
+        .where(Organisation.id.in_(ids), Organisation.dpo_email.is_not(None))
+        .execution_options(**UNSCOPED)  # unscoped: the organisations the incident named
     )
-    try:
-        send_mail(org.dpo_email, subject, body)
-    except (
-        Exception
-    ):  # the breach is recorded whatever the mail server does; the DPO also sees it on his page
-        log.exception("breach mail to the DPO of organisation %s failed", org.id)
+    holders = db.session.execute(
+        select(Membership.organisation_id, User.email)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Membership.organisation_id.in_(ids),
+            Membership.role == Role.DPO,
+            membership_is_current(),
+            User.is_enabled.is_(True),
+        )
+        .order_by(Membership.organisation_id, User.email)
+        .execution_options(**UNSCOPED)  # unscoped: memberships are not a tenant's rows
+    )
+    for org_id, email in [*declared, *holders]:
+        email = (email or "").strip()
+        if email and email.lower() not in {e.lower() for e in out[org_id]}:
+            out[org_id].append(email)
+    return out
+
+
+def _breach_url(breach_id: int) -> str:
+    """The breach's page: an absolute address in a request (or with SERVER_NAME), else its path."""
+    if has_request_context() or current_app.config.get("SERVER_NAME"):
+        return url_for("registers.breach_detail", breach_id=breach_id, _external=True)
+    return current_app.url_map.bind("").build("registers.breach_detail", {"breach_id": breach_id})
+
+
+def _tell_dpos(incident: Incident, notices: list[DpoNotice]) -> None:
+    """One e-mail to each DPO concerned, listing every breach of hers that this save opened,
+    reopened, withdrawn or flagged (module docstring). A failing mail server loses no breach: they
+    are recorded whatever it does, and the DPO also finds them in her register and portfolio."""
+    if not notices:
+        return
+    addresses = dpo_addresses(n.organisation_id for n in notices)
+    names = dict(
+        db.session.execute(
+            select(Organisation.id, Organisation.name)
+            .where(Organisation.id.in_({n.organisation_id for n in notices}))
+            .execution_options(**UNSCOPED)  # unscoped: the organisations the incident named
+        ).all()
+    )
+    mails: dict[str, tuple[str, list[DpoNotice]]] = {}  # lower-cased address → (address, notices)
+    for notice in sorted(notices, key=lambda n: (names.get(n.organisation_id, ""), n.reference)):
+        for address in addresses.get(notice.organisation_id, []):
+            mails.setdefault(address.lower(), (address, []))[1].append(notice)
+    for address, mine in mails.values():
+        subject, body = _dpo_mail(incident, mine, names)
+        try:
+            send_mail(address, subject, body)
+        except Exception:  # the breaches are recorded whatever the mail server does (docstring)
+            log.exception("breach mail to a DPO failed (incident %s)", incident.id)
+
+
+def _dpo_mail(incident: Incident, notices: list[DpoNotice], names: Mapping[int, str]) -> tuple[str, str]:
+    due = _local(incident.detected_at + register_breaches.NOTIFICATION_DELAY)
+    if len(notices) == 1:
+        n = notices[0]
+        subject = {
+            "opened": _("Violation de données à évaluer : %(ref)s (%(org)s)"),
+            "reopened": _("Violation de données rouverte : %(ref)s (%(org)s)"),
+            "withdrawn": _("Violation de données retirée : %(ref)s (%(org)s)"),
+            "flagged": _("Violation de données à réexaminer : %(ref)s (%(org)s)"),
+        }[n.kind] % {"ref": n.reference, "org": names.get(n.organisation_id, "")}
+    else:
+        subject = _(
+            "Incident %(ref)s : %(n)s violations de données dans vos registres",
+            ref=incident.reference,
+            n=len(notices),
+        )
+    lines = [
+        _(
+            "Incident %(ref)s — %(title)s, détecté le %(when)s.",
+            ref=incident.reference,
+            title=incident.title,
+            when=_local(incident.detected_at),
+        ),
+        "",
+    ]
+    texts = {
+        "opened": _(
+            "%(org)s : l'incident touche des applications traitant des données personnelles. La violation "
+            "%(ref)s a été ouverte dans son registre ; le délai de 72 heures pour notifier la CNIL court "
+            "depuis la détection (échéance : %(due)s)."
+        ),
+        "reopened": _(
+            "%(org)s : l'incident la touche de nouveau. La violation %(ref)s, retirée entre-temps, est "
+            "rouverte ; le délai de 72 heures court toujours depuis la détection (échéance : %(due)s)."
+        ),
+        "withdrawn": _(
+            "%(org)s : l'incident ne la touche plus. La violation %(ref)s, que personne n'avait encore "
+            "traitée, est close comme sans objet : rien à faire."
+        ),
+        "flagged": _(
+            "%(org)s : l'incident ne la touche plus. La violation %(ref)s, déjà traitée, est conservée : "
+            "décidez de la clore ou de la maintenir."
+        ),
+    }
+    for n in notices:
+        values = {"org": names.get(n.organisation_id, ""), "ref": n.reference, "due": due}
+        lines += [f"- {texts[n.kind] % values}", f"  {_breach_url(n.breach_id)}", ""]
+    lines.append(_("Ouvrez chaque lien avec l'organisation concernée comme organisation active dans Égide."))
+    return subject, "\n".join(lines)
 
 
 # --- reads --------------------------------------------------------------------------------------
@@ -484,6 +679,7 @@ class IncidentFilters:
     status: str = "open"  # "open" / "closed" / "all"
     severity: str = ""
     category: str = ""
+    personal: bool = False  # only those with personal data (their breaches run in the registers)
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any]) -> IncidentFilters:
@@ -493,6 +689,7 @@ class IncidentFilters:
             status=status if status in ("open", "closed", "all") else "open",
             severity=str(args.get("severity", "")),
             category=str(args.get("category", "")),
+            personal=str(args.get("personal", "")) in ("1", "y", "on", "true"),
         )
 
 
@@ -537,6 +734,8 @@ def _filtered(stmt: Select[Any], filters: IncidentFilters) -> Select[Any]:
         stmt = stmt.where(i.severity == Severity(filters.severity))
     if filters.category in {c.value for c in IncidentCategory}:
         stmt = stmt.where(i.category == IncidentCategory(filters.category))
+    if filters.personal:
+        stmt = stmt.where(i.has_personal_data.is_(True))
     if filters.q:  # reference or title, case and accents ignored
         stmt = stmt.where(i.search_text.like(f"%{fold(filters.q)}%"))
     return stmt.order_by(i.detected_at.desc(), i.id.desc())
@@ -599,21 +798,40 @@ def derived_breaches(incident: Incident) -> list[register_breaches.IncidentBreac
 
 
 @dataclass(frozen=True)
+class WatchedIncident:
+    """An open incident on the home card, with the nearest deadline still running for it: the 72-hour
+    clock of the oldest of its breaches awaiting the CNIL decision, or a NIS2 step not yet made."""
+
+    id: int
+    reference: str
+    title: str
+    severity: Severity
+    has_personal_data: bool
+    breaches: register_breaches.IncidentClocks | None  # its breaches' figures (None: none opened)
+    deadline: str | None  # what the nearest deadline is ("Notification à la CNIL (72 h)"…)
+    clock: register_breaches.BreachClock | None  # the nearest deadline's clock
+    anchor: str | None  # where the incident's page shows it ("breaches", "nis2")
+
+
+@dataclass(frozen=True)
 class IncidentWatch:
     """The home page's incidents card: open incidents, by severity, and the latest opened."""
 
     open: int
     by_severity: dict[str, int]  # severity value → open incidents
     with_personal_data: int
-    latest: list[Incident]
+    latest: list[WatchedIncident]
 
 
-def incident_watch(org_id: int, latest: int = 3) -> IncidentWatch:
-    """Two queries: the open incidents' counts, the most recently detected open ones."""
+def incident_watch(org: Organisation, latest: int = 5, now: datetime | None = None) -> IncidentWatch:
+    """Bounded queries whatever the number of incidents and breaches: the open incidents' counts, the
+    most recently detected open ones, the clocks of their breaches (one grouped query), and the NIS2
+    notifications of those significant under NIS2 (one query, only when there are some)."""
+    now = now or utcnow()
     i = Incident
     rows = db.session.execute(
         select(i.severity, i.has_personal_data, func.count())
-        .where(i.organisation_id == org_id, i.is_open.is_(True))
+        .where(i.organisation_id == org.id, i.is_open.is_(True))
         .group_by(i.severity, i.has_personal_data)
         # unscoped: filtered on the organisation explicitly
         .execution_options(**UNSCOPED)
@@ -623,16 +841,45 @@ def incident_watch(org_id: int, latest: int = 3) -> IncidentWatch:
     for severity, has_personal, n in rows:
         by_severity[Severity(severity).value] = by_severity.get(Severity(severity).value, 0) + int(n)
         personal += int(n) if has_personal else 0
-    recent = list(
-        db.session.scalars(
-            select(i)
-            .where(i.organisation_id == org_id, i.is_open.is_(True))
-            .order_by(i.detected_at.desc(), i.id.desc())
-            .limit(latest)
+    recent = db.session.execute(
+        select(i.id, i.reference, i.title, i.severity, i.has_personal_data, i.nis2_significant, i.detected_at)
+        .where(i.organisation_id == org.id, i.is_open.is_(True))
+        .order_by(i.detected_at.desc(), i.id.desc())
+        .limit(latest)
+        .execution_options(**UNSCOPED)  # unscoped: filtered on the organisation explicitly
+    ).all()
+    clocks = register_breaches.clocks_of_incidents([r.id for r in recent if r.has_personal_data], now)
+    significant = [r for r in recent if r.nis2_significant] if is_nis2_entity(org) else []
+    sent: dict[int, list[IncidentNotification]] = {}
+    if significant:
+        n = IncidentNotification
+        for row in db.session.scalars(
+            select(n)
+            .where(n.incident_id.in_([r.id for r in significant]), n.organisation_id == org.id)
+            .order_by(n.notified_at, n.id)
             .execution_options(**UNSCOPED)  # unscoped: filtered on the organisation explicitly
+        ):
+            sent.setdefault(row.incident_id, []).append(row)
+    watched = []
+    for r in recent:
+        running: list[tuple[str, register_breaches.BreachClock, str]] = []
+        figures = clocks.get(r.id)
+        if figures is not None and figures.clock is not None:
+            running.append((_("Notification à la CNIL (72 h)"), figures.clock, "breaches"))
+        for step in nis2_steps(r, sent.get(r.id, [])):
+            if step.done_at is None:
+                late = step.due < now
+                clock = register_breaches.BreachClock(
+                    step.due, step.due - now, late, "late" if late else "running"
+                )
+                running.append((str(step.kind.label), clock, "nis2"))
+        nearest = min(running, key=lambda item: item[1].deadline, default=(None, None, None))
+        watched.append(
+            WatchedIncident(
+                r.id, r.reference, r.title, Severity(r.severity), r.has_personal_data, figures, *nearest
+            )
         )
-    )
-    return IncidentWatch(sum(by_severity.values()), by_severity, personal, recent)
+    return IncidentWatch(sum(by_severity.values()), by_severity, personal, watched)
 
 
 # --- external notifications and the NIS2 deadlines --------------------------------------------------
@@ -732,9 +979,10 @@ def is_nis2_entity(org: Organisation) -> bool:
     return org.nis2_entity is not Nis2Entity.NONE
 
 
-def nis2_steps(incident: Incident, sent: list[IncidentNotification]) -> list[Nis2Step]:
-    """The three NIS2 deadlines of a significant incident, each met by the first notification of its
-    kind to the CERT-FR/ANSSI or the CSIRT; the final report counts from the notification when made."""
+def nis2_steps(incident: Any, sent: list[IncidentNotification]) -> list[Nis2Step]:
+    """The three NIS2 deadlines of a significant incident (an Incident, or a row with its
+    ``nis2_significant`` and ``detected_at``), each met by the first notification of its kind to the
+    CERT-FR/ANSSI or the CSIRT; the final report counts from the notification when made."""
     if not incident.nis2_significant:
         return []
     to_authority = [

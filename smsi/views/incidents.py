@@ -66,11 +66,14 @@ def _detail(
     status: int = 200,
 ) -> Any:
     sent = svc.notifications(incident)
+    organisations = svc.affected_organisations(incident)
     return render_template(
         "smsi/incident_detail.html",
         incident=incident,
         timeline=svc.timeline(incident),
-        organisations=svc.affected_organisations(incident),
+        organisations=organisations,
+        # The organisations that should hold a breach: one held elsewhere is no longer affected.
+        targeted={i for i, _name, _added in organisations} if incident.has_personal_data else set(),
         breaches=svc.derived_breaches(incident),
         notifications=sent,
         nis2=svc.nis2_steps(incident, sent),
