@@ -15,8 +15,10 @@ from flask import Flask, current_app, request, url_for
 from flask.globals import _cv_app, _cv_request
 from flask_babel import format_date, format_time, get_babel, get_locale, get_timezone, get_translations
 from jinja2 import pass_context
+from markupsafe import Markup
 
 from core.enums import LabelledEnum
+from core.jinja_env import fast_escape as esc
 from core.security import Permission, can
 from core.tenancy import current_org, current_org_roles
 from core.text import of
@@ -311,6 +313,21 @@ def _cached_gettext(newstyle_gettext: Callable[..., Any]) -> Callable[..., Any]:
     return gettext
 
 
+def organisation_figure(row: Any, n: Any, url: str, what: str, classes: str = "") -> Markup:
+    """A figure of a row of organisations (the DPO's portfolio, the actions by organisation): a button
+    of the row's form ``org-<id>``, which makes the organisation active and opens ``url``, the list
+    of exactly these items; ``what`` is read out after the figure by screen readers. Written here
+    rather than as a Jinja macro: a page has up to 400 of them, and a macro call cost about as much as the rest of the row. Every
+    value is escaped as ``{{ value }}`` would be (core.jinja_env.fast_escape), the HTML joined by an
+    f-string: Markup.format, which did the same through Python's string.Formatter, cost 7 µs a
+    figure — a quarter of the page (bench/bench_http.py)."""
+    return Markup(  # noqa: S704 — every value escaped here
+        f'<button type="submit" form="org-{int(row.organisation_id)}" name="next" value="{esc(url)}"'
+        f' class="btn btn-link p-0 figure-link {esc(classes)}">{esc(n)}<span class="visually-hidden">'
+        f" {esc(what)} — {esc(row.name)}</span></button>"
+    )
+
+
 def register(app: Flask) -> None:
     app.jinja_env.globals.update(
         can=can,
@@ -322,6 +339,7 @@ def register(app: Flask) -> None:
         url_for=page_url_for,
         static_url=static_url,
         get_locale=get_locale,
+        organisation_figure=organisation_figure,
     )
     app.jinja_env.filters["date"] = date_filter
     app.jinja_env.filters["label"] = label_filter

@@ -18,7 +18,6 @@ def setup(app: Flask) -> None:
     app.jinja_env.filters["field_label"] = lambda name: str(activities.FIELD_LABELS.get(name, name))
     app.jinja_env.filters["legal_basis"] = lambda basis: reference.legal_basis_label(basis) or "—"
     app.jinja_env.globals["serves_as_dpo"] = serves_as_dpo
-    app.jinja_env.globals["portfolio_figure"] = display.portfolio_figure
 
 
 def serves_as_dpo() -> bool:

@@ -14,7 +14,6 @@ from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from markupsafe import Markup
 from sqlalchemy import bindparam, or_, select
 
 from accounts.models import Organisation
@@ -22,7 +21,6 @@ from accounts.services.organisations import organisation_names
 from catalogue.models import Application, Subscription
 from core.db import today
 from core.extensions import db
-from core.jinja_env import fast_escape as esc
 from core.security import Permission, can
 from core.templating import choices_of, labels_of, options_of
 from core.tenancy import UNSCOPED, execute_rows
@@ -76,21 +74,6 @@ def _catalogue_choices_statement(for_syndicate: bool, *, with_linked: bool) -> A
         available = or_(available, Application.id.in_(bindparam("extra_ids", expanding=True)))
     # unscoped: the member's form lists its syndicate's applications
     return stmt.where(available).order_by(Application.sort_name).execution_options(**UNSCOPED)
-
-
-def portfolio_figure(row: Any, n: Any, url: str, what: str, classes: str = "") -> Markup:
-    """A figure of a portfolio row (templates/registers/portfolio.html): a button of the row's form,
-    which makes the organisation active and opens ``url``, the list of exactly these items; ``what``
-    is read out after the figure by screen readers. Written here rather than as a Jinja macro: a
-    page has up to 400 of them, and a macro call cost about as much as the rest of the row. Every
-    value is escaped as ``{{ value }}`` would be (core.jinja_env.fast_escape), the HTML joined by an
-    f-string: Markup.format, which did the same through Python's string.Formatter, cost 7 µs a
-    figure — a quarter of the page (bench/bench_http.py)."""
-    return Markup(  # noqa: S704 — every value escaped here
-        f'<button type="submit" form="org-{int(row.organisation_id)}" name="next" value="{esc(url)}"'
-        f' class="btn btn-link p-0 figure-link {esc(classes)}">{esc(n)}<span class="visually-hidden">'
-        f" {esc(what)} — {esc(row.name)}</span></button>"
-    )
 
 
 def list_choices(org: Organisation) -> dict[str, Any]:

@@ -1,3 +1,3 @@
 """Routes of the SMSI, one module per capability (all on the ``smsi`` blueprint)."""
 
-from . import actions, documents, incidents, overview, review, soa  # noqa: F401 — importing a module declares its routes
+from . import actions, documents, incidents, organisations, overview, review, soa  # noqa: F401 — importing a module declares its routes

@@ -14,7 +14,7 @@ from catalogue.models import Hosting
 from catalogue.services import applications as catalogue
 from core.extensions import db
 from core.security import Role
-from registers.display import portfolio_figure
+from core.templating import organisation_figure
 from registers.services import activities as acts
 from registers.services import portfolio, processor
 from tests import factories as f
@@ -130,7 +130,7 @@ def test_a_portfolio_figure_escapes_as_markup_format(
         '<button type="submit" form="org-{org}" name="next" value="{url}" class="btn btn-link p-0 figure-link'
         ' {classes}">{n}<span class="visually-hidden"> {what} — {name}</span></button>'
     ).format(org=51, url=url, classes=classes, n=n, what=what, name=name)
-    figure = portfolio_figure(row, n, url, what, classes)
+    figure = organisation_figure(row, n, url, what, classes)
     assert figure == expected
     assert isinstance(figure, Markup)
     assert "<script>" not in figure
