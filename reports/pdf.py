@@ -633,6 +633,118 @@ def cover_page(
     return story
 
 
+# --- approval and signatures ----------------------------------------------------------------------
+
+BLANK = "…………………………"  # a line to fill in by hand
+SIGNATURE_HEIGHT = 26 * mm  # the room left for a visa or a signature
+BOXES_PER_ROW = 3
+BOX_GAP = 6 * mm
+NOTICE = colors.HexColor("#b7791f")
+NOTICE_BACKGROUND = colors.HexColor("#fffaf0")
+
+
+@dataclass(frozen=True)
+class Signatory:
+    """One box of a signature block: who signs (their function), and the name and date printed in
+    it — each left ``None`` is a dotted line, filled in by hand."""
+
+    function: str
+    name: str | None = None
+    date: str | None = None  # already in words (:func:`long_date`)
+
+
+def notice_box(title: str, text: str) -> Flowable:
+    """A framed warning (a draft, a document not approved): ``title`` in bold, then ``text``."""
+    st = styles()
+    table = Table(
+        [[rich([("b", title), ("", " " + text)], st.body)]], colWidths=[CONTENT_WIDTH], hAlign="LEFT"
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("BOX", (0, 0), (-1, -1), 1, NOTICE),
+                ("BACKGROUND", (0, 0), (-1, -1), NOTICE_BACKGROUND),
+                ("LEFTPADDING", (0, 0), (-1, -1), 6),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 6),
+                ("TOPPADDING", (0, 0), (-1, -1), 5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+            ]
+        )
+    )
+    return table
+
+
+def signature_boxes(signatories: Sequence[Signatory]) -> list[Flowable]:
+    """Side by side (two or three to a row), one box per signatory: function, name, date, and room
+    for a visa or signature below the words « Visa / signature »."""
+    f = fonts()
+    out: list[Flowable] = []
+    for start in range(0, len(signatories), BOXES_PER_ROW):
+        row = signatories[start : start + BOXES_PER_ROW]
+        across = max(len(row), 2)  # a lone box takes half the width, not all of it
+        box = (CONTENT_WIDTH - BOX_GAP * (across - 1)) / across
+        widths: list[float] = []
+        columns: list[list[Any]] = []
+        for i, who in enumerate(row):
+            if i:
+                widths.append(BOX_GAP)
+                columns.append([""] * 5)
+            widths.append(box)
+            columns.append(
+                [
+                    cell(who.function, box, bold=True),
+                    cell(_("Nom : %(name)s", name=who.name or BLANK), box),
+                    cell(_("Date : %(date)s", date=who.date or BLANK), box),
+                    cell(_("Visa / signature :"), box),
+                    "",
+                ]
+            )
+        data = [list(r) for r in zip(*columns, strict=True)]
+        table = FastTable(data, colWidths=widths, rowHeights=[None] * 4 + [SIGNATURE_HEIGHT], hAlign="LEFT")
+        commands: list[tuple[Any, ...]] = [
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("LEFTPADDING", (0, 0), (-1, -1), PADDING + 1),
+            ("RIGHTPADDING", (0, 0), (-1, -1), PADDING + 1),
+            ("FONT", (0, 0), (-1, -1), f.regular, CELL_SIZE, CELL_LEADING),
+            ("FONT", (0, 0), (-1, 0), f.bold, CELL_SIZE, CELL_LEADING),
+            ("TEXTCOLOR", (0, 3), (-1, 3), MUTED),
+        ]
+        for i in range(0, len(widths), 2):  # the boxes, not the gaps between them
+            commands += [
+                ("BOX", (i, 0), (i, -1), 0.6, RULE),
+                ("BACKGROUND", (i, 0), (i, 0), SHADE),
+                ("LINEBELOW", (i, 0), (i, 0), 0.3, RULE),
+            ]
+        table.setStyle(TableStyle(commands))
+        out += [table, Spacer(1, 4 * mm)]
+    return out
+
+
+def signature_block(
+    heading: str,
+    facts: Sequence[tuple[str, Any]] = (),
+    signatories: Sequence[Signatory] = (),
+    *,
+    notice: tuple[str, str] | None = None,
+    notes: Sequence[str] = (),
+) -> list[Flowable]:
+    """A document's closing approval section: its heading, a framed ``notice`` (title, text: a
+    draft that is not approved), a table of ``facts`` (version, approver, function, date, comment),
+    then the :func:`signature_boxes` and ``notes``. Kept on one page when it fits: the heading
+    never ends a page alone, and the boxes are never split from it."""
+    st = styles()
+    section: list[Flowable] = [Spacer(1, 4 * mm), line(heading, st.h1), Spacer(1, 2 * mm)]
+    if notice is not None:
+        section += [notice_box(*notice), Spacer(1, 4 * mm)]
+    if facts:
+        section += [field_table(facts, label_width=0.3), Spacer(1, 6 * mm)]
+    if signatories:
+        section += signature_boxes(signatories)
+    for note in notes:
+        section += [para(note, st.muted), Spacer(1, 2 * mm)]
+    return [CondPageBreak(60 * mm), KeepTogether(section)]
+
+
 # --- canvas and build -----------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from core.security import Permission, Role
 from risks import demo, figures, models, views  # noqa: F401 — the models, the views adding their routes to ``bp``
 from risks.blueprint import bp
 from risks.labels import ACTION_LABELS, JOURNAL_TYPES
+from risks.panels import setup as setup_panels
 from risks.services.ebios import KINDS as EBIOS_KINDS
 from risks.widgets import WIDGETS
 
@@ -38,4 +39,5 @@ DOMAIN = Domain(
     demo=demo.load_demo,
     widgets=WIDGETS,
     yearly_figures=figures.yearly,
+    setup=setup_panels,  # the Statement of Applicability's panel and counts (risks.panels)
 )

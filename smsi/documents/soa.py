@@ -1,5 +1,6 @@
 """The Statement of Applicability as a PDF: a cover (organisation, version, approval line), the
-summary per theme and status with a small bar chart, then the 93 controls by theme. Printed from a
+summary per theme and status with a small bar chart, the 93 controls by theme, then the approval
+section and its signature block (:func:`approval_section`). Printed from a
 snapshot (:func:`smsi.services.soa.current_snapshot`, or an approved version's), on the shared blocks
 of :mod:`reports.pdf`; stored and journalled by :func:`reports.services.store_report`.
 
@@ -19,7 +20,7 @@ from reportlab.platypus import Flowable, Spacer
 
 from accounts.models import Organisation, User
 from core.db import utcnow
-from core.security import Permission
+from core.security import Permission, roles_granting
 from reports import charts, pdf
 from reports.documents import DocumentKind, DocumentSection, register_document_kind
 from reports.models import GeneratedReport
@@ -158,9 +159,65 @@ def _control_rows(theme_id: str, snapshot: Mapping[str, Any]) -> list[list[str]]
     return out
 
 
-def soa_pdf(
+def approver_function() -> str:
+    """The function of whoever approves a version: the roles that may approve (SMSI_EDIT, the
+    approval's permission: the RSSI's)."""
+    return " / ".join(sorted(str(role.label) for role in roles_granting(Permission.SMSI_EDIT)))
+
+
+def approval_section(org: Organisation, version: SoaVersion | None, version_text: str) -> list[Flowable]:
+    """The closing section: for an approved version, its number, approver (name and function),
+    date and comment, and the boxes the RSSI and the head of the organisation sign (the RSSI's name
+    and date printed: the approval recorded in Égide; the head's left to fill in unless known). For
+    the working version, a framed notice that it is a draft, not approved, and nothing to sign."""
+    heading = _("Approbation")
+    if version is None:
+        return pdf.signature_block(
+            heading,
+            [
+                (_("Version"), version_text),
+                (_("Statut"), _("Non approuvée")),
+            ],
+            notice=(
+                _("Projet — document non approuvé."),
+                _(
+                    "Cette version de travail n'a pas été approuvée : elle ne vaut pas déclaration "
+                    "d'applicabilité et ne doit pas être signée. Seule une version approuvée par le "
+                    "RSSI dans Égide (version numérotée) porte les visas."
+                ),
+            ),
+        )
+    approved_on = pdf.long_date(version.approved_at)
+    head_title = (org.head_title or "").strip()
+    head = _("La direction : %(title)s", title=head_title) if head_title else _("Le Président / la Direction")
+    return pdf.signature_block(
+        heading,
+        [
+            (_("Version approuvée"), _("Version %(n)s", n=version.number)),
+            (_("Approuvée par"), version.approved_by_name),
+            (_("Fonction"), approver_function()),
+            (_("Date d'approbation"), pdf.long_datetime(version.approved_at)),
+            (_("Commentaire d'approbation"), version.comment or "—"),
+        ],
+        [
+            pdf.Signatory(_("Le RSSI"), version.approved_by_name, approved_on),
+            pdf.Signatory(head, (org.head_name or "").strip() or None),
+        ],
+        notes=[
+            _(
+                "Version %(n)s approuvée dans Égide le %(when)s ; une modification ultérieure de la "
+                "déclaration fait l'objet d'une nouvelle version, approuvée à son tour.",
+                n=version.number,
+                when=approved_on,
+            )
+        ],
+    )
+
+
+def soa_story(
     org: Organisation, snapshot: Mapping[str, Any], version: SoaVersion | None, *, generated_at: datetime
-) -> bytes:
+) -> tuple[list[Flowable], pdf.DocInfo]:
+    """The document's flowables (the bar chart among them, a ``Drawing``) and its metadata."""
     st = pdf.styles()
     summary = soa.snapshot_summary(snapshot)
     title = _("Déclaration d'applicabilité")
@@ -203,6 +260,7 @@ def soa_pdf(
     for theme in ref.themes():
         story += pdf.heading(f"{theme.id}. {theme.name}", st.h1)
         story.append(pdf.data_table(headers, _control_rows(theme.id, snapshot), [12, 21, 11, 19, 15, 12, 26]))
+    story += approval_section(org, version, version_text)
     info = pdf.DocInfo(
         title=f"{title} — {org.name}",
         subject=version_text,
@@ -210,7 +268,13 @@ def soa_pdf(
         generated_at=generated_at,
         running_title=f"{title} — {org.name} — {version_text}",
     )
-    return pdf.build(story, info)
+    return story, info
+
+
+def soa_pdf(
+    org: Organisation, snapshot: Mapping[str, Any], version: SoaVersion | None, *, generated_at: datetime
+) -> bytes:
+    return pdf.build(*soa_story(org, snapshot, version, generated_at=generated_at))
 
 
 def generate_soa(

@@ -1,8 +1,9 @@
 """The Statement of Applicability: the rules (an exclusion is justified and "not applicable", an
 applicable control has a reason and a real status), rows created only on save (a page writes
 nothing), the form (re-display, conflict), approval freezing a snapshot, the diff, the PDF (93
-controls, approval line, counts; qpdf --check) and the XLSX (93 rows, formulas neutralised),
-permissions and another organisation's 404."""
+controls, approval line, counts, the bar chart, the approval and signature block or the draft's
+notice; qpdf --check) and the XLSX (93 rows, formulas neutralised), permissions and another
+organisation's 404."""
 
 from __future__ import annotations
 
@@ -16,15 +17,19 @@ import pytest
 from flask import Flask
 from openpyxl import load_workbook
 from pypdf import PdfReader
+from reportlab.graphics.shapes import Drawing, Rect, String
 from sqlalchemy import func, select
 
 from core.audit import AuditEvent
 from core.concurrency import EditConflict
+from core.db import utcnow
 from core.extensions import db
 from core.forms import FieldError
 from core.security import Role
+from reports import pdf
 from reports.models import GeneratedReport
 from smsi import reference as ref
+from smsi.documents import soa as soa_document
 from smsi.models import ImplementationStatus, SoaEntry, SoaVersion
 from smsi.services import soa
 from tests.conftest import World, acting_as
@@ -308,6 +313,115 @@ def test_english_pdf_is_in_english(world: World, app: Flask, login_as: Any, sess
     assert "Statement of Applicability" in text
     assert re.search(r"Policies\s+for\s+information\s+security", text)
     assert "Déclaration" not in text
+    assert "Draft — document not approved." in text  # the closing section, in English too
+    assert "Approval" in text
+
+
+def _pages(content: bytes) -> list[str]:
+    """Each page's text, no-break spaces as plain ones."""
+    return [
+        p.extract_text().replace(pdf.NBSP, " ").replace(pdf.NNBSP, " ")
+        for p in PdfReader(io.BytesIO(content)).pages
+    ]
+
+
+def _qpdf_check(content: bytes, tmp_path: Any) -> None:
+    if shutil.which("qpdf") is None:
+        pytest.skip("qpdf is not installed")
+    path = tmp_path / "soa.pdf"
+    path.write_bytes(content)
+    result = subprocess.run(["qpdf", "--check", str(path)], capture_output=True, text=True, check=False)  # noqa: S603, S607
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_an_approved_pdf_ends_with_its_approval_and_signature_block(
+    world: World, app: Flask, login_as: Any, session: Any, tmp_path: Any
+) -> None:
+    org = world.a.syndicate
+    org.head_title, org.head_name = "Président", "Paul Durand"
+    session.flush()
+    client = login_as(world.a.users[Role.RSSI], org)
+    client.post(f"/smsi/soa/control?id={A51}", data=_form(status="implemented"))
+    client.post("/smsi/soa/approve", data={"confirm": "y", "comment": "Comité du 3 décembre"})
+    version = session.scalar(select(SoaVersion))
+    assert client.post(f"/smsi/soa/versions/{version.id}/pdf").status_code == 302
+    report = session.scalars(select(GeneratedReport).order_by(GeneratedReport.id.desc())).first()
+
+    pages = _pages(report.content)
+    last, total = pages[-1], len(pages)
+    assert f"page {total} / {total}" in last  # the block closes the document, on its last page
+    block = last[last.index("Approbation") :]
+    rssi = world.a.users[Role.RSSI].full_name
+    approved_on = pdf.fr_date(version.approved_at).replace(pdf.NBSP, " ")
+    for expected in (
+        "Version approuvée",
+        "Version 1",
+        f"Approuvée par\n{rssi}",
+        "Fonction\nRSSI",
+        f"Date d'approbation\n{approved_on} à ",
+        "Commentaire d'approbation\nComité du 3 décembre",
+        "Le RSSI",  # the two boxes: the RSSI's, printed from the approval…
+        f"Nom : {rssi}",
+        f"Date : {approved_on}",
+        "La direction : Président",  # … and the head of the organisation's, the date left to fill in
+        "Nom : Paul Durand",
+        f"Date : {pdf.BLANK}",
+        f"Version 1 approuvée dans Égide le {approved_on}",
+    ):
+        assert expected in block, (expected, block)
+    assert block.count("Visa / signature :") == 2
+    assert "non approuvé" not in block
+    assert all(f"page {n} / {total}" in page for n, page in enumerate(pages, 1))
+    _qpdf_check(report.content, tmp_path)
+
+
+def test_a_working_pdf_says_it_is_a_draft_that_nobody_signs(
+    world: World, app: Flask, login_as: Any, session: Any, tmp_path: Any
+) -> None:
+    client = login_as(world.a.users[Role.RSSI], world.a.syndicate)
+    assert client.post("/smsi/soa/pdf").status_code == 302
+    report = session.scalar(select(GeneratedReport).where(GeneratedReport.kind == "soa"))
+    pages = _pages(report.content)
+    last = pages[-1]
+    assert f"page {len(pages)} / {len(pages)}" in last
+    block = last[last.index("Approbation") :]
+    assert "Projet — document non approuvé." in block
+    assert "ne doit pas être signée" in block
+    assert "Statut\nNon approuvée" in block
+    assert "Version de travail (état au" in block
+    assert not any("Visa / signature" in page for page in pages)  # nothing to sign on a draft
+    _qpdf_check(report.content, tmp_path)
+
+
+def test_the_pdf_summary_is_drawn_as_a_bar_chart(world: World, rssi: Any) -> None:
+    org = _org(world)
+    soa.save_entry(org, rssi, ref.control(A51), _form(status="implemented"))
+    soa.save_entry(
+        org, rssi, ref.control("A.7.6"), _form(applicable="no", exclusion_justification="Hébergé.")
+    )
+    story, info = soa_document.soa_story(org, soa.current_snapshot(org), None, generated_at=utcnow())
+
+    charts = [flowable for flowable in story if isinstance(flowable, Drawing)]
+    assert len(charts) == 1
+    chart = charts[0]
+    strings = [shape.text for shape in chart.contents if isinstance(shape, String)]
+    themes = [f"{t.id}. {t.name}" for t in ref.themes()]
+    totals = [str(sum(1 for c in ref.controls() if c.theme == t.id)) for t in ref.themes()]
+    legend = [
+        "Mise en œuvre",
+        "Partiellement mise en œuvre",
+        "Non commencée",
+        "Sans objet (exclue)",
+        "Non évaluée",
+    ]
+    assert strings == [x for pair in zip(themes, totals, strict=True) for x in pair] + legend
+    # One bar per theme, split by status: theme 5 has an implemented control and 36 not assessed,
+    # theme 7 an excluded one and 13 not assessed, themes 6 and 8 are all not assessed; and the legend.
+    bars = [shape for shape in chart.contents if isinstance(shape, Rect)]
+    assert len(bars) == 2 + 1 + 2 + 1 + len(legend)
+    # … and the PDF prints it: the chart's words, in the chart's order, on the summary's page.
+    summary_page = _pages(pdf.build(story, info))[1]
+    assert "\n".join(strings) in summary_page
 
 
 def test_xlsx_has_93_rows_and_neutralises_formulas(
