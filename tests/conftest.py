@@ -11,6 +11,7 @@ cached on ``g`` or in a session's identity map survives from one request to the 
 
 from __future__ import annotations
 
+import copy
 import importlib
 import re
 from collections.abc import Callable, Iterator
@@ -35,7 +36,7 @@ from core.config import TestConfig
 from core.db import utcnow
 from core.extensions import alembic, db
 from core.mail import outbox
-from core.security import Role
+from core.security import Permission, Role, access_policy, current_permissions
 from core.tenancy import set_active_org
 from tests import factories as f
 
@@ -240,6 +241,70 @@ def record_arguments(tenant_of: Callable[[Any], Tenant] = lambda t: t) -> dict[s
         for domain, module in RECORD_MODULES.items()
         for arg, get in module.URL_ARGUMENTS.items()
     }
+
+
+# --- what a walked page answers, from its view's declarations ---------------------------------------
+# The walkers expect of each route what its view declares (core.security: require, public,
+# login_required; core.tenancy: syndicate_only), for the permissions the walking user holds. Only a
+# page's own behaviour (a redirect, an object-level rule, a missing query argument) is listed by hand.
+
+
+def permissions_held(app: Flask, user: User, org: Organisation) -> frozenset[Permission]:
+    """``user``'s permissions with ``org`` active, computed as a request computes them
+    (core.security.current_permissions): the roles' permissions there, the platform permissions of
+    a platform administrator, then each domain's ``permission_filters`` (an invited auditor's scope)."""
+    with app.test_request_context(), acting_as(user, org):
+        return current_permissions()
+
+
+def declared_status(view: Callable[..., Any], held: frozenset[Permission], org: Organisation) -> int:
+    """What a GET of ``view`` answers a logged-in user holding ``held`` with ``org`` active, as far
+    as its declarations say: 403 when ``@require`` names a permission not held (checked first), 404
+    when it is ``@syndicate_only`` and ``org`` is not a syndicate, 200 otherwise."""
+    policy = access_policy(view) or ()
+    if policy[:1] == ("permission",) and not set(policy[1:]) <= held:
+        return 403
+    if getattr(view, "__syndicate_only__", False) and not org.is_syndicate:
+        return 404
+    return 200
+
+
+# The app's registries a blueprint's registration writes to (Flask's Blueprint.register).
+_BLUEPRINT_REGISTRIES = (
+    "blueprints",
+    "view_functions",
+    "error_handler_spec",
+    "before_request_funcs",
+    "after_request_funcs",
+    "teardown_request_funcs",
+    "url_default_functions",
+    "url_value_preprocessors",
+    "template_context_processors",
+)
+
+
+def install_blueprint(app: Flask, blueprint: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Register ``blueprint`` on the session's app for one test, as a new domain's is at start-up:
+    its routes join the URL map the walkers read. ``monkeypatch`` puts the app back afterwards (the
+    URL map and every registry the registration wrote to are copies, dropped at the end)."""
+    old = app.url_map
+    url_map = type(old)(
+        [rule.empty() for rule in old.iter_rules()],
+        default_subdomain=old.default_subdomain,
+        strict_slashes=old.strict_slashes,
+        merge_slashes=old.merge_slashes,
+        redirect_defaults=old.redirect_defaults,
+        converters=old.converters,
+        sort_parameters=old.sort_parameters,
+        sort_key=old.sort_key,
+        host_matching=old.host_matching,
+    )
+    monkeypatch.setattr(app, "url_map", url_map)
+    for name in _BLUEPRINT_REGISTRIES:
+        monkeypatch.setattr(app, name, copy.copy(getattr(app, name)))
+    monkeypatch.setattr(app, "_got_first_request", False)  # Flask refuses a blueprint once serving
+    app.register_blueprint(blueprint)
+    monkeypatch.setattr(app, "_got_first_request", True)
 
 
 # --- clients -----------------------------------------------------------------------------------

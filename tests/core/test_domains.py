@@ -7,13 +7,16 @@ import re
 from typing import Any
 
 import pytest
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, render_template, template_rendered
 from jinja2 import ChoiceLoader, DictLoader
 
 from core import domains, journal
 from core.domains import Domain, Widget
-from core.security import Permission, Role
-from tests.conftest import World
+from core.security import Permission, Role, login_and_org_required, login_required, require
+from core.tenancy import syndicate_only
+from tests.conftest import World, declared_status, install_blueprint, permissions_held
+from tests.core.test_i18n import walk_in_english
+from tests.core.test_pages import NOT_200, _page_urls, expected_statuses, walk
 
 PACKAGES = ("accounts", "catalogue", "registers", "smsi", "risks", "audits", "reports")
 
@@ -172,3 +175,92 @@ def test_a_domain_grants_its_permissions_to_roles(monkeypatch: pytest.MonkeyPatc
     security.grant_permissions({Role.READER: ["probe_view"]})
     assert "probe_view" in security.ROLE_PERMISSIONS[Role.READER]
     assert Permission.REGISTERS_VIEW in security.ROLE_PERMISSIONS[Role.READER]  # added, nothing lost
+
+
+# --- a new domain's pages, walked by tests/core without editing them ------------------------------
+
+PROBE_PAGE = (
+    '{% extends "base.html" %}{% block title %}Probe{% endblock %}'
+    "{% block content %}<p>Probe</p>{% endblock %}"
+)
+
+
+def _probe_blueprint() -> Blueprint:
+    """A new domain's blueprint: a page for each kind of declaration, none named in tests/core."""
+    bp = Blueprint("probe", __name__, url_prefix="/probe")
+    bp.before_request(login_and_org_required)
+
+    @bp.route("/")
+    @require(Permission.SMSI_VIEW)  # the administrator lacks it
+    def index() -> str:
+        return render_template("probe/page.html")
+
+    @bp.route("/platform")
+    @require(Permission.USERS_MANAGE)  # the platform administrator's only
+    def platform() -> str:
+        return render_template("probe/page.html")
+
+    @bp.route("/syndicate")
+    @require(Permission.CATALOGUE_VIEW)
+    @syndicate_only
+    def syndicate() -> str:
+        return render_template("probe/page.html")
+
+    @bp.route("/mine")
+    @login_required
+    def mine() -> str:
+        return render_template("probe/page.html")
+
+    return bp
+
+
+@pytest.fixture
+def probe(app: Flask, world: World, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The probe domain installed on the app for the test: its pages (endpoint → URL) as walkers find them."""
+    loader = ChoiceLoader([DictLoader({"probe/page.html": PROBE_PAGE}), app.jinja_env.loader])
+    monkeypatch.setattr(app.jinja_env, "loader", loader)
+    install_blueprint(app, _probe_blueprint(), monkeypatch)
+    return {e: url for e, url in _page_urls(app, world).items() if e.startswith("probe.")}
+
+
+def test_a_new_domains_pages_are_walked_and_their_refusals_follow_from_their_declarations(
+    app: Flask, world: World, login_as: Any, probe: dict[str, str]
+) -> None:
+    """tests/core/test_pages.py walks the probe's pages and expects of each what its declarations say,
+    with no line in NOT_200; the pages answer just that."""
+    assert probe == {
+        "probe.index": "/probe/",
+        "probe.platform": "/probe/platform",
+        "probe.syndicate": "/probe/syndicate",
+        "probe.mine": "/probe/mine",
+    }
+    assert not [e for exceptions in NOT_200.values() for e in exceptions if e.startswith("probe.")]
+    answers = dict.fromkeys(probe, 200)
+    for role, refused in ((Role.RSSI, "probe.platform"), (Role.ADMIN, "probe.index")):
+        client = login_as(world.a.users[role])
+        statuses, problems = walk(client, probe, "fr")
+        assert problems == []
+        assert statuses == expected_statuses(app, world, role, probe) == {**answers, refused: 403}
+
+    # From a member organisation, the syndicate-only page does not exist (core.tenancy.syndicate_only).
+    referent, member = world.a.member_referent, world.a.member
+    client = login_as(referent)  # the member's referent: active there
+    held = permissions_held(app, referent, member)
+    declared = {e: declared_status(app.view_functions[e], held, member) for e in probe}
+    assert {e: client.get(url).status_code for e, url in probe.items()} == declared
+    assert declared == {**answers, "probe.platform": 403, "probe.syndicate": 404}
+
+
+def test_a_new_domains_pages_are_walked_in_english(
+    app: Flask, world: World, login_as: Any, probe: dict[str, str]
+) -> None:
+    """tests/core/test_i18n.py's walk renders the probe's page template in English, with no line in PAGES."""
+    rendered: set[str] = set()
+
+    def record(sender: Flask, template: Any, context: Any, **extra: Any) -> None:
+        rendered.add(template.name)
+
+    with template_rendered.connected_to(record, app):
+        walked = walk_in_english({Role.RSSI: login_as(world.a.users[Role.RSSI])}, probe)
+    assert sorted(walked) == ["probe.index", "probe.mine", "probe.syndicate"]
+    assert "probe/page.html" in rendered

@@ -15,8 +15,15 @@ from sqlalchemy import make_url, select
 from accounts.models import Organisation
 from core.config import TestConfig
 from core.security import Role
-from risks.services.ebios import KINDS as RISKS_EBIOS_KINDS
-from tests.conftest import World, build_records, is_api_rule, login, record_arguments
+from tests.conftest import (
+    World,
+    build_records,
+    declared_status,
+    is_api_rule,
+    login,
+    permissions_held,
+    record_arguments,
+)
 
 ON_POSTGRESQL = make_url(TestConfig.DATABASE_URL).get_backend_name() == "postgresql"
 
@@ -271,169 +278,47 @@ NON_HTML_PAGES = {
     "reports.document_download",
 }
 
-# The audits' pages (an administrator holds no audit permission).
-AUDIT_PAGES = (
-    "audits.audit_detail",
-    "audits.audit_edit",
-    "audits.audit_new",
-    "audits.auditor_access",
-    "audits.finding_detail",
-    "audits.finding_edit",
-    "audits.finding_list",
-    "audits.finding_new",
-)
-
-# Pages that do not answer 200 to each user, and what they answer instead.
-# The EBIOS RM studies' pages (risks.views.ebios): the study's, then a new and an edit page per kind.
-EBIOS_PAGES = (
-    "risks.ebios_list",
-    "risks.ebios_new",
-    "risks.ebios_detail",
-    "risks.ebios_edit",
-    "risks.ebios_map",
-    *(f"risks.ebios_workshop{n}" for n in range(1, 6)),
-    *(f"risks.ebios_{kind}_new" for kind in RISKS_EBIOS_KINDS if kind != "treatment"),
-    *(f"risks.ebios_{kind}_edit" for kind in RISKS_EBIOS_KINDS),
-)
-NOT_200 = {
+# What the walk expects of each page is what its view declares (tests.conftest.declared_status): 403
+# when the walking user lacks a permission its ``@require`` names, 404 for a ``@syndicate_only`` page
+# outside a syndicate, 200 otherwise — so a new domain's pages need no line here. NOT_200 holds only
+# what declarations cannot say, a page's own behaviour, as endpoint: (status, why); a test below
+# refuses a line the declarations already give.
+EVERY_USER = {
+    "accounts.login": (302, "already logged in"),
+    "accounts.mfa_verify": (302, "second factor already passed"),
+    "accounts.mfa_enrol": (302, "changing device asks for the password first"),
+    "accounts.password_reset": (404, "forged link: the 'link no longer valid' page"),
+    "accounts.invitation": (404, "forged link: the 'link no longer valid' page"),
+    "registers.public_register": (404, "unknown slug"),
+}
+NOT_200: dict[Role, dict[str, tuple[int, str]]] = {
     Role.RSSI: {
-        "accounts.login": 302,  # already logged in
-        "accounts.mfa_verify": 302,  # second factor already passed
-        "accounts.mfa_enrol": 302,  # changing device asks for the password first
-        "accounts.password_reset": 404,  # forged link: the "link no longer valid" page
-        "accounts.invitation": 404,
-        "accounts.organisation_new": 403,
-        "accounts.organisation_departure": 403,
-        "accounts.user_list": 403,
-        "accounts.user_new": 403,
-        "accounts.user_detail": 403,
-        "accounts.user_edit": 403,
-        "jobs.job_list": 403,  # the jobs page: the platform administrator's
-        # registers: writing is for DPOs and referents — but the RSSI records a breach (not edit
-        # it): registers.breach_new answers 200 — and the public page needs a real slug
-        "registers.activity_edit": 403,
-        "registers.activity_new": 403,
-        "registers.breach_edit": 403,
-        "registers.document_list": 302,  # the documents' list moved to reports
-        "registers.import_detail": 403,
-        "registers.import_register": 403,
-        "registers.index": 302,  # redirects to the register
-        "registers.model_new": 403,
-        "registers.processor_edit": 403,
-        "registers.processor_new": 403,
-        "registers.public_register": 404,  # unknown slug
-        "risks.hygiene_compare": 404,  # no assessments named (?a=&b=)
-        "registers.publication_settings": 403,
-        "registers.request_edit": 403,
-        "registers.request_new": 403,
-        "smsi.soa_control": 404,  # the control is named in the query string (?id=A.5.1)
+        **EVERY_USER,
+        "registers.index": (302, "redirects to the register"),
+        "registers.document_list": (302, "the documents' list moved to reports"),
+        "risks.hygiene_compare": (404, "no assessments named (?a=&b=)"),
+        "smsi.soa_control": (404, "the control is named in the query string (?id=A.5.1)"),
     },
-    Role.ADMIN: {
-        "accounts.login": 302,
-        "accounts.mfa_verify": 302,
-        "accounts.mfa_enrol": 302,
-        "accounts.password_reset": 404,
-        "accounts.invitation": 404,
-        # the administrator reads no register content
-        "registers.activity_detail": 403,
-        "registers.activity_dpia": 403,
-        "registers.activity_edit": 403,
-        "registers.activity_history": 403,
-        "registers.activity_list": 403,
-        "registers.activity_model_update": 403,
-        "registers.activity_new": 403,
-        "registers.activity_version": 403,
-        "registers.breach_detail": 403,
-        "registers.breach_edit": 403,
-        "registers.breach_list": 403,
-        "registers.breach_new": 403,
-        "registers.document_detail": 403,
-        "registers.document_download": 403,
-        "registers.document_list": 403,
-        "registers.import_detail": 403,
-        "registers.import_register": 403,
-        "registers.index": 403,
-        "registers.model_list": 403,
-        "registers.model_new": 403,
-        "registers.processor_detail": 403,
-        "registers.processor_edit": 403,
-        "registers.processor_list": 403,
-        "registers.processor_new": 403,
-        "registers.processor_register": 403,
-        "registers.public_register": 404,  # unknown slug
-        "registers.publication_settings": 403,
-        "registers.request_detail": 403,
-        "registers.request_edit": 403,
-        "registers.request_list": 403,
-        "registers.request_new": 403,
-        "smsi.index": 403,
-        "smsi.action_detail": 403,
-        "smsi.action_edit": 403,
-        "smsi.action_list": 403,
-        "smsi.action_new": 403,
-        "smsi.incident_detail": 403,
-        "smsi.incident_edit": 403,
-        "smsi.incident_list": 403,
-        "smsi.incident_new": 403,
-        "smsi.review": 403,
-        "smsi.soa_control": 403,
-        "smsi.soa_diff": 403,
-        "smsi.soa_list": 403,
-        "smsi.soa_version": 403,
-        "smsi.soa_versions": 403,
-        "risks.index": 403,
-        "risks.parcours_index": 403,
-        "risks.parcours_measure_edit": 403,
-        "risks.parcours_measure_new": 403,
-        "risks.parcours_phase_edit": 403,
-        "risks.parcours_settings": 403,
-        "risks.parcours_subsidy_edit": 403,
-        "risks.parcours_subsidy_new": 403,
-        "risks.hygiene_compare": 403,
-        "risks.hygiene_detail": 403,
-        "risks.hygiene_index": 403,
-        "risks.risk_detail": 403,
-        "risks.risk_edit": 403,
-        "risks.risk_new": 403,
-        "risks.scale_settings": 403,
-        **dict.fromkeys(EBIOS_PAGES, 403),
-        "audits.index": 403,
-        # the evidence store (audits.evidence): content the administrator does not read
-        **dict.fromkeys(
-            (
-                "audits.evidence_list",
-                "audits.evidence_detail",
-                "audits.evidence_new",
-                "audits.evidence_edit",
-                "audits.evidence_version_new",
-            ),
-            403,
-        ),
-        "audits.pack_list": 403,
-        "audits.pack_detail": 403,
-        **dict.fromkeys(AUDIT_PAGES, 403),
-        "reports.document_detail": 403,
-        "reports.document_download": 403,
-        "reports.document_job": 403,
-        "reports.index": 403,
-        "reports.annual_preview": 403,
-        "reports.annual_texts": 403,
-    },
+    # Everything else the administrator is refused (the registers', SMSI's, risks', audits' and
+    # reports' pages: content the administrator does not read) follows from the permissions.
+    Role.ADMIN: EVERY_USER,
 }
 
 
-@pytest.mark.parametrize("lang", ["fr", "en"])
-@pytest.mark.parametrize("role", [Role.RSSI, Role.ADMIN])
-def test_every_page_renders_without_third_party_resources_or_inline_script(
-    app: Flask, world: World, login_as: Any, role: Role, lang: str
-) -> None:
-    client: FlaskClient = login_as(world.a.users[role])
-    switched = client.post("/language", data={"lang": lang, "next": "/organisations/"})
-    assert switched.status_code == 302
-    assert switched.location == "/organisations/"
+def expected_statuses(app: Flask, world: World, role: Role, endpoints: Any) -> dict[str, int]:
+    """What each of ``endpoints`` answers ``role`` of syndicate A (their one organisation, active from
+    login): what its declarations say, or its line of NOT_200."""
+    org = world.a.syndicate
+    held = permissions_held(app, world.a.users[role], org)
+    exceptions = NOT_200[role]
+    return {
+        e: exceptions[e][0] if e in exceptions else declared_status(app.view_functions[e], held, org)
+        for e in endpoints
+    }
 
-    urls = _page_urls(app, world)
-    assert {"accounts.organisation_edit", "catalogue.application_detail", "accounts.user_detail"} <= set(urls)
+
+def walk(client: FlaskClient, urls: dict[str, str], lang: str) -> tuple[dict[str, int], list[str]]:
+    """GET each page: its status, and the problems found in the HTML pages (see _page_problems)."""
     statuses: dict[str, int] = {}
     problems: list[str] = []
     for endpoint, url in urls.items():
@@ -448,8 +333,45 @@ def test_every_page_renders_without_third_party_resources_or_inline_script(
             assert f'<html lang="{lang}">' in page, url
             _assert_csp(response)
         problems += [f"{url}: {p}" for p in _page_problems(page)]
+    return statuses, problems
+
+
+def unexpected(statuses: dict[str, int], expected: dict[str, int]) -> dict[str, str]:
+    return {e: f"answers {s}, expected {expected[e]}" for e, s in statuses.items() if s != expected[e]}
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+@pytest.mark.parametrize("role", [Role.RSSI, Role.ADMIN])
+def test_every_page_renders_without_third_party_resources_or_inline_script(
+    app: Flask, world: World, login_as: Any, role: Role, lang: str
+) -> None:
+    client: FlaskClient = login_as(world.a.users[role])
+    switched = client.post("/language", data={"lang": lang, "next": "/organisations/"})
+    assert switched.status_code == 302
+    assert switched.location == "/organisations/"
+
+    urls = _page_urls(app, world)
+    assert {"accounts.organisation_edit", "catalogue.application_detail", "accounts.user_detail"} <= set(urls)
+    statuses, problems = walk(client, urls, lang)
     assert problems == []
-    assert {e: s for e, s in statuses.items() if s != 200} == NOT_200[role]
+    expected = expected_statuses(app, world, role, urls)
+    assert 403 in expected.values()  # the declarations are read: each role is refused some page
+    assert unexpected(statuses, expected) == {}
+
+
+def test_not_200_holds_only_what_the_declarations_do_not_say(app: Flask, world: World) -> None:
+    """Each line of NOT_200 is a walked page's own behaviour, with its reason: never what the views'
+    declarations already give (a plain permission 403 is derived, never listed)."""
+    walked = {rule.endpoint for rule in _get_rules(app)}
+    org = world.a.syndicate
+    for role, exceptions in NOT_200.items():
+        held = permissions_held(app, world.a.users[role], org)
+        for endpoint, (status, why) in exceptions.items():
+            assert endpoint in walked, f"{endpoint}: no page of that name is walked"
+            assert status != 200, endpoint
+            assert why.strip(), endpoint
+            declared = declared_status(app.view_functions[endpoint], held, org)
+            assert declared == 200, f"{role} {endpoint}: its declarations already say {declared}"
 
 
 def test_english_pages_are_translated(world: World, login_as: Any) -> None:
