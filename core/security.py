@@ -82,11 +82,20 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 
+# Every permission a view may require or a page ask for: the vocabulary above, and those a domain
+# declares itself (a StrEnum of its own, e.g. ``class WikiPermission(StrEnum): VIEW = "wiki_view"``)
+# by granting them in its Domain record — a new domain adds permissions without editing this module.
+# A name known to neither is a typo, refused loudly (ValueError) rather than answered "no".
+KNOWN_PERMISSIONS: set[str] = set(Permission)
+
+
 def grant_permissions(grants: Mapping[Role, Iterable[str]]) -> None:
     """Add a domain's grants to its roles (``Domain.permissions``, installed at start-up by
-    core.domains); idempotent. The vocabulary stays here: a domain names its own permissions."""
+    core.domains) and make its own permissions known; idempotent."""
     for role, permissions in grants.items():
-        ROLE_PERMISSIONS[role] = ROLE_PERMISSIONS[role] | frozenset(permissions)  # type: ignore[arg-type]
+        names = frozenset(permissions)
+        KNOWN_PERMISSIONS.update(names)
+        ROLE_PERMISSIONS[role] = ROLE_PERMISSIONS[role] | names  # type: ignore[operator]
 
 
 def roles_granting(permission: Permission | str) -> frozenset[Role]:
@@ -145,7 +154,8 @@ def can(permission: Permission | str, obj: Any = None) -> bool:
     ``obj`` lets a permission carry an object-level rule: a model may define
     ``allows(permission, org)`` (e.g. only the syndicate that owns the catalogue edits it).
     """
-    permission = Permission(permission)
+    if permission not in KNOWN_PERMISSIONS:
+        raise ValueError(f"unknown permission: {permission!r}")
     if permission not in current_permissions():
         return False
     if obj is not None and hasattr(obj, "allows"):

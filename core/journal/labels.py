@@ -84,14 +84,14 @@ def object_type_label(object_type: str) -> str:
 # Object type (``AuditEvent.object_type``) → the permission that reads such objects. Each domain
 # declares its own types in its Domain record (see :func:`register_object_types`); a type nobody
 # declared shows no content to anyone (deny by default).
-OBJECT_TYPE_PERMISSIONS: dict[str, Permission] = {}
+OBJECT_TYPE_PERMISSIONS: dict[str, Permission | str] = {}  # str: a domain's own permission
 
 
-def register_object_types(types: Mapping[str, Permission]) -> None:
+def register_object_types(types: Mapping[str, Permission | str]) -> None:
     """Declare journalled object types with the permission needed to read them. Declaring a type
     again with the same permission is harmless (one app per test); with another one is a bug."""
     for object_type, permission in types.items():
-        known = OBJECT_TYPE_PERMISSIONS.setdefault(object_type, Permission(permission))
+        known = OBJECT_TYPE_PERMISSIONS.setdefault(object_type, permission)
         if known != permission:
             raise ValueError(f"journal: {object_type} is already read with {known}, not {permission}")
 
