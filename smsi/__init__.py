@@ -1,7 +1,9 @@
 """SMSI (ISO/IEC 27001 ISMS): the incident log — with the breaches it opens in the members'
-registers —, corrective and preventive actions closed only when proven effective, and the
-Statement of Applicability (Annex A controls, approved versions, PDF and XLSX); the weekly review
-comes next."""
+registers and the external and NIS2 notifications —, corrective and preventive actions closed only
+when proven effective, the weekly review (a week's agenda computed from the log, its minutes, the
+actions its decisions created, printable as PDF), the incident log and action plan as a PDF, the
+Statement of Applicability (Annex A controls, approved versions, PDF and XLSX), the dashboard and
+home-page cards, and the JSON API of incidents and actions."""
 
 from typing import Any
 

@@ -204,6 +204,7 @@ class ActionOut(Schema):
     origin = fields.Enum(ActionOrigin, by_value=True, required=True)
     incident_id = fields.Integer(allow_none=True)
     origin_detail = fields.String(allow_none=True)
+    review_id = fields.Integer(allow_none=True)
     type = fields.Enum(ActionType, by_value=True, required=True)
     priority = fields.Enum(ActionPriority, by_value=True, required=True)
     owner_id = fields.Integer(allow_none=True)
@@ -232,13 +233,15 @@ class ActionQuery(PageQuery):
 
 class ActionIn(Schema):
     """An action as the SMSI's form records it; the reference (ACT-YYYY-NNN) is given. Owner and
-    checker are ids of users of the organisation; the incident, one of its incidents."""
+    checker are ids of users of the organisation; the incident, one of its incidents; the weekly
+    review (origin ``management_review``), one of its reviews."""
 
     title = fields.String(required=True, validate=Length(min=1, max=200))
     description = fields.String(allow_none=True, validate=TEXT)
     origin = fields.String(load_default=ActionOrigin.OTHER.value, validate=OneOf(_values(ActionOrigin)))
     incident_id = fields.Integer(allow_none=True, validate=ID)
     origin_detail = fields.String(allow_none=True, validate=Length(max=300))
+    review_id = fields.Integer(allow_none=True, validate=ID)
     type = fields.String(load_default=ActionType.CORRECTIVE.value, validate=OneOf(_values(ActionType)))
     priority = fields.String(
         load_default=ActionPriority.NORMAL.value, validate=OneOf(_values(ActionPriority))

@@ -37,6 +37,7 @@ from smsi.models import (
 from smsi.services import soa
 from smsi.services.actions import action_titles
 from smsi.services.incidents import incident_titles
+from smsi.services.review import review_titles
 
 ACTION_LABELS: dict[str, Any] = {
     "action.create": _l("Action corrective enregistrée"),
@@ -46,8 +47,8 @@ ACTION_LABELS: dict[str, Any] = {
     "review.update": _l("Compte rendu de revue hebdomadaire modifié"),
     "incident.create": _l("Incident de sécurité enregistré"),
     "incident.update": _l("Incident de sécurité modifié"),
-    "incident.event": _l("Entrée ajoutée à la chronologie d'un incident"),
     "incident.reopen": _l("Incident de sécurité rouvert"),
+    "incident.event": _l("Entrée ajoutée à la chronologie d'un incident"),
     "incident.notification": _l("Notification externe d'un incident enregistrée"),
     "soa.create": _l("Mesure de la déclaration d'applicabilité renseignée"),
     "soa.update": _l("Mesure de la déclaration d'applicabilité modifiée"),
@@ -108,7 +109,12 @@ JOURNAL_TYPES: dict[str, JournalType] = {
             "priority": enum_text(ActionPriority),
             "status": enum_text(ActionStatus),
         },
-        names={"owner_id": user_names, "checked_by_id": user_names, "incident_id": incident_titles},
+        names={
+            "owner_id": user_names,
+            "checked_by_id": user_names,
+            "incident_id": incident_titles,
+            "review_id": review_titles,
+        },
         title=action_titles,
         link=("smsi.action_detail", "action_id"),
     ),

@@ -1,5 +1,7 @@
 """SMSI (ISO/IEC 27001 ISMS): security incidents with their timeline and the organisations they
-affect, and the Statement of Applicability (Annex A controls) with its approved versions."""
+affect, corrective and preventive actions, the weekly review's minutes (and the actions its
+decisions created), and the Statement of Applicability (Annex A controls) with its approved
+versions."""
 
 from __future__ import annotations
 
@@ -274,9 +276,9 @@ class ActionStatus(LabelledEnum):
 
 
 class Action(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
-    """A corrective or preventive action: where it comes from (an incident of the organisation, or a
-    described origin until audits, risks and the parcours exist), who owns it, by when, and the check
-    that it was effective — required before it is closed."""
+    """A corrective or preventive action: where it comes from (an incident of the organisation, a
+    decision of a weekly review, or a described origin until audits, risks and the parcours exist),
+    who owns it, by when, and the check that it was effective — required before it is closed."""
 
     __tablename__ = "smsi_actions"
     __table_args__ = (
@@ -303,6 +305,10 @@ class Action(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
         ForeignKey("incidents.id", ondelete="SET NULL"), index=True
     )
     origin_detail: Mapped[str | None] = mapped_column(String(300))
+    # The weekly review whose decision created the action (origin: management review), if any.
+    review_id: Mapped[int | None] = mapped_column(
+        ForeignKey("smsi_weekly_reviews.id", ondelete="SET NULL"), index=True
+    )
     type: Mapped[ActionType] = mapped_column(str_enum(ActionType, "action_type"))
     priority: Mapped[ActionPriority] = mapped_column(
         str_enum(ActionPriority, "action_priority"), default=ActionPriority.NORMAL
@@ -325,6 +331,7 @@ class Action(TimestampMixin, VersionedMixin, OrgScopedMixin, Base):
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id], lazy="joined")
     checked_by: Mapped[User | None] = relationship(foreign_keys=[checked_by_id], lazy="joined")
     incident: Mapped[Incident | None] = relationship(lazy="joined")
+    review: Mapped[WeeklyReview | None] = relationship()  # read by the action's page only
 
     def __str__(self) -> str:
         return f"{self.reference} — {self.title}"

@@ -1,8 +1,9 @@
 """The weekly SMSI review as a PDF: the agenda of the week (:func:`smsi.services.review.agenda`) —
 incidents detected, changed, closed and still open; corrective actions due, overdue and checked;
 breaches awaiting the CNIL decision with the deadline of their 72 hours — then the minutes
-(held on, attendees, minutes, decisions) or blank lines to fill in by hand when none are recorded
-yet, so the page printed before the meeting is its agenda and the one printed after is its record.
+(held on, attendees, minutes, decisions) and the actions its decisions created, or blank lines to
+fill in by hand when none are recorded yet, so the page printed before the meeting is its agenda and
+the one printed after is its record.
 Stored and journalled by :func:`reports.services.store_report`, like every generated document.
 
 Importing this module declares the kind to ``reports``."""
@@ -189,6 +190,12 @@ def review_pdf(
     )
     story += pdf.heading(_("Compte rendu et décisions"), st.h1, keep=60 * mm)
     story += _minutes(stored)
+    if stored is not None:
+        story += pdf.heading(_("Actions décidées"), st.h2, keep=45 * mm)
+        story.append(
+            pdf.data_table(action_headers, _action_rows(agenda.decided), action_widths, empty=_("Aucune."))
+        )
+        story += _capped(agenda, "decided")
     info = pdf.DocInfo(
         title=f"{title} — {org.name}",
         subject=week,

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from core.db import today
@@ -18,8 +18,14 @@ from core.forms import (
     strip,
     to_choices,
 )
+from core.params import parse_int
 from smsi.models import Action, ActionOrigin, ActionPriority, ActionStatus, ActionType
 from smsi.services import actions as svc
+
+
+def _optional_id(value: Any) -> int | None:
+    """A hidden id: a number in range, or None (junk is no id, never an error nobody would see)."""
+    return None if value in (None, "") else parse_int(value)
 
 
 def _text(label: Any, **kwargs: Any) -> TextAreaField:
@@ -39,6 +45,9 @@ class ActionForm(VersionedForm):
         filters=[strip],
         description=_l("Le constat d'audit, le risque, la mesure du parcours, la revue de direction…"),
     )
+    # The weekly review whose decision the action carries out: set by the review page's link, kept
+    # by the form (the service checks it is one of the organisation's reviews).
+    review_id = HiddenField(_l("Revue hebdomadaire"), filters=[_optional_id])
     type = SelectField(_l("Type"), validators=[DataRequired()])
     priority = SelectField(_l("Priorité"), validators=[DataRequired()])
     owner_id = SelectField(

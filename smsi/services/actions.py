@@ -1,8 +1,9 @@
 """Corrective and preventive actions (ISO/IEC 27001:2022 §10.2): the rules, the writes, the lists.
 
-* An action comes from somewhere: an incident of the organisation (linked), or an origin described
-  in words until the audits, risks and parcours domains exist (a finding, a risk, a measure, a
-  management review).
+* An action comes from somewhere: an incident of the organisation (linked), a decision of one of
+  its weekly reviews (origin "revue de direction", linked: the review lists the actions it decided),
+  or an origin described in words until the audits, risks and parcours domains exist (a finding, a
+  risk, a measure).
 * Its owner is a person holding an SMSI role in the organisation; its due date is not in the past
   when it is created.
 * **Closed only when proven effective**: the status "efficacité vérifiée" asks how the check was
@@ -29,12 +30,21 @@ from core.concurrency import check_version, flush_or_conflict, with_fresh_refere
 from core.db import today
 from core.extensions import db
 from core.forms import FieldError, enum_value, raise_field_errors, text_value
-from core.pagination import Page, paginate
+from core.pagination import Page, paginate, paginate_capped
+from core.params import parse_int
 from core.security import Permission, roles_granting
 from core.tenancy import UNSCOPED, scoped
 from core.text import fold
-from smsi.models import Action, ActionOrigin, ActionPriority, ActionStatus, ActionType, Incident, search_text
-from smsi.services.paging import paginate_capped
+from smsi.models import (
+    Action,
+    ActionOrigin,
+    ActionPriority,
+    ActionStatus,
+    ActionType,
+    Incident,
+    WeeklyReview,
+    search_text,
+)
 
 FIELDS: tuple[str, ...] = (
     "title",
@@ -42,6 +52,7 @@ FIELDS: tuple[str, ...] = (
     "origin",
     "incident_id",
     "origin_detail",
+    "review_id",
     "type",
     "priority",
     "owner_id",
@@ -89,6 +100,18 @@ def incident_choices(org_id: int, *, include: int | None = None) -> list[tuple[i
     return [(r.id, f"{r.reference} — {r.title}") for r in rows]
 
 
+def review_of(org_id: int, review_id: int | None) -> WeeklyReview | None:
+    """The organisation's weekly review ``review_id`` — None for an id from elsewhere: an action is
+    never linked to another organisation's review."""
+    if review_id is None:
+        return None
+    return db.session.scalar(
+        select(WeeklyReview)
+        .where(WeeklyReview.id == review_id, WeeklyReview.organisation_id == org_id)
+        .execution_options(**UNSCOPED)  # unscoped: filtered on the organisation explicitly
+    )
+
+
 def normalise(data: Mapping[str, Any], errors: list[FieldError]) -> dict[str, Any]:
     out: dict[str, Any] = {name: data.get(name) for name in FIELDS}
     out["title"] = _text(out["title"], 200)
@@ -103,8 +126,11 @@ def normalise(data: Mapping[str, Any], errors: list[FieldError]) -> dict[str, An
     out["status"] = enum_value(ActionStatus, out["status"], "status", errors, default=ActionStatus.PLANNED)
     for name in ("incident_id", "owner_id", "checked_by_id"):
         out[name] = _id(out[name])
+    out["review_id"] = parse_int(out["review_id"])  # junk or out of range: no review
     if out["origin"] is not ActionOrigin.INCIDENT:
         out["incident_id"] = None
+    if out["origin"] is not ActionOrigin.MANAGEMENT_REVIEW:  # a review decides management actions
+        out["review_id"] = None
     if out["status"] not in (ActionStatus.EFFECTIVE, ActionStatus.INEFFECTIVE):
         out["check_method"] = out["checked_on"] = out["checked_by_id"] = out["check_result"] = None
     if out["status"] in (ActionStatus.PLANNED, ActionStatus.IN_PROGRESS):
@@ -133,6 +159,10 @@ def validate(org_id: int, action: Action | None, data: Mapping[str, Any]) -> lis
         errors.append(
             FieldError("origin_detail", _("Précisez l'origine (le constat, le risque, la mesure…)."))
         )
+    review_id = data.get("review_id")
+    unchanged = action is not None and review_id == action.review_id
+    if review_id is not None and not unchanged and review_of(org_id, review_id) is None:
+        errors.append(FieldError("review_id", _("Revue hebdomadaire inconnue dans cette organisation.")))
     current_owner = action.owner_id if action else None
     people = dict(owner_choices(org_id, include=current_owner))
     if data["owner_id"] is None:
@@ -280,7 +310,7 @@ def actions_page(filters: ActionFilters, *, rows: bool = False, per_page: int | 
     incident (one query), rather than the joins of every row before the page. With ``rows``, rows
     of what the list shows (LIST_COLUMNS, the owner's name, the incident's reference) instead of
     whole actions. A search's page counts its matches up to a cap ("plus de 1 000",
-    :mod:`smsi.services.paging`): a common word matches tens of thousands of actions, and counting
+    :func:`core.pagination.paginate_capped`): a common word matches tens of thousands of actions, and counting
     them all cost more than the page."""
     ids = actions_query(filters).with_only_columns(Action.id, maintain_column_froms=True)
     page = paginate_capped(ids, per_page=per_page) if filters.q else paginate(ids, per_page=per_page)

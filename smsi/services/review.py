@@ -8,18 +8,23 @@ A week runs Monday to Sunday, in France's calendar. The agenda of a week:
   (neither detected nor closed then) — with the incidents still open at its end;
 * actions due during the week and still open, actions overdue at its end, actions whose
   effectiveness was checked during it;
-* breaches opened from the organisation's incidents whose CNIL decision is still pending.
+* breaches opened from the organisation's incidents whose CNIL decision is still pending;
+* the actions the review's decisions created.
 
-Decisions become actions through the action form (origin: the review of that week).
+A decision becomes an action through the action form, opened from the review's page once its
+minutes are saved: the action's origin is the review of that week, and it keeps the review's id
+(``Action.review_id``, checked to be one of the organisation's reviews by
+:mod:`smsi.services.actions`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import Row, and_, func, or_, select
 
@@ -60,6 +65,7 @@ class Agenda:
     actions_overdue: list[Row[Any]]
     actions_checked: list[Row[Any]]
     pending_breaches: list[Any]  # registers.services.breaches.IncidentBreach
+    decided: list[Row[Any]] = field(default_factory=list)  # the actions the review's decisions created
     totals: dict[str, int] = field(default_factory=dict)  # each list's full size (the lists are cut)
 
     def more(self, name: str) -> int:
@@ -120,6 +126,15 @@ def agenda(org: Organisation, week_start: date, *, limit: int = 200) -> Agenda:
         a.checked_on <= last_day,
     )
     due = list(db.session.execute(acts.where(due_in).order_by(a.due_on, a.id).limit(limit)))
+    # The actions decided at this week's review (by its id: the index on Action.review_id).
+    the_review = (
+        scoped(select(WeeklyReview.id), WeeklyReview)
+        .where(WeeklyReview.organisation_id == org.id, WeeklyReview.week_start == week_start)
+        .scalar_subquery()
+    )
+    decided = list(
+        db.session.execute(acts.where(a.review_id == the_review).order_by(a.due_on, a.id).limit(limit))
+    )
     overdue = list(db.session.execute(acts.where(overdue_at).order_by(a.due_on, a.id).limit(limit)))
     checked = list(db.session.execute(acts.where(checked_in).order_by(a.checked_on, a.id).limit(limit)))
     # Counted among the rows some list can hold, each condition served by an index (the detection,
@@ -154,6 +169,11 @@ def agenda(org: Organisation, week_start: date, *, limit: int = 200) -> Agenda:
             or_(a.is_open.is_(True), and_(a.checked_on >= week_start, a.checked_on <= last_day)),
         )
     ).one()
+    decided_total = len(decided)
+    if decided_total == limit:  # cut: count them all (rarely: a review decides a handful)
+        decided_total = db.session.scalar(
+            scoped(select(func.count(a.id)), a).where(a.organisation_id == org.id, a.review_id == the_review)
+        )
     totals = dict(
         zip(
             (
@@ -164,8 +184,9 @@ def agenda(org: Organisation, week_start: date, *, limit: int = 200) -> Agenda:
                 "actions_due",
                 "actions_overdue",
                 "actions_checked",
+                "decided",
             ),
-            (int(n) for n in (*counts, *action_counts)),
+            (int(n) for n in (*counts, *action_counts, decided_total or 0)),
             strict=True,
         )
     )
@@ -182,7 +203,19 @@ def agenda(org: Organisation, week_start: date, *, limit: int = 200) -> Agenda:
         for b in register_breaches.breaches_of_incidents(with_data)  # one query for the week
         if not b.is_closed and b.clock.is_running
     ]
-    return Agenda(week_start, opened, changed, closed, still_open, due, overdue, checked, pending, totals)
+    return Agenda(
+        week_start,
+        opened,
+        changed,
+        closed,
+        still_open,
+        due,
+        overdue,
+        checked,
+        pending,
+        decided=decided,
+        totals=totals,
+    )
 
 
 def minutes_of(org_id: int, week_start: date) -> WeeklyReview | None:
@@ -191,6 +224,17 @@ def minutes_of(org_id: int, week_start: date) -> WeeklyReview | None:
             WeeklyReview.organisation_id == org_id, WeeklyReview.week_start == week_start
         )
     )
+
+
+def review_titles(ids: Iterable[int]) -> dict[int, str]:
+    """The journal's name of each review among ``ids``: "Revue de la semaine du …" (one query)."""
+    ids = {int(i) for i in ids}
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        scoped(select(WeeklyReview.id, WeeklyReview.week_start), WeeklyReview).where(WeeklyReview.id.in_(ids))
+    )
+    return {r.id: _("Revue de la semaine du %(d)s", d=format_date(r.week_start)) for r in rows}
 
 
 def save_minutes(

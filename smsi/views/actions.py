@@ -1,5 +1,6 @@
-"""Routes: corrective and preventive actions — list (mine, overdue, by origin), detail, new, edit,
-and the bulk re-assignment of a departing owner's actions."""
+"""Routes: corrective and preventive actions — list (mine, overdue, by origin), detail, new (from an
+incident's page, or from a weekly review's decision), edit, and the bulk re-assignment of a
+departing owner's actions."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from core.templating import label_tables, options_of
 from core.tenancy import current_org, get_scoped_or_404
 from smsi.blueprint import bp
 from smsi.forms.actions import ActionForm, ReassignForm, initial_data
-from smsi.models import Action, ActionOrigin, ActionStatus, ActionType
+from smsi.models import Action, ActionOrigin, ActionStatus, ActionType, WeeklyReview
 from smsi.services import actions as svc
 
 FORM_TEMPLATE = "smsi/action_form.html"
@@ -36,6 +37,9 @@ def _form(action: Action | None) -> ActionForm:
         origin = request.args.get("origin", "")
         if not incident_id and origin in {o.value for o in ActionOrigin}:  # a decision of the weekly review
             prefill = {"origin": origin, "origin_detail": request.args.get("origin_detail", "")[:300]}
+            review = svc.review_of(org_id, int_arg("review_id"))  # another organisation's: not linked
+            if review is not None and origin == ActionOrigin.MANAGEMENT_REVIEW.value:
+                prefill["review_id"] = review.id
         form = ActionForm(data=initial_data(None, owner_id=current_user.id, **prefill))
     else:
         form = ActionForm(data=initial_data(action))
@@ -46,6 +50,13 @@ def _form(action: Action | None) -> ActionForm:
             org_id, include=action.incident_id if action else int_arg("incident_id")
         ),
     )
+
+
+def _linked_review(form: ActionForm) -> WeeklyReview | None:
+    """The weekly review whose decision the form's action carries out (shown with its origin)."""
+    if form.origin.data != ActionOrigin.MANAGEMENT_REVIEW.value:
+        return None
+    return svc.review_of(current_org.id, form.review_id.data)
 
 
 def _detail_url(action: Action) -> str:
@@ -89,13 +100,15 @@ def action_detail(action_id: int) -> Any:
 @require(Permission.SMSI_EDIT)
 def action_new() -> Any:
     org = current_org._get_current_object()
+    form = _form(None)
     return handle_form(
-        _form(None),
+        form,
         lambda data: svc.create_action(org, current_user, data),
         template=FORM_TEMPLATE,
         success_message=_("Action enregistrée."),
         success_url=_detail_url,
         action=None,
+        review=_linked_review(form),
     )
 
 
@@ -103,13 +116,15 @@ def action_new() -> Any:
 @require(Permission.SMSI_EDIT)
 def action_edit(action_id: int) -> Any:
     action = get_scoped_or_404(Action, action_id)
+    form = _form(action)
     return handle_form(
-        _form(action),
+        form,
         lambda data: svc.update_action(action, current_user, data),
         template=FORM_TEMPLATE,
         success_message=_("Action enregistrée."),
         success_url=_detail_url,
         action=action,
+        review=_linked_review(form),
     )
 
 

@@ -215,7 +215,7 @@ def test_the_list_finds_without_accents_and_pages_deep_in_its_order(world: World
 def test_a_broad_search_counts_up_to_a_cap_and_pages_on(
     world: World, app: Flask, login_as: Any, syndicate: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from smsi.services import paging  # noqa: PLC0415
+    from core import pagination  # noqa: PLC0415
 
     for n in range(7):
         svc.create_action(
@@ -223,7 +223,7 @@ def test_a_broad_search_counts_up_to_a_cap_and_pages_on(
         )
     svc.create_action(syndicate, None, _base(world, title="Sauvegardes hors ligne"))
     db.session.commit()
-    monkeypatch.setattr(paging, "SEARCH_COUNT_CAP", 4)
+    monkeypatch.setattr(pagination, "SEARCH_COUNT_CAP", 4)
     rssi = login_as(world.a.users[Role.RSSI], world.a.syndicate)
     # More matches than the cap: "sur plus de 4", a page after the counted ones.
     first = _html(rssi.get("/smsi/actions/?q=pare-feu&per_page=2"))
@@ -247,7 +247,7 @@ def test_a_broad_search_counts_up_to_a_cap_and_pages_on(
     beyond = _html(rssi.get("/smsi/actions/?q=pare-feu&per_page=2&page=99"))
     assert "7 à 7 sur 7" in beyond
     with app.test_request_context("/smsi/actions/?q=pare-feu&per_page=2"):
-        page = paging.paginate_capped(svc.actions_query(svc.ActionFilters(q="pare-feu")))
+        page = pagination.paginate_capped(svc.actions_query(svc.ActionFilters(q="pare-feu")))
     assert (page.total, page.over, page.pages, page.has_next) == (4, True, 3, True)
 
 

@@ -13,13 +13,15 @@ from typing import Any
 import pytest
 from flask import Flask
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import delete, inspect, select, text
 
-from core.audit.models import AuditEvent
-from core.extensions import db
+from core.audit.models import AuditEvent, AuditPayload
+from core.cli import run_demo_loaders
+from core.extensions import alembic, db
 from core.forms import FieldError
 from core.security import Role
 from reports.models import GeneratedReport
+from smsi.models import Action, WeeklyReview
 from smsi.services import actions, incidents
 from smsi.services import review as svc
 from tests.conftest import World, acting_as
@@ -249,3 +251,225 @@ def test_long_lists_are_cut_with_their_totals(
     monkeypatch.setattr(svc, "PAGE_LIMIT", 2)
     page = login_as(world.a.users[Role.RSSI], world.a.syndicate).get("/smsi/review/").get_data(as_text=True)
     assert "et 1 autre : la liste complète est dans le PDF de la revue." in page
+
+
+# --- decisions that become actions -----------------------------------------------------------------
+
+
+def _action_form(world: World, **changes: Any) -> dict[str, str]:
+    due = svc.local_today() + dt.timedelta(days=20)
+    form = {
+        "title": "Former les agents au hameçonnage",
+        "origin": "management_review",
+        "origin_detail": "Revue hebdomadaire",
+        "type": "preventive",
+        "priority": "normal",
+        "owner_id": str(world.a.users[Role.RSSI].id),
+        "due_on": due.isoformat(),
+        "status": "planned",
+    }
+    return {**form, **changes}
+
+
+def _new_action_link(html: str) -> str:
+    found = re.search(r'href="(/smsi/actions/new\?[^"]+)">Nouvelle action</a>', html)
+    assert found is not None, "the review page offers no link to a new action"
+    return found.group(1).replace("&amp;", "&")
+
+
+def test_a_decision_becomes_an_action_linked_both_ways(
+    world: World, app: Flask, login_as: Any, session: Any
+) -> None:
+    monday = svc.monday_of(svc.local_today())
+    week = monday.isoformat()
+    rssi = login_as(world.a.users[Role.RSSI], world.a.syndicate)
+    # No minutes yet: nothing to link an action to, the page says so.
+    empty = rssi.get(f"/smsi/review/?week={week}").get_data(as_text=True)
+    assert "Enregistrez le compte rendu" in empty
+    assert "Actions décidées" not in empty
+    assert (
+        rssi.post(
+            "/smsi/review/minutes", data={"week": week, "minutes": "Point", "decisions": "Former les agents"}
+        ).status_code
+        == 302
+    )
+    review = session.scalars(select(WeeklyReview)).one()
+    page = rssi.get(f"/smsi/review/?week={week}").get_data(as_text=True)
+    assert "Aucune action créée depuis cette revue." in page
+    link = _new_action_link(page)
+    assert f"review_id={review.id}" in link
+    assert "origin=management_review" in link
+    # The form carries the review, says so, and the action keeps it.
+    form_page = rssi.get(link).get_data(as_text=True)
+    assert f'name="review_id" type="hidden" value="{review.id}"' in form_page
+    assert "Décision de la revue hebdomadaire du" in form_page
+    created = rssi.post("/smsi/actions/new", data=_action_form(world, review_id=str(review.id)))
+    assert created.status_code == 302, created.get_data(as_text=True)[:1500]
+    action = session.scalars(select(Action)).one()
+    assert action.review_id == review.id
+    # The action's page leads back to the review; the review lists the action.
+    detail = rssi.get(created.headers["Location"]).get_data(as_text=True)
+    assert "Décidée en revue hebdomadaire du" in detail
+    assert f'href="/smsi/review/?week={week}"' in detail
+    page = rssi.get(f"/smsi/review/?week={week}").get_data(as_text=True)
+    decided = page.split('id="h-decided"', 1)[1]
+    assert f'href="/smsi/actions/{action.id}">{action.reference}</a>' in decided
+    assert "Former les agents au hameçonnage" in decided
+    assert world.a.users[Role.RSSI].full_name in decided
+    assert "planifiée" in decided
+    # Another week's review does not list it; a reader sees it.
+    assert action.reference not in rssi.get(
+        f"/smsi/review/?week={(monday - dt.timedelta(days=7)).isoformat()}"
+    ).get_data(as_text=True)
+    reader = login_as(world.a.users[Role.READER], world.a.syndicate)
+    assert (
+        action.reference
+        in reader.get(f"/smsi/review/?week={week}").get_data(as_text=True).split('id="h-decided"', 1)[1]
+    )
+    # The journal records the link.
+    payload = session.scalars(
+        select(AuditPayload.data)
+        .join(AuditEvent, AuditEvent.id == AuditPayload.event_id)
+        .where(AuditEvent.object_type == "Action", AuditEvent.action == "action.create")
+    ).one()
+    assert payload["changes"]["review_id"] == [None, review.id]
+    # The review's PDF prints the decided actions after the minutes.
+    assert rssi.post("/smsi/review/pdf", data={"week": week}).status_code == 302
+    report = session.scalars(select(GeneratedReport).order_by(GeneratedReport.id.desc())).first()
+    text = _pdf_text(report.content)
+    assert "Actions décidées" in text
+    assert "Former les agents au hameçonnage" in text.split("Actions décidées", 1)[1]
+    # Editing the action keeps the link; taking another origin drops it.
+    edit_page = rssi.get(f"/smsi/actions/{action.id}/edit").get_data(as_text=True)
+    assert f'name="review_id" type="hidden" value="{review.id}"' in edit_page
+    kept = rssi.post(
+        f"/smsi/actions/{action.id}/edit",
+        data=_action_form(world, title="Former tous les agents", review_id=str(review.id), version="1"),
+    )
+    assert kept.status_code == 302
+    session.expire_all()
+    assert session.get(Action, action.id).review_id == review.id
+    moved = rssi.post(
+        f"/smsi/actions/{action.id}/edit",
+        data=_action_form(world, origin="other", review_id=str(review.id), version="2"),
+    )
+    assert moved.status_code == 302
+    session.expire_all()
+    assert session.get(Action, action.id).review_id is None
+
+
+def test_another_organisations_review_is_never_linked(
+    world: World, app: Flask, login_as: Any, session: Any
+) -> None:
+    monday = svc.monday_of(svc.local_today())
+    theirs = login_as(world.b.users[Role.RSSI], world.b.syndicate)
+    assert (
+        theirs.post(
+            "/smsi/review/minutes", data={"week": monday.isoformat(), "minutes": "Leur revue"}
+        ).status_code
+        == 302
+    )
+    their_review = session.scalars(select(WeeklyReview)).one()
+    assert their_review.organisation_id == world.b.syndicate.id
+    rssi = login_as(world.a.users[Role.RSSI], world.a.syndicate)
+    # A link carrying their review's id: the form does not take it.
+    form_page = rssi.get(
+        f"/smsi/actions/new?origin=management_review&origin_detail=Revue&review_id={their_review.id}"
+    ).get_data(as_text=True)
+    assert 'name="review_id" type="hidden" value=""' in form_page
+    assert "Décision de la revue hebdomadaire du" not in form_page
+    # A forged post: refused, with a message, nothing recorded.
+    forged = rssi.post("/smsi/actions/new", data=_action_form(world, review_id=str(their_review.id)))
+    assert forged.status_code == 422
+    assert "Revue hebdomadaire inconnue dans cette organisation." in forged.get_data(as_text=True)
+    assert session.scalars(select(Action)).all() == []
+    # Nor through the service (the API's way), nor with junk.
+    with app.test_request_context(), acting_as(world.a.users[Role.RSSI], world.a.syndicate):
+        org = db.session.merge(world.a.syndicate)
+        data = {**_action_form(world), "due_on": svc.local_today() + dt.timedelta(days=5)}
+        data["owner_id"] = world.a.users[Role.RSSI].id
+        with pytest.raises(FieldError) as exc:
+            actions.create_action(org, None, {**data, "review_id": their_review.id})
+        assert {e.field for e in getattr(exc.value, "errors", [exc.value])} == {"review_id"}
+        junk = actions.create_action(org, None, {**data, "review_id": "9" * 40})
+        assert junk.review_id is None
+    assert (
+        rssi.get(f"/smsi/review/?week={monday.isoformat()}").get_data(as_text=True).count("Leur revue") == 0
+    )
+
+
+def test_a_deleted_review_leaves_its_actions_unlinked(world: World, app: Flask) -> None:
+    monday = svc.monday_of(svc.local_today())
+    with app.test_request_context(), acting_as(world.a.users[Role.RSSI], world.a.syndicate):
+        org = db.session.merge(world.a.syndicate)
+        review = svc.save_minutes(org, None, monday, {"minutes": "Point"})
+        data = {**_action_form(world), "due_on": svc.local_today() + dt.timedelta(days=5)}
+        data["owner_id"] = world.a.users[Role.RSSI].id
+        action = actions.create_action(org, None, {**data, "review_id": review.id})
+        assert svc.agenda(org, monday).decided[0].id == action.id
+        db.session.execute(delete(WeeklyReview).where(WeeklyReview.id == review.id))  # ON DELETE SET NULL
+        db.session.expire_all()
+        assert db.session.get(Action, action.id).review_id is None
+
+
+@pytest.mark.no_isolation
+def test_the_review_link_migration_goes_down_and_up_with_data(app: Flask) -> None:
+    """Down and up again with the demonstration's rows, the tables that reference the actions (risks,
+    parcours, audit findings) included: on SQLite the table is altered in place, never copied and
+    dropped while referenced (no row lost, no reference broken); the models still match."""
+
+    def inspected() -> Any:
+        return inspect(db.engine)
+
+    def linked_rows() -> tuple[int, ...]:
+        tables = ("smsi_actions", "risk_actions", "parcours_measures", "audit_finding_actions")
+        return tuple(db.session.scalar(text(f"SELECT count(*) FROM {t}")) for t in tables)  # noqa: S608
+
+    def broken_references() -> list[Any]:
+        if db.engine.dialect.name != "sqlite":
+            return []  # PostgreSQL checks every foreign key as it goes
+        return list(db.session.execute(text("PRAGMA foreign_key_check")))
+
+    with app.app_context():
+        alembic.upgrade()
+        run_demo_loaders()
+        db.session.commit()
+        before = linked_rows()
+        assert before[0] > 0
+        db.session.close()
+    try:
+        with app.app_context():
+            columns = {c["name"]: c for c in inspected().get_columns("smsi_actions")}
+            assert columns["review_id"]["nullable"] is True
+            keys = [
+                k
+                for k in inspected().get_foreign_keys("smsi_actions")
+                if k["constrained_columns"] == ["review_id"]
+            ]
+            assert [(k["name"], k["referred_table"], k["options"].get("ondelete")) for k in keys] == [
+                ("fk_smsi_actions_review_id_smsi_weekly_reviews", "smsi_weekly_reviews", "SET NULL")
+            ]
+            assert "ix_smsi_actions_review_id" in {i["name"] for i in inspected().get_indexes("smsi_actions")}
+        with app.app_context():
+            alembic.downgrade("20261204au")
+        with app.app_context():
+            assert "review_id" not in {c["name"] for c in inspected().get_columns("smsi_actions")}
+            assert "ix_smsi_actions_review_id" not in {
+                i["name"] for i in inspected().get_indexes("smsi_actions")
+            }
+            assert linked_rows() == before
+            assert broken_references() == []
+            db.session.close()
+        with app.app_context():
+            alembic.upgrade()
+        with app.app_context():
+            assert "review_id" in {c["name"] for c in inspected().get_columns("smsi_actions")}
+            assert linked_rows() == before
+            assert broken_references() == []
+            assert alembic.compare_metadata() == []
+            db.session.close()
+    finally:  # the next tests start from an empty database (the migrations take the rows away)
+        with app.app_context():
+            alembic.downgrade("base")
+        with app.app_context():
+            alembic.upgrade()
