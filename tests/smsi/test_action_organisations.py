@@ -60,6 +60,9 @@ def test_each_followed_organisation_with_its_figures_and_no_other(
         assert [r.name for r in by_overdue.items] == [world.a.syndicate.name, world.a.member.name]
 
     client = login_as(rssi, world.a.syndicate)
+    assert 'href="/smsi/actions/organisations"' in client.get("/smsi/actions/").get_data(as_text=True)
+    referent = login_as(world.a.member_referent, world.a.member)  # one organisation: no such link
+    assert 'href="/smsi/actions/organisations"' not in referent.get("/smsi/actions/").get_data(as_text=True)
     html = client.get("/smsi/actions/organisations").get_data(as_text=True)
     assert world.a.member.name in html
     assert world.b.syndicate.name not in html
