@@ -13,8 +13,9 @@ by name or by completeness; the catalogue of ``BARE_SYNDICATE`` (default 1) with
 from __future__ import annotations
 
 import os
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask, request
 from sqlalchemy import MetaData, and_, case, create_engine, event, false, func, or_, select, true
@@ -56,6 +57,7 @@ meta.reflect(
         "risk_scales",
         "audits",
         "audit_findings",
+        "smsi_weekly_reviews",
     ),
 )
 pa, orgs, memberships = (meta.tables[n] for n in ("processing_activities", "organisations", "memberships"))
@@ -65,6 +67,7 @@ incidents = meta.tables["incidents"]
 affected, actions, users = (meta.tables[n] for n in ("incident_organisations", "smsi_actions", "users"))
 risks, risk_actions, risk_scales = (meta.tables[n] for n in ("risks", "risk_actions", "risk_scales"))
 audits, findings = meta.tables["audits"], meta.tables["audit_findings"]
+reviews = meta.tables["smsi_weekly_reviews"]
 
 app = Flask(__name__)
 
@@ -469,4 +472,121 @@ def finding_list() -> Any:
         total=total,
         headers=("Référence", "Niveau", "Intitulé", "Statut"),
         rows=shown,
+    )
+
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@app.get("/smsi/review/")
+def review() -> Any:
+    """The weekly review's agenda of this week, as smsi.services.review.agenda reads it: four lists of
+    incidents, four of actions (the owner's name joined), two counting queries, the open incidents
+    with personal data and the breaches they opened, the week's minutes."""
+    today = datetime.now(PARIS).date()
+    week_start = today - timedelta(days=today.weekday())
+    last_day = week_start + timedelta(days=6)
+    start = datetime.combine(week_start, time(), tzinfo=PARIS).astimezone(UTC)
+    end = datetime.combine(week_start + timedelta(days=7), time(), tzinfo=PARIS).astimezone(UTC)
+    i, a, limit = incidents, actions, 50
+    columns = (
+        i.c.id,
+        i.c.reference,
+        i.c.title,
+        i.c.severity,
+        i.c.status,
+        i.c.detected_at,
+        i.c.has_personal_data,
+    )
+    in_week = select(*columns).where(i.c.organisation_id == SYNDICATE)
+    detected = and_(i.c.detected_at >= start, i.c.detected_at < end)
+    closed_in = and_(i.c.closed_at >= start, i.c.closed_at < end)
+    changed_in = and_(
+        i.c.updated_at >= start, i.c.updated_at < end, ~detected, or_(i.c.closed_at.is_(None), ~closed_in)
+    )
+    open_at_end = and_(i.c.detected_at < end, or_(i.c.closed_at.is_(None), i.c.closed_at >= end))
+    acts = (
+        select(a.c.id, a.c.reference, a.c.title, a.c.due_on, a.c.checked_on, a.c.status, users.c.full_name)
+        .outerjoin(users, users.c.id == a.c.owner_id)
+        .where(a.c.organisation_id == SYNDICATE)
+    )
+    due_in = and_(a.c.is_open.is_(true()), a.c.due_on >= week_start, a.c.due_on <= last_day)
+    overdue_at = and_(a.c.is_open.is_(true()), a.c.due_on < week_start)
+    checked_in = and_(
+        a.c.status.in_(("effective", "ineffective")), a.c.checked_on >= week_start, a.c.checked_on <= last_day
+    )
+    the_review = (
+        select(reviews.c.id)
+        .where(reviews.c.organisation_id == SYNDICATE, reviews.c.week_start == week_start)
+        .scalar_subquery()
+    )
+    with engine.connect() as conn:
+        lists = [
+            conn.execute(in_week.where(detected).order_by(i.c.detected_at).limit(limit)).all(),
+            conn.execute(in_week.where(closed_in).order_by(i.c.closed_at).limit(limit)).all(),
+            conn.execute(in_week.where(changed_in).order_by(i.c.updated_at.desc()).limit(limit)).all(),
+            conn.execute(
+                in_week.where(open_at_end).order_by(i.c.severity.desc(), i.c.detected_at).limit(limit)
+            ).all(),
+        ]
+        action_lists = [
+            conn.execute(acts.where(where).order_by(*order).limit(limit)).all()
+            for where, order in (
+                (due_in, (a.c.due_on, a.c.id)),
+                (a.c.review_id == the_review, (a.c.due_on, a.c.id)),
+                (overdue_at, (a.c.due_on, a.c.id)),
+                (checked_in, (a.c.checked_on, a.c.id)),
+            )
+        ]
+        conn.execute(
+            select(
+                func.count().filter(detected),
+                func.count().filter(closed_in),
+                func.count().filter(changed_in),
+                func.count().filter(open_at_end),
+            ).where(
+                i.c.organisation_id == SYNDICATE,
+                or_(
+                    detected,
+                    i.c.is_open.is_(true()),
+                    i.c.closed_at >= start,
+                    and_(i.c.updated_at >= start, i.c.updated_at < end),
+                ),
+            )
+        ).one()
+        conn.execute(
+            select(
+                func.count().filter(due_in), func.count().filter(overdue_at), func.count().filter(checked_in)
+            ).where(
+                a.c.organisation_id == SYNDICATE,
+                or_(a.c.is_open.is_(true()), and_(a.c.checked_on >= week_start, a.c.checked_on <= last_day)),
+            )
+        ).one()
+        with_data = conn.scalars(
+            select(i.c.id).where(
+                i.c.organisation_id == SYNDICATE, open_at_end, i.c.has_personal_data.is_(true())
+            )
+        ).all()
+        pending = (
+            conn.execute(
+                select(breaches, orgs.c.name)
+                .join(orgs, orgs.c.id == breaches.c.organisation_id)
+                .where(breaches.c.source_incident_id.in_(with_data))
+                .order_by(orgs.c.sort_name, breaches.c.id)
+            ).all()
+            if with_data
+            else []
+        )
+        conn.execute(
+            select(reviews).where(reviews.c.organisation_id == SYNDICATE, reviews.c.week_start == week_start)
+        ).first()
+    rows = [(r.reference, r.title, r.severity, r.status, r.detected_at) for rows in lists for r in rows]
+    rows += [(r.reference, r.title, r.full_name, r.due_on, r.status) for rows in action_lists for r in rows]
+    rows += [(r.reference, r.name, r.cnil_decision, "", "") for r in pending if not r.is_closed]
+    return TEMPLATE.render(
+        title="Revue hebdomadaire",
+        summary=None,
+        total=len(rows),
+        headers=("Référence", "Intitulé", "Gravité / responsable", "Statut / échéance", "Date"),
+        rows=rows,
     )

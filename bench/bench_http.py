@@ -83,6 +83,7 @@ class BenchPage:
     path: str
     org: int  # the active organisation of the session that loads it
     portfolio: bool = False
+    shows: str = "<table"  # what Égide's page holds when it answers as a logged-in page should
 
 
 PAGES = (
@@ -93,6 +94,7 @@ PAGES = (
     BenchPage("catalogue list", "/catalogue/?per_page=50", 1),
     BenchPage("incident list", "/smsi/incidents/?per_page=50", 1),
     BenchPage("action list", "/smsi/actions/?per_page=50", 1),
+    BenchPage("weekly review", "/smsi/review/", 1, shows="Revue hebdomadaire du SMSI"),  # lists, no table
     BenchPage("risk list", "/risks/?per_page=50", 1),
     BenchPage("audit list", "/audits/?per_page=50", 1),
     BenchPage("finding list", "/audits/findings/?per_page=50", 1),
@@ -588,7 +590,7 @@ def in_turns(path: str, cookie: str, *, connections: int, seconds: int, script: 
 def check_pages(cookies: dict[int, str]) -> None:
     for page in PAGES:
         status, _headers, text = request(EGIDE_PORT, "GET", page.path, cookies=_as_dict(cookies[page.org]))
-        if status != 200 or "<table" not in text:
+        if status != 200 or page.shows not in text:
             raise SystemExit(f"{page.path}: {status} before the load (logged out?)")
         status, _headers, text = request(BARE_PORT, "GET", page.path)
         if status != 200 or "<table" not in text:
