@@ -317,9 +317,10 @@ def organisation_figure(row: Any, n: Any, url: str, what: str, classes: str = ""
     """A figure of a row of organisations (the DPO's portfolio, the actions by organisation): a button
     of the row's form ``org-<id>``, which makes the organisation active and opens ``url``, the list
     of exactly these items; ``what`` is read out after the figure by screen readers. Written here
-    rather than as a Jinja macro: a page has up to 400 of them, and a macro call cost about as much as the rest of the row. Every
-    value is escaped as ``{{ value }}`` would be (core.jinja_env.fast_escape), the HTML joined by an
-    f-string: Markup.format, which did the same through Python's string.Formatter, cost 7 µs a
+    rather than as a Jinja macro: a page has up to 400 of them, and a macro call cost about as much
+    as the rest of the row. Every value is escaped as ``{{ value }}`` would be
+    (core.jinja_env.fast_escape), the HTML joined by an f-string: Markup.format, which did the same
+    through Python's string.Formatter, cost 7 µs a
     figure — a quarter of the page (bench/bench_http.py)."""
     return Markup(  # noqa: S704 — every value escaped here
         f'<button type="submit" form="org-{int(row.organisation_id)}" name="next" value="{esc(url)}"'
