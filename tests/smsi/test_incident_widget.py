@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
 
 from accounts.models import Nis2Entity, Organisation
 from core.db import utcnow
@@ -21,6 +18,7 @@ from smsi.services import incidents as svc
 from tests.accounts.factories import OrganisationFactory
 from tests.catalogue.factories import SubscriptionFactory
 from tests.conftest import World, acting_as
+from tests.core.test_journal_display import counted_queries
 
 BASE = {
     "title": "Rançongiciel",
@@ -112,22 +110,6 @@ def test_the_card_shows_each_open_incidents_nearest_clock_and_every_figure_is_a_
         assert rssi.get(link).status_code == 200
 
 
-@contextmanager
-def _counted(app: Flask) -> Iterator[list[str]]:
-    with app.app_context():
-        engine = db.engine
-    statements: list[str] = []
-
-    def listener(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-
-
 def test_the_card_asks_the_same_few_queries_whatever_the_number_of_incidents_and_breaches(
     world: World, app: Flask
 ) -> None:
@@ -151,7 +133,7 @@ def test_the_card_asks_the_same_few_queries_whatever_the_number_of_incidents_and
             db.session.expire_all()
             syndicate = db.session.get(Organisation, a.syndicate.id)  # (merge would copy the stale row)
             assert syndicate.nis2_entity is Nis2Entity.IMPORTANT
-            with _counted(app) as statements:
+            with counted_queries(app) as statements:
                 watch = svc.incident_watch(syndicate)
             assert all(i.clock is not None for i in watch.latest)
             return len(statements)
